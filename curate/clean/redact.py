@@ -1,0 +1,181 @@
+"""The `redact` stage: PII replaced by typed placeholders, validated where a checksum exists.
+
+Detectors run in order and the first claims a span: EMAIL, IBAN (mod-97), CARD (Luhn and a card
+brand prefix), IP, SSN, PHONE (libphonenumber's possible-number check). Within one ticket the same
+value always gets the same placeholder (`[EMAIL]`, then `[EMAIL_2]` for a second address), so a
+model still sees "the same address twice". Values never reach stats, reports or logs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar, NamedTuple
+
+import polars as pl
+
+from curate.columns import RESPONSE, TEXT
+from curate.stage import Stage, StageResult, empty_rejected
+
+PII_COLUMN = "pii"
+
+
+class PiiSpan(NamedTuple):
+    kind: str
+    start: int
+    end: int
+    value: str
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _is_card(value: str) -> bool:
+    from stdnum import luhn
+
+    digits = _digits(value)
+    if not 13 <= len(digits) <= 19 or not luhn.is_valid(digits):
+        return False
+    prefix2, prefix4 = int(digits[:2]), int(digits[:4])
+    return (
+        digits[0] == "4" or 51 <= prefix2 <= 55 or 2221 <= prefix4 <= 2720 or prefix2 in (34, 37, 35, 36, 38, 30)
+        or digits.startswith("6011") or prefix2 == 65
+    )
+
+
+def _is_iban(value: str) -> bool:
+    from stdnum import iban
+
+    return iban.is_valid(value.upper())
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return not (address.version == 4 and value.count(".") != 3)
+
+
+def _is_ssn(value: str) -> bool:
+    area, group, serial = value.split("-")
+    return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
+
+
+DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
+
+
+def _phone_checker(region: str) -> Callable[[str], bool]:
+    import phonenumbers
+
+    def is_phone(value: str) -> bool:
+        digits = _digits(value)
+        if not 7 <= len(digits) <= 15 or DATE_LIKE.match(value.strip()):
+            return False
+        if not value.lstrip().startswith(("+", "(")) and not re.search(r"\d[ .\-]\d", value):
+            return False  # a bare run of digits is an order or account number, not a phone
+        try:
+            number = phonenumbers.parse(value, None if value.lstrip().startswith("+") else region)
+        except phonenumbers.NumberParseException:
+            return False
+        return phonenumbers.is_possible_number(number)
+
+    return is_phone
+
+
+DETECTORS: list[tuple[str, str]] = [
+    ("EMAIL", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
+    ("IBAN", r"(?i)\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b"),
+    ("CARD", r"(?<![\d\-])(?:\d[ \-]?){12,18}\d(?![\d\-])"),
+    ("IP", r"(?<![\w.:])(?:(?:\d{1,3}\.){3}\d{1,3}|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}:?){1,6})(?![\w.:])"),
+    ("SSN", r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)"),
+    ("PHONE", r"(?<![\w+])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}(?:[ .\-]\d{2,8}){1,4}(?![\w])"),
+]
+# A cheap union of the detectors' shapes, run as one polars expression to pick candidate rows.
+CANDIDATE_PATTERN = r"@|\d[\d \-.()]{5,}\d|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:"
+
+
+@dataclass
+class PiiFinder:
+    """Finds PII spans in text; `kinds` chooses which detectors run."""
+
+    kinds: tuple[str, ...] = ("EMAIL", "IBAN", "CARD", "IP", "SSN", "PHONE")
+    phone_region: str = "US"
+    _compiled: list[tuple[str, re.Pattern, Callable[[str], bool] | None]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        validators: dict[str, Callable[[str], bool] | None] = {
+            "EMAIL": None, "IBAN": _is_iban, "CARD": _is_card, "IP": _is_ip, "SSN": _is_ssn,
+            "PHONE": _phone_checker(self.phone_region),
+        }
+        self._compiled = [(kind, re.compile(p), validators[kind]) for kind, p in DETECTORS if kind in self.kinds]
+
+    def find(self, text: str) -> list[PiiSpan]:
+        spans: list[PiiSpan] = []
+        taken: list[tuple[int, int]] = []
+        for kind, pattern, is_valid in self._compiled:
+            for match in pattern.finditer(text):
+                start, end = match.span()
+                value = match.group(0)
+                if any(start < b and a < end for a, b in taken):
+                    continue
+                if is_valid is None or is_valid(value):
+                    spans.append(PiiSpan(kind, start, end, value))
+                    taken.append((start, end))
+        return sorted(spans, key=lambda s: s.start)
+
+    def redact(self, text: str) -> tuple[str, Counter]:
+        """Replace each span by its placeholder; the same value keeps the same placeholder."""
+        spans = self.find(text)
+        if not spans:
+            return text, Counter()
+        placeholders: dict[tuple[str, str], str] = {}
+        per_kind: Counter = Counter()
+        pieces, cursor = [], 0
+        for span in spans:
+            key = (span.kind, re.sub(r"[\s\-.()]", "", span.value).lower())
+            if key not in placeholders:
+                per_kind[span.kind] += 1
+                n = per_kind[span.kind]
+                placeholders[key] = f"[{span.kind}]" if n == 1 else f"[{span.kind}_{n}]"
+            pieces += [text[cursor : span.start], placeholders[key]]
+            cursor = span.end
+        pieces.append(text[cursor:])
+        return "".join(pieces), Counter(span.kind for span in spans)
+
+
+@dataclass
+class Redact(Stage):
+    """Replace PII with typed placeholders in the text (and the response, when there is one)."""
+
+    kinds: list[str] = field(default_factory=lambda: ["EMAIL", "IBAN", "CARD", "IP", "SSN", "PHONE"])
+    phone_region: str = "US"
+    columns: list[str] = field(default_factory=lambda: [TEXT, RESPONSE])
+
+    name: ClassVar[str] = "redact"
+    row_local: ClassVar[bool] = True
+
+    def apply(self, rows: pl.DataFrame) -> StageResult:
+        finder = PiiFinder(tuple(self.kinds), self.phone_region)
+        totals: Counter = Counter()
+        kinds_by_row: dict[int, set[str]] = {}
+        redacted = []
+        for column in [c for c in self.columns if c in rows.columns]:
+            texts = rows[column].cast(pl.String)
+            index = texts.str.contains(CANDIDATE_PATTERN).fill_null(False).arg_true()
+            new_texts = []
+            for position, text in zip(index.to_list(), texts.gather(index).to_list()):  # candidates only
+                new_text, counts = finder.redact(text)
+                new_texts.append(new_text)
+                if counts:
+                    totals.update(counts)
+                    kinds_by_row.setdefault(position, set()).update(counts)
+            redacted.append(texts.scatter(index, pl.Series(new_texts, dtype=pl.String)) if len(index) else texts)
+        pii = [",".join(sorted(kinds_by_row[i])) if i in kinds_by_row else None for i in range(rows.height)]
+        kept = rows.with_columns(*redacted, pl.Series(PII_COLUMN, pii, dtype=pl.String))
+        stats = {"rows_with_pii": len(kinds_by_row), "placeholders": dict(sorted(totals.items()))}
+        return StageResult(kept=kept, rejected=empty_rejected(rows), stats=stats)

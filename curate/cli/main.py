@@ -1,0 +1,97 @@
+"""The `curate` command: a thin layer over the library. Exit codes: 0 ok, 1 bug, 2 bad input or
+recipe, 3 a gate failed, 4 the conservation check failed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from curate.errors import CurateError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate support-ticket datasets for fine-tuning.")
+console = Console(stderr=True)
+
+
+def _fail(error: CurateError) -> None:
+    console.print(f"[bold red]error[/] {error.where + ': ' if error.where else ''}{error.message}", highlight=False, soft_wrap=True)
+    if error.hint:
+        console.print(f"[dim]hint:[/] {error.hint}", highlight=False, soft_wrap=True)
+    raise typer.Exit(error.exit_code)
+
+
+def _summary(report: dict) -> Table:
+    table = Table(title="curate run", show_lines=False)
+    for column in ("stage", "in", "kept", "rejected", "added", "top reasons", "s"):
+        table.add_column(column, justify="right" if column in ("in", "kept", "rejected", "added", "s") else "left")
+    for s in report["stages"]:
+        reasons = ", ".join(f"{r} {n}" for r, n in list(s["rejected_by_reason"].items())[:3])
+        table.add_row(s["stage"], f"{s['rows_in']:,}", f"{s['kept']:,}", f"{s['rejected']:,}", f"{s['added']:,}", reasons, f"{s['seconds']:.1f}")
+    return table
+
+
+@app.command()
+def run(
+    recipe: Path = typer.Argument(..., help="recipe YAML"),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="input file (overrides the recipe)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="run directory (overrides the recipe)"),
+) -> None:
+    """Run a recipe: ingest, stages, and a run directory with approved/rejected rows and reports."""
+    from curate.recipe import load_recipe
+    from curate.runner import run_recipe
+
+    try:
+        parsed = load_recipe(recipe, input_path=input, output=out)
+        status = console.status("")
+        status.start()
+
+        def on_start(stage, rows: int) -> None:
+            name = stage if isinstance(stage, str) else stage.label
+            status.update(f"[bold]{name}[/] on {rows:,} rows…" if rows else f"[bold]{name}[/]…")
+
+        def on_end(report) -> None:
+            console.print(f"[green]✓[/] {report.stage:<16} {report.rows_in:>9,} → {report.kept:>9,} kept, "
+                          f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)")
+
+        try:
+            _, report = run_recipe(parsed, on_start=on_start, on_end=on_end)
+        finally:
+            status.stop()
+    except CurateError as error:
+        _fail(error)
+    console.print(_summary(report))
+    totals = report["totals"]
+    console.print(f"{totals['input_rows']:,} input rows → {totals['approved']:,} approved, {totals['rejected']:,} rejected (all accounted for)")
+    console.print(f"Report: [bold]{parsed.output / 'report.md'}[/]  (run directory: {parsed.output})")
+    print(parsed.output / "report.md")
+
+
+@app.command()
+def export(
+    source: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
+    out: Path = typer.Option(..., "--out", "-o", help="file to write"),
+    format: str = typer.Option("", "--format", "-f", help="parquet | jsonl | openai (default: from --out's suffix)"),
+    system: Optional[str] = typer.Option(None, help="system prompt for OpenAI chat JSONL"),
+    target: str = typer.Option("auto", help="assistant turn for OpenAI chat: response | label | auto"),
+) -> None:
+    """Write the approved set as Parquet, JSONL or OpenAI chat fine-tuning JSONL."""
+    from curate.io.writers import export_frame, load_dataset
+
+    try:
+        frame = load_dataset(source)
+        written = export_frame(frame, out, format or None, system=system, target=target)
+    except CurateError as error:
+        _fail(error)
+    console.print(f"wrote {written:,} rows to {out}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

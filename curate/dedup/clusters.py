@@ -1,0 +1,101 @@
+"""From cluster assignments to kept and rejected rows: the keep policy and label conflicts.
+
+Every dedup method only says which rows belong together (a `cluster` column, null for rows that
+stand alone) and, optionally, how similar each row is to its cluster; this module decides which
+row stays, so identifying duplicates stays apart from removing them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from curate.columns import DETAIL, ID, LABEL, REASON, STAGE, TEXT
+
+KeepPolicy = Literal["first", "longest", "most_complete"]
+ConflictPolicy = Literal["flag", "majority", "drop"]
+
+CLUSTER = "cluster"
+SIMILARITY = "similarity"
+DUPLICATE_OF = "duplicate_of"
+LABEL_CONFLICT = "label_conflict"
+ORIGINAL_LABEL = "label_before_dedup"
+
+
+def _preference(frame: pl.DataFrame, keep: KeepPolicy) -> pl.DataFrame:
+    """Add `_rank`: 0 for the row a cluster keeps under the policy, ties broken by file order."""
+    frame = frame.with_row_index("_order")
+    if keep == "first":
+        keys, descending = ["_order"], [False]
+    elif keep == "longest":
+        frame = frame.with_columns(pl.col(TEXT).str.len_chars().alias("_length"))
+        keys, descending = ["_length", "_order"], [True, False]
+    else:  # most_complete: fewest empty fields, then longest
+        frame = frame.with_columns(
+            pl.sum_horizontal([pl.col(c).is_null().cast(pl.Int32) for c in frame.columns]).alias("_nulls"),
+            pl.col(TEXT).str.len_chars().alias("_length"),
+        )
+        keys, descending = ["_nulls", "_length", "_order"], [False, True, False]
+    ranked = frame.sort(keys, descending=descending).with_columns(
+        pl.int_range(pl.len()).over(CLUSTER).alias("_rank")
+    )
+    return ranked.sort("_order").drop([c for c in ("_length", "_nulls", "_order") if c in ranked.columns])
+
+
+def resolve_clusters(
+    frame: pl.DataFrame,
+    stage: str,
+    reason: str,
+    keep: KeepPolicy = "first",
+    on_label_conflict: ConflictPolicy = "flag",
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict]:
+    """Keep one row per cluster; returns (kept, rejected, clusters, stats).
+
+    `frame` has a `cluster` column (null: not a duplicate of anything) and may have `similarity`
+    (each member's similarity to the row it duplicates). Rejected rows name the id they duplicate.
+    """
+    frame = frame.with_row_index("_input_order")
+    if SIMILARITY not in frame.columns:
+        frame = frame.with_columns(pl.when(pl.col(CLUSTER).is_not_null()).then(1.0).alias(SIMILARITY))
+    singles = frame.filter(pl.col(CLUSTER).is_null())
+    members = _preference(frame.filter(pl.col(CLUSTER).is_not_null()), keep)
+    members = members.with_columns(
+        pl.col(ID).filter(pl.col("_rank") == 0).first().over(CLUSTER).alias(DUPLICATE_OF),
+        (pl.col(LABEL).drop_nulls().n_unique().over(CLUSTER) > 1).alias(LABEL_CONFLICT),
+        pl.col(LABEL).drop_nulls().mode().first().over(CLUSTER).alias("_majority"),
+        pl.len().over(CLUSTER).alias("_size"),
+    )
+    conflicting = pl.col(LABEL_CONFLICT)
+    drop_conflicts = on_label_conflict == "drop"
+    kept_members = members.filter((pl.col("_rank") == 0) & ~(conflicting & drop_conflicts))
+    if on_label_conflict == "majority":
+        kept_members = kept_members.with_columns(
+            pl.col(LABEL).alias(ORIGINAL_LABEL),
+            pl.when(conflicting).then(pl.col("_majority")).otherwise(pl.col(LABEL)).alias(LABEL),
+        )
+    duplicates = members.filter((pl.col("_rank") > 0) & ~(conflicting & drop_conflicts)).with_columns(
+        pl.lit(stage).alias(STAGE), pl.lit(reason).alias(REASON),
+        pl.format("duplicate of {} (similarity {})", pl.col(DUPLICATE_OF), pl.col(SIMILARITY).round(3)).alias(DETAIL),
+    )
+    dropped = members.filter(conflicting & drop_conflicts).with_columns(
+        pl.lit(stage).alias(STAGE), pl.lit("label_conflict").alias(REASON),
+        pl.format("cluster {} holds {} rows with different labels", pl.col(CLUSTER), pl.col("_size")).alias(DETAIL),
+    )
+    helper = ["_rank", "_majority", "_size"]
+    kept = pl.concat([singles, kept_members.drop(helper)], how="diagonal_relaxed").sort("_input_order")
+    if LABEL_CONFLICT not in singles.columns:
+        kept = kept.with_columns(pl.col(LABEL_CONFLICT).fill_null(False))
+    rejected = pl.concat([duplicates.drop(helper), dropped.drop(helper)], how="diagonal_relaxed").sort("_input_order")
+    clusters = members.select(
+        pl.lit(stage).alias(STAGE), CLUSTER, ID, LABEL, TEXT, SIMILARITY,
+        (pl.col("_rank") == 0).alias("kept"), DUPLICATE_OF, LABEL_CONFLICT, pl.col("_size").alias("size"),
+    ).sort(["size", CLUSTER, "kept"], descending=[True, False, True])
+    n_conflicts = members.filter(conflicting)[CLUSTER].n_unique()
+    stats = {
+        "clusters": members[CLUSTER].n_unique(),
+        "rows_in_clusters": members.height,
+        "label_conflict_clusters": n_conflicts,
+        "label_conflict_policy": on_label_conflict,
+    }
+    return kept.drop(CLUSTER, "_input_order"), rejected.drop("_input_order"), clusters, stats

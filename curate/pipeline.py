@@ -1,0 +1,142 @@
+"""Runs stages in order over one frame and enforces "nothing is lost".
+
+This is the executor: the only code that knows where a stage runs (here: one process, the whole
+frame). After every stage it checks that kept + rejected is exactly the rows the stage was given,
+plus generated rows that name their source; at the end, that every input row is approved or
+rejected exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from curate.columns import AUGMENTED_FROM, DETAIL, ID, REASON, TEXT
+from curate.errors import ConservationError
+from curate.stage import Stage, StageResult, count_reasons, empty_rejected
+
+EXAMPLES_PER_REASON = 3
+
+
+@dataclass
+class StageReport:
+    stage: str
+    rows_in: int
+    kept: int
+    rejected: int
+    added: int
+    rejected_by_reason: dict[str, int]
+    seconds: float
+    stats: dict[str, Any] = field(default_factory=dict)
+    examples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunResult:
+    approved: pl.DataFrame
+    rejected: pl.DataFrame
+    stages: list[StageReport]
+    artifacts: dict[str, pl.DataFrame]
+    input_rows: int
+
+
+def _ids(frame: pl.DataFrame) -> pl.Series:
+    return frame[ID] if frame.height else pl.Series(ID, [], dtype=pl.String)
+
+
+def check_stage_conservation(stage: str, given: pl.DataFrame, result: StageResult) -> int:
+    """Raise unless kept + rejected == given + generated rows; return how many rows were generated."""
+    out = pl.concat([_ids(result.kept), _ids(result.rejected)])
+    if out.is_duplicated().any():
+        twice = out.filter(out.is_duplicated()).unique().head(5).to_list()
+        raise ConservationError(f"stage returned rows twice (ids {twice})", stage)
+    given_ids = pl.DataFrame({ID: _ids(given)})
+    out_ids = pl.DataFrame({ID: out})
+    missing = given_ids.join(out_ids, on=ID, how="anti")
+    if missing.height:
+        raise ConservationError(
+            f"{missing.height} of {given.height} rows are neither kept nor rejected (ids {missing[ID].head(5).to_list()})", stage
+        )
+    new = result.kept.join(given_ids, on=ID, how="anti")
+    if new.height and (AUGMENTED_FROM not in new.columns or new[AUGMENTED_FROM].null_count()):
+        raise ConservationError(f"{new.height} new rows do not say which row they were generated from", stage)
+    invented = result.rejected.join(given_ids, on=ID, how="anti")
+    if invented.height:
+        raise ConservationError(f"rejected {invented.height} rows it was never given", stage)
+    return new.height
+
+
+def check_run_conservation(input_ids: pl.Series, approved: pl.DataFrame, rejected: pl.DataFrame) -> None:
+    """Every input row is approved or rejected exactly once; generated rows are the only extras."""
+    original = approved.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in approved.columns else approved
+    original_rejected = rejected.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in rejected.columns else rejected
+    accounted = pl.concat([_ids(original), _ids(original_rejected)])
+    if accounted.len() != input_ids.len() or accounted.is_duplicated().any() or not input_ids.is_in(accounted).all():
+        raise ConservationError(
+            f"{input_ids.len()} input rows, but {original.height} approved + {original_rejected.height} rejected "
+            f"({accounted.n_unique()} distinct ids)", "run",
+        )
+
+
+def _examples(rejected: pl.DataFrame, redact: Callable[[str], str]) -> dict[str, list[dict[str, str]]]:
+    examples: dict[str, list[dict[str, str]]] = {}
+    if rejected.is_empty():
+        return examples
+    for reason, group in rejected.group_by(REASON, maintain_order=True):
+        examples[str(reason[0])] = [
+            {"id": row[ID], "text": redact((row[TEXT] or "")[:300]), "detail": row[DETAIL] or ""}
+            for row in group.head(EXAMPLES_PER_REASON).iter_rows(named=True)
+        ]
+    return examples
+
+
+def run_stages(
+    rows: pl.DataFrame,
+    stages: list[Stage],
+    rejected: pl.DataFrame | None = None,
+    on_start: Callable[[Stage, int], None] | None = None,
+    on_end: Callable[[StageReport], None] | None = None,
+) -> RunResult:
+    """Run `stages` in order; `rejected` holds rows rejected before the first stage (at ingest)."""
+    from curate.clean.redact import PiiFinder
+
+    finder = PiiFinder()
+    input_ids = pl.concat([_ids(rows), _ids(rejected)]) if rejected is not None else _ids(rows)
+    rejected_parts = [rejected] if rejected is not None and rejected.height else []
+    reports: list[StageReport] = []
+    artifacts: dict[str, list[pl.DataFrame]] = {}
+    current = rows
+    for stage in stages:
+        if on_start:
+            on_start(stage, current.height)
+        started = time.perf_counter()
+        result = stage.apply(current)
+        seconds = time.perf_counter() - started
+        added = check_stage_conservation(stage.label, current, result)
+        report = StageReport(
+            stage=stage.label, rows_in=current.height, kept=result.kept.height, rejected=result.rejected.height,
+            added=added, rejected_by_reason=count_reasons(result.rejected), seconds=round(seconds, 3),
+            stats=result.stats, examples=_examples(result.rejected, lambda t: finder.redact(t)[0]),
+        )
+        reports.append(report)
+        if on_end:
+            on_end(report)
+        if result.rejected.height:
+            rejected_parts.append(result.rejected)
+        for name, frame in result.artifacts.items():
+            artifacts.setdefault(name, []).append(frame)
+        current = result.kept
+    all_rejected = pl.concat(rejected_parts, how="diagonal_relaxed") if rejected_parts else empty_rejected(current)
+    check_run_conservation(input_ids, current, all_rejected)
+    return RunResult(
+        approved=current, rejected=all_rejected, stages=reports,
+        artifacts={name: pl.concat(frames, how="diagonal_relaxed") for name, frames in artifacts.items()},
+        input_rows=input_ids.len(),
+    )

@@ -1,0 +1,1 @@
+"""Reports a person reads, rendered from the run's report.json."""

@@ -1,0 +1,36 @@
+from curate.clean import text as T
+
+
+def test_html_becomes_text_with_line_breaks():
+    html = "<div><p>Hello &amp; welcome</p><p>I need <b>help</b><br>today</p><script>track()</script></div>"
+    assert T.html_to_text(html).split() == ["Hello", "&", "welcome", "I", "need", "help", "today"]
+    assert "\n" in T.html_to_text(html)
+    assert T.html_to_text("a &lt; b and 5 > 3") == "a < b and 5 > 3"
+
+
+def test_quoted_reply_chain_is_cut():
+    ticket = "Still no refund!\n\nOn Tue, 4 Jun 2024 at 09:12, Shop Support wrote:\n> Thank you for contacting us.\n> We will reply."
+    assert T.strip_quoted_reply(ticket).strip() == "Still no refund!"
+    outlook = "Where is it?\n\n-----Original Message-----\nFrom: support\nSent: Monday\nold"
+    assert T.strip_quoted_reply(outlook).strip() == "Where is it?"
+    assert T.strip_quoted_reply("On Monday I wrote to you twice") == "On Monday I wrote to you twice"
+
+
+def test_signatures_are_cut_but_not_the_message():
+    assert T.strip_signature("I want a refund\n\nBest regards,\nJohn Smith\nAcme Ltd").strip() == "I want a refund"
+    assert T.strip_signature("I want a refund\n-- \nJohn | Acme").strip() == "I want a refund"
+    assert T.strip_signature("Where is my parcel?\n\nSent from my iPhone").strip() == "Where is my parcel?"
+    assert T.strip_signature("Thanks") == "Thanks"  # a message that is only a closing stays
+    long_tail = "Thanks for the help last week, but the new order still has not arrived and nobody answers the phone"
+    assert T.strip_signature("Hello\n" + long_tail) == "Hello\n" + long_tail
+
+
+def test_greeting_only_when_on_its_own_line():
+    assert T.strip_greeting("Hi team,\nI want a refund") == "I want a refund"
+    assert T.strip_greeting("Hi, I want a refund") == "Hi, I want a refund"
+    assert T.strip_greeting("Hello,\n") == "Hello,\n"
+
+
+def test_mojibake_and_quotes_are_repaired():
+    assert T.fix_unicode("I donâ€™t know") == "I don't know"
+    assert T.fix_unicode("cafe\u0301") == "caf\u00e9"  # NFC

@@ -1,0 +1,68 @@
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from curate.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "tickets"
+    result = runner.invoke(app, ["run", str(ROOT / "recipes/tickets.yaml"), "--input", str(ROOT / "data/sample/tickets.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_run_writes_the_run_directory_contract(run_dir):
+    assert {p.name for p in run_dir.iterdir()} >= {"approved.parquet", "rejected.parquet", "clusters.parquet", "report.json", "report.md"}
+    report = json.loads((run_dir / "report.json").read_text())
+    approved, rejected = pl.read_parquet(run_dir / "approved.parquet"), pl.read_parquet(run_dir / "rejected.parquet")
+    assert report["totals"]["input_rows"] == 2002 == approved.height + rejected.height
+    assert report["input"]["sha256"] and report["recipe"]["hash"] and "clean" in report["recipe"]["text"]
+    assert [s["stage"] for s in report["stages"]] == ["ingest", "clean", "redact", "dedup:exact"]
+    assert {"id", "text", "label", "stage", "reason", "detail"} <= set(rejected.columns)
+    assert rejected["reason"].null_count() == 0
+    by_reason = rejected.group_by("reason").len()
+    assert set(by_reason["reason"]) == {"empty_text", "empty_after_clean", "exact_duplicate"}
+
+
+def test_reports_hold_no_pii(run_dir, truth):
+    values = {p["value"].lower() for planted in truth["pii"] for p in planted}
+    for name in ("report.md", "report.json"):
+        text = (run_dir / name).read_text().lower()
+        assert not [v for v in values if v in text], name
+    markdown = (run_dir / "report.md").read_text()
+    assert "2,002 input rows" in markdown and "| dedup:exact |" in markdown and "placeholders: CARD" in markdown
+
+
+def test_export_formats(run_dir, tmp_path):
+    for name, fmt in [("a.parquet", []), ("a.jsonl", []), ("chat.jsonl", ["--format", "openai", "--system", "You are support."])]:
+        result = runner.invoke(app, ["export", str(run_dir), "--out", str(tmp_path / name), *fmt])
+        assert result.exit_code == 0, result.output
+    approved = pl.read_parquet(run_dir / "approved.parquet")
+    assert pl.read_parquet(tmp_path / "a.parquet").equals(approved)
+    first = json.loads((tmp_path / "chat.jsonl").read_text().splitlines()[0])
+    assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
+    assert first["messages"][1]["content"] == approved["text"][0] and first["messages"][2]["content"] == approved["response"][0]
+
+
+def test_bad_recipe_exits_2_with_the_key(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("input: x.csv\nstages:\n  - dedup: {method: exact, threshold: high}\noutput: out\n")
+    result = runner.invoke(app, ["run", str(recipe)])
+    assert result.exit_code == 2
+    assert "r.yaml:3 (stages[0].dedup).threshold" in result.output and "unknown parameter 'threshold'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_input_exits_2_with_the_line(tmp_path):
+    data = tmp_path / "t.csv"
+    data.write_text("id,text\n1,a\n2,b,c\n")
+    result = runner.invoke(app, ["run", str(ROOT / "recipes/tickets.yaml"), "--input", str(data), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and f"{data}:3" in result.output.replace("\n", "")

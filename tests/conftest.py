@@ -1,0 +1,39 @@
+"""Shared fixtures: the bundled raw sample with its ground truth, and tiny inline frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def sample_path() -> Path:
+    return SAMPLE / "tickets.csv"
+
+
+@pytest.fixture(scope="session")
+def truth() -> pl.DataFrame:
+    """Ground truth of the bundled sample, keyed by ticket_id (the sample's id column)."""
+    return pl.read_csv(SAMPLE / "truth.csv").with_columns(
+        pl.col("pii").str.json_decode(pl.List(pl.Struct({"type": pl.String, "value": pl.String})))
+    )
+
+
+@pytest.fixture(scope="session")
+def sample_rows(sample_path) -> pl.DataFrame:
+    """The sample as the pipeline sees it after ingest (id/text/label/response)."""
+    from curate.io.readers import read_input
+    from curate.recipe.loader import InputSpec
+
+    spec = InputSpec(path=sample_path, text="body", label="intent", id="ticket_id", response="response")
+    return read_input(spec).result.kept
+
+
+def frame(texts: list[str], labels: list[str] | None = None) -> pl.DataFrame:
+    labels = labels or ["a"] * len(texts)
+    return pl.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts, "label": labels})

@@ -1,0 +1,127 @@
+import json
+
+import polars as pl
+import pytest
+
+from curate.errors import InputError
+from curate.io.readers import read_input, stable_ids
+from curate.recipe.loader import InputSpec
+
+
+def read(path, **mapping):
+    return read_input(InputSpec(path=path, **mapping))
+
+
+def test_csv_with_column_mapping(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('ticket_id,body,queue,extra\nT1,"Refund, please",billing,x\nT2,"line one\nline two",tech,y\n')
+    result = read(path, text="body", label="queue", id="ticket_id").result
+    assert result.kept.select("id", "text", "label", "extra").rows() == [
+        ("T1", "Refund, please", "billing", "x"), ("T2", "line one\nline two", "tech", "y")]
+    assert result.kept["source_line"].to_list() == [2, 4]
+
+
+def test_jsonl_parquet_and_openai_chat(tmp_path):
+    rows = [{"id": "a", "text": "where is my order", "label": "track"}, {"id": "b", "text": "cancel it", "label": "cancel"}]
+    (tmp_path / "t.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    pl.DataFrame(rows).write_parquet(tmp_path / "t.parquet")
+    for name in ("t.jsonl", "t.parquet"):
+        kept = read(tmp_path / name).result.kept
+        assert kept.select("id", "text", "label").rows() == [("a", "where is my order", "track"), ("b", "cancel it", "cancel")]
+    chat = [{"messages": [{"role": "system", "content": "be nice"}, {"role": "user", "content": "my card was charged twice"},
+                          {"role": "assistant", "content": "Sorry! Refunding now."}], "label": "billing"}]
+    (tmp_path / "c.jsonl").write_text(json.dumps(chat[0]) + "\n")
+    kept = read(tmp_path / "c.jsonl").result.kept
+    assert kept.row(0, named=True) | {"id": None} == kept.row(0, named=True) | {
+        "id": None, "text": "my card was charged twice", "response": "Sorry! Refunding now.", "system": "be nice", "label": "billing"}
+    assert read(tmp_path / "c.jsonl").fingerprint["format"] == "openai"
+
+
+def test_missing_column_names_file_and_suggests(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("ticket_id,body\n1,hello\n")
+    with pytest.raises(InputError) as caught:
+        read(path, text="bodyy", id="ticket_id")
+    assert caught.value.where == str(path)
+    assert "text column 'bodyy' is missing" in caught.value.message
+    assert "did you mean 'body'" in caught.value.hint and "ticket_id, body" in caught.value.hint
+
+
+def test_malformed_csv_row_names_the_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,text,label\n1,fine,a\n2,too,many,fields\n3,ok,b\n")
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert caught.value.where == f"{path}:3"
+    assert "expected 3 fields, found 4" in caught.value.message
+    # With on_bad_rows: reject the row is kept as a rejected row with its line, never lost.
+    result = read(path, on_bad_rows="reject").result
+    assert result.kept["id"].to_list() == ["1", "3"]
+    assert result.rejected.select("reason", "detail").rows() == [("malformed_row", "line 3: expected 3 fields, found 4")]
+
+
+def test_malformed_json_line(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": "1", "text": "a"}\n{"id": "2", "text": \n{"id": "3", "text": "c"}\n')
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert caught.value.where == f"{path}:2" and "malformed JSON" in caught.value.message
+    result = read(path, on_bad_rows="reject").result
+    assert result.kept["id"].to_list() == ["1", "3"] and result.rejected["source_line"].to_list() == [2]
+
+
+def test_wrong_encoding_names_the_line_and_the_fix(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes("id,text\n1,fine\n2,caf\u00e9 au lait\n".encode("cp1252"))
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert caught.value.where == f"{path}:3" and "not valid utf-8" in caught.value.message
+    assert "encoding: cp1252" in caught.value.hint
+    assert read(path, encoding="cp1252").result.kept["text"].to_list() == ["fine", "caf\u00e9 au lait"]
+
+
+@pytest.mark.parametrize("content, message", [("", "the file is empty"), ("id,text\n", "header but no rows"), ("  \n", "the file is empty")])
+def test_empty_files(tmp_path, content, message):
+    path = tmp_path / "t.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        read(path)
+
+
+def test_missing_file_and_unknown_suffix(tmp_path):
+    with pytest.raises(InputError, match="input file not found"):
+        read(tmp_path / "nope.csv")
+    (tmp_path / "t.xlsx").write_text("x")
+    with pytest.raises(InputError, match="cannot tell the format"):
+        read(tmp_path / "t.xlsx")
+
+
+def test_duplicate_ids_are_an_error(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,text\n7,a\n7,b\n8,c\n")
+    with pytest.raises(InputError, match=r"id '7' is used by more than one row \(lines 2, 3\)"):
+        read(path)
+
+
+def test_empty_texts_are_rejected_not_dropped(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('id,text\n1,hello\n2,\n3,"   "\n')
+    result = read(path).result
+    assert result.kept["id"].to_list() == ["1"]
+    assert result.rejected.select("id", "stage", "reason").rows() == [("2", "ingest", "empty_text"), ("3", "ingest", "empty_text")]
+
+
+def test_stable_ids_survive_reordering():
+    first = stable_ids(pl.Series(["a", "b", "a"]))
+    second = stable_ids(pl.Series(["b", "a", "a"]))
+    assert first[0] == second[1] and first[1] == second[0]
+    assert first[2] == first[0] + "-1" and first.n_unique() == 3
+
+
+def test_sample_is_read_whole(sample_path, truth):
+    ingested = read(sample_path, text="body", label="intent", id="ticket_id", response="response")
+    result = ingested.result
+    assert result.kept.height + result.rejected.height == truth.height == ingested.fingerprint["rows"]
+    # Every ingest rejection is a planted empty ticket.
+    empties = set(truth.filter(pl.col("kind") == "empty")["ticket_id"])
+    assert set(result.rejected["id"]) <= empties
