@@ -17,8 +17,11 @@ from curate.stage import Stage
 STAGES: dict[str, str | dict[str, str]] = {
     "clean": "curate.clean.normalize:Clean",
     "redact": "curate.clean.redact:Redact",
+    "split": "curate.balance.split:Split",
     "dedup": {
         "exact": "curate.dedup.exact:ExactDedup",
+        "minhash": "curate.dedup.minhash:MinHashDedup",
+        "semantic": "curate.dedup.semantic:SemanticDedup",
     },
 }
 DEFAULT_METHOD = {"dedup": "exact"}

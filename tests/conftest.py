@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import polars as pl
 import pytest
+
+# Embedding caches of the tests stay out of the user's ~/.cache.
+os.environ.setdefault("CURATE_CACHE_DIR", tempfile.mkdtemp(prefix="curate-test-cache-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

@@ -23,7 +23,7 @@ CLOSING = re.compile(
     r"(?:[ \t]+(?:in advance|again|so much))?[ \t]*[,.!]*[ \t]*$"
 )
 GREETING = re.compile(
-    r"(?i)\A[ \t]*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))\b[^\n]{0,40}?[,!:.]?[ \t]*\n"
+    r"(?i)\A\s*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))\b[^\n]{0,40}?[,!:.]?[ \t]*\n"
 )
 BLOCK_TAG = re.compile(r"(?i)<\s*(?:br|/p|/div|/li|/tr|/h[1-6]|p|div|li|tr)\b[^>]*>")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -89,6 +89,36 @@ def export(
     console.print(f"wrote {written:,} rows to {out}")
 
 
+@app.command()
+def leakage(
+    a: Path = typer.Argument(..., help="first dataset (e.g. train): a file or a run directory"),
+    b: Path = typer.Argument(..., help="second dataset (e.g. test)"),
+    threshold: float = typer.Option(0.8, help="estimated Jaccard at which two texts count as near duplicates"),
+    text: str = typer.Option("text", help="text column of plain files"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="write all pairs here (.csv or .parquet)"),
+) -> None:
+    """Near duplicates between two datasets. Exit 0 when none, 3 when some rows leak."""
+    from curate.dedup.leakage import find_leakage
+    from curate.io.writers import load_dataset
+
+    try:
+        pairs = find_leakage(load_dataset(a, text=text), load_dataset(b, text=text), threshold)
+    except CurateError as error:
+        _fail(error)
+    if out:
+        pairs.write_parquet(out) if out.suffix == ".parquet" else pairs.write_csv(out)
+    if pairs.is_empty():
+        console.print(f"no near duplicates between {a} and {b} at Jaccard >= {threshold}")
+        return
+    table = Table(title=f"{pairs['id_b'].n_unique():,} rows of {b.name} have a near duplicate in {a.name}")
+    for column in ("id_a", "id_b", "similarity", "text_a", "text_b"):
+        table.add_column(column, overflow="fold", max_width=48 if column.startswith("text") else None)
+    for row in pairs.head(20).iter_rows():
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+    raise typer.Exit(3)
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
 

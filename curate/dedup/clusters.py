@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from curate.columns import DETAIL, ID, LABEL, REASON, STAGE, TEXT
@@ -43,6 +44,13 @@ def _preference(frame: pl.DataFrame, keep: KeepPolicy) -> pl.DataFrame:
     return ranked.sort("_order").drop([c for c in ("_length", "_nulls", "_order") if c in ranked.columns])
 
 
+def representatives(frame: pl.DataFrame, keep: KeepPolicy) -> pl.Series:
+    """For each row, the id of the row its cluster keeps under the policy (null outside clusters)."""
+    ranked = _preference(frame.with_columns(pl.col(CLUSTER).fill_null(pl.col(ID))), keep)
+    rep = ranked.select(pl.col(ID).filter(pl.col("_rank") == 0).first().over(CLUSTER)).to_series()
+    return pl.select(pl.when(frame[CLUSTER].is_not_null()).then(rep)).to_series().alias(DUPLICATE_OF)
+
+
 def resolve_clusters(
     frame: pl.DataFrame,
     stage: str,
@@ -63,7 +71,7 @@ def resolve_clusters(
     members = members.with_columns(
         pl.col(ID).filter(pl.col("_rank") == 0).first().over(CLUSTER).alias(DUPLICATE_OF),
         (pl.col(LABEL).drop_nulls().n_unique().over(CLUSTER) > 1).alias(LABEL_CONFLICT),
-        pl.col(LABEL).drop_nulls().mode().first().over(CLUSTER).alias("_majority"),
+        pl.col(LABEL).drop_nulls().mode().sort().first().over(CLUSTER).alias("_majority"),
         pl.len().over(CLUSTER).alias("_size"),
     )
     conflicting = pl.col(LABEL_CONFLICT)
@@ -99,3 +107,26 @@ def resolve_clusters(
         "label_conflict_policy": on_label_conflict,
     }
     return kept.drop(CLUSTER, "_input_order"), rejected.drop("_input_order"), clusters, stats
+
+
+def components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Connected components of the pair graph; -1 for rows in no pair."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not len(pairs):
+        return np.full(n, -1)
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    return np.where(sizes[labels] > 1, labels, -1)
+
+
+def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, similarity_to) -> pl.DataFrame:
+    """Add `cluster` and each member's `similarity` to the row its cluster keeps."""
+    marked = rows.with_columns(pl.Series(CLUSTER, labels).cast(pl.String).replace("-1", None))
+    reps = representatives(marked, keep).to_list()
+    index = {row_id: i for i, row_id in enumerate(rows[ID].to_list())}
+    rep_index = np.array([index[r] if r is not None else i for i, r in enumerate(reps)], dtype=np.int64)
+    similarity = similarity_to(np.arange(rows.height), rep_index)
+    return marked.with_columns(pl.when(pl.col(CLUSTER).is_not_null()).then(pl.Series(similarity).round(4)).alias(SIMILARITY))

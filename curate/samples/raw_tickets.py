@@ -138,6 +138,9 @@ def build(source: Path, seed: int = 7, eval_per_class: int = 15) -> tuple[pl.Dat
     """Return (raw tickets, ground truth, clean evaluation set)."""
     rng = random.Random(seed)
     bitext = pl.read_csv(source, infer_schema=False).with_row_index("source_row")
+    # Bitext repeats some utterances word for word: such rows share a `source_group` (its first row).
+    normalised = pl.col("instruction").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    bitext = bitext.with_columns(pl.col("source_row").min().over(normalised).alias("source_group"))
     labels = sorted(bitext["intent"].unique().to_list())
     # Clean evaluation rows, never shown to curation: stratified by intent.
     eval_rows = bitext.filter(pl.int_range(pl.len()).shuffle(seed=seed).over("intent") < eval_per_class)
@@ -149,13 +152,15 @@ def build(source: Path, seed: int = 7, eval_per_class: int = 15) -> tuple[pl.Dat
     pool = pool.filter(pl.int_range(pl.len()).shuffle(seed=seed + 1).over("intent") < (pl.len().over("intent") * pl.col("intent").replace_strict(shares)).ceil())
 
     tickets, truth = [], []
+    groups = dict(zip(bitext["source_row"].to_list(), bitext["source_group"].to_list()))
 
     def add(body, intent, category, response, kind, source_row, duplicate_of=None, pii=(), mislabelled=False, true_intent=None, **flags):
         ticket_id = f"T-{len(tickets) + 1:06d}"
         channel = rng.choice(["email", "email", "web", "chat"])
         tickets.append({"ticket_id": ticket_id, "created_at": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00",
                         "channel": channel, "body": body, "intent": intent, "category": category, "response": response})
-        truth.append({"ticket_id": ticket_id, "kind": kind, "source_row": source_row, "duplicate_of": duplicate_of,
+        group = None if source_row is None else groups[source_row]
+        truth.append({"ticket_id": ticket_id, "kind": kind, "source_row": source_row, "source_group": group, "duplicate_of": duplicate_of,
                       "true_intent": true_intent or intent, "mislabelled": mislabelled, "pii": json.dumps(list(pii)),
                       "html": flags.get("html", False), "mojibake": flags.get("mojibake", False), "quoted": flags.get("quoted", False),
                       "signature": flags.get("signature", False), "greeting": flags.get("greeting", False)})

@@ -25,11 +25,17 @@ def test_run_writes_the_run_directory_contract(run_dir):
     approved, rejected = pl.read_parquet(run_dir / "approved.parquet"), pl.read_parquet(run_dir / "rejected.parquet")
     assert report["totals"]["input_rows"] == 2002 == approved.height + rejected.height
     assert report["input"]["sha256"] and report["recipe"]["hash"] and "clean" in report["recipe"]["text"]
-    assert [s["stage"] for s in report["stages"]] == ["ingest", "clean", "redact", "dedup:exact"]
+    assert [s["stage"] for s in report["stages"]] == ["ingest", "clean", "redact", "dedup:exact", "dedup:minhash", "dedup:semantic", "split"]
     assert {"id", "text", "label", "stage", "reason", "detail"} <= set(rejected.columns)
     assert rejected["reason"].null_count() == 0
     by_reason = rejected.group_by("reason").len()
-    assert set(by_reason["reason"]) == {"empty_text", "empty_after_clean", "exact_duplicate"}
+    assert set(by_reason["reason"]) == {"empty_text", "empty_after_clean", "exact_duplicate", "near_duplicate", "semantic_duplicate"}
+    clusters = pl.read_parquet(run_dir / "clusters.parquet")
+    assert set(clusters["stage"]) == {"dedup:exact", "dedup:minhash", "dedup:semantic"}
+    # Every rejected duplicate is listed in its cluster, beside the row that was kept.
+    duplicates = rejected.filter(pl.col("reason").str.ends_with("duplicate"))
+    assert duplicates.join(clusters.filter(~pl.col("kept")), on=["id", "stage"], how="anti").is_empty()
+    assert set(approved["split"]) == {"train", "validation", "test"}
 
 
 def test_reports_hold_no_pii(run_dir, truth):
@@ -59,6 +65,17 @@ def test_bad_recipe_exits_2_with_the_key(tmp_path):
     assert result.exit_code == 2
     assert "r.yaml:3 (stages[0].dedup).threshold" in result.output and "unknown parameter 'threshold'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_leakage_command(tmp_path):
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text("id,text\n1,reset my password please\n2,where is order 77\n")
+    test.write_text("id,text\n9,reset my pasword please\n8,opening hours?\n")
+    result = runner.invoke(app, ["leakage", str(train), str(test), "--threshold", "0.5", "--out", str(tmp_path / "pairs.csv")])
+    assert result.exit_code == 3 and "1 rows of test.csv have a near duplicate in train.csv" in result.output
+    assert pl.read_csv(tmp_path / "pairs.csv", schema_overrides={"id_a": pl.String, "id_b": pl.String}).select("id_a", "id_b").rows() == [("1", "9")]
+    clean = runner.invoke(app, ["leakage", str(train), str(train.with_name("none.csv"))])
+    assert clean.exit_code == 2 and "input file not found" in clean.output
 
 
 def test_bad_input_exits_2_with_the_line(tmp_path):

@@ -1,0 +1,30 @@
+import polars as pl
+
+from curate.balance.split import Split
+from curate.dedup.leakage import find_leakage
+from tests.conftest import frame
+
+
+def test_leakage_lists_cross_pairs_only():
+    train = frame(["reset my password please", "where is order 77", "hello"])
+    test = frame(["reset my pasword please", "totally different question"]).with_columns(pl.Series("id", ["t0", "t1"]))
+    pairs = find_leakage(train, test, threshold=0.5)
+    assert pairs.select("id_a", "id_b").rows() == [("r0", "t0")]
+    assert 0.5 <= pairs["similarity"][0] < 1
+
+
+def test_split_is_stratified_seeded_and_keeps_near_duplicates_together(sample_rows):
+    result = Split(validation=0.1, test=0.1, seed=3).apply(sample_rows)
+    again = Split(validation=0.1, test=0.1, seed=3).apply(sample_rows)
+    assert result.kept["split"].equals(again.kept["split"])
+    assert result.rejected.is_empty() and result.kept.height == sample_rows.height
+    shares = result.kept["split"].value_counts(normalize=True)
+    share = dict(zip(shares["split"], shares["proportion"]))
+    assert abs(share["test"] - 0.1) < 0.03 and abs(share["validation"] - 0.1) < 0.03
+    per_label = result.kept.group_by("label").agg((pl.col("split") == "test").mean().alias("test_share"))
+    assert per_label["test_share"].max() < 0.3
+    # No near duplicate of a test row is in training.
+    train = result.kept.filter(pl.col("split") == "train")
+    test = result.kept.filter(pl.col("split") == "test")
+    assert find_leakage(train, test, threshold=0.7).is_empty()
+    assert result.stats["groups_with_near_duplicates"] > 50

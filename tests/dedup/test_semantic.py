@@ -1,0 +1,47 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from curate.dedup.clusters import components
+from curate.dedup.semantic import SemanticDedup, partitioned_pairs, similar_pairs
+from curate.embed import Embedder
+from tests.conftest import frame
+
+
+def test_blocked_search_finds_exactly_the_pairs_over_threshold():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors[150] = vectors[3] + 0.01
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    sims = vectors @ vectors.T
+    expected = {(i, j) for i in range(300) for j in range(i + 1, 300) if sims[i, j] >= 0.6}
+    assert {tuple(p) for p in similar_pairs(vectors, 0.6, block=64).tolist()} == expected
+    assert (3, 150) in {tuple(p) for p in partitioned_pairs(vectors, 0.99, partition_size=100, seed=0).tolist()}
+
+
+def test_components_link_chains():
+    assert components(5, np.array([[0, 1], [1, 3]])).tolist()[4] == -1
+    labels = components(5, np.array([[0, 1], [1, 3]]))
+    assert labels[0] == labels[1] == labels[3] != -1
+
+
+@pytest.mark.slow
+def test_semantic_dedup_with_minilm(tmp_path):
+    rows = frame(["password reset link does not work", "the link to reset my password is broken",
+                  "What are your opening hours?", "When do you open?"])
+    result = SemanticDedup(threshold=0.75).apply(rows)
+    assert "r1" in set(result.rejected["id"]) and result.rejected.filter(pl.col("id") == "r1")["duplicate_of"][0] == "r0"
+    assert "r2" in set(result.kept["id"])
+    assert result.rejected["reason"].unique().to_list() == ["semantic_duplicate"]
+
+
+@pytest.mark.slow
+def test_embedding_cache_means_no_second_encode(tmp_path, monkeypatch):
+    embedder = Embedder(cache_dir=tmp_path)
+    first = embedder.encode(["refund please", "where is my parcel"])
+    assert len(list((tmp_path / "embeddings").rglob("*.parquet"))) == 1
+    import curate.embed as embed
+
+    monkeypatch.setattr(embed, "load_sentence_model", lambda *_: pytest.fail("encoded again"))
+    np.testing.assert_allclose(embedder.encode(["where is my parcel", "refund please"]), first[::-1])
+    assert abs(np.linalg.norm(first[0]) - 1) < 1e-5
