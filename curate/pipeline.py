@@ -45,6 +45,8 @@ class RunResult:
     stages: list[StageReport]
     artifacts: dict[str, pl.DataFrame]
     input_rows: int
+    halted: str | None = None  # why the run stopped early (a failed gate), if it did
+    stages_not_run: list[str] = field(default_factory=list)
 
 
 def _ids(frame: pl.DataFrame) -> pl.Series:
@@ -113,7 +115,8 @@ def run_stages(
     reports: list[StageReport] = []
     artifacts: dict[str, list[pl.DataFrame]] = {}
     current = rows
-    for stage in stages:
+    halted, not_run = None, []
+    for position, stage in enumerate(stages):
         if on_start:
             on_start(stage, current.height)
         started = time.perf_counter()
@@ -133,10 +136,13 @@ def run_stages(
         for name, frame in result.artifacts.items():
             artifacts.setdefault(name, []).append(frame)
         current = result.kept
+        if result.halt:
+            halted, not_run = f"{stage.label}: {result.halt}", [s.label for s in stages[position + 1 :]]
+            break
     all_rejected = pl.concat(rejected_parts, how="diagonal_relaxed") if rejected_parts else empty_rejected(current)
     check_run_conservation(input_ids, current, all_rejected)
     return RunResult(
         approved=current, rejected=all_rejected, stages=reports,
         artifacts={name: pl.concat(frames, how="diagonal_relaxed") for name, frames in artifacts.items()},
-        input_rows=input_ids.len(),
+        input_rows=input_ids.len(), halted=halted, stages_not_run=not_run,
     )

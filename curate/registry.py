@@ -18,6 +18,9 @@ STAGES: dict[str, str | dict[str, str]] = {
     "clean": "curate.clean.normalize:Clean",
     "redact": "curate.clean.redact:Redact",
     "split": "curate.balance.split:Split",
+    "gate": "curate.gates.stage:Gate",
+    "quality": "curate.quality.heuristics:Quality",
+    "labels": "curate.quality.labels:LabelCheck",
     "dedup": {
         "exact": "curate.dedup.exact:ExactDedup",
         "minhash": "curate.dedup.minhash:MinHashDedup",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import time
 from collections.abc import Callable
@@ -67,6 +68,11 @@ def run_recipe(
         "labels": {"input": label_counts(ingest.kept), "approved": label_counts(result.approved)},
         "stages": [s.to_dict() for s in result.stages],
         "artifacts": sorted(result.artifacts),
+        "halted": result.halted,
+        "stages_not_run": result.stages_not_run,
     }
+    gates = [s.stats["gate"] for s in result.stages if "gate" in s.stats]
+    if gates:
+        (recipe.output / "gate.json").write_text(json.dumps(gates[-1], indent=2, default=str), encoding="utf-8")
     write_report(recipe.output, report)
     return result, report

@@ -31,6 +31,8 @@ class StageResult:
     stats: dict[str, Any] = field(default_factory=dict)
     # Extra frames for the run directory, e.g. {"clusters": ...}; the pipeline concatenates by name.
     artifacts: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # Set by a stage that must stop the recipe (a failed gate): the reason, said to the user.
+    halt: str | None = None
 
 
 class Stage:

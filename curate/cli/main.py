@@ -64,6 +64,10 @@ def run(
     except CurateError as error:
         _fail(error)
     console.print(_summary(report))
+    if report.get("halted"):
+        console.print(f"[bold red]stopped[/] {report['halted']}", highlight=False, soft_wrap=True)
+        console.print(f"Report: [bold]{parsed.output / 'report.md'}[/]")
+        raise typer.Exit(3)
     totals = report["totals"]
     console.print(f"{totals['input_rows']:,} input rows → {totals['approved']:,} approved, {totals['rejected']:,} rejected (all accounted for)")
     console.print(f"Report: [bold]{parsed.output / 'report.md'}[/]  (run directory: {parsed.output})")
@@ -117,6 +121,68 @@ def leakage(
         table.add_row(*[str(v) for v in row])
     console.print(table)
     raise typer.Exit(3)
+
+
+def _print_gate(report) -> None:
+    table = Table(title=f"{report.suite}: {'passed' if report.success else 'FAILED'}")
+    for column in ("", "expectation", "column", "observed", "examples"):
+        table.add_column(column, overflow="fold")
+    for o in report.outcomes:
+        examples = "; ".join(str(e.get("id", e.get("value", ""))) for e in o.examples[:3])
+        observed = o.observed if o.observed is not None else o.unexpected_count
+        table.add_row("[green]✓[/]" if o.success else "[red]✗[/]", o.expectation, o.column or "", str(observed)[:40], examples)
+    console.print(table)
+
+
+@app.command()
+def validate(
+    data: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
+    suite: Path = typer.Option(Path("expectations/tickets.json"), "--suite", "-s", help="Great Expectations suite (JSON)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the results as JSON"),
+    text: str = typer.Option("text"), label: Optional[str] = typer.Option(None), id: Optional[str] = typer.Option(None),
+) -> None:
+    """Validate a dataset against an expectation suite. Exit 0 when it passes, 3 when it fails."""
+    import json
+
+    from curate.gates.gx import validate as run_suite
+    from curate.io.writers import load_dataset
+
+    try:
+        report = run_suite(load_dataset(data, text=text, label=label, id=id), suite)
+    except CurateError as error:
+        _fail(error)
+    _print_gate(report)
+    if out:
+        out.write_text(json.dumps(report.to_dict(), indent=2, default=str))
+    console.print(report.summary())
+    if not report.success:
+        raise typer.Exit(3)
+
+
+expectations_app = typer.Typer(help="Draft and manage expectation suites.", no_args_is_help=True)
+app.add_typer(expectations_app, name="expectations")
+
+
+@expectations_app.command("init")
+def expectations_init(
+    data: Path = typer.Argument(..., help="a dataset you trust: a run directory or a data file"),
+    out: Path = typer.Option(Path("expectations/drafted.json"), "--out", "-o"),
+    name: str = typer.Option("tickets"),
+    text: str = typer.Option("text"), label: Optional[str] = typer.Option(None), id: Optional[str] = typer.Option(None),
+) -> None:
+    """Draft a suite (label set, length bounds, dataset limits) from trusted data, for you to edit."""
+    import json
+
+    from curate.gates.draft import draft_suite
+    from curate.io.writers import load_dataset
+
+    try:
+        suite = draft_suite(load_dataset(data, text=text, label=label, id=id), name)
+    except CurateError as error:
+        _fail(error)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(suite, indent=2) + "\n")
+    console.print(f"drafted {len(suite['expectations'])} expectations -> {out}; edit the limits, then use it with `gate: {{suite: {out}}}`")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -123,10 +123,15 @@ def components(n: int, pairs: np.ndarray) -> np.ndarray:
 
 
 def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, similarity_to) -> pl.DataFrame:
-    """Add `cluster` and each member's `similarity` to the row its cluster keeps."""
+    """Add `cluster` and each member's `similarity` to the row its cluster keeps.
+
+    `similarity_to(i, j)` scores row pairs given as index arrays; it is called for cluster members only.
+    """
     marked = rows.with_columns(pl.Series(CLUSTER, labels).cast(pl.String).replace("-1", None))
-    reps = representatives(marked, keep).to_list()
-    index = {row_id: i for i, row_id in enumerate(rows[ID].to_list())}
-    rep_index = np.array([index[r] if r is not None else i for i, r in enumerate(reps)], dtype=np.int64)
-    similarity = similarity_to(np.arange(rows.height), rep_index)
-    return marked.with_columns(pl.when(pl.col(CLUSTER).is_not_null()).then(pl.Series(similarity).round(4)).alias(SIMILARITY))
+    members = np.flatnonzero(labels >= 0)
+    similarity = np.full(rows.height, np.nan, dtype=np.float32)
+    if len(members):
+        reps = representatives(marked, keep).gather(members).to_list()
+        index = {row_id: i for i, row_id in zip(members.tolist(), rows[ID].gather(members).to_list())}
+        similarity[members] = similarity_to(members, np.array([index[r] for r in reps], dtype=np.int64))
+    return marked.with_columns(pl.Series(SIMILARITY, similarity).fill_nan(None).round(4))

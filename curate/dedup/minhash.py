@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -45,8 +46,8 @@ def shingle_hashes(texts: list[str], ngram: int, unit: Literal["char", "word"]) 
     Each text yields at least one shingle (a text shorter than `ngram` is one shingle).
     """
     if unit == "char":
-        joined = "".join(t + "\0" * ngram for t in texts)
-        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        padding = "\0" * ngram
+        codes = np.frombuffer((padding.join(texts) + padding).encode("utf-32-le"), dtype=np.uint32)
         lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     else:
         tokens = [t.split(" ") if t else [""] for t in texts]
@@ -131,6 +132,7 @@ class MinHasher:
         return out
 
 
+@lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising false positives and negatives at the threshold (datasketch's optimiser)."""
     from datasketch.lsh import _optimal_param

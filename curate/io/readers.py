@@ -256,7 +256,7 @@ def read_input(spec: InputSpec) -> Ingested:
             frame, bad = _read_openai(text, path, spec.on_bad_rows, spec.label)
         else:
             raise InputError(f"unknown format '{fmt}'", str(path), hint="formats: csv, jsonl, parquet, openai")
-    frame = _canonical(frame, spec, path)
+    frame = _canonical(frame.drop("source_line", strict=False), spec, path)  # a re-read curate output names its own lines
 
     is_empty = pl.col(TEXT).is_null() | (pl.col(TEXT).str.strip_chars() == "")
     empty = frame.filter(is_empty).with_columns(

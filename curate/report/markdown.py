@@ -16,6 +16,28 @@ def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+SECTION_STATS = {"gate"}  # stats rendered as sections of their own
+
+
+def render_gate(gate: dict[str, Any]) -> list[str]:
+    verdict = "PASSED" if gate["success"] else "FAILED"
+    out = [f"## Gate: {verdict} ({gate['suite']})", ""]
+    rows = []
+    for o in gate["outcomes"]:
+        observed = o["observed"] if o["observed"] is not None else (f"{o['unexpected_count']} unexpected" if o["unexpected_count"] is not None else "")
+        if isinstance(observed, float):
+            observed = round(observed, 4)
+        limits = {k: v for k, v in o["kwargs"].items() if k not in ("column", "regex_list", "value_set", "match_on")}
+        rows.append(["pass" if o["success"] else "**FAIL**", o["expectation"], o["column"] or "", _short(str(observed), 60), _short(str(limits), 60)])
+    out += _table(["result", "expectation", "column", "observed", "limits"], rows)
+    for o in gate["outcomes"]:
+        if not o["success"] and o["examples"]:
+            out.append(f"- failing examples of {o['expectation']}({o['column']}): " + "; ".join(
+                f"`{e.get('id', '')}` “{_short(str(e.get('text', e.get('value', ''))), 80)}”" + (f" [{e['label']}]" if e.get("label") else "")
+                for e in o["examples"]))
+    return out + [""]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     totals = report["totals"]
     source = report["input"]
@@ -46,11 +68,14 @@ def render_markdown(report: dict[str, Any]) -> str:
                 out.append(f"- **{s['stage']} / {reason}**")
                 out += [f"  - `{e['id']}`: “{_short(e['text'])}” — {e['detail']}" for e in examples]
         out.append("")
+    if report.get("halted"):
+        out += [f"> **Stopped:** {report['halted']}. Stages not run: {', '.join(report.get('stages_not_run') or []) or 'none'}.", ""]
     out += ["## What each stage found", ""]
     for s in report["stages"]:
-        facts = ", ".join(f"{k}: {v}" for k, v in s["stats"].items() if not isinstance(v, (dict, list)))
+        stats = {k: v for k, v in s["stats"].items() if k not in SECTION_STATS}
+        facts = ", ".join(f"{k}: {v}" for k, v in stats.items() if not isinstance(v, (dict, list)))
         nested = "; ".join(
-            f"{k}: " + ", ".join(f"{kk} {vv}" for kk, vv in v.items()) for k, v in s["stats"].items() if isinstance(v, dict) and v
+            f"{k}: " + ", ".join(f"{kk} {vv}" for kk, vv in v.items()) for k, v in stats.items() if isinstance(v, dict) and v
         )
         out.append(f"- **{s['stage']}**: {facts or 'no figures'}" + (f"; {nested}" if nested else ""))
     out.append("")
@@ -59,6 +84,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         out += ["## Labels before and after", ""]
         names = list(labels["input"]) + [n for n in labels.get("approved", {}) if n not in labels["input"]]
         out += _table(["label", "input", "approved"], [[n, labels["input"].get(n, 0), labels.get("approved", {}).get(n, 0)] for n in names])
+    for s in report["stages"]:
+        if "gate" in s["stats"]:
+            out += render_gate(s["stats"]["gate"])
     for section in report.get("sections", []):
         out += [f"## {section['title']}", "", section["markdown"], ""]
     return "\n".join(out).rstrip() + "\n"

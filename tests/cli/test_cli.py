@@ -25,11 +25,15 @@ def test_run_writes_the_run_directory_contract(run_dir):
     approved, rejected = pl.read_parquet(run_dir / "approved.parquet"), pl.read_parquet(run_dir / "rejected.parquet")
     assert report["totals"]["input_rows"] == 2002 == approved.height + rejected.height
     assert report["input"]["sha256"] and report["recipe"]["hash"] and "clean" in report["recipe"]["text"]
-    assert [s["stage"] for s in report["stages"]] == ["ingest", "clean", "redact", "dedup:exact", "dedup:minhash", "dedup:semantic", "split"]
+    assert [s["stage"] for s in report["stages"]] == [
+        "ingest", "clean", "redact", "quality", "dedup:exact", "dedup:minhash", "dedup:semantic", "labels", "split", "gate"]
     assert {"id", "text", "label", "stage", "reason", "detail"} <= set(rejected.columns)
     assert rejected["reason"].null_count() == 0
     by_reason = rejected.group_by("reason").len()
-    assert set(by_reason["reason"]) == {"empty_text", "empty_after_clean", "exact_duplicate", "near_duplicate", "semantic_duplicate"}
+    assert set(by_reason["reason"]) >= {"empty_text", "empty_after_clean", "exact_duplicate", "near_duplicate", "semantic_duplicate",
+                                        "too_short", "no_content"}
+    assert json.loads((run_dir / "gate.json").read_text())["success"] is True
+    assert "## Gate: PASSED" in (run_dir / "report.md").read_text()
     clusters = pl.read_parquet(run_dir / "clusters.parquet")
     assert set(clusters["stage"]) == {"dedup:exact", "dedup:minhash", "dedup:semantic"}
     # Every rejected duplicate is listed in its cluster, beside the row that was kept.

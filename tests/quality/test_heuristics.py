@@ -1,0 +1,50 @@
+import polars as pl
+import pytest
+
+from curate.clean.normalize import Clean
+from curate.quality.heuristics import Quality
+from tests.conftest import frame
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("ok", "too_short"),
+    ("asdfghjkl please", "no_content"),
+    ("test test 123", "no_content"),
+    ("I am out of the office until Monday with limited access to email.", "auto_reply"),
+    ("help!!! ???? .... #### %%%% &&&& me", "few_letters"),
+    ("1234567890 0987654321", "few_letters"),
+    ("ggggg hhhhh", "repeated_characters"),
+    ("qwerty qwerty qwerty qwerty qwerty", "no_content"),
+    ("refund refund refund refund refund now", "repeated_words"),
+    ("Your order {{Order Number}} is late", "template_slot"),
+    ("Quiero cancelar mi pedido, no llegó a tiempo y estoy muy molesto", "other_language"),
+])
+def test_each_check_drops_with_its_reason(text, reason):
+    result = Quality().apply(frame([text, "Where is my parcel? It was due yesterday."]))
+    assert result.kept["id"].to_list() == ["r1"]
+    assert result.rejected["reason"].to_list() == [reason], result.rejected["detail"].to_list()
+    assert result.rejected["detail"][0]
+
+
+def test_scores_are_columns_and_caps_only_flag():
+    result = Quality().apply(frame(["WHERE IS MY REFUND I WAITED TWO WEEKS", "track order 00004587345"]))
+    assert result.rejected.is_empty()
+    assert result.kept["quality_flags"].to_list() == [["all_caps"], []]
+    assert {"q_chars", "q_words", "q_letter_share", "q_caps_share", "q_language"} <= set(result.kept.columns)
+    assert result.stats["flagged"] == 1
+
+
+def test_thresholds_are_configurable():
+    rows = frame(["refund please now"])
+    assert Quality(min_words=5).apply(rows).rejected["reason"].to_list() == ["too_short"]
+    assert Quality(flag_only=["too_short", "all_caps"], min_words=5).apply(rows).kept["quality_flags"].to_list() == [["too_short"]]
+
+
+def test_on_the_sample_all_junk_goes_and_clean_rows_stay(sample_rows, truth):
+    cleaned = Clean().apply(sample_rows)
+    result = Quality().apply(cleaned.kept)
+    gone = set(result.rejected["id"]) | set(cleaned.rejected["id"]) | set(truth.filter(pl.col("kind") == "empty")["ticket_id"])
+    junk = truth.filter(pl.col("kind") == "junk")["ticket_id"]
+    assert junk.is_in(gone).all()
+    clean = truth.filter(pl.col("kind") != "junk", pl.col("kind") != "empty")["ticket_id"]
+    assert clean.is_in(result.rejected["id"].to_list()).mean() < 0.01
