@@ -21,6 +21,7 @@ STAGES: dict[str, str | dict[str, str]] = {
     "gate": "curate.gates.stage:Gate",
     "quality": "curate.quality.heuristics:Quality",
     "labels": "curate.quality.labels:LabelCheck",
+    "bias": "curate.quality.bias:Bias",
     "dedup": {
         "exact": "curate.dedup.exact:ExactDedup",
         "minhash": "curate.dedup.minhash:MinHashDedup",

@@ -32,10 +32,12 @@ def write_frames(run_dir: Path, frames: dict[str, pl.DataFrame]) -> None:
 
 
 def write_report(run_dir: Path, report: dict[str, Any]) -> None:
+    from curate.clean.redact import PiiFinder
     from curate.report.markdown import render_markdown
 
     (run_dir / REPORT_JSON).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    (run_dir / REPORT_MD).write_text(render_markdown(report), encoding="utf-8")
+    # Examples are redacted where they are taken; this is the safety net for the page a person reads.
+    (run_dir / REPORT_MD).write_text(PiiFinder().redact(render_markdown(report))[0], encoding="utf-8")
 
 
 @dataclass

@@ -85,6 +85,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         names = list(labels["input"]) + [n for n in labels.get("approved", {}) if n not in labels["input"]]
         out += _table(["label", "input", "approved"], [[n, labels["input"].get(n, 0), labels.get("approved", {}).get(n, 0)] for n in names])
     for s in report["stages"]:
+        if s["stats"].get("findings"):
+            out += [f"## Findings of {s['stage']}", ""] + [f"- {finding}" for finding in s["stats"]["findings"]] + [""]
         if "gate" in s["stats"]:
             out += render_gate(s["stats"]["gate"])
     for section in report.get("sections", []):
