@@ -22,6 +22,7 @@ STAGES: dict[str, str | dict[str, str]] = {
     "quality": "curate.quality.heuristics:Quality",
     "labels": "curate.quality.labels:LabelCheck",
     "bias": "curate.quality.bias:Bias",
+    "train": "curate.train.stage:Train",
     "dedup": {
         "exact": "curate.dedup.exact:ExactDedup",
         "minhash": "curate.dedup.minhash:MinHashDedup",

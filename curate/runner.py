@@ -46,6 +46,9 @@ def run_recipe(
     )
     if on_end:
         on_end(ingest_report)
+    for stage in recipe.stages:  # stages that write files (training) write inside the run directory
+        if hasattr(stage, "output_dir") and stage.output_dir is None:
+            stage.output_dir = str(recipe.output / stage.name)
     result = run_stages(ingest.kept, recipe.stages, rejected=ingest.rejected, on_start=on_start, on_end=on_end)
     result.stages.insert(0, ingest_report)
 

@@ -185,6 +185,100 @@ def expectations_init(
     console.print(f"drafted {len(suite['expectations'])} expectations -> {out}; edit the limits, then use it with `gate: {{suite: {out}}}`")
 
 
+def _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed):
+    from curate.train.classify import TrainConfig
+
+    return TrainConfig(model=model, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size,
+                       trainable_layers=None if trainable_layers < 0 else trainable_layers, seed=seed)
+
+
+@app.command()
+def train(
+    data: Path = typer.Argument(..., help="a run directory (trains on its approved set) or a data file"),
+    eval: Optional[Path] = typer.Option(None, "--eval", help="clean evaluation file (default: the test split)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default: DATA/train for a run)"),
+    force: bool = typer.Option(False, "--force", help="train even though the run's gate failed"),
+    text: str = typer.Option("text"), label: Optional[str] = typer.Option(None),
+    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(3e-4),
+    batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
+    trainable_layers: int = typer.Option(2, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
+) -> None:
+    """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
+    import json
+
+    from curate.io.writers import load_dataset
+    from curate.train.classify import evaluate_classifier, train_classifier
+    from curate.train.stage import split_for_training
+
+    try:
+        if data.is_dir():
+            gate_file = data / "gate.json"
+            if gate_file.exists():
+                gate = json.loads(gate_file.read_text())
+                failed = [f"{o['expectation']}({o['column'] or ''})" for o in gate["outcomes"] if not o["success"]]
+                if failed and not force:
+                    console.print(f"[bold red]refused[/] the gate of {data} failed: {', '.join(failed)}. Fix the data, or pass --force.")
+                    raise typer.Exit(3)
+            else:
+                console.print(f"[yellow]warning[/] {data} was never gated (no gate.json); training anyway")
+        else:
+            console.print(f"[yellow]warning[/] {data} is a plain file that was never gated; training on it as it is")
+        rows = load_dataset(data, text=text, label=label)
+        train_rows, validation, evaluation = split_for_training(rows, load_dataset(eval, text=text, label=label) if eval else None)
+        out = out or (data / "train" if data.is_dir() else Path("runs") / f"train-{data.stem}")
+        config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
+        with console.status("training…") as status:
+            trained = train_classifier(train_rows, validation, config, out,
+                                       on_step=lambda step, total, loss: status.update(f"training: step {step}/{total}, loss {loss:.3f}"))
+        metrics = evaluate_classifier(trained, evaluation, out / "evaluation", config.max_length)
+    except CurateError as error:
+        _fail(error)
+    console.print(f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['rows']:,} rows; "
+                  f"{trained.samples_per_second:.1f} samples/s; results in {out / 'evaluation'}")
+
+
+@app.command()
+def compare(
+    recipe: Path = typer.Argument(..., help="the recipe whose curation is compared with its raw input"),
+    eval: Path = typer.Option(..., "--eval", help="clean evaluation file, never touched by curation"),
+    out: Path = typer.Option(Path("runs/compare"), "--out", "-o"),
+    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(3e-4),
+    batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
+    trainable_layers: int = typer.Option(2, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
+) -> None:
+    """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
+    from dataclasses import replace
+
+    from curate.io.readers import read_input
+    from curate.recipe import load_recipe
+    from curate.runner import run_recipe
+    from curate.train.compare import compare_datasets
+
+    try:
+        parsed = load_recipe(recipe, output=out / "run")
+        parsed.stages = [s for s in parsed.stages if s.name != "train"]
+        with console.status("curating…"):
+            result, report = run_recipe(parsed)
+        if report.get("halted"):
+            console.print(f"[bold red]stopped[/] {report['halted']}")
+            raise typer.Exit(3)
+        raw = read_input(parsed.input).result.kept
+        curated = result.approved  # all of it, as raw is all of the input: the clean eval file is the only test
+        evaluation = read_input(replace(parsed.input, path=eval, on_bad_rows="error")).result.kept
+        with console.status("training on raw and curated data…"):
+            summary = compare_datasets(raw, curated, evaluation, _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), out)
+    except CurateError as error:
+        _fail(error)
+    table = Table(title=f"raw ({summary['rows']['raw']:,} rows) vs curated ({summary['rows']['curated']:,} rows), "
+                        f"{summary['budget']['optimizer_steps']} steps each, on {summary['rows']['evaluation']:,} clean rows")
+    for column in ("metric", "raw", "curated", "difference"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, v in summary["metrics"].items():
+        table.add_row(name, f"{v['raw']:.4f}", f"{v['curated']:.4f}", f"{v['difference']:+.4f}")
+    console.print(table)
+    console.print(f"details: {out / 'compare.md'}")
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
 

@@ -26,7 +26,9 @@ def test_run_writes_the_run_directory_contract(run_dir):
     assert report["totals"]["input_rows"] == 2002 == approved.height + rejected.height
     assert report["input"]["sha256"] and report["recipe"]["hash"] and "clean" in report["recipe"]["text"]
     assert [s["stage"] for s in report["stages"]] == [
-        "ingest", "clean", "redact", "quality", "dedup:exact", "dedup:minhash", "dedup:semantic", "labels", "split", "gate"]
+        "ingest", "clean", "redact", "quality", "dedup:exact", "dedup:minhash", "dedup:semantic", "labels", "bias", "split", "gate", "train"]
+    metrics = json.loads((run_dir / "train/evaluation/metrics.json").read_text())
+    assert metrics["rows"] == 405 and metrics["accuracy"] > 0.6  # well above chance (1/27) on the clean evaluation file
     assert {"id", "text", "label", "stage", "reason", "detail"} <= set(rejected.columns)
     assert rejected["reason"].null_count() == 0
     by_reason = rejected.group_by("reason").len()

@@ -1,0 +1,72 @@
+"""`train` in a recipe: fine-tune on the approved set's train split, evaluate on the test split (or a
+clean evaluation file). It runs only when every stage before it passed, gates included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import polars as pl
+
+from curate.stage import Stage, StageResult, empty_rejected
+from curate.train.classify import TrainConfig
+
+
+def split_for_training(rows: pl.DataFrame, eval_rows: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame]:
+    """(train, validation, evaluation) from a `split` column; without one, 10% is held out (seeded, by label)."""
+    if "split" not in rows.columns:
+        from curate.balance.split import Split
+
+        rows = Split(validation=0.1, test=0.0 if eval_rows is not None else 0.1).apply(rows).kept
+    train = rows.filter(pl.col("split") == "train")
+    validation = rows.filter(pl.col("split") == "validation")
+    evaluation = eval_rows if eval_rows is not None else rows.filter(pl.col("split") == "test")
+    return train, (validation if validation.height else None), evaluation
+
+
+@dataclass
+class Train(Stage):
+    task: Literal["classify", "generate"] = "classify"
+    model: str | None = None
+    epochs: int = 4
+    max_steps: int | None = None
+    lr: float = 3e-4
+    batch_size: int = 32
+    max_length: int = 64
+    early_stopping: int = 2
+    trainable_layers: int | None = 2
+    seed: int = 0
+    eval: str | dict[str, str] | None = None  # a clean file: a path, or {path, text, label} like the recipe's input
+    output_dir: str | None = None  # the runner sets <run directory>/train
+
+    name: ClassVar[str] = "train"
+
+    def config(self) -> TrainConfig:
+        names = {f.name for f in fields(TrainConfig)}
+        return TrainConfig(**{k: v for k, v in vars(self).items() if k in names})
+
+    def apply(self, rows: pl.DataFrame) -> StageResult:
+        from curate.io.writers import load_dataset
+        from curate.train.classify import evaluate_classifier, train_classifier
+
+        if self.task != "classify":
+            from curate.errors import CurateError
+
+            raise CurateError("task 'generate' is not built yet; use task: classify", "train.task")
+        out = Path(self.output_dir or "train")
+        if isinstance(self.eval, dict):
+            from curate.io.readers import read_input
+            from curate.recipe.loader import InputSpec
+
+            eval_rows = read_input(InputSpec(**self.eval)).result.kept
+        else:
+            eval_rows = load_dataset(self.eval) if self.eval else None
+        train, validation, evaluation = split_for_training(rows, eval_rows)
+        trained = train_classifier(train, validation, self.config(), out)
+        metrics = evaluate_classifier(trained, evaluation, out / "evaluation", self.max_length)
+        stats = {k: round(metrics[k], 4) for k in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")}
+        stats.update({"train_rows": train.height, "evaluated_on": "eval file" if self.eval else "test split", "eval_rows": metrics["rows"],
+                      "epochs_run": len(trained.history), "samples_per_second": round(trained.samples_per_second, 1),
+                      "model_dir": str(trained.model_dir)})
+        return StageResult(kept=rows, rejected=empty_rejected(rows), stats=stats)

@@ -1,0 +1,89 @@
+import json
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from curate.cli.main import app
+from curate.train.classify import TrainConfig, evaluate_classifier, train_classifier
+from curate.train.compare import compare_datasets
+
+WORDS = {"refund": ["refund my money", "I want a refund", "money back please", "refund the charge"],
+         "login": ["cannot log in", "password reset fails", "login is broken", "my password does not work"]}
+
+
+def toy(n_per_label: int = 12) -> pl.DataFrame:
+    rows = [(f"{label}-{i}", WORDS[label][i % 4] + f" {i}", label) for label in WORDS for i in range(n_per_label)]
+    return pl.DataFrame(rows, schema=["id", "text", "label"], orient="row")
+
+
+def test_trains_evaluates_and_writes_everything(tiny_model, tmp_path):
+    config = TrainConfig(model=tiny_model, epochs=6, lr=5e-3, batch_size=8, trainable_layers=None, early_stopping=0)
+    trained = train_classifier(toy(), toy(4), config, tmp_path)
+    assert trained.labels == ["login", "refund"] and len(trained.history) == 6
+    assert trained.history[-1]["train_loss"] < trained.history[0]["train_loss"]
+    metrics = evaluate_classifier(trained, toy(4), tmp_path / "evaluation")
+    assert metrics["accuracy"] >= 0.75 and set(metrics["per_class"]) == {"login", "refund"}
+    for name in ("metrics.json", "confusion_matrix.json", "confusion_matrix.png", "predictions.parquet"):
+        assert (tmp_path / "evaluation" / name).exists()
+    predictions = pl.read_parquet(tmp_path / "evaluation/predictions.parquet")
+    assert predictions["correct"].to_list() == sorted(predictions["correct"].to_list())  # errors first
+    assert sum(map(sum, metrics["confusion_matrix"]["matrix"])) == 8
+
+
+def test_resumes_from_its_checkpoint(tiny_model, tmp_path):
+    config = TrainConfig(model=tiny_model, epochs=2, lr=5e-3, batch_size=8, early_stopping=0)
+    first = train_classifier(toy(), None, config, tmp_path)
+    again = train_classifier(toy(), None, config, tmp_path)  # finished: nothing left to run
+    assert again.history == first.history and again.samples_per_second == 0.0
+    more = train_classifier(toy(), None, TrainConfig(**{**config.__dict__, "epochs": 2}), tmp_path)
+    assert len(more.history) == 2
+
+
+def test_freezing_lower_layers(tiny_model):
+    from curate.train.classify import freeze_lower_layers, load_backbone
+
+    _, network = load_backbone(tiny_model, 2)
+    freeze_lower_layers(network, 1)
+    trainable = {name.split(".")[3] for name, p in network.named_parameters() if p.requires_grad and ".layer." in name}
+    assert trainable == {"1"}
+    assert not network.bert.embeddings.word_embeddings.weight.requires_grad and network.classifier.weight.requires_grad
+
+
+def test_compare_uses_one_budget(tiny_model, tmp_path):
+    raw = pl.concat([toy(), toy(6).with_columns(pl.col("id") + "-noisy", pl.lit("refund").alias("label"))])
+    config = TrainConfig(model=tiny_model, epochs=2, lr=5e-3, batch_size=8)
+    summary = compare_datasets(raw, toy(), toy(4), config, tmp_path)
+    assert summary["budget"]["optimizer_steps"] == 6
+    assert json.loads((tmp_path / "raw/evaluation/metrics.json").read_text())["history"][-1]["step"] == 6
+    assert json.loads((tmp_path / "curated/evaluation/metrics.json").read_text())["history"][-1]["step"] == 6
+    assert set(summary["metrics"]) >= {"accuracy", "macro_f1"} and "| accuracy |" in (tmp_path / "compare.md").read_text()
+
+
+def test_train_refuses_a_run_whose_gate_failed(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "gate.json").write_text(json.dumps({"success": False, "outcomes": [
+        {"expectation": "expect_column_values_to_be_in_set", "column": "label", "success": False}]}))
+    result = CliRunner().invoke(app, ["train", str(run)])
+    assert result.exit_code == 3 and "expect_column_values_to_be_in_set(label)" in result.output and "--force" in result.output
+
+
+def test_train_warns_about_ungated_files(tiny_model, tmp_path):
+    data = tmp_path / "toy.csv"
+    toy().write_csv(data)
+    result = CliRunner().invoke(app, ["train", str(data), "--eval", str(data), "--model", tiny_model, "--epochs", "1",
+                                      "--trainable-layers", "-1", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "never gated" in result.output and (tmp_path / "out/evaluation/metrics.json").exists()
+
+
+@pytest.mark.slow
+def test_minilm_backbone_learns_the_sample(tmp_path):
+    """The real backbone on the bundled sample: well above chance (1/27) after a short run."""
+    from curate.io.writers import load_dataset
+
+    rows = load_dataset("data/sample/tickets.csv", text="body", label="intent").head(600)
+    evaluation = load_dataset("data/sample/eval.csv", text="body", label="intent")
+    trained = train_classifier(rows, None, TrainConfig(epochs=2, early_stopping=0), tmp_path)
+    assert evaluate_classifier(trained, evaluation, tmp_path / "evaluation")["accuracy"] > 0.3
