@@ -10,15 +10,19 @@ if [ -f "$stamp" ]; then exit 0; fi
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-# WordNet 3.0 comes from Debian (the Princeton database); it needs root for apt.
-if [ ! -d /usr/share/wordnet ]; then
+# From Debian, which needs root for apt: WordNet 3.0 (synonym augmentation) and Chromium (the
+# explorer's browser test).
+missing=()
+[ -d /usr/share/wordnet ] || missing+=(wordnet-base wordnet-sense-index)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    log "installing Debian packages wordnet-base wordnet-sense-index (apt, as root)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null
+    log "installing Debian packages ${missing[*]} (apt, as root)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    log "WordNet is missing and installing it needs root. Run once:"
-    log "  sudo apt-get install -y wordnet-base wordnet-sense-index"
-    log "then run this command again. (Synonym augmentation is the only part that needs it.)"
+    log "Debian packages ${missing[*]} are missing and installing them needs root. Run once:"
+    log "  sudo apt-get install -y ${missing[*]}"
+    log "then run this command again. (Without them, synonym augmentation and the browser test are unavailable.)"
   fi
 fi
 

@@ -42,3 +42,16 @@ def sample_rows(sample_path) -> pl.DataFrame:
 def frame(texts: list[str], labels: list[str] | None = None) -> pl.DataFrame:
     labels = labels or ["a"] * len(texts)
     return pl.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts, "label": labels})
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> Path:
+    """The default recipe run once on the bundled sample: a real run directory for CLI and explorer tests."""
+    from typer.testing import CliRunner
+
+    from curate.cli.main import app
+
+    out = tmp_path_factory.mktemp("run") / "tickets"
+    result = CliRunner().invoke(app, ["run", str(ROOT / "recipes/tickets.yaml"), "--input", str(SAMPLE / "tickets.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out

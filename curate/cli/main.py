@@ -279,6 +279,26 @@ def compare(
     console.print(f"details: {out / 'compare.md'}")
 
 
+@app.command()
+def explore(
+    run_dir: Optional[Path] = typer.Argument(None, help="run directory to open (default: a picker over runs/)"),
+    port: int = typer.Option(8501), address: str = typer.Option("127.0.0.1", help="listen address (local only by default)"),
+) -> None:
+    """Open the Streamlit explorer on a run directory (127.0.0.1, no usage statistics)."""
+    import os
+    import subprocess
+
+    app_file = Path(__file__).resolve().parents[2] / "apps" / "explorer.py"
+    if not app_file.exists():
+        _fail(CurateError("the explorer app is not installed beside the package", str(app_file)))
+    if run_dir is not None and not (run_dir / "report.json").exists():
+        _fail(CurateError("not a run directory (no report.json)", str(run_dir)))
+    command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.address", address, "--server.port", str(port),
+               "--browser.gatherUsageStats", "false", "--server.headless", "true", "--", *([str(run_dir.resolve())] if run_dir else [])]
+    console.print(f"explorer on http://{address}:{port}")
+    raise typer.Exit(subprocess.call(command, env={**os.environ, "CURATE_RUN": str(run_dir.resolve()) if run_dir else ""}))
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
 

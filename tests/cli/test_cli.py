@@ -12,11 +12,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "tickets"
-    result = runner.invoke(app, ["run", str(ROOT / "recipes/tickets.yaml"), "--input", str(ROOT / "data/sample/tickets.csv"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+def run_dir(sample_run) -> Path:
+    return sample_run
 
 
 def test_run_writes_the_run_directory_contract(run_dir):

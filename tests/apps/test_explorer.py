@@ -1,0 +1,93 @@
+"""Every explorer page on a real run of the bundled sample, through Streamlit's AppTest."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "apps/explorer.py")
+
+
+@pytest.fixture()
+def app(sample_run, monkeypatch):
+    monkeypatch.setenv("CURATE_RUN", str(sample_run))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_page(at: AppTest, name: str) -> AppTest:
+    at.switch_page(f"pages/{name}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_overview_shows_the_funnel_and_gate(app, sample_run):
+    report = json.loads((sample_run / "report.json").read_text())
+    assert [m.value for m in app.metric] == [f"{report['totals']['input_rows']:,}", f"{report['totals']['approved']:,}",
+                                             f"{report['totals']['rejected']:,}", "passed"]
+    funnel = app.dataframe[0].value
+    assert list(funnel["stage"])[:4] == ["ingest", "clean", "redact", "quality"]
+    reasons = app.dataframe[1].value
+    assert "exact_duplicate" in set(reasons["reason"]) and reasons["rows"].sum() == report["totals"]["rejected"]
+
+
+def test_words_page_draws_a_cloud_and_compares_ngrams(app):
+    at = open_page(app, "words")
+    assert at.image and "word cloud: (all)" in at.image[0].captions[0]
+    table = at.dataframe[0].value
+    assert {"ngram", "before", "after", "change"} <= set(table.columns)
+    assert "order" in set(table["ngram"])
+    at.selectbox[0].select("cancel_order").run()
+    assert "cancel_order" in at.image[0].captions[0]
+    at.radio[0].set_value(2).run()
+    assert all(len(g.split()) == 2 for g in at.dataframe[0].value["ngram"])
+
+
+def test_labels_page(app, sample_run):
+    at = open_page(app, "labels")
+    distribution = at.dataframe[0].value
+    approved = pl.read_parquet(sample_run / "approved.parquet")
+    assert distribution["approved"].sum() == approved.height and len(distribution) == 27
+    assert any("27 classes" in m.value for m in at.markdown)
+    flagged = at.dataframe[2].value
+    assert flagged["label_suggested"].notna().all() and len(flagged) == approved["label_issue"].sum()
+
+
+def test_duplicates_page_lists_clusters_largest_first(app, sample_run):
+    at = open_page(app, "duplicates")
+    clusters = at.dataframe[0].value
+    assert list(clusters["size"]) == sorted(clusters["size"], reverse=True)
+    members = at.dataframe[1].value
+    assert members["kept"].sum() == 1 and len(members) == clusters["size"].iloc[0]
+
+
+def test_rejected_page_searches_and_highlights(app):
+    at = open_page(app, "rejected")
+    at.text_input[0].input("EMAIL").run()
+    found = at.dataframe[0].value
+    assert len(found) > 0 and found["text"].str.contains("(?i)email").all()  # case-insensitive search
+    assert any("`[EMAIL]`" in m.value for m in at.markdown)
+    at.text_input[0].input("").run()
+    at.multiselect[1].select("near_duplicate").run()
+    assert set(at.dataframe[0].value["reason"]) == {"near_duplicate"}
+
+
+def test_augmentation_training_and_topics(app, sample_run):
+    at = open_page(app, "augmentation")
+    approved = pl.read_parquet(sample_run / "approved.parquet")
+    if "augmented_from" in approved.columns and approved["augmented_from"].drop_nulls().len():
+        assert len(at.dataframe[0].value) == approved["augmented_from"].drop_nulls().len()
+    else:
+        assert at.info[0].value == "This run generated no rows."
+    at = open_page(app, "training")
+    metrics = json.loads((sample_run / "train/evaluation/metrics.json").read_text())
+    assert at.metric[0].value == f"{metrics['accuracy']:.3f}" and at.image[0].captions == ["confusion matrix"]
+    errors = at.dataframe[1].value
+    assert not errors["correct"].any()
+    at = open_page(app, "topics")
+    topics = at.dataframe[0].value
+    assert len(topics) == 8 and topics["rows"].sum() == approved.height and topics["top terms"].str.len().min() > 0
