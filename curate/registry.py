@@ -23,6 +23,8 @@ STAGES: dict[str, str | dict[str, str]] = {
     "labels": "curate.quality.labels:LabelCheck",
     "bias": "curate.quality.bias:Bias",
     "train": "curate.train.stage:Train",
+    "augment": "curate.augment.stage:Augment",
+    "rebalance": "curate.balance.rebalance:Rebalance",
     "dedup": {
         "exact": "curate.dedup.exact:ExactDedup",
         "minhash": "curate.dedup.minhash:MinHashDedup",

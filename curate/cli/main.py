@@ -69,7 +69,9 @@ def run(
         console.print(f"Report: [bold]{parsed.output / 'report.md'}[/]")
         raise typer.Exit(3)
     totals = report["totals"]
-    console.print(f"{totals['input_rows']:,} input rows → {totals['approved']:,} approved, {totals['rejected']:,} rejected (all accounted for)")
+    generated = f" (+{totals['generated']:,} generated rows)" if totals["generated"] else ""
+    console.print(f"{totals['input_rows']:,} input rows → {totals['approved'] - totals['generated']:,} approved{generated}, "
+                  f"{totals['rejected']:,} rejected: every row accounted for")
     console.print(f"Report: [bold]{parsed.output / 'report.md'}[/]  (run directory: {parsed.output})")
     print(parsed.output / "report.md")
 

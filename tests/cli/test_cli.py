@@ -20,10 +20,12 @@ def test_run_writes_the_run_directory_contract(run_dir):
     assert {p.name for p in run_dir.iterdir()} >= {"approved.parquet", "rejected.parquet", "clusters.parquet", "report.json", "report.md"}
     report = json.loads((run_dir / "report.json").read_text())
     approved, rejected = pl.read_parquet(run_dir / "approved.parquet"), pl.read_parquet(run_dir / "rejected.parquet")
-    assert report["totals"]["input_rows"] == 2002 == approved.height + rejected.height
+    generated = approved.filter(pl.col("augmented_from").is_not_null())
+    assert report["totals"]["input_rows"] == 2002 == approved.height - generated.height + rejected.height
+    assert generated.height == report["totals"]["generated"] > 0 and set(generated["split"]) == {"train"}
     assert report["input"]["sha256"] and report["recipe"]["hash"] and "clean" in report["recipe"]["text"]
     assert [s["stage"] for s in report["stages"]] == [
-        "ingest", "clean", "redact", "quality", "dedup:exact", "dedup:minhash", "dedup:semantic", "labels", "bias", "split", "gate", "train"]
+        "ingest", "clean", "redact", "quality", "dedup:exact", "dedup:minhash", "dedup:semantic", "labels", "bias", "split", "rebalance", "gate", "train"]
     metrics = json.loads((run_dir / "train/evaluation/metrics.json").read_text())
     assert metrics["rows"] == 405 and metrics["accuracy"] > 0.6  # well above chance (1/27) on the clean evaluation file
     assert {"id", "text", "label", "stage", "reason", "detail"} <= set(rejected.columns)

@@ -1,0 +1,98 @@
+import polars as pl
+import pytest
+
+from curate.augment.checks import CandidateChecks
+from curate.augment.methods import BackTranslator, SynonymAugmenter
+from curate.augment.protect import protect, restore
+from curate.augment.stage import Augment
+from curate.balance.rebalance import Rebalance, target_counts
+from tests.conftest import frame
+
+
+def test_protected_spans_round_trip_and_loss_is_detected():
+    text = "Refund order 113542617735902 to [EMAIL] for {{Order Number}} by 12/05"
+    masked, spans = protect(text)
+    assert spans == ["113542617735902", "[EMAIL]", "{{Order Number}}", "12/05"] and "[EMAIL]" not in masked
+    assert restore(masked, spans) == text
+    assert restore(masked.replace("XQ1X", ""), spans) is None
+    assert restore(masked + " XQ1X", spans) is None
+
+
+def test_wordnet_is_available_offline():
+    from curate.augment.wordnet_data import wordnet
+
+    assert len(wordnet().synsets("refund")) == 3
+
+
+def test_synonyms_change_words_but_never_placeholders():
+    augmenter = SynonymAugmenter(rate=0.5, seed=1)
+    texts = ["I want a refund for order 4521, write to [EMAIL]", "please help me recover my password [PHONE]"]
+    out = augmenter.generate(texts)
+    for source, generated in zip(texts, out):
+        assert generated is not None and generated != source
+        for span in protect(source)[1]:
+            assert span in generated
+    eda = SynonymAugmenter(operations=["delete"], rate=0.3, seed=0).generate(["cancel the expensive order now please"])[0]
+    assert len(eda.split()) < 6
+
+
+def test_backtranslation_keeps_placeholders():
+    out = BackTranslator().generate(["I want to cancel my order 4521, my email is [EMAIL]", "where is my parcel"])
+    assert out[0] is None or ("[EMAIL]" in out[0] and "4521" in out[0])
+    assert all(o is None or isinstance(o, str) for o in out)
+
+
+def test_checks_reject_what_they_should():
+    existing = frame(["I want a refund", "where is my parcel", "cancel my order please"], ["refund", "track", "cancel"])
+    candidates = pl.DataFrame({
+        "id": [f"c{i}" for i in range(6)], "label": ["refund"] * 6,
+        "source_text": ["I want a refund"] * 6,
+        "text": [None, "I want a refund!", "where is my parcel", "I would like my money back", "I would like my money back",
+                 "What are your opening hours on Sunday?"],
+    })
+    kept, reasons = CandidateChecks(min_similarity=0.5, max_similarity=0.99).apply(candidates, existing)
+    assert kept["id"].to_list() == ["c3"]
+    assert reasons["no_output_or_lost_protected_span"] == 1 and reasons["identical_to_source"] == 1
+    assert reasons["duplicate_of_existing_row"] == 1 and reasons["duplicate_of_other_candidate"] == 1 and reasons["meaning_changed"] == 1
+
+
+def test_augment_stage_marks_sources_and_touches_only_train(sample_rows):
+    from curate.balance.split import Split
+
+    rows = Split(seed=1).apply(sample_rows.head(500)).kept
+    result = Augment(methods=["synonym"], classes=["cancel_order", "create_account"]).apply(rows)
+    generated = result.kept.filter(pl.col("augmented_from").is_not_null())
+    assert generated.height > 0 and result.stats["kept"] == generated.height
+    assert set(generated["split"]) == {"train"} and set(generated["augment_method"]) == {"synonym"}
+    sources = rows.filter(pl.col("id").is_in(generated["augmented_from"].to_list()))
+    assert set(sources["split"]) == {"train"} and set(sources["label"]) <= {"cancel_order", "create_account"}
+    texts = pl.concat([rows["text"], generated["text"]])
+    assert texts.str.to_lowercase().is_duplicated().sum() == rows["text"].str.to_lowercase().is_duplicated().sum()
+    assert generated["augment_similarity"].min() >= 0.75
+    assert result.stats["candidates"] == result.stats["kept"] + sum(result.stats["dropped_by_reason"].values())
+
+
+def test_targets():
+    counts = {"a": 100, "b": 10, "c": 40}
+    assert target_counts(counts, "max_ratio", 4, None) == {"a": 100, "b": 25, "c": 40}
+    assert target_counts(counts, "uniform", 3, None) == {"a": 40, "b": 40, "c": 40}
+    assert target_counts(counts, {"b": 12}, 3, None) == {"a": 100, "b": 12, "c": 40}
+
+
+def test_rebalance_undersamples_flagged_rows_first_and_fills_with_fallback():
+    rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
+                 ["refund"] * 12 + ["track"] * 2).with_columns(pl.Series("label_issue", [True, True] + [False] * 12))
+    result = Rebalance(target={"refund": 6, "track": 5}, methods=[], seed=0).apply(rows)
+    assert result.rejected.height == 6 and {"r0", "r1"} <= set(result.rejected["id"])
+    assert set(result.rejected["reason"]) == {"undersampled"} and "reduced from 12 to 6" in result.rejected["detail"][0]
+    after = result.kept.group_by("label").len()
+    assert dict(after.iter_rows()) == {"refund": 6, "track": 5}
+    assert result.stats["random_copies"] == 3 and any("random oversampling" in f for f in result.stats["findings"])
+
+
+@pytest.mark.slow
+def test_paraphrase_method_runs_offline():
+    from curate.augment.methods import Paraphraser
+
+    out = Paraphraser(max_new_tokens=24).generate(["where is my refund for order 4521"])
+    assert len(out) == 1 and (out[0] is None or "4521" in out[0])
