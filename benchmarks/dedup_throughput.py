@@ -15,7 +15,6 @@ import argparse
 import resource
 import time
 
-import numpy as np
 import polars as pl
 from common import synthetic_tickets
 

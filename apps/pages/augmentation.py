@@ -1,6 +1,5 @@
 """Explorer page: augmentation."""
 
-import polars as pl
 import streamlit as st
 from shared import run_data
 

@@ -1,6 +1,5 @@
 """Explorer page: duplicates."""
 
-import polars as pl
 import streamlit as st
 from shared import run_data
 

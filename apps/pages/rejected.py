@@ -1,6 +1,5 @@
 """Explorer page: rejected."""
 
-import polars as pl
 import streamlit as st
 from shared import run_data
 

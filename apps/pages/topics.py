@@ -1,10 +1,8 @@
 """Explorer page: topics."""
 
-import polars as pl
 import streamlit as st
 from shared import run_data
 
-from curate.explore import data as D
 
 RUN, REPORT, APPROVED, REJECTED, CLUSTERS = run_data()
 from shared import load_topics

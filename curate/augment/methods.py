@@ -98,11 +98,9 @@ class BackTranslator:
 
         if self.pivot != "pt":
             raise ValueError("the Bergamot engine here ships English<->Portuguese only; use pivot: pt")
-        translator = Translator()
-        try:
-            return [translator.translate(translator.translate(t, "en-pt"), "pt-en") for t in texts]
-        finally:
-            translator.close()
+        if getattr(self, "_translator", None) is None:
+            self._translator = Translator()  # loaded once per augmenter, reused across calls
+        return [self._translator.translate(self._translator.translate(t, "en-pt"), "pt-en") for t in texts]
 
     def _marian(self, texts: list[str]) -> list[str]:
         from transformers import MarianMTModel, MarianTokenizer
@@ -179,7 +177,9 @@ class Paraphraser:
     def generate(self, texts: list[str]) -> list[str | None]:
         import torch
 
-        tokenizer, model = self.load()
+        if getattr(self, "_loaded", None) is None:
+            self._loaded = self.load()  # loaded once per augmenter, reused across calls
+        tokenizer, model = self._loaded
         torch.manual_seed(self.seed)
         masked = [protect(t) for t in texts]
         out: list[str | None] = []

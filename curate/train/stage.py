@@ -37,6 +37,10 @@ class Train(Stage):
     early_stopping: int = 2
     trainable_layers: int | None = 2
     seed: int = 0
+    search: dict[str, list[float | int]] | None = None  # e.g. {lr: [1e-4, 3e-4], epochs: [3, 5]}
+    trials: int | None = None
+    strategy: Literal["grid", "random"] = "grid"
+    cv: int | None = None  # also report k-fold cross-validated macro-F1 of the chosen setting
     eval: str | dict[str, str] | None = None  # a clean file: a path, or {path, text, label} like the recipe's input
     output_dir: str | None = None  # the runner sets <run directory>/train
 
@@ -63,10 +67,25 @@ class Train(Stage):
         else:
             eval_rows = load_dataset(self.eval) if self.eval else None
         train, validation, evaluation = split_for_training(rows, eval_rows)
-        trained = train_classifier(train, validation, self.config(), out)
+        if self.search:
+            from curate.train.search import search
+
+            trained, trials = search(train, validation, self.config(), self.search, out / "search", self.trials, self.strategy)
+        else:
+            trained, trials = train_classifier(train, validation, self.config(), out), []
         metrics = evaluate_classifier(trained, evaluation, out / "evaluation", self.max_length)
         stats = {k: round(metrics[k], 4) for k in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")}
         stats.update({"train_rows": train.height, "evaluated_on": "eval file" if self.eval else "test split", "eval_rows": metrics["rows"],
                       "epochs_run": len(trained.history), "samples_per_second": round(trained.samples_per_second, 1),
                       "model_dir": str(trained.model_dir)})
+        if trials:
+            best = max(trials, key=lambda t: t["validation_macro_f1"])
+            stats["search"] = trials
+            stats["findings"] = [f"searched {len(trials)} settings on validation macro-F1; best: "
+                                 + ", ".join(f"{k} {v}" for k, v in best.items() if k != "trial")]
+        if self.cv:
+            from curate.train.search import cross_validate
+
+            stats["cross_validation"] = cross_validate(pl.concat([train, validation], how="diagonal_relaxed") if validation is not None else train,
+                                                       self.config(), self.cv, out / "cv")
         return StageResult(kept=rows, rejected=empty_rejected(rows), stats=stats)

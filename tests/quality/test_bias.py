@@ -1,4 +1,3 @@
-import polars as pl
 
 from curate.quality.bias import Bias, normalized_entropy
 from tests.conftest import frame

@@ -87,3 +87,26 @@ def test_minilm_backbone_learns_the_sample(tmp_path):
     evaluation = load_dataset("data/sample/eval.csv", text="body", label="intent")
     trained = train_classifier(rows, None, TrainConfig(epochs=2, early_stopping=0), tmp_path)
     assert evaluate_classifier(trained, evaluation, tmp_path / "evaluation")["accuracy"] > 0.3
+
+
+def test_search_picks_the_best_setting_on_validation(tiny_model, tmp_path):
+    from curate.train.search import search, trials_of
+
+    assert trials_of({"lr": [1e-3, 1e-2], "epochs": [1, 2]}, None, "grid", 0) == [
+        {"lr": 1e-3, "epochs": 1}, {"lr": 1e-3, "epochs": 2}, {"lr": 1e-2, "epochs": 1}, {"lr": 1e-2, "epochs": 2}]
+    assert len(trials_of({"lr": [1, 2, 3], "epochs": [1, 2]}, 2, "random", 0)) == 2
+    base = TrainConfig(model=tiny_model, batch_size=8, early_stopping=0, trainable_layers=None)
+    best, trials = search(toy(), toy(4), base, {"lr": [1e-6, 5e-3], "epochs": [3]}, tmp_path)
+    assert len(trials) == 2 and trials[1]["validation_macro_f1"] >= trials[0]["validation_macro_f1"]
+    assert best.model_dir == tmp_path / ("trial-1" if trials[1]["validation_macro_f1"] > trials[0]["validation_macro_f1"] else "trial-0") / "model"
+    from curate.errors import CurateError
+
+    with pytest.raises(CurateError, match="cannot search 'learning_rate'"):
+        search(toy(), toy(4), base, {"learning_rate": [1]}, tmp_path)
+
+
+def test_cross_validation_reports_each_fold(tiny_model, tmp_path):
+    from curate.train.search import cross_validate
+
+    result = cross_validate(toy(), TrainConfig(model=tiny_model, epochs=1, batch_size=8, lr=5e-3), 3, tmp_path)
+    assert result["folds"] == 3 and len(result["macro_f1_per_fold"]) == 3 and 0 <= result["macro_f1_mean"] <= 1
