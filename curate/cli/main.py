@@ -200,6 +200,7 @@ def train(
     eval: Optional[Path] = typer.Option(None, "--eval", help="clean evaluation file (default: the test split)"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default: DATA/train for a run)"),
     force: bool = typer.Option(False, "--force", help="train even though the run's gate failed"),
+    task: str = typer.Option("classify", help="classify (text -> label) or generate (text -> response)"),
     text: str = typer.Option("text"), label: Optional[str] = typer.Option(None),
     epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(3e-4),
     batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
@@ -229,6 +230,14 @@ def train(
         train_rows, validation, evaluation = split_for_training(rows, load_dataset(eval, text=text, label=label) if eval else None)
         out = out or (data / "train" if data.is_dir() else Path("runs") / f"train-{data.stem}")
         config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
+        if task == "generate":
+            from curate.train.generate import evaluate_generator, train_generator
+
+            with console.status("training a causal LM…"):
+                trained = train_generator(train_rows, validation, config, out)
+            metrics = evaluate_generator(trained["model_dir"], evaluation, out / "evaluation", config.max_length)
+            console.print(f"perplexity {metrics['perplexity']} on {metrics['rows']:,} responses; results in {out / 'evaluation'}")
+            return
         with console.status("training…") as status:
             trained = train_classifier(train_rows, validation, config, out,
                                        on_step=lambda step, total, loss: status.update(f"training: step {step}/{total}, loss {loss:.3f}"))

@@ -50,14 +50,20 @@ class Train(Stage):
         names = {f.name for f in fields(TrainConfig)}
         return TrainConfig(**{k: v for k, v in vars(self).items() if k in names})
 
+    def generate(self, train: pl.DataFrame, validation: pl.DataFrame | None, evaluation: pl.DataFrame, out: Path) -> dict:
+        from curate.train.generate import evaluate_generator, train_generator
+
+        trained = train_generator(train, validation, self.config(), out)
+        metrics = evaluate_generator(trained["model_dir"], evaluation, out / "evaluation", self.max_length)
+        return {"perplexity": metrics["perplexity"], "eval_loss": metrics["eval_loss"], "train_rows": train.height,
+                "eval_rows": metrics["rows"], "samples_per_second": round(trained["samples_per_second"], 1),
+                "findings": [f"perplexity {metrics['perplexity']} on {metrics['rows']} evaluation responses; sample generations:"]
+                + [f"“{s['prompt'][:60]}” → “{s['generated'][:120]}”" for s in metrics["samples"][:3]]}
+
     def apply(self, rows: pl.DataFrame) -> StageResult:
         from curate.io.writers import load_dataset
         from curate.train.classify import evaluate_classifier, train_classifier
 
-        if self.task != "classify":
-            from curate.errors import CurateError
-
-            raise CurateError("task 'generate' is not built yet; use task: classify", "train.task")
         out = Path(self.output_dir or "train")
         if isinstance(self.eval, dict):
             from curate.io.readers import read_input
@@ -67,6 +73,8 @@ class Train(Stage):
         else:
             eval_rows = load_dataset(self.eval) if self.eval else None
         train, validation, evaluation = split_for_training(rows, eval_rows)
+        if self.task == "generate":
+            return StageResult(kept=rows, rejected=empty_rejected(rows), stats=self.generate(train, validation, evaluation, out))
         if self.search:
             from curate.train.search import search
 
