@@ -123,6 +123,8 @@ def run_stages(
         result = stage.apply(current)
         seconds = time.perf_counter() - started
         added = check_stage_conservation(stage.label, current, result)
+        if result.stats.get("findings"):  # findings quote rows: no PII may reach a report
+            result.stats["findings"] = [finder.redact(finding)[0] for finding in result.stats["findings"]]
         report = StageReport(
             stage=stage.label, rows_in=current.height, kept=result.kept.height, rejected=result.rejected.height,
             added=added, rejected_by_reason=count_reasons(result.rejected), seconds=round(seconds, 3),

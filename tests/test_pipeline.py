@@ -74,3 +74,16 @@ def test_ingest_rejections_are_carried_to_the_end():
     early = early.with_columns(pl.lit("e0").alias("id"))
     result = run_stages(frame(["a", "b", "c"]), [RejectsOdd()], rejected=early)
     assert result.input_rows == 4 and sorted(result.rejected["id"]) == ["e0", "r1"]
+
+
+@dataclass
+class QuotesRows(Stage):
+    name: ClassVar[str] = "quotes"
+
+    def apply(self, rows):
+        return StageResult(kept=rows, rejected=empty_rejected(rows), stats={"findings": [f"example: {rows['text'][0]}"]})
+
+
+def test_findings_reach_the_report_redacted():
+    result = run_stages(frame(["write to jo.doe@example.com"]), [QuotesRows()])
+    assert result.stages[0].stats["findings"] == ["example: write to [EMAIL]"]

@@ -128,7 +128,13 @@ class Quality(Stage):
         flags = pl.concat_list([pl.when(fails.fill_null(False)).then(pl.lit(reason)) for reason, fails in flagging]).list.drop_nulls() \
             if flagging else pl.lit([], pl.List(pl.String))
         marked = scored.with_columns(reason_expr.alias(REJECT_REASON), detail_expr.alias(REJECT_DETAIL), flags.alias("quality_flags"))
-        flagged = marked.filter(pl.col(REJECT_REASON).is_null() & (pl.col("quality_flags").list.len() > 0)).height
+        flagged_rows = marked.filter(pl.col(REJECT_REASON).is_null() & (pl.col("quality_flags").list.len() > 0))
         languages = marked["q_language"].drop_nulls().value_counts(sort=True).head(5)
-        stats = {"flagged": flagged, "languages": dict(zip(languages["q_language"].to_list(), languages["count"].to_list()))}
+        by_flag = flagged_rows.explode("quality_flags").group_by("quality_flags").agg(pl.len(), pl.col("id").head(3), pl.col(TEXT).head(3))
+        stats = {"flagged": flagged_rows.height, "languages": dict(zip(languages["q_language"].to_list(), languages["count"].to_list())),
+                 "flagged_by_check": {row["quality_flags"]: row["len"] for row in by_flag.iter_rows(named=True)}}
+        if by_flag.height:
+            stats["findings"] = [f"{row['len']} rows flagged {row['quality_flags']} (kept), e.g. "
+                                 + "; ".join(f"`{i}` “{t[:60]}”" for i, t in zip(row["id"], row[TEXT], strict=True))
+                                 for row in by_flag.iter_rows(named=True)]
         return self.split_marked(marked, stats)

@@ -108,13 +108,10 @@ class LabelCheck(Stage):
             marked = pl.concat([scored, marked.filter(pl.col(REJECT_REASON).is_not_null())], how="diagonal_relaxed")
             marked = rows.select("id").join(marked, on="id", how="left", maintain_order="left")
             stats["likely_mislabelled"] = int(scored["label_issue"].sum())
-            from curate.clean.redact import PiiFinder
-
-            finder = PiiFinder()
             examples = scored.filter(pl.col("label_issue")).sort("label_quality").head(5)
             stats["findings"] = [f"{stats['likely_mislabelled']} rows look mislabelled (confident learning, {self.folds}-fold); "
                                  f"{'dropped' if self.mislabelled == 'drop' else 'flagged with label_issue'}. Least trustworthy:"] + [
-                f"`{r['id']}` “{finder.redact(r[TEXT][:80])[0]}” is labelled '{r[LABEL]}'; the model says '{r['label_suggested']}' (label quality {r['label_quality']})"
+                f"`{r['id']}` “{r[TEXT][:80]}” is labelled '{r[LABEL]}'; the model says '{r['label_suggested']}' (label quality {r['label_quality']})"
                 for r in examples.iter_rows(named=True)]
         flags = marked.filter(pl.col(REJECT_REASON).is_null())["label_flags"].explode().drop_nulls().value_counts()
         stats["flagged"] = dict(zip(flags["label_flags"].to_list(), flags["count"].to_list())) if flags.height else {}
