@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from curate.columns import DETAIL, ID, REASON, STAGE
+from curate.columns import DETAIL, REASON, STAGE
 
 # Columns a stage may add to mark a drop; `split_marked` turns them into rejected rows.
 REJECT_REASON = "_reject_reason"
@@ -90,4 +90,4 @@ def count_reasons(rejected: pl.DataFrame) -> dict[str, int]:
     return dict(zip(counts[REASON].to_list(), counts["len"].to_list()))
 
 
-__all__ = ["ID", "Stage", "StageResult", "count_reasons", "empty_rejected"]
+__all__ = ["Stage", "StageResult", "count_reasons", "empty_rejected"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from curate.columns import LABEL, TEXT
+from curate.columns import LABEL
 from curate.dedup.exact import normalized_text
 
 METRIC_DESCRIPTIONS = {
@@ -42,7 +42,3 @@ def dataset_metrics(rows: pl.DataFrame, leakage_threshold: float = 0.8) -> dict[
         if train.height and held_out.height:
             metrics["cross_split_near_duplicates"] = int(find_leakage(train, held_out, leakage_threshold)["id_b"].n_unique())
     return metrics
-
-
-def text_lengths(rows: pl.DataFrame) -> pl.Series:
-    return rows[TEXT].str.len_chars()

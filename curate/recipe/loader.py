@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from curate.errors import RecipeError
 from curate.registry import build_stage
 from curate.stage import Stage
 
-INPUT_KEYS = {"path", "format", "text", "label", "id", "response", "encoding", "on_bad_rows", "messages"}
+INPUT_KEYS = {"path", "format", "text", "label", "id", "response", "encoding", "on_bad_rows"}
 SAFE_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "timestamp"}
 TOP_KEYS = {"input", "stages", "output", "seed", "name", "description"}
 
@@ -40,7 +40,6 @@ class Recipe:
     seed: int = 0
     source: str = ""  # the YAML text, for the report and its hash
     path: Path | None = None
-    stage_entries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def hash(self) -> str:
@@ -113,14 +112,12 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
         raise RecipeError("`input` has no `path`", where("input"))
     if raw_input.get("on_bad_rows", "error") not in ("error", "reject"):
         raise RecipeError("on_bad_rows must be 'error' or 'reject'", where("input.on_bad_rows"))
-    raw_input.pop("messages", None)
     spec = InputSpec(**{**raw_input, "path": Path(str(raw_input["path"]))})
 
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise RecipeError("`stages` must be a non-empty list", where("stages"), hint="for example:\nstages:\n  - clean\n  - dedup: {method: exact}")
     stages: list[Stage] = []
-    entries: list[dict[str, Any]] = []
     for i, entry in enumerate(raw_stages):
         key = f"stages[{i}]"
         if isinstance(entry, str):
@@ -134,7 +131,6 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
         else:
             raise RecipeError("each stage is a name or a one-key mapping `name: {params}`", where(key))
         stages.append(build_stage(str(name), params, where(key)))
-        entries.append({str(name): params})
 
     out = output if output is not None else data.get("output")
     if out is None:
@@ -142,7 +138,7 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
     seed = data.get("seed", 0)
     if not isinstance(seed, int):
         raise RecipeError("seed must be an integer", where("seed"))
-    return Recipe(input=spec, stages=stages, output=Path(str(out)), seed=seed, source=text, stage_entries=entries)
+    return Recipe(input=spec, stages=stages, output=Path(str(out)), seed=seed, source=text)
 
 
 def load_recipe(path: str | Path, input_path: str | Path | None = None, output: str | Path | None = None) -> Recipe:
