@@ -64,7 +64,7 @@ class Train(Stage):
         from curate.io.writers import load_dataset
         from curate.train.classify import evaluate_classifier, train_classifier
 
-        out = Path(self.output_dir or "train")
+        out = Path(self.output_dir or "runs/train")  # the runner passes <run directory>/train
         if isinstance(self.eval, dict):
             from curate.io.readers import read_input
             from curate.recipe.loader import InputSpec
