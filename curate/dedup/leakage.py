@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from curate.columns import ID, TEXT
-from curate.dedup.minhash import MinHasher, agreement, lsh_params
+from curate.dedup.minhash import MinHasher, agreement, band_keys, lsh_params
 
 
 def cross_pairs(signatures: np.ndarray, side: np.ndarray, threshold: float) -> np.ndarray:
@@ -14,10 +14,7 @@ def cross_pairs(signatures: np.ndarray, side: np.ndarray, threshold: float) -> n
     bands, rows = lsh_params(threshold, signatures.shape[1])
     found = []
     for band in range(bands):
-        key = np.zeros(len(signatures), dtype=np.uint64)
-        for r in range(rows):
-            key = key * np.uint64(0x100000001B3) + signatures[:, band * rows + r].astype(np.uint64)
-        frame = pl.DataFrame({"key": key, "i": np.arange(len(signatures)), "side": side})
+        frame = pl.DataFrame({"key": band_keys(signatures, band, rows), "i": np.arange(len(signatures)), "side": side})
         left, right = frame.filter(pl.col("side") == 0), frame.filter(pl.col("side") == 1)
         joined = left.join(right, on="key", suffix="_b").select("i", "i_b")
         if joined.height:

@@ -21,7 +21,14 @@ import numpy as np
 import polars as pl
 
 from curate.columns import TEXT
-from curate.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters
+from curate.dedup.clusters import (
+    ConflictPolicy,
+    KeepPolicy,
+    components,
+    mark_clusters,
+    resolve_clusters,
+)
+from curate.dedup.exact import normalized_text
 from curate.stage import Stage, StageResult
 
 _ROLL = np.uint32(0x01000193)  # FNV prime: multiplier of the rolling shingle hash
@@ -37,7 +44,7 @@ def permutations(num_perm: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 def normalize_for_shingles(texts: pl.Series) -> pl.Series:
     """Casefold and reduce to letters, digits and single spaces, so shingles ignore formatting."""
-    return texts.fill_null("").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    return texts.fill_null("").to_frame(TEXT).select(normalized_text(TEXT)).to_series()
 
 
 def shingle_hashes(texts: list[str], ngram: int, unit: Literal["char", "word"]) -> tuple[np.ndarray, np.ndarray]:
@@ -140,15 +147,19 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return _optimal_param(threshold, num_perm, 0.5, 0.5)
 
 
+def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """One 64-bit bucket key per row for an LSH band (a polynomial over the band's `rows` minima)."""
+    key = np.zeros(len(signatures), dtype=np.uint64)
+    for r in range(band * rows, (band + 1) * rows):
+        key = key * np.uint64(0x100000001B3) + signatures[:, r].astype(np.uint64)
+    return key
+
+
 def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> Iterator[np.ndarray]:
     """Per band, pairs (i, j) that share a bucket; j is the bucket's first member (linear, not quadratic)."""
     n = len(signatures)
     for band in range(bands):
-        chunk = np.ascontiguousarray(signatures[:, band * rows : (band + 1) * rows])
-        key = np.zeros(n, dtype=np.uint64)
-        for r in range(rows):
-            key = key * np.uint64(0x100000001B3) + chunk[:, r].astype(np.uint64)
-        frame = pl.DataFrame({"key": key, "i": np.arange(n, dtype=np.int64)})
+        frame = pl.DataFrame({"key": band_keys(signatures, band, rows), "i": np.arange(n, dtype=np.int64)})
         firsts = frame.with_columns(pl.col("i").first().over("key").alias("j")).filter(pl.col("i") != pl.col("j"))
         if firsts.height:
             yield firsts.select("i", "j").to_numpy()

@@ -72,15 +72,14 @@ def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, li
         raise InputError("the file is empty", str(path)) from None
     bad: list[dict[str, Any]] = []
     good_lines: list[int] = []
-    start = 1
     try:
-        for i, row in enumerate(reader):
-            if len(row) != len(header) and not (len(row) == 0):
-                detail = f"line {start + 1 if i == 0 else reader.line_num}: expected {len(header)} fields, found {len(row)}"
+        for row in reader:
+            if row and len(row) != len(header):
+                problem = f"expected {len(header)} fields, found {len(row)}"
                 if on_bad_rows == "error":
-                    raise InputError(detail.split(": ", 1)[1] + " (is a comma or quote unescaped?)",
+                    raise InputError(problem + " (is a comma or quote unescaped?)",
                                      f"{path}:{reader.line_num}", hint="fix the row, or set `on_bad_rows: reject` in the recipe's input to reject such rows with their line")
-                bad.append(_bad_row(reader.line_num, "malformed_row", detail, delimiter.join(row)))
+                bad.append(_bad_row(reader.line_num, "malformed_row", f"line {reader.line_num}: {problem}", delimiter.join(row)))
             elif row:
                 good_lines.append(reader.line_num)
     except csv.Error as exc:

@@ -139,8 +139,9 @@ def build(source: Path, seed: int = 7, eval_per_class: int = 15) -> tuple[pl.Dat
     rng = random.Random(seed)
     bitext = pl.read_csv(source, infer_schema=False).with_row_index("source_row")
     # Bitext repeats some utterances word for word: such rows share a `source_group` (its first row).
-    normalised = pl.col("instruction").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
-    bitext = bitext.with_columns(pl.col("source_row").min().over(normalised).alias("source_group"))
+    from curate.dedup.exact import normalized_text
+
+    bitext = bitext.with_columns(pl.col("source_row").min().over(normalized_text("instruction")).alias("source_group"))
     labels = sorted(bitext["intent"].unique().to_list())
     # Clean evaluation rows, never shown to curation: stratified by intent.
     eval_rows = bitext.filter(pl.int_range(pl.len()).shuffle(seed=seed).over("intent") < eval_per_class)

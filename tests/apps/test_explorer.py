@@ -79,10 +79,14 @@ def test_rejected_page_searches_and_highlights(app):
 def test_augmentation_training_and_topics(app, sample_run):
     at = open_page(app, "augmentation")
     approved = pl.read_parquet(sample_run / "approved.parquet")
-    if "augmented_from" in approved.columns and approved["augmented_from"].drop_nulls().len():
-        assert len(at.dataframe[0].value) == approved["augmented_from"].drop_nulls().len()
-    else:
-        assert at.info[0].value == "This run generated no rows."
+    generated = approved["augmented_from"].drop_nulls().len()
+    assert generated > 0  # the default recipe rebalances by augmentation
+    pairs = at.dataframe[0].value
+    assert len(pairs) == generated and pairs["source"].notna().all()
+    augmented = pairs[pairs["method"] != "random_oversample"]  # the stated fallback copies its source on purpose
+    assert (augmented["source"] != augmented["generated"]).all() and augmented["similarity"].notna().all()
+    rebalance = next(s for s in json.loads((sample_run / "report.json").read_text())["stages"] if s["stage"] == "rebalance")
+    assert len(pairs) - len(augmented) == rebalance["stats"]["random_copies"]
     at = open_page(app, "training")
     metrics = json.loads((sample_run / "train/evaluation/metrics.json").read_text())
     assert at.metric[0].value == f"{metrics['accuracy']:.3f}" and at.image[0].captions == ["confusion matrix"]

@@ -37,9 +37,10 @@ def test_synonyms_change_words_but_never_placeholders():
 
 
 def test_backtranslation_keeps_placeholders():
-    out = BackTranslator().generate(["I want to cancel my order 4521, my email is [EMAIL]", "where is my parcel"])
+    sources = ["I want to cancel my order 4521, my email is [EMAIL]", "where is my parcel"]
+    out = BackTranslator().generate(sources)
+    assert out[1] is not None  # nothing to protect: the round trip always gives text back
     assert out[0] is None or ("[EMAIL]" in out[0] and "4521" in out[0])
-    assert all(o is None or isinstance(o, str) for o in out)
 
 
 def test_checks_reject_what_they_should():
