@@ -21,6 +21,9 @@ from curate.columns import RESPONSE, TEXT
 from curate.stage import Stage, StageResult, empty_rejected
 
 PII_COLUMN = "pii"
+PII_KINDS = ("EMAIL", "IBAN", "CARD", "IP", "SSN", "PHONE")
+# What `redact` leaves in the text: `[EMAIL]`, `[PHONE_2]`...
+PLACEHOLDER = re.compile(r"\[(?:" + "|".join(PII_KINDS) + r")(?:_\d+)?\]")
 
 
 class PiiSpan(NamedTuple):
@@ -103,7 +106,7 @@ CANDIDATE_PATTERN = r"@|\d[\d \-.()]{5,}\d|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:"
 class PiiFinder:
     """Finds PII spans in text; `kinds` chooses which detectors run."""
 
-    kinds: tuple[str, ...] = ("EMAIL", "IBAN", "CARD", "IP", "SSN", "PHONE")
+    kinds: tuple[str, ...] = PII_KINDS
     phone_region: str = "US"
     _compiled: list[tuple[str, re.Pattern, Callable[[str], bool] | None]] = field(init=False, repr=False)
 
@@ -152,7 +155,7 @@ class PiiFinder:
 class Redact(Stage):
     """Replace PII with typed placeholders in the text (and the response, when there is one)."""
 
-    kinds: list[str] = field(default_factory=lambda: ["EMAIL", "IBAN", "CARD", "IP", "SSN", "PHONE"])
+    kinds: list[str] = field(default_factory=lambda: list(PII_KINDS))
     phone_region: str = "US"
     columns: list[str] = field(default_factory=lambda: [TEXT, RESPONSE])
 

@@ -57,11 +57,13 @@ def resolve_clusters(
     reason: str,
     keep: KeepPolicy = "first",
     on_label_conflict: ConflictPolicy = "flag",
+    measure: str = "similarity",
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict]:
     """Keep one row per cluster; returns (kept, rejected, clusters, stats).
 
     `frame` has a `cluster` column (null: not a duplicate of anything) and may have `similarity`
-    (each member's similarity to the row it duplicates). Rejected rows name the id they duplicate.
+    (each member's similarity to the row it duplicates, named `measure` in the detail). Rejected
+    rows name the id they duplicate.
     """
     frame = frame.with_row_index("_input_order")
     if SIMILARITY not in frame.columns:
@@ -84,7 +86,7 @@ def resolve_clusters(
         )
     duplicates = members.filter((pl.col("_rank") > 0) & ~(conflicting & drop_conflicts)).with_columns(
         pl.lit(stage).alias(STAGE), pl.lit(reason).alias(REASON),
-        pl.format("duplicate of {} (similarity {})", pl.col(DUPLICATE_OF), pl.col(SIMILARITY).round(3)).alias(DETAIL),
+        pl.format(f"duplicate of {{}} ({measure} {{}})", pl.col(DUPLICATE_OF), pl.col(SIMILARITY).round(3)).alias(DETAIL),
     )
     dropped = members.filter(conflicting & drop_conflicts).with_columns(
         pl.lit(stage).alias(STAGE), pl.lit("label_conflict").alias(REASON),

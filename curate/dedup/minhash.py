@@ -6,13 +6,14 @@ texts become one array of code points, shingle hashes come from a rolling polyno
 array (numpy), and a small numba kernel takes each document's minimum per permutation on all
 cores. Feeding the same shingle hashes to `datasketch.MinHash` gives identical signatures (tested).
 
-LSH bands come from datasketch's band/row optimiser for the threshold; candidate pairs are
-verified on their signatures and joined into clusters with scipy's connected components.
+LSH bands (datasketch's band/row optimiser) only propose candidate pairs; each candidate is then
+verified, by default on its edit similarity (normalised Levenshtein, rapidfuzz, all cores) rather
+than its estimated Jaccard: a resent ticket with a few typos loses a third of its character
+shingles but few of its characters. Verified pairs become clusters by scipy's connected components.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Literal
@@ -20,6 +21,7 @@ from typing import ClassVar, Literal
 import numpy as np
 import polars as pl
 
+from curate.clean.redact import PLACEHOLDER
 from curate.columns import TEXT
 from curate.dedup.clusters import (
     ConflictPolicy,
@@ -130,8 +132,11 @@ class MinHasher:
     batch_size: int = 20_000
 
     def signatures(self, texts: pl.Series) -> np.ndarray:
+        return self.signatures_of_normalised(normalize_for_shingles(texts).to_list())
+
+    def signatures_of_normalised(self, normalised: list[str]) -> np.ndarray:
+        """Signatures of texts already passed through `normalize_for_shingles`."""
         a, b = permutations(self.num_perm, self.seed)
-        normalised = normalize_for_shingles(texts).to_list()
         out = np.empty((len(normalised), self.num_perm), dtype=np.uint32)
         for start in range(0, len(normalised), self.batch_size):  # batches bound the shingle arrays' memory
             hashes, offsets = shingle_hashes(normalised[start : start + self.batch_size], self.ngram, self.unit)
@@ -155,14 +160,33 @@ def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
     return key
 
 
-def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> Iterator[np.ndarray]:
-    """Per band, pairs (i, j) that share a bucket; j is the bucket's first member (linear, not quadratic)."""
+def candidate_edges(signatures: np.ndarray, threshold: float) -> np.ndarray:
+    """Distinct row pairs (i, j), i != j, that share a bucket in some LSH band tuned to Jaccard `threshold`.
+
+    Per band each row pairs with its bucket's first member (linear, not quadratic in a bucket).
+    Pairs are packed into one int64 each and made distinct whenever the pending ones outgrow 16
+    per row (128 bytes a row), so memory stays near the distinct pairs plus that.
+    """
     n = len(signatures)
+    bands, rows = lsh_params(threshold, signatures.shape[1])
+    chunks: list[np.ndarray] = []
+    pending = 0
     for band in range(bands):
         frame = pl.DataFrame({"key": band_keys(signatures, band, rows), "i": np.arange(n, dtype=np.int64)})
-        firsts = frame.with_columns(pl.col("i").first().over("key").alias("j")).filter(pl.col("i") != pl.col("j"))
-        if firsts.height:
-            yield firsts.select("i", "j").to_numpy()
+        pairs = frame.with_columns(pl.col("i").first().over("key").alias("j")).filter(pl.col("i") != pl.col("j"))
+        chunks.append((pairs["i"] * n + pairs["j"]).to_numpy())
+        pending += pairs.height
+        if pending > 16 * max(n, 250_000):
+            chunks = [_distinct(np.concatenate(chunks))]
+            pending = len(chunks[0])
+    codes = _distinct(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.int64)
+    return np.stack([codes // n, codes % n], axis=1)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (a plain sort: several times faster than `np.unique` on int64 here)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
 def agreement(signatures: np.ndarray, i: np.ndarray, j: np.ndarray, block: int = 200_000) -> np.ndarray:
@@ -174,55 +198,118 @@ def agreement(signatures: np.ndarray, i: np.ndarray, j: np.ndarray, block: int =
     return out
 
 
+def edit_similarity(texts: list[str], i: np.ndarray, j: np.ndarray, at_least: float | None = None) -> np.ndarray:
+    """1 - Levenshtein distance / length of the longer text, for each pair (texts[i], texts[j]).
+
+    With `at_least`, pairs below it score 0: rapidfuzz then stops early (about 2x faster).
+    """
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    if not len(i):
+        return np.empty(0, dtype=np.float32)
+    left, right = [texts[k] for k in i], [texts[k] for k in j]
+    if at_least is None:
+        return process.cpdist(left, right, scorer=Levenshtein.normalized_similarity, dtype=np.float32, workers=-1)
+    distance = process.cpdist(left, right, scorer=Levenshtein.normalized_distance, dtype=np.float64, workers=-1,
+                              score_cutoff=1 - at_least)
+    return np.where(distance <= 1 - at_least, 1 - distance, 0).astype(np.float32)
+
+
+def without_pii_clauses(texts: pl.Series) -> pl.Series:
+    """Drop each clause that holds a redaction placeholder ("..., my email is [EMAIL]").
+
+    Contact details do not make a ticket a different request: a resend that leaves out (or
+    changes) the "call me on [PHONE]" clause is still the same ticket. A text that would be left
+    with no letters keeps all of it.
+    """
+    stripped = texts.str.replace_all(r"[^.,;:!?\n]*" + PLACEHOLDER.pattern + r"[^.,;:!?\n]*", " ")
+    return pl.select(pl.when(stripped.str.contains(r"\p{L}")).then(stripped).otherwise(texts)).to_series()
+
+
 def number_keys(texts: pl.Series) -> np.ndarray:
-    """A hash of the set of numbers in each text: tickets about different orders are not duplicates."""
-    numbers = texts.fill_null("").str.extract_all(r"\d+").list.eval(pl.element().str.strip_chars_start("0")).list.unique().list.sort()
+    """A hash of the set of numbers in each text (placeholders aside): tickets about different orders are not duplicates."""
+    numbers = (texts.fill_null("").str.replace_all(PLACEHOLDER.pattern, " ").str.extract_all(r"\d+")
+               .list.eval(pl.element().str.strip_chars_start("0")).list.unique().list.sort())
     return numbers.list.join(",").hash(seed=0).to_numpy()
 
 
 def near_duplicate_clusters(signatures: np.ndarray, threshold: float, must_match: np.ndarray | None = None) -> np.ndarray:
-    """A component label per row (-1 for rows with no near duplicate), from verified LSH candidates.
-
-    A candidate pair is kept when its estimated Jaccard reaches the threshold and, if `must_match`
-    is given, both rows have the same key in it.
-    """
-    n = len(signatures)
-    bands, rows = lsh_params(threshold, signatures.shape[1])
-    pairs = [p for p in candidate_pairs(signatures, bands, rows)]
-    if not pairs:
-        return np.full(n, -1)
-    edges = np.unique(np.concatenate(pairs), axis=0)
+    """A component label per row (-1 for rows with no near duplicate), from LSH candidates verified on
+    their estimated Jaccard, and, if `must_match` is given, on both rows having the same key in it."""
+    edges = candidate_edges(signatures, threshold)
     verified = agreement(signatures, edges[:, 0], edges[:, 1]) >= threshold
     if must_match is not None:
         verified &= must_match[edges[:, 0]] == must_match[edges[:, 1]]
-    return components(n, edges[verified])
+    return components(len(signatures), edges[verified])
+
+
+DEFAULT_THRESHOLD = {"edit": 0.9, "jaccard": 0.8}
+DEFAULT_CANDIDATE_THRESHOLD = 0.5
 
 
 @dataclass
 class MinHashDedup(Stage):
-    """Near duplicates: MinHash + LSH at a Jaccard `threshold` on word or character shingles."""
+    """Near duplicates: LSH on MinHash signatures proposes pairs, `similarity` decides.
+
+    `similarity: edit` (default) keeps a candidate whose normalised texts reach `threshold` (0.9)
+    edit similarity, with candidates drawn at Jaccard `candidate_threshold` (0.5) so that typos do
+    not hide a resend; `similarity: jaccard` is classic MinHash dedup: the estimated Jaccard
+    reaches `threshold` (0.8), with candidates drawn at the same threshold.
+    """
 
     method: Literal["minhash"] = "minhash"
-    threshold: float = 0.8
+    similarity: Literal["edit", "jaccard"] = "edit"
+    threshold: float | None = None
+    candidate_threshold: float | None = None
     num_perm: int = 128
     ngram: int = 3
     unit: Literal["char", "word"] = "char"
     seed: int = 1
     same_numbers: bool = True
+    ignore_pii_clauses: bool = True
     keep: KeepPolicy = "first"
     on_label_conflict: ConflictPolicy = "flag"
 
     name: ClassVar[str] = "dedup"
 
     def __post_init__(self) -> None:
-        if not 0 < self.threshold <= 1:
-            raise ValueError("threshold must be in (0, 1]")
+        if self.threshold is None:
+            self.threshold = DEFAULT_THRESHOLD[self.similarity]
+        if self.candidate_threshold is None:
+            self.candidate_threshold = self.threshold if self.similarity == "jaccard" else DEFAULT_CANDIDATE_THRESHOLD
+        for key in ("threshold", "candidate_threshold"):
+            if not 0 < getattr(self, key) <= 1:
+                raise ValueError(f"{key} must be in (0, 1], got {getattr(self, key)}")
 
     def apply(self, rows: pl.DataFrame) -> StageResult:
-        signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures(rows[TEXT])
-        labels = near_duplicate_clusters(signatures, self.threshold, number_keys(rows[TEXT]) if self.same_numbers else None)
-        marked = mark_clusters(rows, labels, self.keep, lambda i, j: agreement(signatures, i, j))
-        kept, rejected, clusters, stats = resolve_clusters(marked, self.label, "near_duplicate", self.keep, self.on_label_conflict)
-        bands, rows_per_band = lsh_params(self.threshold, self.num_perm)
-        stats.update({"threshold": self.threshold, "bands": bands, "rows_per_band": rows_per_band})
+        texts = rows[TEXT].fill_null("")
+        if self.ignore_pii_clauses:
+            texts = without_pii_clauses(texts)
+        normalised = normalize_for_shingles(texts).to_list()
+        signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised)
+        candidates = candidate_edges(signatures, self.candidate_threshold)
+        verified = self.verify(candidates, number_keys(texts) if self.same_numbers else None, normalised, signatures)
+
+        def similarity(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+            return edit_similarity(normalised, i, j) if self.similarity == "edit" else agreement(signatures, i, j)
+
+        marked = mark_clusters(rows, components(rows.height, verified), self.keep, similarity)
+        measure = "edit similarity" if self.similarity == "edit" else "estimated Jaccard"
+        kept, rejected, clusters, stats = resolve_clusters(marked, self.label, "near_duplicate", self.keep, self.on_label_conflict, measure)
+        bands, rows_per_band = lsh_params(self.candidate_threshold, self.num_perm)
+        stats.update({"similarity": self.similarity, "threshold": self.threshold, "candidate_threshold": self.candidate_threshold,
+                      "bands": bands, "rows_per_band": rows_per_band, "candidate_pairs": len(candidates), "verified_pairs": len(verified)})
         return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})
+
+    def verify(self, edges: np.ndarray, numbers: np.ndarray | None, normalised: list[str], signatures: np.ndarray) -> np.ndarray:
+        """The candidate pairs that are duplicates: same numbers (when given), then similarity >= threshold."""
+        if numbers is not None:
+            edges = edges[numbers[edges[:, 0]] == numbers[edges[:, 1]]]
+        if self.similarity == "jaccard":
+            return edges[agreement(signatures, edges[:, 0], edges[:, 1]) >= self.threshold]
+        # Edit similarity can't exceed shorter / longer length: skip the pairs that can't pass.
+        lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
+        shorter, longer = np.sort(np.stack([lengths[edges[:, 0]], lengths[edges[:, 1]]], axis=1), axis=1).T
+        edges = edges[shorter >= self.threshold * longer]
+        return edges[edit_similarity(normalised, edges[:, 0], edges[:, 1], at_least=self.threshold) >= self.threshold]

@@ -72,6 +72,6 @@ class SemanticDedup(Stage):
             pairs = partitioned_pairs(vectors, self.threshold, self.partition_size, self.seed)
         labels = components(rows.height, pairs)
         marked = mark_clusters(rows, labels, self.keep, lambda i, j: np.einsum("ij,ij->i", vectors[i], vectors[j]))
-        kept, rejected, clusters, stats = resolve_clusters(marked, self.label, "semantic_duplicate", self.keep, self.on_label_conflict)
+        kept, rejected, clusters, stats = resolve_clusters(marked, self.label, "semantic_duplicate", self.keep, self.on_label_conflict, "cosine")
         stats.update({"threshold": self.threshold, "model": self.model or "all-MiniLM-L6-v2", "pairs": int(len(pairs))})
         return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})

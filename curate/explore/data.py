@@ -9,9 +9,9 @@ from typing import Any
 
 import polars as pl
 
+from curate.clean.redact import PLACEHOLDER
 from curate.columns import AUGMENTED_FROM, LABEL, REASON, STAGE, TEXT
 
-PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|IP|SSN)(?:_\d+)?\]")
 
 
 def stop_words() -> frozenset[str]:

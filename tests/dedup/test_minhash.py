@@ -4,7 +4,10 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 
 from curate.clean.normalize import Clean
-from curate.dedup.minhash import MinHashDedup, MinHasher, normalize_for_shingles, shingle_hashes
+from curate.clean.redact import Redact
+from curate.dedup.minhash import MinHashDedup, MinHasher, normalize_for_shingles, number_keys, shingle_hashes, without_pii_clauses
+from curate.recipe.loader import RecipeError
+from curate.registry import build_stage
 from tests.conftest import frame
 
 TEXTS = ["Where is my order 123?", "where is my ordr 123", "hi", "", "cancel my subscription please",
@@ -38,7 +41,7 @@ def test_finds_near_duplicates_and_names_similarity():
     assert result.kept["id"].to_list() == ["r0", "r2", "r3"]
     rejected = result.rejected.row(0, named=True)
     assert (rejected["id"], rejected["reason"], rejected["duplicate_of"]) == ("r1", "near_duplicate", "r0")
-    assert 0.7 <= rejected["similarity"] < 1 and rejected["detail"].startswith("duplicate of r0 (similarity 0.")
+    assert 0.7 <= rejected["similarity"] < 1 and rejected["detail"].startswith("duplicate of r0 (edit similarity 0.")
     # Order 9981 is another customer's ticket: different numbers are never merged by default.
     merged = MinHashDedup(threshold=0.7, same_numbers=False).apply(rows)
     assert set(merged.rejected["id"]) == {"r1", "r2"}
@@ -62,8 +65,47 @@ def test_lsh_candidates_agree_with_datasketch_index(sample_rows):
             assert labels[i] == labels[j] != -1
 
 
+def test_typos_that_break_shingles_do_not_hide_a_resend():
+    """Four typos cost this resend 28% of its MinHash agreement but only 6% of its characters."""
+    rows = frame(["I need to check the status of order 4521, it has not arrived yet",
+                  "I need to chek the staus of ordr 4521, it has not arived yet",
+                  "I need to check the status of order 4521, it has been lost"])
+    signatures = MinHasher().signatures(rows["text"])
+    assert (signatures[0] == signatures[1]).mean() < 0.8
+    jaccard = MinHashDedup(similarity="jaccard", threshold=0.8).apply(rows)
+    assert jaccard.rejected.height == 0
+    edit = MinHashDedup().apply(rows)
+    assert edit.rejected["id"].to_list() == ["r1"]
+    assert edit.rejected["similarity"][0] == pytest.approx(0.937, abs=0.001)
+    assert edit.stats["similarity"] == "edit" and edit.stats["candidate_threshold"] == 0.5
+
+
+def test_contact_details_do_not_make_a_ticket_different():
+    rows = Redact().apply(frame(["Where can I get my money back? My email is liam.chen4@example.org",
+                                 "where can i get my money back",
+                                 "Where can I get my money back? Call me on +1 (212) 555-0134 please"])).kept
+    assert rows["text"][0].endswith("[EMAIL]") and "[PHONE]" in rows["text"][2]
+    assert set(MinHashDedup().apply(rows).rejected["id"]) == {"r1", "r2"}
+    assert MinHashDedup(ignore_pii_clauses=False).apply(rows).rejected.height == 0
+
+
+def test_pii_clauses_go_but_a_text_never_becomes_empty():
+    texts = pl.Series(["cancel order 7, my email is [EMAIL]. Thanks", "[EMAIL]", "reach me at [EMAIL] or [PHONE_2]"])
+    assert [t.split() for t in without_pii_clauses(texts)] == [["cancel", "order", "7,", ".", "Thanks"], ["[EMAIL]"], ["reach", "me", "at", "[EMAIL]", "or", "[PHONE_2]"]]
+    # Placeholder numbers are not order numbers.
+    keys = number_keys(pl.Series(["order 7 from [EMAIL_2]", "order 7", "order 8"]))
+    assert keys[0] == keys[1] != keys[2]
+
+
+def test_thresholds_are_checked_where_the_recipe_names_them():
+    with pytest.raises(RecipeError, match="candidate_threshold must be in"):
+        build_stage("dedup", {"method": "minhash", "candidate_threshold": 1.5})
+    assert build_stage("dedup", {"method": "minhash", "similarity": "jaccard"}).threshold == 0.8
+
+
 def test_planted_resends_found(sample_rows, truth):
-    rows = Clean().apply(sample_rows).kept
+    """Every verbatim resend and at least 90% of the retyped ones, on the sample as the recipe sees it."""
+    rows = Redact().apply(Clean().apply(sample_rows).kept).kept
     result = MinHashDedup().apply(rows)
     cluster_of = result.artifacts["clusters"].select("id", "cluster")
     planted = (truth.filter(pl.col("kind").is_in(["exact_dup", "near_dup"])).select("ticket_id", "duplicate_of", "kind")
@@ -71,4 +113,4 @@ def test_planted_resends_found(sample_rows, truth):
                .join(cluster_of, left_on="duplicate_of", right_on="id", how="left", suffix="_original"))
     found = (planted["cluster"] == planted["cluster_original"]).fill_null(False)
     assert found.filter(planted["kind"] == "exact_dup").mean() == 1.0
-    assert found.mean() >= 0.75
+    assert found.filter(planted["kind"] == "near_dup").mean() >= 0.9
