@@ -75,17 +75,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--baseline-limit", type=int, default=100_000)
+    parser.add_argument("--stage-only", action="store_true", help="time curate alone (for its peak memory)")
     args = parser.parse_args()
     MinHasher(NUM_PERM, NGRAM).signatures(pl.Series(["warm up the compiled kernel"]))
     print(f"{'docs':>9} {'contender':<34} {'seconds':>8} {'docs/s':>10} {'x datasketch':>12}")
     for n in args.sizes:
         frame = synthetic_tickets(n)
-        texts = normalize_for_shingles(frame["text"]).to_list()
+        texts = normalize_for_shingles(frame["text"]).to_list() if not args.stage_only else []
         base_n = min(n, args.baseline_limit)
-        base_rate = base_n / datasketch_loop(texts[:base_n])
+        base_rate = base_n / datasketch_loop(texts[:base_n]) if not args.stage_only else float("nan")
         note = "" if base_n == n else f" (first {base_n:,})"
-        print(f"{n:>9,} {'datasketch loop' + note:<34} {base_n / base_rate:>8.1f} {base_rate:>10,.0f} {1.0:>12.1f}")
-        seconds = rensa_batch(texts)
+        if not args.stage_only:
+            print(f"{n:>9,} {'datasketch loop' + note:<34} {base_n / base_rate:>8.1f} {base_rate:>10,.0f} {1.0:>12.1f}")
+        seconds = rensa_batch(texts) if not args.stage_only else None
         if seconds is not None:
             print(f"{n:>9,} {'rensa digest matrix + LSH':<34} {seconds:>8.1f} {n / seconds:>10,.0f} {n / seconds / base_rate:>12.1f}")
         signatures_only, stage_seconds, rejected, edit_seconds, edit_rejected = curate_stage(frame)

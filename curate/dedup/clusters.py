@@ -133,7 +133,7 @@ def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, simi
     members = np.flatnonzero(labels >= 0)
     similarity = np.full(rows.height, np.nan, dtype=np.float32)
     if len(members):
-        reps = representatives(marked, keep).gather(members).to_list()
+        reps = representatives(marked[members], keep).to_list()
         index = {row_id: i for i, row_id in zip(members.tolist(), rows[ID].gather(members).to_list())}
         similarity[members] = similarity_to(members, np.array([index[r] for r in reps], dtype=np.int64))
     return marked.with_columns(pl.Series(SIMILARITY, similarity).fill_nan(None).round(4))

@@ -198,22 +198,23 @@ def agreement(signatures: np.ndarray, i: np.ndarray, j: np.ndarray, block: int =
     return out
 
 
-def edit_similarity(texts: list[str], i: np.ndarray, j: np.ndarray, at_least: float | None = None) -> np.ndarray:
+def edit_similarity(texts: list[str], i: np.ndarray, j: np.ndarray, at_least: float | None = None, block: int = 500_000) -> np.ndarray:
     """1 - Levenshtein distance / length of the longer text, for each pair (texts[i], texts[j]).
 
-    With `at_least`, pairs below it score 0: rapidfuzz then stops early (about 2x faster).
+    With `at_least`, pairs below it score 0: rapidfuzz then stops early (about 2x faster). Pairs
+    go to rapidfuzz a block at a time, so memory does not grow with the number of candidates.
     """
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
-    if not len(i):
-        return np.empty(0, dtype=np.float32)
-    left, right = [texts[k] for k in i], [texts[k] for k in j]
-    if at_least is None:
-        return process.cpdist(left, right, scorer=Levenshtein.normalized_similarity, dtype=np.float32, workers=-1)
-    distance = process.cpdist(left, right, scorer=Levenshtein.normalized_distance, dtype=np.float64, workers=-1,
-                              score_cutoff=1 - at_least)
-    return np.where(distance <= 1 - at_least, 1 - distance, 0).astype(np.float32)
+    out = np.empty(len(i), dtype=np.float32)
+    most = None if at_least is None else 1 - at_least + 1e-9  # a pair exactly at the threshold passes despite 1 - 0.9 != 0.1
+    for start in range(0, len(i), block):
+        left = [texts[k] for k in i[start : start + block]]
+        right = [texts[k] for k in j[start : start + block]]
+        distance = process.cpdist(left, right, scorer=Levenshtein.normalized_distance, dtype=np.float64, workers=-1, score_cutoff=most)
+        out[start : start + len(left)] = 1 - distance if most is None else np.where(distance <= most, 1 - distance, 0)
+    return out
 
 
 def without_pii_clauses(texts: pl.Series) -> pl.Series:

@@ -5,7 +5,7 @@ from datasketch import MinHash, MinHashLSH
 
 from curate.clean.normalize import Clean
 from curate.clean.redact import Redact
-from curate.dedup.minhash import MinHashDedup, MinHasher, normalize_for_shingles, number_keys, shingle_hashes, without_pii_clauses
+from curate.dedup.minhash import MinHashDedup, edit_similarity, MinHasher, normalize_for_shingles, number_keys, shingle_hashes, without_pii_clauses
 from curate.recipe.loader import RecipeError
 from curate.registry import build_stage
 from tests.conftest import frame
@@ -78,6 +78,13 @@ def test_typos_that_break_shingles_do_not_hide_a_resend():
     assert edit.rejected["id"].to_list() == ["r1"]
     assert edit.rejected["similarity"][0] == pytest.approx(0.937, abs=0.001)
     assert edit.stats["similarity"] == "edit" and edit.stats["candidate_threshold"] == 0.5
+
+
+def test_a_pair_exactly_at_the_threshold_passes():
+    texts = ["abcdefghij", "abcdefghix", "abcdefghyz"]
+    scores = edit_similarity(texts, np.array([0, 0]), np.array([1, 2]), at_least=0.9)
+    assert scores.tolist() == pytest.approx([0.9, 0.0])
+    assert edit_similarity(texts, np.array([0]), np.array([2])).tolist() == pytest.approx([0.8])
 
 
 def test_contact_details_do_not_make_a_ticket_different():
