@@ -99,22 +99,27 @@ def export(
 def leakage(
     a: Path = typer.Argument(..., help="first dataset (e.g. train): a file or a run directory"),
     b: Path = typer.Argument(..., help="second dataset (e.g. test)"),
-    threshold: float = typer.Option(0.8, help="estimated Jaccard at which two texts count as near duplicates"),
+    threshold: Optional[float] = typer.Option(None, help="similarity at which two texts count as near duplicates (default 0.8 jaccard, 0.9 edit)"),
+    similarity: str = typer.Option("jaccard", help="jaccard (estimated, MinHash) or edit (normalised Levenshtein: finds retyped copies)"),
     text: str = typer.Option("text", help="text column of plain files"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write all pairs here (.csv or .parquet)"),
 ) -> None:
     """Near duplicates between two datasets. Exit 0 when none, 3 when some rows leak."""
     from curate.dedup.leakage import find_leakage
+    from curate.dedup.minhash import DEFAULT_THRESHOLD
     from curate.io.writers import load_dataset
 
     try:
-        pairs = find_leakage(load_dataset(a, text=text), load_dataset(b, text=text), threshold)
+        if similarity not in ("jaccard", "edit"):
+            raise CurateError(f"unknown similarity '{similarity}'", "--similarity", hint="use jaccard or edit")
+        pairs = find_leakage(load_dataset(a, text=text), load_dataset(b, text=text), threshold, similarity=similarity)
     except CurateError as error:
         _fail(error)
     if out:
         pairs.write_parquet(out) if out.suffix == ".parquet" else pairs.write_csv(out)
     if pairs.is_empty():
-        console.print(f"no near duplicates between {a} and {b} at Jaccard >= {threshold}")
+        measure = "estimated Jaccard" if similarity == "jaccard" else "edit similarity"
+        console.print(f"no near duplicates between {a} and {b} at {measure} >= {threshold or DEFAULT_THRESHOLD[similarity]}")
         return
     table = Table(title=f"{pairs['id_b'].n_unique():,} rows of {b.name} have a near duplicate in {a.name}")
     for column in ("id_a", "id_b", "similarity", "text_a", "text_b"):

@@ -81,6 +81,15 @@ def test_leakage_command(tmp_path):
     assert pl.read_csv(tmp_path / "pairs.csv", schema_overrides={"id_a": pl.String, "id_b": pl.String}).select("id_a", "id_b").rows() == [("1", "9")]
     clean = runner.invoke(app, ["leakage", str(train), str(train.with_name("none.csv"))])
     assert clean.exit_code == 2 and "input file not found" in clean.output
+    # A retyped copy: Jaccard 0.8 misses it, edit similarity finds it.
+    test.write_text('id,text\n9,"I need to chek the staus of ordr 4521, it has not arived yet"\n')
+    train.write_text('id,text\n1,"I need to check the status of order 4521, it has not arrived yet"\n')
+    missed = runner.invoke(app, ["leakage", str(train), str(test)])
+    assert missed.exit_code == 0 and "at estimated Jaccard >= 0.8" in " ".join(missed.output.split())
+    found = runner.invoke(app, ["leakage", str(train), str(test), "--similarity", "edit"])
+    assert found.exit_code == 3 and "0.9365" in found.output
+    wrong = runner.invoke(app, ["leakage", str(train), str(test), "--similarity", "cosine"])
+    assert wrong.exit_code == 2 and "unknown similarity 'cosine'" in wrong.output
 
 
 def test_bad_input_exits_2_with_the_line(tmp_path):
