@@ -1,7 +1,10 @@
 """The `redact` stage: PII replaced by typed placeholders, validated where a checksum exists.
 
 Detectors run in order and the first claims a span: EMAIL, IBAN (mod-97), CARD (Luhn and a card
-brand prefix), IP, SSN, PHONE (libphonenumber's possible-number check). Within one ticket the same
+brand prefix), IP, SSN, PHONE (libphonenumber's possible-number check), ADDRESS (a house number,
+capitalised street words and a street type: "221B Baker Street") and NAME (a capitalised name
+after an introduction: "my name is Maria Okafor", "this is Tom"). No offline NER model is at hand,
+so names and addresses are found only in those shapes: precision first, recall is partial. Within one ticket the same
 value always gets the same placeholder (`[EMAIL]`, then `[EMAIL_2]` for a second address), so a
 model still sees "the same address twice". Values never reach stats, reports or logs.
 """
@@ -13,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import polars as pl
 
@@ -21,7 +24,8 @@ from curate.columns import RESPONSE, TEXT
 from curate.stage import Stage, StageResult, empty_rejected
 
 PII_COLUMN = "pii"
-PII_KINDS = ("EMAIL", "IBAN", "CARD", "IP", "SSN", "PHONE")
+PiiKind = Literal["EMAIL", "IBAN", "CARD", "IP", "SSN", "PHONE", "ADDRESS", "NAME"]
+PII_KINDS: tuple[str, ...] = get_args(PiiKind)
 # What `redact` leaves in the text: `[EMAIL]`, `[PHONE_2]`...
 PLACEHOLDER = re.compile(r"\[(?:" + "|".join(PII_KINDS) + r")(?:_\d+)?\]")
 
@@ -90,6 +94,11 @@ def _phone_checker(region: str) -> Callable[[str], bool]:
     return is_phone
 
 
+STREET_TYPES = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace"
+                r"|Crescent|Highway|Hwy|Parkway|Pkwy|Strasse|Straße)")
+# One or two capitalised words, not a word that starts a sentence about the ticket ("this is Urgent").
+CAPITALISED_NAME = (r"(?!(?:Urgent|Important|About|Regarding|Re|Not|Still|My|The|A|An|Your|Order|Ticket|Account|Customer"
+                    r"|Support|Service|Team|Sir|Madam)\b)[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?")
 DETECTORS: list[tuple[str, str]] = [
     ("EMAIL", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
     ("IBAN", r"(?i)\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b"),
@@ -97,9 +106,12 @@ DETECTORS: list[tuple[str, str]] = [
     ("IP", r"(?<![\w.:])(?:(?:\d{1,3}\.){3}\d{1,3}|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}:?){1,6})(?![\w.:])"),
     ("SSN", r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)"),
     ("PHONE", r"(?<![\w+])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}(?:[ .\-]\d{2,8}){1,4}(?![\w])"),
+    ("ADDRESS", r"\b\d{1,5}[A-Za-z]?,? (?:[A-Z][A-Za-z'\-]+ ){1,3}" + STREET_TYPES + r"\b"),
+    ("NAME", r"\b(?i:my name is|my name's|i am called|this is|signed|regards from)\s+(?P<pii>" + CAPITALISED_NAME + ")"),
 ]
 # A cheap union of the detectors' shapes, run as one polars expression to pick candidate rows.
-CANDIDATE_PATTERN = r"@|\d[\d \-.()]{5,}\d|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:"
+CANDIDATE_PATTERN = (r"@|\d[\d \-.()]{5,}\d|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:|\d [A-Z]"
+                     r"|(?i:my name is|my name's|i am called|this is|signed|regards from)\s+[A-Z]")
 
 
 @dataclass
@@ -113,7 +125,7 @@ class PiiFinder:
     def __post_init__(self) -> None:
         validators: dict[str, Callable[[str], bool] | None] = {
             "EMAIL": None, "IBAN": _is_iban, "CARD": _is_card, "IP": _is_ip, "SSN": _is_ssn,
-            "PHONE": _phone_checker(self.phone_region),
+            "PHONE": _phone_checker(self.phone_region), "ADDRESS": None, "NAME": None,
         }
         self._compiled = [(kind, re.compile(p), validators[kind]) for kind, p in DETECTORS if kind in self.kinds]
 
@@ -121,9 +133,10 @@ class PiiFinder:
         spans: list[PiiSpan] = []
         taken: list[tuple[int, int]] = []
         for kind, pattern, is_valid in self._compiled:
+            group = "pii" if "pii" in pattern.groupindex else 0  # a detector may match context around the value
             for match in pattern.finditer(text):
-                start, end = match.span()
-                value = match.group(0)
+                start, end = match.span(group)
+                value = match.group(group)
                 if any(start < b and a < end for a, b in taken):
                     continue
                 if is_valid is None or is_valid(value):
@@ -155,7 +168,7 @@ class PiiFinder:
 class Redact(Stage):
     """Replace PII with typed placeholders in the text (and the response, when there is one)."""
 
-    kinds: list[str] = field(default_factory=lambda: list(PII_KINDS))
+    kinds: list[PiiKind] = field(default_factory=lambda: list(PII_KINDS))
     phone_region: str = "US"
     columns: list[str] = field(default_factory=lambda: [TEXT, RESPONSE])
 

@@ -32,6 +32,33 @@ def test_iban_ssn_and_valid_card():
     assert [s.kind for s in spans] == ["IBAN", "SSN", "CARD"]
 
 
+def test_names_after_an_introduction_and_street_addresses():
+    redacted, counts = PiiFinder().redact("Hello, my name is Maria Okafor. Please ship order 4521 to 221B Baker Street, London. "
+                                          "This is Tom from accounts; the old address was 1600 Pennsylvania Avenue.")
+    assert redacted == ("Hello, my name is [NAME]. Please ship order 4521 to [ADDRESS], London. "
+                        "This is [NAME_2] from accounts; the old address was [ADDRESS_2].")
+    assert counts == Counter({"NAME": 2, "ADDRESS": 2})
+
+
+@pytest.mark.parametrize("text", [
+    "my name is wrong on the invoice",          # no capitalised name
+    "This is Urgent: order 12 is late",          # a sentence word, not a name
+    "This is My second ticket",
+    "I ordered 3 Large Boxes and 2 Small Ones",  # numbers and capitals, no street type
+    "ship to {{Delivery Address}} please",       # a template slot
+])
+def test_name_and_address_lookalikes_are_left_alone(text):
+    assert PiiFinder().find(text) == []
+
+
+def test_no_name_or_address_in_the_sample_tickets_or_their_answers(sample_rows):
+    """Bitext's utterances and agent answers carry no real names or addresses: anything found is a false positive."""
+    finder = PiiFinder(kinds=("ADDRESS", "NAME"))
+    texts = sample_rows["text"].drop_nulls().to_list() + sample_rows["response"].drop_nulls().to_list()
+    assert len(texts) > 3_900
+    assert [span for text in texts for span in finder.find(text)] == []
+
+
 def test_redact_stage_keeps_every_row_and_marks_kinds():
     rows = frame(["no pii here", "write to me@example.com", "call 212-555-0101 or me@example.com"]).with_columns(
         pl.Series("response", ["ok", "we wrote to me@example.com", None]))
@@ -66,3 +93,11 @@ def test_pii_precision_and_recall_on_the_bundled_ground_truth(sample_rows, truth
     redacted = Redact().apply(cleaned).kept.join(planted, left_on="id", right_on="ticket_id")
     leaked = [row for row in redacted.iter_rows(named=True) for p in row["planted"] if p["value"].lower() in row["text"].lower()]
     assert leaked == []
+
+
+def test_an_unknown_kind_in_a_recipe_names_the_key():
+    from curate.recipe.loader import RecipeError
+    from curate.registry import build_stage
+
+    with pytest.raises(RecipeError, match=r"kinds\.1: Input should be 'EMAIL'.*got 'NAMES'"):
+        build_stage("redact", {"kinds": ["EMAIL", "NAMES"]})
