@@ -161,9 +161,10 @@ def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
 
 
 def candidate_edges(signatures: np.ndarray, threshold: float) -> np.ndarray:
-    """Distinct row pairs (i, j), i != j, that share a bucket in some LSH band tuned to Jaccard `threshold`.
+    """Distinct row pairs (i, j) that share a bucket in some LSH band tuned to Jaccard `threshold`.
 
-    Per band each row pairs with its bucket's first member (linear, not quadratic in a bucket).
+    Per band each row pairs with its bucket's first member j (so j < i: one orientation per pair;
+    linear, not quadratic in a bucket).
     Pairs are packed into one int64 each and made distinct whenever the pending ones outgrow 16
     per row (128 bytes a row), so memory stays near the distinct pairs plus that.
     """
