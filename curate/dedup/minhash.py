@@ -160,13 +160,16 @@ def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
     return key
 
 
+PENDING_PAIRS_PER_ROW = 16  # candidate pairs held before they are made distinct (8 bytes each)
+
+
 def candidate_edges(signatures: np.ndarray, threshold: float) -> np.ndarray:
     """Distinct row pairs (i, j) that share a bucket in some LSH band tuned to Jaccard `threshold`.
 
     Per band each row pairs with its bucket's first member j (so j < i: one orientation per pair;
     linear, not quadratic in a bucket).
-    Pairs are packed into one int64 each and made distinct whenever the pending ones outgrow 16
-    per row (128 bytes a row), so memory stays near the distinct pairs plus that.
+    Pairs are packed into one int64 each and made distinct whenever the pending ones outgrow
+    `PENDING_PAIRS_PER_ROW` per row, so memory stays near the distinct pairs plus that.
     """
     n = len(signatures)
     bands, rows = lsh_params(threshold, signatures.shape[1])
@@ -177,7 +180,7 @@ def candidate_edges(signatures: np.ndarray, threshold: float) -> np.ndarray:
         pairs = frame.with_columns(pl.col("i").first().over("key").alias("j")).filter(pl.col("i") != pl.col("j"))
         chunks.append((pairs["i"] * n + pairs["j"]).to_numpy())
         pending += pairs.height
-        if pending > 16 * max(n, 250_000):
+        if pending > PENDING_PAIRS_PER_ROW * max(n, 250_000):
             chunks = [_distinct(np.concatenate(chunks))]
             pending = len(chunks[0])
     codes = _distinct(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.int64)

@@ -110,6 +110,16 @@ def test_thresholds_are_checked_where_the_recipe_names_them():
     assert build_stage("dedup", {"method": "minhash", "similarity": "jaccard"}).threshold == 0.8
 
 
+def test_candidate_pairs_are_the_same_when_memory_forces_early_merging(sample_rows, monkeypatch):
+    import curate.dedup.minhash as minhash
+
+    signatures = MinHasher().signatures(Clean().apply(sample_rows).kept["text"])
+    relaxed = minhash.candidate_edges(signatures, 0.5)
+    monkeypatch.setattr(minhash, "PENDING_PAIRS_PER_ROW", 0)  # merge after every band
+    assert len(relaxed) > 1_000 and (relaxed[:, 1] < relaxed[:, 0]).all()
+    np.testing.assert_array_equal(minhash.candidate_edges(signatures, 0.5), relaxed)
+
+
 def test_planted_resends_found(sample_rows, truth):
     """Every verbatim resend and at least 90% of the retyped ones, on the sample as the recipe sees it."""
     rows = Redact().apply(Clean().apply(sample_rows).kept).kept
