@@ -99,6 +99,7 @@ STREET_TYPES = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|D
 # One or two capitalised words, not a word that starts a sentence about the ticket ("this is Urgent").
 CAPITALISED_NAME = (r"(?!(?:Urgent|Important|About|Regarding|Re|Not|Still|My|The|A|An|Your|Order|Ticket|Account|Customer"
                     r"|Support|Service|Team|Sir|Madam)\b)[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?")
+NAME_INTRO = r"(?i:my name is|my name's|i am called|this is|signed|regards from)\s+"
 DETECTORS: list[tuple[str, str]] = [
     ("EMAIL", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
     ("IBAN", r"(?i)\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b"),
@@ -107,11 +108,10 @@ DETECTORS: list[tuple[str, str]] = [
     ("SSN", r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)"),
     ("PHONE", r"(?<![\w+])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}(?:[ .\-]\d{2,8}){1,4}(?![\w])"),
     ("ADDRESS", r"\b\d{1,5}[A-Za-z]?,? (?:[A-Z][A-Za-z'\-]+ ){1,3}" + STREET_TYPES + r"\b"),
-    ("NAME", r"\b(?i:my name is|my name's|i am called|this is|signed|regards from)\s+(?P<pii>" + CAPITALISED_NAME + ")"),
+    ("NAME", r"\b" + NAME_INTRO + "(?P<pii>" + CAPITALISED_NAME + ")"),
 ]
 # A cheap union of the detectors' shapes, run as one polars expression to pick candidate rows.
-CANDIDATE_PATTERN = (r"@|\d[\d \-.()]{5,}\d|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:|\d [A-Z]"
-                     r"|(?i:my name is|my name's|i am called|this is|signed|regards from)\s+[A-Z]")
+CANDIDATE_PATTERN = r"@|\d[\d \-.()]{5,}\d|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:|\d [A-Z]|" + NAME_INTRO + "[A-Z]"
 
 
 @dataclass

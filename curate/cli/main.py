@@ -119,7 +119,7 @@ def leakage(
         pairs.write_parquet(out) if out.suffix == ".parquet" else pairs.write_csv(out)
     if pairs.is_empty():
         measure = "estimated Jaccard" if similarity == "jaccard" else "edit similarity"
-        console.print(f"no near duplicates between {a} and {b} at {measure} >= {threshold or DEFAULT_THRESHOLD[similarity]}")
+        console.print(f"no near duplicates between {a} and {b} at {measure} >= {DEFAULT_THRESHOLD[similarity] if threshold is None else threshold}")
         return
     table = Table(title=f"{pairs['id_b'].n_unique():,} rows of {b.name} have a near duplicate in {a.name}")
     for column in ("id_a", "id_b", "similarity", "text_a", "text_b"):

@@ -239,14 +239,11 @@ def number_keys(texts: pl.Series) -> np.ndarray:
     return numbers.list.join(",").hash(seed=0).to_numpy()
 
 
-def near_duplicate_clusters(signatures: np.ndarray, threshold: float, must_match: np.ndarray | None = None) -> np.ndarray:
-    """A component label per row (-1 for rows with no near duplicate), from LSH candidates verified on
-    their estimated Jaccard, and, if `must_match` is given, on both rows having the same key in it."""
+def near_duplicate_clusters(signatures: np.ndarray, threshold: float) -> np.ndarray:
+    """A component label per row (-1 for rows with no near duplicate), from LSH candidates whose
+    estimated Jaccard reaches `threshold`."""
     edges = candidate_edges(signatures, threshold)
-    verified = agreement(signatures, edges[:, 0], edges[:, 1]) >= threshold
-    if must_match is not None:
-        verified &= must_match[edges[:, 0]] == must_match[edges[:, 1]]
-    return components(len(signatures), edges[verified])
+    return components(len(signatures), edges[agreement(signatures, edges[:, 0], edges[:, 1]) >= threshold])
 
 
 DEFAULT_THRESHOLD = {"edit": 0.9, "jaccard": 0.8}
@@ -293,12 +290,13 @@ class MinHashDedup(Stage):
             texts = without_pii_clauses(texts)
         normalised = normalize_for_shingles(texts).to_list()
         signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised)
+
+        def similarity(i: np.ndarray, j: np.ndarray, at_least: float | None = None) -> np.ndarray:
+            """The pairs' similarity under `self.similarity`; `at_least` lets edit distance stop early."""
+            return edit_similarity(normalised, i, j, at_least) if self.similarity == "edit" else agreement(signatures, i, j)
+
         candidates = candidate_edges(signatures, self.candidate_threshold)
-        verified = self.verify(candidates, number_keys(texts) if self.same_numbers else None, normalised, signatures)
-
-        def similarity(i: np.ndarray, j: np.ndarray) -> np.ndarray:
-            return edit_similarity(normalised, i, j) if self.similarity == "edit" else agreement(signatures, i, j)
-
+        verified = self.verify(candidates, number_keys(texts) if self.same_numbers else None, normalised, similarity)
         marked = mark_clusters(rows, components(rows.height, verified), self.keep, similarity)
         measure = "edit similarity" if self.similarity == "edit" else "estimated Jaccard"
         kept, rejected, clusters, stats = resolve_clusters(marked, self.label, "near_duplicate", self.keep, self.on_label_conflict, measure)
@@ -307,14 +305,12 @@ class MinHashDedup(Stage):
                       "bands": bands, "rows_per_band": rows_per_band, "candidate_pairs": len(candidates), "verified_pairs": len(verified)})
         return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})
 
-    def verify(self, edges: np.ndarray, numbers: np.ndarray | None, normalised: list[str], signatures: np.ndarray) -> np.ndarray:
+    def verify(self, edges: np.ndarray, numbers: np.ndarray | None, normalised: list[str], similarity) -> np.ndarray:
         """The candidate pairs that are duplicates: same numbers (when given), then similarity >= threshold."""
         if numbers is not None:
             edges = edges[numbers[edges[:, 0]] == numbers[edges[:, 1]]]
-        if self.similarity == "jaccard":
-            return edges[agreement(signatures, edges[:, 0], edges[:, 1]) >= self.threshold]
-        # Edit similarity can't exceed shorter / longer length: skip the pairs that can't pass.
-        lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
-        shorter, longer = np.sort(np.stack([lengths[edges[:, 0]], lengths[edges[:, 1]]], axis=1), axis=1).T
-        edges = edges[shorter >= self.threshold * longer]
-        return edges[edit_similarity(normalised, edges[:, 0], edges[:, 1], at_least=self.threshold) >= self.threshold]
+        if self.similarity == "edit":  # edit similarity can't exceed shorter / longer length: skip pairs that can't pass
+            lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
+            a, b = lengths[edges[:, 0]], lengths[edges[:, 1]]
+            edges = edges[np.minimum(a, b) >= self.threshold * np.maximum(a, b)]
+        return edges[similarity(edges[:, 0], edges[:, 1], at_least=self.threshold) >= self.threshold]
