@@ -12,10 +12,10 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.augment.checks import CandidateChecks
-from curate.augment.stage import build_method, generate_checked
+from curate.stages.augment.checks import CandidateChecks
+from curate.stages.augment.augment import build_method, generate_checked
 from curate.io.readers import read_input
-from curate.recipe.loader import InputSpec
+from curate.io.spec import InputSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -31,14 +31,14 @@ import numpy as np
 import polars as pl
 from rapidfuzz.distance import Levenshtein
 
-from curate.clean.normalize import Clean
-from curate.clean.redact import Redact
-from curate.dedup.clusters import components
-from curate.dedup.exact import normalized_text
+from curate.stages.clean.clean import Clean
+from curate.stages.clean.redact import Redact
+from curate.stages.dedup.clusters import components
+from curate.core.text import normalized_text
 from curate.io.readers import read_input
-from curate.quality.heuristics import Quality
-from curate.recipe.loader import InputSpec
-from curate.stage import Stage
+from curate.stages.quality.quality import Quality
+from curate.io.spec import InputSpec
+from curate.core.stage import Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 BITEXT = ROOT.parent / "shared/data/bitext/Bitext_Sample_Customer_Support_Training_Dataset.csv"
@@ -115,8 +115,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--semantic", action="store_true", help="also score semantic dedup and the default recipe's chain (loads MiniLM)")
     args = parser.parse_args()
-    from curate.dedup.exact import ExactDedup
-    from curate.dedup.minhash import MinHashDedup
+    from curate.stages.dedup.exact import ExactDedup
+    from curate.stages.dedup.minhash import MinHashDedup
 
     spec = InputSpec(path=ROOT / "data/sample/tickets.csv", text="body", label="intent", id="ticket_id")
     rows = read_input(spec).result.kept
@@ -134,7 +134,7 @@ def main() -> None:
     settings.append(("edit t=0.9, pii clauses kept", [MinHashDedup(ignore_pii_clauses=False)]))
     settings.append(("minhash default (edit c=0.5 t=0.9)", [MinHashDedup()]))
     if args.semantic:
-        from curate.dedup.semantic import SemanticDedup
+        from curate.stages.dedup.semantic import SemanticDedup
 
         for threshold in (0.9, 0.93, 0.95):
             settings.append((f"semantic cos>={threshold}", [SemanticDedup(threshold=threshold)]))

@@ -20,7 +20,7 @@ import time
 import polars as pl
 from common import synthetic_tickets
 
-from curate.dedup.minhash import MinHashDedup, MinHasher, normalize_for_shingles
+from curate.stages.dedup.minhash import MinHashDedup, MinHasher, normalize_for_shingles
 
 NUM_PERM, NGRAM, THRESHOLD = 128, 3, 0.8
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.clean.normalize import Clean
-from curate.clean.redact import Redact
+from curate.stages.clean.clean import Clean
+from curate.stages.clean.redact import Redact
 from curate.io.readers import read_input
-from curate.quality.heuristics import Quality
-from curate.recipe.loader import InputSpec
+from curate.stages.quality.quality import Quality
+from curate.io.spec import InputSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ def main() -> None:
         print(f"  {row['reason']}: {row['text'][:70]!r} ({row['detail']})")
     print("quality rejections by reason:", dict(quality.rejected.group_by("reason").len().iter_rows()))
     if args.labels:
-        from curate.quality.labels import LabelCheck
+        from curate.stages.quality.labels import LabelCheck
 
         result = LabelCheck().apply(quality.kept)
         flagged = result.kept.filter(pl.col("label_issue")).select("id")

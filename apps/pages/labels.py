@@ -1,6 +1,8 @@
 """Explorer page: labels."""
 
 import polars as pl
+
+from curate.core.columns import ID, LABEL, LABEL_ISSUE, LABEL_QUALITY, LABEL_SUGGESTED, TEXT
 import streamlit as st
 from shared import run_data
 
@@ -20,7 +22,7 @@ if bias:
     st.subheader("Bias findings")
     for finding in bias["findings"]:
         st.markdown(f"- {finding}")
-if "label_issue" in APPROVED.columns:
+if LABEL_ISSUE in APPROVED.columns:
     st.subheader("Likely mislabelled (flagged)")
-    st.dataframe(APPROVED.filter(pl.col("label_issue")).select("id", "text", "label", "label_suggested", "label_quality").sort("label_quality"),
+    st.dataframe(APPROVED.filter(pl.col(LABEL_ISSUE)).select(ID, TEXT, LABEL, LABEL_SUGGESTED, LABEL_QUALITY).sort(LABEL_QUALITY),
                  hide_index=True)

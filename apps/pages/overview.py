@@ -2,7 +2,7 @@
 
 import polars as pl
 import streamlit as st
-from shared import run_data
+from shared import run_data, run_gate
 
 from curate.explore import data as D
 
@@ -14,7 +14,7 @@ cols = st.columns(4)
 cols[0].metric("input rows", f"{totals['input_rows']:,}")
 cols[1].metric("approved", f"{totals['approved']:,}")
 cols[2].metric("rejected", f"{totals['rejected']:,}")
-gate = D.stage_stats(REPORT, "gate")
+gate = run_gate()
 cols[3].metric("gate", "no gate" if gate is None else ("passed" if gate["success"] else "FAILED"))
 if REPORT.get("halted"):
     st.error(f"Stopped: {REPORT['halted']}")
@@ -27,4 +27,4 @@ st.dataframe(D.rejections(REJECTED), hide_index=True)
 if gate is not None:
     st.subheader("Gate")
     st.dataframe(pl.DataFrame([{"ok": o["success"], "expectation": o["expectation"], "column": o["column"], "observed": str(o["observed"])}
-                               for o in gate["gate"]["outcomes"]]), hide_index=True)
+                               for o in gate["outcomes"]]), hide_index=True)

@@ -3,7 +3,9 @@ recipe, 3 a gate failed, 4 the conservation check failed."""
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
@@ -11,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate support-ticket datasets for fine-tuning.")
 console = Console(stderr=True)
@@ -24,6 +26,22 @@ def _fail(error: CurateError) -> None:
     raise typer.Exit(error.exit_code)
 
 
+def command(on: typer.Typer = app, name: str | None = None) -> Callable[[Callable], Callable]:
+    """Register a command whose CurateErrors become one printed paragraph and the error's exit code."""
+
+    def register(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def guarded(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except CurateError as error:
+                _fail(error)
+
+        return on.command(name)(guarded)
+
+    return register
+
+
 def _summary(report: dict) -> Table:
     table = Table(title="curate run", show_lines=False)
     for column in ("stage", "in", "kept", "rejected", "added", "top reasons", "s"):
@@ -34,7 +52,7 @@ def _summary(report: dict) -> Table:
     return table
 
 
-@app.command()
+@command()
 def run(
     recipe: Path = typer.Argument(..., help="recipe YAML"),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="input file (overrides the recipe)"),
@@ -42,27 +60,23 @@ def run(
 ) -> None:
     """Run a recipe: ingest, stages, and a run directory with approved/rejected rows and reports."""
     from curate.recipe import load_recipe
-    from curate.runner import run_recipe
+    from curate.run.runner import run_recipe
+
+    parsed = load_recipe(recipe, input_path=input, output=out)
+    status = console.status("")
+    status.start()
+
+    def on_start(stage, rows: int) -> None:
+        status.update(f"[bold]{stage.display_name}[/] on {rows:,} rows…" if rows else f"[bold]{stage.display_name}[/]…")
+
+    def on_end(report) -> None:
+        console.print(f"[green]✓[/] {report.stage:<16} {report.rows_in:>9,} → {report.kept:>9,} kept, "
+                      f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)")
 
     try:
-        parsed = load_recipe(recipe, input_path=input, output=out)
-        status = console.status("")
-        status.start()
-
-        def on_start(stage, rows: int) -> None:
-            name = stage if isinstance(stage, str) else stage.label
-            status.update(f"[bold]{name}[/] on {rows:,} rows…" if rows else f"[bold]{name}[/]…")
-
-        def on_end(report) -> None:
-            console.print(f"[green]✓[/] {report.stage:<16} {report.rows_in:>9,} → {report.kept:>9,} kept, "
-                          f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)")
-
-        try:
-            _, report = run_recipe(parsed, on_start=on_start, on_end=on_end)
-        finally:
-            status.stop()
-    except CurateError as error:
-        _fail(error)
+        _, report = run_recipe(parsed, on_start=on_start, on_end=on_end)
+    finally:
+        status.stop()
     console.print(_summary(report))
     if report.get("halted"):
         console.print(f"[bold red]stopped[/] {report['halted']}", highlight=False, soft_wrap=True)
@@ -76,7 +90,7 @@ def run(
     print(parsed.output / "report.md")
 
 
-@app.command()
+@command()
 def export(
     source: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
     out: Path = typer.Option(..., "--out", "-o", help="file to write"),
@@ -87,15 +101,12 @@ def export(
     """Write the approved set as Parquet, JSONL or OpenAI chat fine-tuning JSONL."""
     from curate.io.writers import export_frame, load_dataset
 
-    try:
-        frame = load_dataset(source)
-        written = export_frame(frame, out, format or None, system=system, target=target)
-    except CurateError as error:
-        _fail(error)
+    frame = load_dataset(source)
+    written = export_frame(frame, out, format or None, system=system, target=target)
     console.print(f"wrote {written:,} rows to {out}")
 
 
-@app.command()
+@command()
 def leakage(
     a: Path = typer.Argument(..., help="first dataset (e.g. train): a file or a run directory"),
     b: Path = typer.Argument(..., help="second dataset (e.g. test)"),
@@ -105,16 +116,13 @@ def leakage(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write all pairs here (.csv or .parquet)"),
 ) -> None:
     """Near duplicates between two datasets. Exit 0 when none, 3 when some rows leak."""
-    from curate.dedup.leakage import find_leakage
-    from curate.dedup.minhash import DEFAULT_THRESHOLD
+    from curate.stages.dedup.leakage import find_leakage
+    from curate.stages.dedup.minhash import DEFAULT_THRESHOLD
     from curate.io.writers import load_dataset
 
-    try:
-        if similarity not in ("jaccard", "edit"):
-            raise CurateError(f"unknown similarity '{similarity}'", "--similarity", hint="use jaccard or edit")
-        pairs = find_leakage(load_dataset(a, text=text), load_dataset(b, text=text), threshold, similarity=similarity)
-    except CurateError as error:
-        _fail(error)
+    if similarity not in ("jaccard", "edit"):
+        raise CurateError(f"unknown similarity '{similarity}'", "--similarity", hint="use jaccard or edit")
+    pairs = find_leakage(load_dataset(a, text=text), load_dataset(b, text=text), threshold, similarity=similarity)
     if out:
         pairs.write_parquet(out) if out.suffix == ".parquet" else pairs.write_csv(out)
     if pairs.is_empty():
@@ -141,23 +149,21 @@ def _print_gate(report) -> None:
     console.print(table)
 
 
-@app.command()
+@command()
 def validate(
     data: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
-    suite: Path = typer.Option(Path("expectations/tickets.json"), "--suite", "-s", help="Great Expectations suite (JSON)"),
+    suite: Optional[Path] = typer.Option(None, "--suite", "-s", help="Great Expectations suite (JSON); default: the one curate ships"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the results as JSON"),
     text: str = typer.Option("text"), label: Optional[str] = typer.Option(None), id: Optional[str] = typer.Option(None),
 ) -> None:
     """Validate a dataset against an expectation suite. Exit 0 when it passes, 3 when it fails."""
     import json
 
-    from curate.gates.gx import validate as run_suite
+    from curate.core.resources import default_suite
+    from curate.stages.gates.gx import validate as run_suite
     from curate.io.writers import load_dataset
 
-    try:
-        report = run_suite(load_dataset(data, text=text, label=label, id=id), suite)
-    except CurateError as error:
-        _fail(error)
+    report = run_suite(load_dataset(data, text=text, label=label, id=id), suite or default_suite())
     _print_gate(report)
     if out:
         out.write_text(json.dumps(report.to_dict(), indent=2, default=str))
@@ -170,7 +176,7 @@ expectations_app = typer.Typer(help="Draft and manage expectation suites.", no_a
 app.add_typer(expectations_app, name="expectations")
 
 
-@expectations_app.command("init")
+@command(expectations_app, "init")
 def expectations_init(
     data: Path = typer.Argument(..., help="a dataset you trust: a run directory or a data file"),
     out: Path = typer.Option(Path("expectations/drafted.json"), "--out", "-o"),
@@ -180,26 +186,23 @@ def expectations_init(
     """Draft a suite (label set, length bounds, dataset limits) from trusted data, for you to edit."""
     import json
 
-    from curate.gates.draft import draft_suite
+    from curate.stages.gates.draft import draft_suite
     from curate.io.writers import load_dataset
 
-    try:
-        suite = draft_suite(load_dataset(data, text=text, label=label, id=id), name)
-    except CurateError as error:
-        _fail(error)
+    suite = draft_suite(load_dataset(data, text=text, label=label, id=id), name)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(suite, indent=2) + "\n")
     console.print(f"drafted {len(suite['expectations'])} expectations -> {out}; edit the limits, then use it with `gate: {{suite: {out}}}`")
 
 
 def _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed):
-    from curate.train.classify import TrainConfig
+    from curate.train.loop import TrainConfig
 
     return TrainConfig(model=model, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size,
                        trainable_layers=None if trainable_layers < 0 else trainable_layers, seed=seed)
 
 
-@app.command()
+@command()
 def train(
     data: Path = typer.Argument(..., help="a run directory (trains on its approved set) or a data file"),
     eval: Optional[Path] = typer.Option(None, "--eval", help="clean evaluation file (default: the test split)"),
@@ -212,48 +215,35 @@ def train(
     trainable_layers: int = typer.Option(2, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
-    import json
-
     from curate.io.writers import load_dataset
+    from curate.run.guards import check_trainable
+    from curate.stages.train import split_for_training
     from curate.train.classify import evaluate_classifier, train_classifier
-    from curate.train.stage import split_for_training
 
-    try:
-        if data.is_dir():
-            gate_file = data / "gate.json"
-            if gate_file.exists():
-                gate = json.loads(gate_file.read_text())
-                failed = [f"{o['expectation']}({o['column'] or ''})" for o in gate["outcomes"] if not o["success"]]
-                if failed and not force:
-                    console.print(f"[bold red]refused[/] the gate of {data} failed: {', '.join(failed)}. Fix the data, or pass --force.")
-                    raise typer.Exit(3)
-            else:
-                console.print(f"[yellow]warning[/] {data} was never gated (no gate.json); training anyway")
-        else:
-            console.print(f"[yellow]warning[/] {data} is a plain file that was never gated; training on it as it is")
-        rows = load_dataset(data, text=text, label=label)
-        train_rows, validation, evaluation = split_for_training(rows, load_dataset(eval, text=text, label=label) if eval else None)
-        out = out or (data / "train" if data.is_dir() else Path("runs") / f"train-{data.stem}")
-        config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
-        if task == "generate":
-            from curate.train.generate import evaluate_generator, train_generator
+    warning = check_trainable(data, force)
+    if warning:
+        console.print(f"[yellow]warning[/] {warning}")
+    rows = load_dataset(data, text=text, label=label)
+    train_rows, validation, evaluation = split_for_training(rows, load_dataset(eval, text=text, label=label) if eval else None)
+    out = out or (data / "train" if data.is_dir() else Path("runs") / f"train-{data.stem}")
+    config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
+    if task == "generate":
+        from curate.train.generate import evaluate_generator, train_generator
 
-            with console.status("training a causal LM…"):
-                trained = train_generator(train_rows, validation, config, out)
-            metrics = evaluate_generator(trained["model_dir"], evaluation, out / "evaluation", config.max_length)
-            console.print(f"perplexity {metrics['perplexity']} on {metrics['rows']:,} responses; results in {out / 'evaluation'}")
-            return
-        with console.status("training…") as status:
-            trained = train_classifier(train_rows, validation, config, out,
-                                       on_step=lambda step, total, loss: status.update(f"training: step {step}/{total}, loss {loss:.3f}"))
-        metrics = evaluate_classifier(trained, evaluation, out / "evaluation", config.max_length)
-    except CurateError as error:
-        _fail(error)
+        with console.status("training a causal LM…"):
+            trained = train_generator(train_rows, validation, config, out)
+        metrics = evaluate_generator(trained.model_dir, evaluation, out / "evaluation", config.max_length)
+        console.print(f"perplexity {metrics['perplexity']} on {metrics['rows']:,} responses; results in {out / 'evaluation'}")
+        return
+    with console.status("training…") as status:
+        trained = train_classifier(train_rows, validation, config, out,
+                                   on_step=lambda step, total, loss: status.update(f"training: step {step}/{total}, loss {loss:.3f}"))
+    metrics = evaluate_classifier(trained, evaluation, out / "evaluation", config.max_length)
     console.print(f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['rows']:,} rows; "
                   f"{trained.samples_per_second:.1f} samples/s; results in {out / 'evaluation'}")
 
 
-@app.command()
+@command()
 def compare(
     recipe: Path = typer.Argument(..., help="the recipe whose curation is compared with its raw input"),
     eval: Path = typer.Option(..., "--eval", help="clean evaluation file, never touched by curation"),
@@ -263,28 +253,12 @@ def compare(
     trainable_layers: int = typer.Option(2, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
 ) -> None:
     """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
-    from dataclasses import replace
-
-    from curate.io.readers import read_input
     from curate.recipe import load_recipe
-    from curate.runner import run_recipe
-    from curate.train.compare import compare_datasets
+    from curate.run.compare import compare_recipe
 
-    try:
-        parsed = load_recipe(recipe, output=out / "run")
-        parsed.stages = [s for s in parsed.stages if s.name != "train"]
-        with console.status("curating…"):
-            result, report = run_recipe(parsed)
-        if report.get("halted"):
-            console.print(f"[bold red]stopped[/] {report['halted']}")
-            raise typer.Exit(3)
-        raw = read_input(parsed.input).result.kept
-        curated = result.approved  # all of it, as raw is all of the input: the clean eval file is the only test
-        evaluation = read_input(replace(parsed.input, path=eval, on_bad_rows="error")).result.kept
-        with console.status("training on raw and curated data…"):
-            summary = compare_datasets(raw, curated, evaluation, _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), out)
-    except CurateError as error:
-        _fail(error)
+    parsed = load_recipe(recipe)
+    with console.status("curating, then training on raw and curated data…"):
+        summary = compare_recipe(parsed, eval, _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), out)
     table = Table(title=f"raw ({summary['rows']['raw']:,} rows) vs curated ({summary['rows']['curated']:,} rows), "
                         f"{summary['budget']['optimizer_steps']} steps each, on {summary['rows']['evaluation']:,} clean rows")
     for column in ("metric", "raw", "curated", "difference"):
@@ -295,7 +269,7 @@ def compare(
     console.print(f"details: {out / 'compare.md'}")
 
 
-@app.command()
+@command()
 def explore(
     run_dir: Optional[Path] = typer.Argument(None, help="run directory to open (default: a picker over runs/)"),
     port: int = typer.Option(8501), address: str = typer.Option("127.0.0.1", help="listen address (local only by default)"),
@@ -304,19 +278,16 @@ def explore(
     import os
     import subprocess
 
-    app_file = Path(__file__).resolve().parents[2] / "apps" / "explorer.py"
-    if not app_file.exists():
-        _fail(CurateError("the explorer app is not installed beside the package", str(app_file)))
-    if run_dir is not None and not (run_dir / "report.json").exists():
-        _fail(CurateError("not a run directory (no report.json)", str(run_dir)))
+    from curate.core.resources import explorer_path
+    from curate.io.rundir import RunDir
+
+    app_file = explorer_path()
+    if run_dir is not None:
+        RunDir(run_dir)  # a clear error for a folder that is not a run
     command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.address", address, "--server.port", str(port),
                "--browser.gatherUsageStats", "false", "--server.headless", "true", "--", *([str(run_dir.resolve())] if run_dir else [])]
     console.print(f"explorer on http://{address}:{port}")
     raise typer.Exit(subprocess.call(command, env={**os.environ, "CURATE_RUN": str(run_dir.resolve()) if run_dir else ""}))
-
-
-def main() -> None:  # pragma: no cover - console entry
-    sys.exit(app())
 
 
 if __name__ == "__main__":  # pragma: no cover

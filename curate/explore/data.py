@@ -9,8 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from curate.clean.redact import PLACEHOLDER
-from curate.columns import AUGMENTED_FROM, LABEL, REASON, STAGE, TEXT
+from curate.core.pii import PLACEHOLDER
+from curate.core.columns import AUGMENTED_FROM, AUGMENT_SIMILARITY, LABEL, REASON, STAGE, TEXT
 
 
 
@@ -125,7 +125,7 @@ def augmentation_pairs(approved: pl.DataFrame) -> pl.DataFrame:
     sources = approved.select(pl.col("id").alias(AUGMENTED_FROM), pl.col(TEXT).alias("source"))
     return generated.join(sources, on=AUGMENTED_FROM, how="left").select(
         "source", pl.col(TEXT).alias("generated"), pl.col("augment_method").alias("method"),
-        pl.col("augment_similarity").alias("similarity") if "augment_similarity" in generated.columns else pl.lit(None, pl.Float64).alias("similarity"), LABEL)
+        pl.col(AUGMENT_SIMILARITY).alias("similarity") if AUGMENT_SIMILARITY in generated.columns else pl.lit(None, pl.Float64).alias("similarity"), LABEL)
 
 
 def training(run: Path) -> dict[str, Any] | None:
@@ -143,7 +143,7 @@ def topics(rows: pl.DataFrame, k: int = 8, sample: int = 5000, seed: int = 0, mo
     """The approved set clustered on its embeddings (a sample of it), with each cluster's top terms."""
     from sklearn.cluster import KMeans
 
-    from curate.embed import Embedder
+    from curate.core.embed import Embedder
 
     rows = rows.sample(min(sample, rows.height), seed=seed) if rows.height > sample else rows
     k = max(1, min(k, rows.height))

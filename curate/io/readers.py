@@ -2,6 +2,8 @@
 
 Polars does the reading; a light pass of Python's csv/json finds the line of a malformed row, so
 errors name the file and line. With `on_bad_rows: reject` such rows go to the rejected set instead.
+`Ingest` is the run's first stage: it is given no rows and returns what it read, so it is reported,
+counted and checked like every other stage.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 import xxhash
 
-from curate.columns import DETAIL, ID, LABEL, REASON, RESPONSE, STAGE, TEXT
-from curate.errors import InputError
-from curate.recipe.loader import InputSpec
-from curate.stage import StageResult
+from curate.core.columns import DETAIL, ID, LABEL, REASON, RESPONSE, SOURCE_LINE, TEXT
+from curate.core.errors import InputError
+from curate.io.spec import InputSpec
+from curate.core.stage import RunContext, Stage, StageResult, stamp
 
 INGEST = "ingest"
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -255,25 +257,46 @@ def read_input(spec: InputSpec) -> Ingested:
             frame, bad = _read_openai(text, path, spec.on_bad_rows, spec.label)
         else:
             raise InputError(f"unknown format '{fmt}'", str(path), hint="formats: csv, jsonl, parquet, openai")
-    frame = _canonical(frame.drop("source_line", strict=False), spec, path)  # a re-read curate output names its own lines
+    frame = _canonical(frame.drop(SOURCE_LINE, strict=False), spec, path)  # a re-read curate output names its own lines
 
     is_empty = pl.col(TEXT).is_null() | (pl.col(TEXT).str.strip_chars() == "")
-    empty = frame.filter(is_empty).with_columns(
-        pl.lit(INGEST).alias(STAGE), pl.lit("empty_text").alias(REASON),
-        pl.format("line {}: the text is empty", pl.col("_line")).alias(DETAIL),
-    )
+    empty = stamp(frame.filter(is_empty), INGEST, "empty_text", pl.format("line {}: the text is empty", pl.col("_line")))
     kept = frame.filter(~is_empty)
     rejected_bad = pl.DataFrame(bad, schema={"line": pl.Int64, REASON: pl.String, DETAIL: pl.String, TEXT: pl.String})
-    rejected_bad = rejected_bad.select(
+    rejected_bad = stamp(rejected_bad.select(
         (pl.lit(f"{path.name}:line-") + pl.col("line").cast(pl.String)).alias(ID), TEXT,
-        pl.lit(None, pl.String).alias(LABEL), pl.col("line").alias("_line"),
-        pl.lit(INGEST).alias(STAGE), REASON, DETAIL,
-    )
-    rejected = pl.concat([empty, rejected_bad], how="diagonal_relaxed").rename({"_line": "source_line"})
-    kept = kept.rename({"_line": "source_line"})
+        pl.lit(None, pl.String).alias(LABEL), pl.col("line").alias("_line"), REASON, DETAIL,
+    ), INGEST, pl.col(REASON), pl.col(DETAIL))
+    rejected = pl.concat([empty, rejected_bad], how="diagonal_relaxed").rename({"_line": SOURCE_LINE})
+    kept = kept.rename({"_line": SOURCE_LINE})
     fingerprint = {
         "path": str(path), "format": fmt, "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(), "rows": kept.height + rejected.height,
     }
     stats = {"format": fmt, "rows_read": kept.height + rejected.height}
     return Ingested(StageResult(kept=kept, rejected=rejected, stats=stats), fingerprint)
+
+
+@dataclass
+class Ingest(Stage):
+    """The run's first stage: reads the recipe's input (given no rows); the fingerprint goes in its stats."""
+
+    spec: InputSpec
+
+    name: ClassVar[str] = INGEST
+    requires: ClassVar[tuple[str, ...]] = ()
+    produces: ClassVar[tuple[str, ...]] = (ID, TEXT, LABEL, SOURCE_LINE)
+    is_source: ClassVar[bool] = True
+
+    def apply(self, rows: pl.DataFrame | None = None, ctx: RunContext | None = None) -> StageResult:
+        ingested = read_input(self.spec)
+        ingested.result.stats.update(fingerprint=ingested.fingerprint, labels=label_counts(ingested.result.kept))
+        return ingested.result
+
+
+def label_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """Rows per label, largest first."""
+    if LABEL not in frame.columns or frame.is_empty():
+        return {}
+    counts = frame.group_by(LABEL).len().sort(["len", LABEL], descending=[True, False])
+    return {str(k): int(v) for k, v in zip(counts[LABEL].to_list(), counts["len"].to_list())}

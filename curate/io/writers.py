@@ -7,22 +7,22 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.columns import LABEL, RESPONSE, TEXT
-from curate.errors import CurateError, InputError
+from curate.core.columns import LABEL, RESPONSE, TEXT
+from curate.core.errors import CurateError, InputError
+from curate.io.spec import InputSpec
 
 SUFFIX_FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-def load_dataset(source: str | Path, text: str = TEXT, label: str | None = None, id: str | None = None) -> pl.DataFrame:
+def load_dataset(source: str | Path | InputSpec, text: str = TEXT, label: str | None = None, id: str | None = None) -> pl.DataFrame:
     """The approved rows of a run directory, or the readable rows of a data file (columns id/text/label)."""
     from curate.io.readers import read_input
-    from curate.recipe.loader import InputSpec
-    from curate.rundir import RunDir
+    from curate.io.rundir import RunDir
 
-    source = Path(source)
-    if source.is_dir():
-        return RunDir(source).approved
-    return read_input(InputSpec(path=source, text=text, label=label, id=id)).result.kept
+    spec = source if isinstance(source, InputSpec) else InputSpec(path=Path(source), text=text, label=label, id=id)
+    if Path(spec.path).is_dir():
+        return RunDir(Path(spec.path)).approved
+    return read_input(spec).result.kept
 
 
 def to_openai_chat(frame: pl.DataFrame, system: str | None = None, target: str = "auto") -> list[dict]:

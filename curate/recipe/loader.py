@@ -9,27 +9,14 @@ from typing import Any
 
 import yaml
 
-from curate.errors import RecipeError
-from curate.registry import build_stage
-from curate.stage import Stage
+from curate.core.errors import RecipeError
+from curate.core.stage import Stage
+from curate.io.spec import InputSpec
+from curate.recipe.registry import build_stage
 
 INPUT_KEYS = {"path", "format", "text", "label", "id", "response", "encoding", "on_bad_rows"}
 SAFE_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "timestamp"}
 TOP_KEYS = {"input", "stages", "output", "seed", "name", "description"}
-
-
-@dataclass
-class InputSpec:
-    """Where the raw rows come from and which columns hold id, text, label and response."""
-
-    path: Path
-    format: str | None = None  # csv | jsonl | parquet | openai; None: from the file's suffix
-    text: str = "text"
-    label: str | None = None  # None: the `label` column if there is one
-    id: str | None = None  # None: the `id` column if there is one, else stable ids made from the text
-    response: str | None = None
-    encoding: str = "utf-8"
-    on_bad_rows: str = "error"  # error | reject
 
 
 @dataclass

@@ -139,7 +139,7 @@ def build(source: Path, seed: int = 7, eval_per_class: int = 15) -> tuple[pl.Dat
     rng = random.Random(seed)
     bitext = pl.read_csv(source, infer_schema=False).with_row_index("source_row")
     # Bitext repeats some utterances word for word: such rows share a `source_group` (its first row).
-    from curate.dedup.exact import normalized_text
+    from curate.core.text import normalized_text
 
     bitext = bitext.with_columns(pl.col("source_row").min().over(normalized_text("instruction")).alias("source_group"))
     labels = sorted(bitext["intent"].unique().to_list())

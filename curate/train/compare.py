@@ -11,8 +11,9 @@ from typing import Any
 
 import polars as pl
 
-from curate.columns import LABEL
-from curate.train.classify import TrainConfig, evaluate_classifier, train_classifier
+from curate.core.columns import LABEL
+from curate.train.classify import evaluate_classifier, train_classifier
+from curate.train.loop import TrainConfig
 
 HEADLINE = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from curate.columns import RESPONSE, TEXT
-from curate.errors import CurateError
-from curate.train.classify import TrainConfig, batches, seed_everything
+from curate.core.columns import RESPONSE, TEXT
+from curate.core.errors import CurateError
+from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
 
 SMOLLM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -103,51 +102,31 @@ def response_loss(network, tokenizer, rows: pl.DataFrame, max_length: int, batch
     return total / max(tokens, 1)
 
 
-def train_generator(train: pl.DataFrame, validation: pl.DataFrame | None, config: TrainConfig, out: Path) -> dict[str, Any]:
-    """Train on (text, response) pairs; keep the epoch with the lowest validation loss."""
-    import torch
-    from transformers import get_linear_schedule_with_warmup
-
+def train_generator(train: pl.DataFrame, validation: pl.DataFrame | None, config: TrainConfig, out: Path,
+                    on_step: OnStep | None = None) -> TrainedModel:
+    """Train on (text, response) pairs; keep the epoch with the lowest validation loss (no checkpoint: 135M parameters)."""
     train = train.filter(pl.col(RESPONSE).is_not_null()) if RESPONSE in train.columns else train.clear()
     if train.is_empty():
         raise CurateError("the generate task needs a `response` column with text", "train.task",
                           hint="map it in the input (`response: answer`), or use OpenAI chat JSONL")
     seed_everything(config.seed)
     tokenizer, network = load_causal_lm(config.model)
-    steps_per_epoch = math.ceil(train.height / config.batch_size)
-    total_steps = config.max_steps or steps_per_epoch * config.epochs
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(total_steps * config.warmup_ratio), total_steps)
-    rng = np.random.default_rng(config.seed)
-    history, step, best, seen, started = [], 0, float("inf"), 0, time.perf_counter()
-    for epoch in range(math.ceil(total_steps / steps_per_epoch)):
-        network.train()
-        losses = []
-        for index in batches(train.height, config.batch_size, rng):
-            if step >= total_steps:
-                break
-            part = train[index.tolist()]
-            input_ids, attention, labels = encode_pairs(tokenizer, part[TEXT].to_list(), part[RESPONSE].to_list(), config.max_length)
-            loss = network(input_ids=input_ids, attention_mask=attention, labels=labels).loss
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            losses.append(loss.item())
-            step += 1
-            seen += len(index)
-        record = {"epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)) if losses else float("nan")}
-        score = record["train_loss"]
-        if validation is not None and validation.height and RESPONSE in validation.columns:
-            record["validation_loss"] = response_loss(network, tokenizer, validation.filter(pl.col(RESPONSE).is_not_null()), config.max_length)
-            score = record["validation_loss"]
-        history.append(record)
-        if score < best:
-            best = score
-            save_causal_lm(network, tokenizer, out / "model")
-    seconds = time.perf_counter() - started
-    (out / "history.json").write_text(json.dumps(history, indent=2))
-    return {"model_dir": out / "model", "history": history, "seconds": seconds, "samples_per_second": seen / seconds if seconds else 0.0}
+    prompts, responses = train[TEXT].to_list(), train[RESPONSE].to_list()
+    held_out = validation.filter(pl.col(RESPONSE).is_not_null()) if validation is not None and RESPONSE in validation.columns else None
+
+    def make_batch(index: np.ndarray) -> dict:
+        input_ids, attention, labels = encode_pairs(tokenizer, [prompts[i] for i in index], [responses[i] for i in index], config.max_length)
+        return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+    def score_epoch(train_loss: float) -> tuple[float, dict[str, float]]:
+        if held_out is None or not held_out.height:
+            return -train_loss, {}
+        loss = response_loss(network, tokenizer, held_out, config.max_length)
+        return -loss, {"validation_loss": loss}
+
+    history, seconds, speed = fit(network, train.height, make_batch, config, out, score_epoch,
+                                  lambda: save_causal_lm(network, tokenizer, out / "model"), None, on_step)
+    return TrainedModel(out / "model", [], history, seconds, speed)
 
 
 def evaluate_generator(model_dir: Path, rows: pl.DataFrame, out: Path, max_length: int = 128, samples: int = 5,

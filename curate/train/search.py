@@ -11,9 +11,10 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from curate.columns import LABEL, TEXT
-from curate.errors import CurateError
-from curate.train.classify import TrainConfig, TrainedClassifier, predict, train_classifier
+from curate.core.columns import LABEL, TEXT
+from curate.core.errors import CurateError
+from curate.train.classify import predict, train_classifier
+from curate.train.loop import TrainConfig, TrainedModel
 
 
 def trials_of(space: dict[str, list[Any]], trials: int | None, strategy: Literal["grid", "random"], seed: int) -> list[dict[str, Any]]:
@@ -28,12 +29,12 @@ def trials_of(space: dict[str, list[Any]], trials: int | None, strategy: Literal
     return grid[: trials or len(grid)]
 
 
-def best_score(trained: TrainedClassifier) -> float:
+def best_score(trained: TrainedModel) -> float:
     return max((h.get("validation_macro_f1", float("-inf")) for h in trained.history), default=float("-inf"))
 
 
 def search(train: pl.DataFrame, validation: pl.DataFrame, base: TrainConfig, space: dict[str, list[Any]], out: Path,
-           trials: int | None = None, strategy: Literal["grid", "random"] = "grid") -> tuple[TrainedClassifier, list[dict[str, Any]]]:
+           trials: int | None = None, strategy: Literal["grid", "random"] = "grid") -> tuple[TrainedModel, list[dict[str, Any]]]:
     """Train one model per setting, score each on validation macro-F1; returns the best model and every trial."""
     if validation is None or validation.is_empty():
         raise CurateError("hyperparameter search needs a validation split", "train.search", hint="add `split` before `train`")

@@ -1,11 +1,11 @@
 import polars as pl
 import pytest
 
-from curate.augment.checks import CandidateChecks
-from curate.augment.methods import BackTranslator, SynonymAugmenter
-from curate.augment.protect import protect, restore
-from curate.augment.stage import Augment
-from curate.balance.rebalance import Rebalance, target_counts
+from curate.stages.augment.checks import CandidateChecks
+from curate.stages.augment.methods import BackTranslator, SynonymAugmenter
+from curate.stages.augment.protect import protect, restore
+from curate.stages.augment.augment import Augment
+from curate.stages.balance.rebalance import Rebalance, target_counts
 from tests.conftest import frame
 
 
@@ -19,7 +19,7 @@ def test_protected_spans_round_trip_and_loss_is_detected():
 
 
 def test_wordnet_is_available_offline():
-    from curate.augment.wordnet_data import wordnet
+    from curate.stages.augment.wordnet_data import wordnet
 
     assert len(wordnet().synsets("refund")) == 3
 
@@ -51,14 +51,14 @@ def test_checks_reject_what_they_should():
         "text": [None, "I want a refund!", "where is my parcel", "I would like my money back", "I would like my money back",
                  "What are your opening hours on Sunday?"],
     })
-    kept, reasons = CandidateChecks(min_similarity=0.5, max_similarity=0.99).apply(candidates, existing)
+    kept, reasons = CandidateChecks(min_similarity=0.5, max_similarity=0.99).check(candidates, existing)
     assert kept["id"].to_list() == ["c3"]
     assert reasons["no_output_or_lost_protected_span"] == 1 and reasons["identical_to_source"] == 1
     assert reasons["duplicate_of_existing_row"] == 1 and reasons["duplicate_of_other_candidate"] == 1 and reasons["meaning_changed"] == 1
 
 
 def test_augment_stage_marks_sources_and_touches_only_train(sample_rows):
-    from curate.balance.split import Split
+    from curate.stages.balance.split import Split
 
     rows = Split(seed=1).apply(sample_rows.head(500)).kept
     result = Augment(methods=["synonym"], classes=["cancel_order", "create_account"]).apply(rows)
@@ -93,7 +93,7 @@ def test_rebalance_undersamples_flagged_rows_first_and_fills_with_fallback():
 
 @pytest.mark.slow
 def test_paraphrase_method_runs_offline():
-    from curate.augment.methods import Paraphraser
+    from curate.stages.augment.methods import Paraphraser
 
     out = Paraphraser(max_new_tokens=24).generate(["where is my refund for order 4521"])
     assert len(out) == 1 and (out[0] is None or "4521" in out[0])

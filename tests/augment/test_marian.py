@@ -6,8 +6,8 @@ import json
 import polars as pl
 import pytest
 
-from curate.augment.methods import BackTranslator
-from curate.augment.protect import protect
+from curate.stages.augment.methods import BackTranslator
+from curate.stages.augment.protect import protect
 
 
 @pytest.fixture(scope="module")

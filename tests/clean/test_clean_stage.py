@@ -1,6 +1,6 @@
 import polars as pl
 
-from curate.clean.normalize import Clean
+from curate.stages.clean.clean import Clean
 from tests.conftest import frame
 
 

@@ -3,8 +3,9 @@ from collections import Counter
 import polars as pl
 import pytest
 
-from curate.clean.normalize import Clean
-from curate.clean.redact import PiiFinder, Redact
+from curate.stages.clean.clean import Clean
+from curate.core.pii import PiiFinder
+from curate.stages.clean.redact import Redact
 from tests.conftest import frame
 
 
@@ -97,7 +98,7 @@ def test_pii_precision_and_recall_on_the_bundled_ground_truth(sample_rows, truth
 
 def test_an_unknown_kind_in_a_recipe_names_the_key():
     from curate.recipe.loader import RecipeError
-    from curate.registry import build_stage
+    from curate.recipe.registry import build_stage
 
     with pytest.raises(RecipeError, match=r"kinds\.1: Input should be 'EMAIL'.*got 'NAMES'"):
         build_stage("redact", {"kinds": ["EMAIL", "NAMES"]})

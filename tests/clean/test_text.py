@@ -1,4 +1,4 @@
-from curate.clean import text as T
+from curate.stages.clean import text as T
 
 
 def test_html_becomes_text_with_line_breaks():

@@ -1,7 +1,7 @@
 import polars as pl
 
-from curate.clean.normalize import Clean
-from curate.dedup.exact import ExactDedup
+from curate.stages.clean.clean import Clean
+from curate.stages.dedup.exact import ExactDedup
 from tests.conftest import frame
 
 

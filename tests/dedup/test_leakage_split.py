@@ -1,7 +1,7 @@
 import polars as pl
 
-from curate.balance.split import Split
-from curate.dedup.leakage import find_leakage
+from curate.stages.balance.split import Split
+from curate.stages.dedup.leakage import find_leakage
 from tests.conftest import frame
 
 

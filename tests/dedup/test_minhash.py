@@ -3,11 +3,11 @@ import polars as pl
 import pytest
 from datasketch import MinHash, MinHashLSH
 
-from curate.clean.normalize import Clean
-from curate.clean.redact import Redact
-from curate.dedup.minhash import MinHashDedup, edit_similarity, MinHasher, normalize_for_shingles, number_keys, shingle_hashes, without_pii_clauses
+from curate.stages.clean.clean import Clean
+from curate.stages.clean.redact import Redact
+from curate.stages.dedup.minhash import MinHashDedup, edit_similarity, MinHasher, normalize_for_shingles, number_keys, shingle_hashes, without_pii_clauses
 from curate.recipe.loader import RecipeError
-from curate.registry import build_stage
+from curate.recipe.registry import build_stage
 from tests.conftest import frame
 
 TEXTS = ["Where is my order 123?", "where is my ordr 123", "hi", "", "cancel my subscription please",
@@ -55,7 +55,7 @@ def test_lsh_candidates_agree_with_datasketch_index(sample_rows):
     lsh = MinHashLSH(threshold=0.8, num_perm=128)
     for i, signature in enumerate(signatures):
         lsh.insert(str(i), MinHash(num_perm=128, hashvalues=signature, scheme="affine32"))
-    from curate.dedup.minhash import near_duplicate_clusters
+    from curate.stages.dedup.minhash import near_duplicate_clusters
 
     labels = near_duplicate_clusters(signatures, 0.8)
     for i, signature in enumerate(signatures):
@@ -107,11 +107,11 @@ def test_pii_clauses_go_but_a_text_never_becomes_empty():
 def test_thresholds_are_checked_where_the_recipe_names_them():
     with pytest.raises(RecipeError, match="candidate_threshold must be in"):
         build_stage("dedup", {"method": "minhash", "candidate_threshold": 1.5})
-    assert build_stage("dedup", {"method": "minhash", "similarity": "jaccard"}).threshold == 0.8
+    assert build_stage("dedup", {"method": "minhash", "similarity": "jaccard"}).thresholds() == (0.8, 0.8)
 
 
 def test_candidate_pairs_are_the_same_when_memory_forces_early_merging(sample_rows, monkeypatch):
-    import curate.dedup.minhash as minhash
+    import curate.stages.dedup.minhash.lsh as minhash
 
     signatures = MinHasher().signatures(Clean().apply(sample_rows).kept["text"])
     relaxed = minhash.candidate_edges(signatures, 0.5)

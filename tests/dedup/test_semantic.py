@@ -2,9 +2,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from curate.dedup.clusters import components
-from curate.dedup.semantic import SemanticDedup, partitioned_pairs, similar_pairs
-from curate.embed import Embedder
+from curate.stages.dedup.clusters import components
+from curate.stages.dedup.semantic import SemanticDedup, partitioned_pairs, similar_pairs
+from curate.core.embed import Embedder
 from tests.conftest import frame
 
 
@@ -40,7 +40,7 @@ def test_embedding_cache_means_no_second_encode(tmp_path, monkeypatch):
     embedder = Embedder(cache_dir=tmp_path)
     first = embedder.encode(["refund please", "where is my parcel"])
     assert len(list((tmp_path / "embeddings").rglob("*.parquet"))) == 1
-    import curate.embed as embed
+    import curate.core.embed as embed
 
     monkeypatch.setattr(embed, "load_sentence_model", lambda *_: pytest.fail("encoded again"))
     np.testing.assert_allclose(embedder.encode(["where is my parcel", "refund please"]), first[::-1])

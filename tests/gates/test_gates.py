@@ -6,11 +6,11 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli.main import app
-from curate.errors import CurateError
-from curate.gates.draft import draft_suite
-from curate.gates.gx import validate
-from curate.gates.stage import Gate
-from curate.pipeline import run_stages
+from curate.core.errors import CurateError
+from curate.stages.gates.draft import draft_suite
+from curate.stages.gates.gx import validate
+from curate.stages.gates.gate import Gate
+from curate.run.executor import run_stages
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "expectations/tickets.json"
@@ -19,10 +19,10 @@ SUITE = ROOT / "expectations/tickets.json"
 @pytest.fixture(scope="module")
 def good(sample_rows) -> pl.DataFrame:
     """Sample rows that satisfy the shipped suite: redacted, deduplicated, labelled."""
-    from curate.clean.normalize import Clean
-    from curate.clean.redact import Redact
-    from curate.dedup.exact import ExactDedup
-    from curate.quality.heuristics import Quality
+    from curate.stages.clean.clean import Clean
+    from curate.stages.clean.redact import Redact
+    from curate.stages.dedup.exact import ExactDedup
+    from curate.stages.quality.quality import Quality
 
     rows = sample_rows
     for stage in (Clean(), Redact(), Quality(), ExactDedup()):
@@ -61,10 +61,11 @@ def test_planted_defects_fail_with_the_right_expectation(good):
 def test_gate_stage_stops_the_recipe(good):
     bad = good.with_columns(pl.lit("wire_fraud").alias("label"))
     later = Gate(suite=str(SUITE))
-    result = run_stages(bad, [Gate(suite=str(SUITE)), later])
+    result = run_stages([Gate(suite=str(SUITE)), later], rows=bad)
     assert result.halted.startswith("gate: gate failed") and result.stages_not_run == ["gate"]
     assert len(result.stages) == 1 and result.approved.height == bad.height
-    warned = run_stages(bad, [Gate(suite=str(SUITE), on_fail="warn")])
+    assert result.artifacts["gate"]["success"] is False  # the gate's result travels as an artifact (gate.json)
+    warned = run_stages([Gate(suite=str(SUITE), on_fail="warn")], rows=bad)
     assert warned.halted is None and warned.stages[0].stats["success"] is False
 
 

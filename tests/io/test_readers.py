@@ -3,9 +3,9 @@ import json
 import polars as pl
 import pytest
 
-from curate.errors import InputError
+from curate.core.errors import InputError
 from curate.io.readers import read_input, stable_ids
-from curate.recipe.loader import InputSpec
+from curate.io.spec import InputSpec
 
 
 def read(path, **mapping):

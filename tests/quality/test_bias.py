@@ -1,5 +1,5 @@
 
-from curate.quality.bias import Bias, normalized_entropy
+from curate.stages.quality.bias import Bias, normalized_entropy
 from tests.conftest import frame
 
 

@@ -1,8 +1,8 @@
 import polars as pl
 import pytest
 
-from curate.clean.normalize import Clean
-from curate.quality.heuristics import Quality
+from curate.stages.clean.clean import Clean
+from curate.stages.quality.quality import Quality
 from tests.conftest import frame
 
 
@@ -31,7 +31,7 @@ def test_scores_are_columns_and_caps_only_flag():
     assert result.rejected.is_empty()
     assert result.kept["quality_flags"].to_list() == [["all_caps"], []]
     assert {"q_chars", "q_words", "q_letter_share", "q_caps_share", "q_language"} <= set(result.kept.columns)
-    assert result.stats["flagged"] == 1
+    assert result.stats["flagged"] == {"all_caps": 1}
 
 
 def test_thresholds_are_configurable():

@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from curate.quality.labels import LabelCheck
+from curate.stages.quality.labels import LabelCheck
 from tests.conftest import frame
 
 

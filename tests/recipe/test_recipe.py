@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from curate.clean.normalize import Clean
-from curate.dedup.exact import ExactDedup
-from curate.errors import RecipeError
+from curate.stages.clean.clean import Clean
+from curate.stages.dedup.exact import ExactDedup
+from curate.core.errors import RecipeError
 from curate.recipe import load_recipe, parse_recipe
 
 GOOD = """\
@@ -20,7 +20,7 @@ output: runs/tickets
 def test_parses_the_documented_vocabulary():
     recipe = parse_recipe(GOOD, "r.yaml")
     assert recipe.input.text == "body" and recipe.input.label == "queue" and recipe.input.id == "ticket_id"
-    assert [s.label for s in recipe.stages] == ["clean", "redact", "dedup:exact"]
+    assert [s.display_name for s in recipe.stages] == ["clean", "redact", "dedup:exact"]
     assert isinstance(recipe.stages[0], Clean)
     assert isinstance(recipe.stages[2], ExactDedup) and recipe.stages[2].keep == "longest"
     assert recipe.output == Path("runs/tickets")

@@ -6,7 +6,7 @@ def tiny_model(tmp_path_factory):
     """A two-layer BERT built from a config, with MiniLM's tokenizer: trains in seconds, downloads nothing."""
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from curate.embed import resolve_model
+    from curate.core.embed import resolve_model
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(None))

@@ -4,7 +4,7 @@ import json
 import polars as pl
 import pytest
 
-from curate.train.classify import TrainConfig
+from curate.train.loop import TrainConfig
 from curate.train.generate import SMOLLM_GGUF, encode_pairs, evaluate_generator, train_generator
 
 PAIRS = pl.DataFrame({
@@ -43,15 +43,15 @@ def test_loss_is_masked_to_the_response(tiny_llama):
 def test_trains_and_reports_perplexity(tiny_llama, tmp_path):
     config = TrainConfig(model=tiny_llama, epochs=3, lr=5e-3, batch_size=4, max_length=64)
     trained = train_generator(PAIRS, PAIRS.head(4), config, tmp_path)
-    history = trained["history"]
+    history = trained.history
     assert len(history) == 3 and history[-1]["validation_loss"] < history[0]["validation_loss"]
-    metrics = evaluate_generator(trained["model_dir"], PAIRS.head(4), tmp_path / "evaluation", samples=2, max_new_tokens=8)
+    metrics = evaluate_generator(trained.model_dir, PAIRS.head(4), tmp_path / "evaluation", samples=2, max_new_tokens=8)
     assert metrics["perplexity"] > 1 and len(metrics["samples"]) == 2
     assert json.loads((tmp_path / "evaluation/metrics.json").read_text())["rows"] == 4
 
 
 def test_needs_responses(tiny_llama, tmp_path):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
 
     with pytest.raises(CurateError, match="needs a `response` column"):
         train_generator(PAIRS.drop("response"), None, TrainConfig(model=tiny_llama), tmp_path)
@@ -61,6 +61,6 @@ def test_needs_responses(tiny_llama, tmp_path):
 def test_smollm2_fine_tunes_offline(tmp_path):
     """Two steps on the packaged SmolLM2 (GGUF): it loads offline, trains, saves and reloads."""
     trained = train_generator(PAIRS, None, TrainConfig(max_steps=2, batch_size=2, max_length=48, lr=1e-5), tmp_path)
-    assert (trained["model_dir"] / "config.json").exists()
-    metrics = evaluate_generator(trained["model_dir"], PAIRS.head(2), tmp_path / "evaluation", samples=1, max_new_tokens=8)
+    assert (trained.model_dir / "config.json").exists()
+    metrics = evaluate_generator(trained.model_dir, PAIRS.head(2), tmp_path / "evaluation", samples=1, max_new_tokens=8)
     assert 1 < metrics["perplexity"] < 1e6

@@ -5,7 +5,8 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli.main import app
-from curate.train.classify import TrainConfig, evaluate_classifier, train_classifier
+from curate.train.classify import evaluate_classifier, train_classifier
+from curate.train.loop import TrainConfig
 from curate.train.compare import compare_datasets
 
 WORDS = {"refund": ["refund my money", "I want a refund", "money back please", "refund the charge"],
@@ -63,6 +64,7 @@ def test_compare_uses_one_budget(tiny_model, tmp_path):
 def test_train_refuses_a_run_whose_gate_failed(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
+    (run / "report.json").write_text("{}")
     (run / "gate.json").write_text(json.dumps({"success": False, "outcomes": [
         {"expectation": "expect_column_values_to_be_in_set", "column": "label", "success": False}]}))
     result = CliRunner().invoke(app, ["train", str(run)])
@@ -99,7 +101,7 @@ def test_search_picks_the_best_setting_on_validation(tiny_model, tmp_path):
     best, trials = search(toy(), toy(4), base, {"lr": [1e-6, 5e-3], "epochs": [3]}, tmp_path)
     assert len(trials) == 2 and trials[1]["validation_macro_f1"] >= trials[0]["validation_macro_f1"]
     assert best.model_dir == tmp_path / ("trial-1" if trials[1]["validation_macro_f1"] > trials[0]["validation_macro_f1"] else "trial-0") / "model"
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
 
     with pytest.raises(CurateError, match="cannot search 'learning_rate'"):
         search(toy(), toy(4), base, {"learning_rate": [1]}, tmp_path)

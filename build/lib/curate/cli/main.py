@@ -1,0 +1,294 @@
+"""The `curate` command: a thin layer over the library. Exit codes: 0 ok, 1 bug, 2 bad input or
+recipe, 3 a gate failed, 4 the conservation check failed."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from curate.core.errors import CurateError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate support-ticket datasets for fine-tuning.")
+console = Console(stderr=True)
+
+
+def _fail(error: CurateError) -> None:
+    console.print(f"[bold red]error[/] {error.where + ': ' if error.where else ''}{error.message}", highlight=False, soft_wrap=True)
+    if error.hint:
+        console.print(f"[dim]hint:[/] {error.hint}", highlight=False, soft_wrap=True)
+    raise typer.Exit(error.exit_code)
+
+
+def command(on: typer.Typer = app, name: str | None = None) -> Callable[[Callable], Callable]:
+    """Register a command whose CurateErrors become one printed paragraph and the error's exit code."""
+
+    def register(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def guarded(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except CurateError as error:
+                _fail(error)
+
+        return on.command(name)(guarded)
+
+    return register
+
+
+def _summary(report: dict) -> Table:
+    table = Table(title="curate run", show_lines=False)
+    for column in ("stage", "in", "kept", "rejected", "added", "top reasons", "s"):
+        table.add_column(column, justify="right" if column in ("in", "kept", "rejected", "added", "s") else "left")
+    for s in report["stages"]:
+        reasons = ", ".join(f"{r} {n}" for r, n in list(s["rejected_by_reason"].items())[:3])
+        table.add_row(s["stage"], f"{s['rows_in']:,}", f"{s['kept']:,}", f"{s['rejected']:,}", f"{s['added']:,}", reasons, f"{s['seconds']:.1f}")
+    return table
+
+
+@command()
+def run(
+    recipe: Path = typer.Argument(..., help="recipe YAML"),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="input file (overrides the recipe)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="run directory (overrides the recipe)"),
+) -> None:
+    """Run a recipe: ingest, stages, and a run directory with approved/rejected rows and reports."""
+    from curate.recipe import load_recipe
+    from curate.run.runner import run_recipe
+
+    parsed = load_recipe(recipe, input_path=input, output=out)
+    status = console.status("")
+    status.start()
+
+    def on_start(stage, rows: int) -> None:
+        status.update(f"[bold]{stage.display_name}[/] on {rows:,} rows…" if rows else f"[bold]{stage.display_name}[/]…")
+
+    def on_end(report) -> None:
+        console.print(f"[green]✓[/] {report.stage:<16} {report.rows_in:>9,} → {report.kept:>9,} kept, "
+                      f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)")
+
+    try:
+        _, report = run_recipe(parsed, on_start=on_start, on_end=on_end)
+    finally:
+        status.stop()
+    console.print(_summary(report))
+    if report.get("halted"):
+        console.print(f"[bold red]stopped[/] {report['halted']}", highlight=False, soft_wrap=True)
+        console.print(f"Report: [bold]{parsed.output / 'report.md'}[/]")
+        raise typer.Exit(3)
+    totals = report["totals"]
+    generated = f" (+{totals['generated']:,} generated rows)" if totals["generated"] else ""
+    console.print(f"{totals['input_rows']:,} input rows → {totals['approved'] - totals['generated']:,} approved{generated}, "
+                  f"{totals['rejected']:,} rejected: every row accounted for")
+    console.print(f"Report: [bold]{parsed.output / 'report.md'}[/]  (run directory: {parsed.output})")
+    print(parsed.output / "report.md")
+
+
+@command()
+def export(
+    source: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
+    out: Path = typer.Option(..., "--out", "-o", help="file to write"),
+    format: str = typer.Option("", "--format", "-f", help="parquet | jsonl | openai (default: from --out's suffix)"),
+    system: Optional[str] = typer.Option(None, help="system prompt for OpenAI chat JSONL"),
+    target: str = typer.Option("auto", help="assistant turn for OpenAI chat: response | label | auto"),
+) -> None:
+    """Write the approved set as Parquet, JSONL or OpenAI chat fine-tuning JSONL."""
+    from curate.io.writers import export_frame, load_dataset
+
+    frame = load_dataset(source)
+    written = export_frame(frame, out, format or None, system=system, target=target)
+    console.print(f"wrote {written:,} rows to {out}")
+
+
+@command()
+def leakage(
+    a: Path = typer.Argument(..., help="first dataset (e.g. train): a file or a run directory"),
+    b: Path = typer.Argument(..., help="second dataset (e.g. test)"),
+    threshold: Optional[float] = typer.Option(None, help="similarity at which two texts count as near duplicates (default 0.8 jaccard, 0.9 edit)"),
+    similarity: str = typer.Option("jaccard", help="jaccard (estimated, MinHash) or edit (normalised Levenshtein: finds retyped copies)"),
+    text: str = typer.Option("text", help="text column of plain files"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="write all pairs here (.csv or .parquet)"),
+) -> None:
+    """Near duplicates between two datasets. Exit 0 when none, 3 when some rows leak."""
+    from curate.stages.dedup.leakage import find_leakage
+    from curate.stages.dedup.minhash import DEFAULT_THRESHOLD
+    from curate.io.writers import load_dataset
+
+    if similarity not in ("jaccard", "edit"):
+        raise CurateError(f"unknown similarity '{similarity}'", "--similarity", hint="use jaccard or edit")
+    pairs = find_leakage(load_dataset(a, text=text), load_dataset(b, text=text), threshold, similarity=similarity)
+    if out:
+        pairs.write_parquet(out) if out.suffix == ".parquet" else pairs.write_csv(out)
+    if pairs.is_empty():
+        measure = "estimated Jaccard" if similarity == "jaccard" else "edit similarity"
+        console.print(f"no near duplicates between {a} and {b} at {measure} >= {DEFAULT_THRESHOLD[similarity] if threshold is None else threshold}")
+        return
+    table = Table(title=f"{pairs['id_b'].n_unique():,} rows of {b.name} have a near duplicate in {a.name}")
+    for column in ("id_a", "id_b", "similarity", "text_a", "text_b"):
+        table.add_column(column, overflow="fold", max_width=48 if column.startswith("text") else None)
+    for row in pairs.head(20).iter_rows():
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+    raise typer.Exit(3)
+
+
+def _print_gate(report) -> None:
+    table = Table(title=f"{report.suite}: {'passed' if report.success else 'FAILED'}")
+    for column in ("", "expectation", "column", "observed", "examples"):
+        table.add_column(column, overflow="fold")
+    for o in report.outcomes:
+        examples = "; ".join(str(e.get("id", e.get("value", ""))) for e in o.examples[:3])
+        observed = o.observed if o.observed is not None else o.unexpected_count
+        table.add_row("[green]✓[/]" if o.success else "[red]✗[/]", o.expectation, o.column or "", str(observed)[:40], examples)
+    console.print(table)
+
+
+@command()
+def validate(
+    data: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
+    suite: Optional[Path] = typer.Option(None, "--suite", "-s", help="Great Expectations suite (JSON); default: the one curate ships"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the results as JSON"),
+    text: str = typer.Option("text"), label: Optional[str] = typer.Option(None), id: Optional[str] = typer.Option(None),
+) -> None:
+    """Validate a dataset against an expectation suite. Exit 0 when it passes, 3 when it fails."""
+    import json
+
+    from curate.core.resources import default_suite
+    from curate.stages.gates.gx import validate as run_suite
+    from curate.io.writers import load_dataset
+
+    report = run_suite(load_dataset(data, text=text, label=label, id=id), suite or default_suite())
+    _print_gate(report)
+    if out:
+        out.write_text(json.dumps(report.to_dict(), indent=2, default=str))
+    console.print(report.summary())
+    if not report.success:
+        raise typer.Exit(3)
+
+
+expectations_app = typer.Typer(help="Draft and manage expectation suites.", no_args_is_help=True)
+app.add_typer(expectations_app, name="expectations")
+
+
+@command(expectations_app, "init")
+def expectations_init(
+    data: Path = typer.Argument(..., help="a dataset you trust: a run directory or a data file"),
+    out: Path = typer.Option(Path("expectations/drafted.json"), "--out", "-o"),
+    name: str = typer.Option("tickets"),
+    text: str = typer.Option("text"), label: Optional[str] = typer.Option(None), id: Optional[str] = typer.Option(None),
+) -> None:
+    """Draft a suite (label set, length bounds, dataset limits) from trusted data, for you to edit."""
+    import json
+
+    from curate.stages.gates.draft import draft_suite
+    from curate.io.writers import load_dataset
+
+    suite = draft_suite(load_dataset(data, text=text, label=label, id=id), name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(suite, indent=2) + "\n")
+    console.print(f"drafted {len(suite['expectations'])} expectations -> {out}; edit the limits, then use it with `gate: {{suite: {out}}}`")
+
+
+def _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed):
+    from curate.train.loop import TrainConfig
+
+    return TrainConfig(model=model, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size,
+                       trainable_layers=None if trainable_layers < 0 else trainable_layers, seed=seed)
+
+
+@command()
+def train(
+    data: Path = typer.Argument(..., help="a run directory (trains on its approved set) or a data file"),
+    eval: Optional[Path] = typer.Option(None, "--eval", help="clean evaluation file (default: the test split)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default: DATA/train for a run)"),
+    force: bool = typer.Option(False, "--force", help="train even though the run's gate failed"),
+    task: str = typer.Option("classify", help="classify (text -> label) or generate (text -> response)"),
+    text: str = typer.Option("text"), label: Optional[str] = typer.Option(None),
+    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(3e-4),
+    batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
+    trainable_layers: int = typer.Option(2, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
+) -> None:
+    """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
+    from curate.io.writers import load_dataset
+    from curate.run.guards import check_trainable
+    from curate.stages.train import split_for_training
+    from curate.train.classify import evaluate_classifier, train_classifier
+
+    warning = check_trainable(data, force)
+    if warning:
+        console.print(f"[yellow]warning[/] {warning}")
+    rows = load_dataset(data, text=text, label=label)
+    train_rows, validation, evaluation = split_for_training(rows, load_dataset(eval, text=text, label=label) if eval else None)
+    out = out or (data / "train" if data.is_dir() else Path("runs") / f"train-{data.stem}")
+    config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
+    if task == "generate":
+        from curate.train.generate import evaluate_generator, train_generator
+
+        with console.status("training a causal LM…"):
+            trained = train_generator(train_rows, validation, config, out)
+        metrics = evaluate_generator(trained.model_dir, evaluation, out / "evaluation", config.max_length)
+        console.print(f"perplexity {metrics['perplexity']} on {metrics['rows']:,} responses; results in {out / 'evaluation'}")
+        return
+    with console.status("training…") as status:
+        trained = train_classifier(train_rows, validation, config, out,
+                                   on_step=lambda step, total, loss: status.update(f"training: step {step}/{total}, loss {loss:.3f}"))
+    metrics = evaluate_classifier(trained, evaluation, out / "evaluation", config.max_length)
+    console.print(f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['rows']:,} rows; "
+                  f"{trained.samples_per_second:.1f} samples/s; results in {out / 'evaluation'}")
+
+
+@command()
+def compare(
+    recipe: Path = typer.Argument(..., help="the recipe whose curation is compared with its raw input"),
+    eval: Path = typer.Option(..., "--eval", help="clean evaluation file, never touched by curation"),
+    out: Path = typer.Option(Path("runs/compare"), "--out", "-o"),
+    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(3e-4),
+    batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
+    trainable_layers: int = typer.Option(2, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
+) -> None:
+    """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
+    from curate.recipe import load_recipe
+    from curate.run.compare import compare_recipe
+
+    parsed = load_recipe(recipe)
+    with console.status("curating, then training on raw and curated data…"):
+        summary = compare_recipe(parsed, eval, _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), out)
+    table = Table(title=f"raw ({summary['rows']['raw']:,} rows) vs curated ({summary['rows']['curated']:,} rows), "
+                        f"{summary['budget']['optimizer_steps']} steps each, on {summary['rows']['evaluation']:,} clean rows")
+    for column in ("metric", "raw", "curated", "difference"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, v in summary["metrics"].items():
+        table.add_row(name, f"{v['raw']:.4f}", f"{v['curated']:.4f}", f"{v['difference']:+.4f}")
+    console.print(table)
+    console.print(f"details: {out / 'compare.md'}")
+
+
+@command()
+def explore(
+    run_dir: Optional[Path] = typer.Argument(None, help="run directory to open (default: a picker over runs/)"),
+    port: int = typer.Option(8501), address: str = typer.Option("127.0.0.1", help="listen address (local only by default)"),
+) -> None:
+    """Open the Streamlit explorer on a run directory (127.0.0.1, no usage statistics)."""
+    import os
+    import subprocess
+
+    from curate.core.resources import explorer_path
+    from curate.io.rundir import RunDir
+
+    app_file = explorer_path()
+    if run_dir is not None:
+        RunDir(run_dir)  # a clear error for a folder that is not a run
+    command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.address", address, "--server.port", str(port),
+               "--browser.gatherUsageStats", "false", "--server.headless", "true", "--", *([str(run_dir.resolve())] if run_dir else [])]
+    console.print(f"explorer on http://{address}:{port}")
+    raise typer.Exit(subprocess.call(command, env={**os.environ, "CURATE_RUN": str(run_dir.resolve()) if run_dir else ""}))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

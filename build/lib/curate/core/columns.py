@@ -1,0 +1,46 @@
+"""Names of the columns (and artifacts) that travel between stages, the run directory, the explorer and the reports.
+
+A column that more than one module reads or writes is named here, never as a bare string elsewhere.
+"""
+
+ID = "id"
+TEXT = "text"
+LABEL = "label"
+RESPONSE = "response"
+SOURCE_LINE = "source_line"  # the input file's line (or row) a record came from
+
+# Columns of a rejected row, beside the row's own columns.
+STAGE = "stage"
+REASON = "reason"
+DETAIL = "detail"
+
+# Where a generated row came from (augmentation), how it was made, and how close it stayed to its source.
+AUGMENTED_FROM = "augmented_from"
+AUGMENT_METHOD = "augment_method"
+AUGMENT_SIMILARITY = "augment_similarity"
+
+# Flags and scores that stages leave on kept rows.
+PII = "pii"  # the kinds of PII redacted in the row
+QUALITY_FLAGS = "quality_flags"
+LABEL_FLAGS = "label_flags"
+LABEL_ISSUE = "label_issue"
+LABEL_SUGGESTED = "label_suggested"
+LABEL_QUALITY = "label_quality"
+IDENTITY_TERMS = "identity_terms"
+TOXIC = "toxic"
+
+# Duplicate clusters.
+CLUSTER = "cluster"
+SIMILARITY = "similarity"
+DUPLICATE_OF = "duplicate_of"
+LABEL_CONFLICT = "label_conflict"
+LABEL_BEFORE_DEDUP = "label_before_dedup"
+
+# Splits.
+SPLIT = "split"
+SPLIT_GROUP = "split_group"
+TRAIN, VALIDATION, TEST = "train", "validation", "test"
+
+# Artifacts a run writes beside its rows: frames as <name>.parquet, dicts as <name>.json.
+CLUSTERS_ARTIFACT = "clusters"
+GATE_ARTIFACT = "gate"

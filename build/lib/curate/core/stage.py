@@ -1,0 +1,148 @@
+"""The one contract data flows through.
+
+A stage takes a polars frame of rows and a `RunContext` and returns a `StageResult`: the rows it
+keeps, the rows it rejects (each with the stage, a reason code and a readable detail), its stats and
+its artifacts (frames such as duplicate clusters, or JSON such as a gate's result). The executor, not
+the stage, checks that kept + rejected accounts for every row the stage was given.
+
+Stages are dataclasses whose fields are parameters only (values resolved at run time, such as a
+seed taken from the context, live in locals), so a recipe entry maps onto a stage by keyword
+arguments. A stage declares the columns it needs and adds, so the executor can refuse a recipe
+that orders stages wrongly before anything runs.
+
+`Filter` is the template for stages that only decide per row: a subclass scores rows and declares
+its checks; the base class applies them, stamps rejections and counts reasons in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import polars as pl
+
+from curate.core.columns import DETAIL, ID, REASON, STAGE, TEXT
+from curate.core.context import RunContext
+
+# Columns a stage may add to mark a drop; `split_marked` turns them into rejected rows.
+REJECT_REASON = "_reject_reason"
+REJECT_DETAIL = "_reject_detail"
+
+Artifact = pl.DataFrame | dict[str, Any]
+
+
+@dataclass
+class StageResult:
+    kept: pl.DataFrame
+    rejected: pl.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
+    # Frames are concatenated by name across stages and written as <name>.parquet; dicts are
+    # written as <name>.json (the last stage to produce one wins).
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    # Set by a stage that must stop the recipe (a failed gate): the reason, said to the user.
+    halt: str | None = None
+
+
+class Stage:
+    """Base class of every stage. Subclasses are dataclasses and implement `apply`."""
+
+    name: ClassVar[str] = "stage"
+    requires: ClassVar[tuple[str, ...]] = (ID, TEXT)  # columns that must exist when the stage runs
+    produces: ClassVar[tuple[str, ...]] = ()  # columns it adds for later stages
+    is_source: ClassVar[bool] = False  # reads rows from outside (ingest) instead of transforming its input
+
+    @property
+    def display_name(self) -> str:
+        """How the stage is named in reports: its recipe name, plus its method where it has one."""
+        method = getattr(self, "method", None)
+        return f"{self.name}:{method}" if method else self.name
+
+    def datasets(self) -> dict[str, dict[str, Any]]:
+        """Files besides the input that the stage needs, as input specs ({path, text, label}); the runner
+        reads them into `ctx.datasets` under `<stage name>.<key>`."""
+        return {}
+
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def split_marked(self, marked: pl.DataFrame, stats: dict[str, Any] | None = None) -> StageResult:
+        """Split a frame whose `_reject_reason` column is null for kept rows into a StageResult."""
+        if REJECT_DETAIL not in marked.columns:
+            marked = marked.with_columns(pl.lit("").alias(REJECT_DETAIL))
+        is_rejected = pl.col(REJECT_REASON).is_not_null()
+        kept = marked.filter(~is_rejected).drop(REJECT_REASON, REJECT_DETAIL)
+        rejected = stamp(marked.filter(is_rejected), self.display_name, pl.col(REJECT_REASON), pl.col(REJECT_DETAIL))
+        return StageResult(kept=kept, rejected=rejected.drop(REJECT_REASON, REJECT_DETAIL), stats=stats or {})
+
+
+def stamp(rows: pl.DataFrame, stage: str, reason: str | pl.Expr, detail: str | pl.Expr = "") -> pl.DataFrame:
+    """Mark `rows` as rejected: the one place that writes the stage, reason and detail columns."""
+    reason = reason if isinstance(reason, pl.Expr) else pl.lit(reason)
+    detail = detail if isinstance(detail, pl.Expr) else pl.lit(detail)
+    return rows.with_columns(pl.lit(stage).alias(STAGE), reason.cast(pl.String).alias(REASON),
+                             detail.fill_null("").cast(pl.String).alias(DETAIL))
+
+
+def empty_rejected(like: pl.DataFrame) -> pl.DataFrame:
+    """A rejected frame with no rows and the schema of `like` plus stage/reason/detail."""
+    return stamp(like.clear(), "", pl.lit(None, pl.String), pl.lit(None, pl.String))
+
+
+def count_reasons(rejected: pl.DataFrame) -> dict[str, int]:
+    """Rejected rows by reason, most common first."""
+    if rejected.is_empty():
+        return {}
+    counts = rejected.group_by(REASON).len().sort(["len", REASON], descending=[True, False])
+    return dict(zip(counts[REASON].to_list(), counts["len"].to_list()))
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule of a `Filter`: rows where `fails` is true are dropped with `reason` (or flagged)."""
+
+    reason: str
+    fails: pl.Expr
+    detail: pl.Expr
+    action: Literal["drop", "flag"] = "drop"
+
+
+class Filter(Stage):
+    """Template for per-row decisions (datatrove's BaseFilter; NeMo Curator's score-then-keep).
+
+    A subclass implements `score` (add the score columns that decide, kept on every row so a person
+    can see why) and `checks` (in order; a row is dropped by the first failing `drop` check, and
+    every failing `flag` check is listed in `flag_column`). `summarize` may add stats.
+    """
+
+    flag_column: ClassVar[str] = "flags"
+
+    def score(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
+        return rows
+
+    def checks(self) -> list[Check]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def summarize(self, kept: pl.DataFrame, ctx: RunContext) -> dict[str, Any]:
+        return {}
+
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        ctx = ctx or RunContext()
+        scored = self.score(rows, ctx)
+        checks = self.checks()
+        reason, detail = pl.lit(None, pl.String), pl.lit(None, pl.String)
+        for check in reversed([c for c in checks if c.action == "drop"]):  # the first failing check wins
+            fails = check.fails.fill_null(False)
+            reason = pl.when(fails).then(pl.lit(check.reason)).otherwise(reason)
+            detail = pl.when(fails).then(check.detail).otherwise(detail)
+        flagging = [c for c in checks if c.action == "flag"]
+        flags = (pl.concat_list([pl.when(c.fails.fill_null(False)).then(pl.lit(c.reason)) for c in flagging]).list.drop_nulls()
+                 if flagging else pl.lit([], pl.List(pl.String)))
+        marked = scored.with_columns(reason.alias(REJECT_REASON), detail.alias(REJECT_DETAIL), flags.alias(self.flag_column))
+        result = self.split_marked(marked)
+        counts = result.kept[self.flag_column].explode().drop_nulls().value_counts(sort=True)
+        result.stats = {"flagged": dict(zip(counts[self.flag_column].to_list(), counts["count"].to_list())),
+                        **self.summarize(result.kept, ctx)}
+        return result
+
+
+__all__ = ["Check", "Filter", "RunContext", "Stage", "StageResult", "count_reasons", "empty_rejected", "stamp"]

@@ -1,0 +1,1 @@
+"""Pure functions over a run directory's frames for the Streamlit explorer (apps/explorer.py draws them)."""

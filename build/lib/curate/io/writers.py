@@ -1,0 +1,61 @@
+"""Writing a dataset out: Parquet, JSONL, or OpenAI chat fine-tuning JSONL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from curate.core.columns import LABEL, RESPONSE, TEXT
+from curate.core.errors import CurateError, InputError
+from curate.io.spec import InputSpec
+
+SUFFIX_FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def load_dataset(source: str | Path | InputSpec, text: str = TEXT, label: str | None = None, id: str | None = None) -> pl.DataFrame:
+    """The approved rows of a run directory, or the readable rows of a data file (columns id/text/label)."""
+    from curate.io.readers import read_input
+    from curate.io.rundir import RunDir
+
+    spec = source if isinstance(source, InputSpec) else InputSpec(path=Path(source), text=text, label=label, id=id)
+    if Path(spec.path).is_dir():
+        return RunDir(Path(spec.path)).approved
+    return read_input(spec).result.kept
+
+
+def to_openai_chat(frame: pl.DataFrame, system: str | None = None, target: str = "auto") -> list[dict]:
+    """One {"messages": [...]} record per row: the text as the user turn, the response (or label) as the assistant's."""
+    if target == "auto":
+        target = RESPONSE if RESPONSE in frame.columns else LABEL
+    if target not in (RESPONSE, LABEL):
+        raise CurateError(f"target must be 'response', 'label' or 'auto', not '{target}'", "--target")
+    if target not in frame.columns or frame[target].null_count() == frame.height:
+        raise InputError(f"the data has no '{target}' column to use as the assistant turn", "--target")
+    records = []
+    for row in frame.select(TEXT, target).iter_rows():
+        messages = [{"role": "system", "content": system}] if system else []
+        messages += [{"role": "user", "content": row[0]}, {"role": "assistant", "content": row[1] or ""}]
+        records.append({"messages": messages})
+    return records
+
+
+def export_frame(frame: pl.DataFrame, out: Path, format: str | None = None, system: str | None = None, target: str = "auto") -> int:
+    """Write `frame` to `out`; returns the number of rows written."""
+    out = Path(out)
+    format = format or SUFFIX_FORMATS.get(out.suffix.lower())
+    if format is None:
+        raise CurateError(f"cannot tell the format from '{out.suffix}'", str(out), hint="pass --format parquet | jsonl | openai")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if format == "parquet":
+        frame.write_parquet(out, compression="zstd")
+    elif format == "jsonl":
+        frame.write_ndjson(out)
+    elif format == "openai":
+        with out.open("w", encoding="utf-8") as handle:
+            for record in to_openai_chat(frame, system, target):
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    else:
+        raise CurateError(f"unknown format '{format}'", "--format", hint="parquet | jsonl | openai")
+    return frame.height

@@ -1,0 +1,141 @@
+"""Recipes: YAML read with `safe_load` semantics, validated with errors that name the key and line."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curate.core.errors import RecipeError
+from curate.core.stage import Stage
+from curate.io.spec import InputSpec
+from curate.recipe.registry import build_stage
+
+INPUT_KEYS = {"path", "format", "text", "label", "id", "response", "encoding", "on_bad_rows"}
+SAFE_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "timestamp"}
+TOP_KEYS = {"input", "stages", "output", "seed", "name", "description"}
+
+
+@dataclass
+class Recipe:
+    input: InputSpec
+    stages: list[Stage]
+    output: Path
+    seed: int = 0
+    source: str = ""  # the YAML text, for the report and its hash
+    path: Path | None = None
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()[:16]
+
+
+def _to_python(node: yaml.Node, lines: dict[str, int], path: str, origin: str) -> Any:
+    """Build plain Python from a composed node, recording the line of every key path."""
+    lines[path] = node.start_mark.line + 1
+    if node.tag.rpartition(":")[2] not in SAFE_TAGS:
+        raise RecipeError(f"not valid YAML: tag '{node.tag}' is not allowed in a recipe", f"{origin}:{node.start_mark.line + 1}")
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            child = f"{path}.{key}" if path else str(key)
+            if key in out:
+                raise RecipeError(f"key '{key}' appears twice", f"{origin}:{key_node.start_mark.line + 1} ({child})")
+            out[key] = _to_python(value_node, lines, child, origin)
+            lines[child] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, lines, f"{path}[{i}]", origin) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _read_yaml(text: str, origin: str) -> tuple[Any, dict[str, int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{origin}:{mark.line + 1}" if mark else origin
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RecipeError(f"not valid YAML: {problem}", where) from None
+    if node is None:
+        raise RecipeError("the recipe is empty", origin, hint="a recipe needs at least `input:` and `stages:`")
+    lines: dict[str, int] = {}
+    return _to_python(node, lines, "", origin), lines
+
+
+def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | None = None,
+                 output: str | Path | None = None) -> Recipe:
+    """Validate recipe YAML; `input_path` and `output` override the recipe (the CLI's flags)."""
+    data, lines = _read_yaml(text, origin)
+
+    def where(key: str) -> str:
+        line = lines.get(key)
+        return f"{origin}:{line} ({key})" if line else f"{origin} ({key})"
+
+    if not isinstance(data, dict):
+        raise RecipeError("the recipe must be a mapping with `input`, `stages` and `output`", origin)
+    for key in data:
+        if key not in TOP_KEYS:
+            raise RecipeError(f"unknown key '{key}'", where(key), hint=f"top-level keys: {', '.join(sorted(TOP_KEYS))}")
+
+    raw_input = data.get("input")
+    if isinstance(raw_input, str):
+        raw_input = {"path": raw_input}
+    if raw_input is None and input_path is None:
+        raise RecipeError("missing `input`", origin, hint="add `input: {path: tickets.csv, text: body, label: queue}`")
+    if raw_input is not None and not isinstance(raw_input, dict):
+        raise RecipeError("`input` must be a path or a mapping", where("input"))
+    raw_input = dict(raw_input or {})
+    for key in raw_input:
+        if key not in INPUT_KEYS:
+            raise RecipeError(f"unknown input key '{key}'", where(f"input.{key}"), hint=f"input keys: {', '.join(sorted(INPUT_KEYS))}")
+    if input_path is not None:
+        raw_input["path"] = str(input_path)
+    if "path" not in raw_input:
+        raise RecipeError("`input` has no `path`", where("input"))
+    if raw_input.get("on_bad_rows", "error") not in ("error", "reject"):
+        raise RecipeError("on_bad_rows must be 'error' or 'reject'", where("input.on_bad_rows"))
+    spec = InputSpec(**{**raw_input, "path": Path(str(raw_input["path"]))})
+
+    raw_stages = data.get("stages")
+    if not isinstance(raw_stages, list) or not raw_stages:
+        raise RecipeError("`stages` must be a non-empty list", where("stages"), hint="for example:\nstages:\n  - clean\n  - dedup: {method: exact}")
+    stages: list[Stage] = []
+    for i, entry in enumerate(raw_stages):
+        key = f"stages[{i}]"
+        if isinstance(entry, str):
+            name, params = entry, {}
+        elif isinstance(entry, dict) and len(entry) == 1:
+            name, params = next(iter(entry.items()))
+            params = params or {}
+            if not isinstance(params, dict):
+                raise RecipeError(f"parameters of '{name}' must be a mapping", where(f"{key}.{name}"))
+            key = f"{key}.{name}"
+        else:
+            raise RecipeError("each stage is a name or a one-key mapping `name: {params}`", where(key))
+        stages.append(build_stage(str(name), params, where(key)))
+
+    out = output if output is not None else data.get("output")
+    if out is None:
+        raise RecipeError("missing `output` (the run directory)", origin, hint="add `output: runs/tickets` or pass --out")
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int):
+        raise RecipeError("seed must be an integer", where("seed"))
+    return Recipe(input=spec, stages=stages, output=Path(str(out)), seed=seed, source=text)
+
+
+def load_recipe(path: str | Path, input_path: str | Path | None = None, output: str | Path | None = None) -> Recipe:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError("recipe file not found", str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"recipe is not UTF-8 text ({exc.reason} at byte {exc.start})", str(path)) from None
+    recipe = parse_recipe(text, str(path), input_path=input_path, output=output)
+    recipe.path = path
+    return recipe

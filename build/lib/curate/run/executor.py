@@ -1,0 +1,168 @@
+"""The local engine: runs stages in order over one frame and enforces "nothing is lost".
+
+This is the only code that knows where a stage runs (here: one process, the whole frame). Before
+anything runs it checks that each stage finds the columns it requires. After every stage it checks
+that kept + rejected is exactly the rows the stage was given, plus generated rows that name their
+source; at the end, that every row the source stage (ingest) produced is approved or rejected
+exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from curate.core.columns import AUGMENTED_FROM, DETAIL, ID, REASON, TEXT
+from curate.core.context import RunContext
+from curate.core.errors import ConservationError, RecipeError
+from curate.core.stage import Artifact, Stage, StageResult, count_reasons, empty_rejected
+
+EXAMPLES_PER_REASON = 3
+
+
+@dataclass
+class StageReport:
+    stage: str
+    rows_in: int
+    kept: int
+    rejected: int
+    added: int
+    rejected_by_reason: dict[str, int]
+    seconds: float
+    stats: dict[str, Any] = field(default_factory=dict)
+    examples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunResult:
+    approved: pl.DataFrame
+    rejected: pl.DataFrame
+    stages: list[StageReport]
+    artifacts: dict[str, Artifact]
+    input_rows: int
+    halted: str | None = None  # why the run stopped early (a failed gate), if it did
+    stages_not_run: list[str] = field(default_factory=list)
+
+
+def _ids(frame: pl.DataFrame) -> pl.Series:
+    return frame[ID] if frame.height else pl.Series(ID, [], dtype=pl.String)
+
+
+def check_stage_conservation(stage: str, given: pl.DataFrame, result: StageResult) -> int:
+    """Raise unless kept + rejected == given + generated rows; return how many rows were generated."""
+    out = pl.concat([_ids(result.kept), _ids(result.rejected)])
+    if out.is_duplicated().any():
+        twice = out.filter(out.is_duplicated()).unique().head(5).to_list()
+        raise ConservationError(f"stage returned rows twice (ids {twice})", stage)
+    given_ids = pl.DataFrame({ID: _ids(given)})
+    out_ids = pl.DataFrame({ID: out})
+    missing = given_ids.join(out_ids, on=ID, how="anti")
+    if missing.height:
+        raise ConservationError(
+            f"{missing.height} of {given.height} rows are neither kept nor rejected (ids {missing[ID].head(5).to_list()})", stage
+        )
+    new = result.kept.join(given_ids, on=ID, how="anti")
+    if new.height and (AUGMENTED_FROM not in new.columns or new[AUGMENTED_FROM].null_count()):
+        raise ConservationError(f"{new.height} new rows do not say which row they were generated from", stage)
+    invented = result.rejected.join(given_ids, on=ID, how="anti")
+    if invented.height:
+        raise ConservationError(f"rejected {invented.height} rows it was never given", stage)
+    return new.height
+
+
+def check_run_conservation(input_ids: pl.Series, approved: pl.DataFrame, rejected: pl.DataFrame) -> None:
+    """Every input row is approved or rejected exactly once; generated rows are the only extras."""
+    original = approved.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in approved.columns else approved
+    original_rejected = rejected.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in rejected.columns else rejected
+    accounted = pl.concat([_ids(original), _ids(original_rejected)])
+    if accounted.len() != input_ids.len() or accounted.is_duplicated().any() or not input_ids.is_in(accounted).all():
+        raise ConservationError(
+            f"{input_ids.len()} input rows, but {original.height} approved + {original_rejected.height} rejected "
+            f"({accounted.n_unique()} distinct ids)", "run",
+        )
+
+
+def _examples(rejected: pl.DataFrame, redact: Callable[[str], str]) -> dict[str, list[dict[str, str]]]:
+    examples: dict[str, list[dict[str, str]]] = {}
+    if rejected.is_empty():
+        return examples
+    for reason, group in rejected.group_by(REASON, maintain_order=True):
+        examples[str(reason[0])] = [
+            {"id": row[ID], "text": redact((row[TEXT] or "")[:300]), "detail": row[DETAIL] or ""}
+            for row in group.head(EXAMPLES_PER_REASON).iter_rows(named=True)
+        ]
+    return examples
+
+
+def check_columns(stages: list[Stage], columns: list[str]) -> None:
+    """Refuse, before anything runs, a recipe in which a stage needs a column no earlier stage gives it."""
+    available = set(columns)
+    for position, stage in enumerate(stages):
+        missing = [c for c in stage.requires if c not in available]
+        if missing:
+            raise RecipeError(f"stage '{stage.display_name}' needs column(s) {', '.join(missing)}, which no earlier stage provides",
+                              f"stages[{position}]", hint="order the stages so that the one producing the column comes first")
+        available |= set(stage.produces)
+
+
+def run_stages(
+    stages: list[Stage],
+    ctx: RunContext | None = None,
+    rows: pl.DataFrame | None = None,
+    on_start: Callable[[Stage, int], None] | None = None,
+    on_end: Callable[[StageReport], None] | None = None,
+) -> RunResult:
+    """Run `stages` in order on `rows`, or on what the first stage reads when it is a source (ingest)."""
+    ctx = ctx or RunContext()
+    current = rows if rows is not None else pl.DataFrame(schema={ID: pl.String, TEXT: pl.String})
+    check_columns(stages, [] if stages and stages[0].is_source else current.columns)
+    input_ids = _ids(current)
+    rejected_parts: list[pl.DataFrame] = []
+    reports: list[StageReport] = []
+    frames: dict[str, list[pl.DataFrame]] = {}
+    documents: dict[str, dict] = {}
+    halted, not_run = None, []
+    for position, stage in enumerate(stages):
+        if on_start:
+            on_start(stage, current.height)
+        started = time.perf_counter()
+        result = stage.apply(current, ctx)
+        seconds = time.perf_counter() - started
+        if stage.is_source:  # what it read is the run's input: every one of these rows must be accounted for
+            current = current.clear()
+            input_ids = pl.concat([_ids(result.kept), _ids(result.rejected)])
+        added = check_stage_conservation(stage.display_name, current, result) if not stage.is_source else 0
+        if result.stats.get("findings"):  # findings quote rows: no PII may reach a report
+            result.stats["findings"] = [ctx.redact(finding) for finding in result.stats["findings"]]
+        report = StageReport(
+            stage=stage.display_name, rows_in=result.kept.height + result.rejected.height if stage.is_source else current.height,
+            kept=result.kept.height, rejected=result.rejected.height, added=added,
+            rejected_by_reason=count_reasons(result.rejected), seconds=round(seconds, 3),
+            stats=result.stats, examples=_examples(result.rejected, ctx.redact),
+        )
+        reports.append(report)
+        if on_end:
+            on_end(report)
+        if result.rejected.height:
+            rejected_parts.append(result.rejected)
+        for name, artifact in result.artifacts.items():
+            if isinstance(artifact, pl.DataFrame):
+                frames.setdefault(name, []).append(artifact)
+            else:
+                documents[name] = artifact
+        current = result.kept
+        if result.halt:
+            halted, not_run = f"{stage.display_name}: {result.halt}", [s.display_name for s in stages[position + 1 :]]
+            break
+    all_rejected = pl.concat(rejected_parts, how="diagonal_relaxed") if rejected_parts else empty_rejected(current)
+    check_run_conservation(input_ids, current, all_rejected)
+    artifacts: dict[str, Artifact] = {name: pl.concat(parts, how="diagonal_relaxed") for name, parts in frames.items()}
+    return RunResult(approved=current, rejected=all_rejected, stages=reports, artifacts={**artifacts, **documents},
+                     input_rows=input_ids.len(), halted=halted, stages_not_run=not_run)

@@ -1,0 +1,1 @@
+"""Splitting and rebalancing: stratified, duplicate-aware splits; under- and over-sampling."""

@@ -1,0 +1,123 @@
+"""`rebalance`: move the training split toward a target class distribution.
+
+Large classes are undersampled, dropping first the rows other stages flagged (likely mislabelled,
+quality flags), then rows with a near duplicate in their split group, then at random (seeded);
+each is rejected with the reason `undersampled`. Small classes are filled by checked augmentation,
+round after round; only if that falls short are rows copied (random oversampling), and the report
+says how many. Runs on the training split only, after `split`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import numpy as np
+import polars as pl
+
+from curate.stages.augment.checks import CandidateChecks
+from curate.stages.augment.augment import augment_stats, augmentable, generate_checked, training_pool
+from curate.core.columns import AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, QUALITY_FLAGS, SPLIT, SPLIT_GROUP, TRAIN
+from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Stage, StageResult
+
+
+def target_counts(counts: dict[str, int], target: str | dict[str, int], max_ratio: float, size: int | None) -> dict[str, int]:
+    if isinstance(target, dict):
+        return {label: int(target.get(label, n)) for label, n in counts.items()}
+    if target == "uniform":
+        goal = size or int(np.median(list(counts.values())))
+        return {label: goal for label in counts}
+    floor = math.ceil(max(counts.values()) / max_ratio)  # max_ratio: lift small classes, leave the rest
+    return {label: max(n, floor) for label, n in counts.items()}
+
+
+@dataclass
+class Rebalance(Stage):
+    target: Literal["uniform", "max_ratio"] | dict[str, int] = "max_ratio"
+    max_ratio: float = 3.0
+    size: int | None = None
+    methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["synonym", "backtranslate"])
+    max_rounds: int = 3
+    fallback: Literal["random", "none"] = "random"
+    engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
+    min_similarity: float = 0.75
+    max_similarity: float = 0.985
+    seed: int | None = None  # None: the recipe's seed
+
+    name: ClassVar[str] = "rebalance"
+
+    def undersample(self, rows: pl.DataFrame, pool: pl.DataFrame, goals: dict[str, int], seed: int) -> pl.DataFrame:
+        """Mark rows to drop from classes above their goal, least valuable first."""
+        rng = np.random.default_rng(seed)
+        priority = pl.lit(0)
+        if LABEL_ISSUE in pool.columns:
+            priority = priority + pl.col(LABEL_ISSUE).fill_null(False).cast(pl.Int32) * 4
+        if QUALITY_FLAGS in pool.columns:
+            priority = priority + (pl.col(QUALITY_FLAGS).list.len() > 0).cast(pl.Int32) * 2
+        if SPLIT_GROUP in pool.columns:
+            priority = priority + (pl.len().over(SPLIT_GROUP) > 1).cast(pl.Int32)
+        ranked = pool.with_columns(priority.alias("_priority"), pl.Series("_random", rng.random(pool.height)))
+        ranked = ranked.sort(["_priority", "_random"], descending=[True, False]).with_columns(
+            pl.int_range(pl.len()).over(LABEL).alias("_position"), pl.len().over(LABEL).alias("_size"))
+        goal = pl.col(LABEL).replace_strict(goals, default=None, return_dtype=pl.Int64)
+        drop = ranked.filter(pl.col("_position") < pl.col("_size") - goal).select(
+            ID, pl.format("class '{}' reduced from {} to {} rows", pl.col(LABEL), pl.col("_size"), goal).alias(REJECT_DETAIL))
+        return rows.join(drop, on=ID, how="left", maintain_order="left").with_columns(
+            pl.when(pl.col(REJECT_DETAIL).is_not_null()).then(pl.lit("undersampled")).alias(REJECT_REASON))
+
+    def oversample(self, pool: pl.DataFrame, existing: pl.DataFrame, goals: dict[str, int], seed: int) -> tuple[pl.DataFrame, dict]:
+        checks = CandidateChecks(self.min_similarity, self.max_similarity)
+        have = Counter(pool[LABEL].to_list())
+        added, reasons, by_method = [], Counter(), Counter()
+        for round_ in range(self.max_rounds):
+            short = {label: goal - have[label] for label, goal in goals.items() if goal > have[label]}
+            if not short or not self.methods:
+                break
+            sources = augmentable(pool).filter(pl.col(LABEL).is_in(list(short)))
+            kept, dropped, methods = generate_checked(sources, pl.concat([existing, *added], how="diagonal_relaxed"), self.methods, 1,
+                                                      checks, seed + 101 * round_, self.engine)
+            kept = kept.with_columns(pl.col(ID) + f"r{round_}").filter(pl.int_range(pl.len()).over(LABEL) < pl.col(LABEL).replace_strict(short, default=0))
+            reasons.update(dropped)
+            by_method.update(Counter(kept[AUGMENT_METHOD].to_list()))
+            have.update(kept[LABEL].to_list())
+            added.append(kept)
+        generated = pl.concat(added, how="diagonal_relaxed") if added else pool.clear()
+        stats = augment_stats(pool.height, generated, reasons, by_method)
+        short = {label: goal - have[label] for label, goal in goals.items() if goal > have[label]}
+        copies = []
+        if short and self.fallback == "random":
+            rng = np.random.default_rng(seed)
+            for label, missing in short.items():
+                members = pool.filter(pl.col(LABEL) == label)
+                picks = members[rng.integers(0, members.height, missing).tolist()].with_row_index("_k")
+                copies.append(picks.with_columns(pl.col(ID).alias(AUGMENTED_FROM), (pl.col(ID) + "~copy" + pl.col("_k").cast(pl.String)).alias(ID),
+                                                 pl.lit("random_oversample").alias(AUGMENT_METHOD)).drop("_k"))
+        copied = pl.concat(copies, how="diagonal_relaxed") if copies else pool.clear()
+        stats["random_copies"] = copied.height
+        if copied.height:
+            stats["findings"].insert(1, f"augmentation fell short by {copied.height} rows; filled by random oversampling (copies)")
+        return pl.concat([generated, copied], how="diagonal_relaxed"), stats
+
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        pool = training_pool(rows)
+        before = dict(sorted(pool.group_by(LABEL).len().iter_rows()))  # sorted: the seeded draws must not depend on group order
+        goals = target_counts(before, self.target, self.max_ratio, self.size)
+        seed = (ctx or RunContext()).seed_for(self.seed)
+        marked = self.undersample(rows, pool, goals, seed)
+        remaining_pool = training_pool(marked.filter(pl.col(REJECT_REASON).is_null()))
+        generated, stats = self.oversample(remaining_pool, marked.filter(pl.col(REJECT_REASON).is_null()), goals, seed)
+        if SPLIT in rows.columns:
+            generated = generated.with_columns(pl.lit(TRAIN).alias(SPLIT))
+        result = self.split_marked(marked)
+        result.kept = pl.concat([result.kept, generated.drop(REJECT_REASON, REJECT_DETAIL, strict=False)], how="diagonal_relaxed")
+        after = dict(training_pool(result.kept).group_by(LABEL).len().iter_rows())
+        stats.update({"before": dict(sorted(before.items())), "after": dict(sorted(after.items())), "targets": dict(sorted(goals.items())),
+                      "undersampled": result.rejected.height})
+        ratio_before = max(before.values()) / max(min(before.values()), 1)
+        ratio_after = max(after.values()) / max(min(after.values()), 1)
+        stats["findings"].insert(0, f"training split: largest/smallest class {ratio_before:.1f} before, {ratio_after:.1f} after; "
+                                    f"{result.rejected.height} rows undersampled, {generated.height} added")
+        result.stats = stats
+        return result

@@ -1,0 +1,1 @@
+"""Text cleaning (unicode, HTML, quoted replies, signatures, whitespace) and PII redaction."""

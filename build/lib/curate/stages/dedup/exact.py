@@ -1,0 +1,35 @@
+"""`dedup: {method: exact}`: rows whose normalised text is identical."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import polars as pl
+
+from curate.core.columns import CLUSTER, ID, TEXT
+from curate.core.text import normalized_text
+from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, resolve_clusters
+from curate.core.stage import RunContext, Stage, StageResult
+
+
+@dataclass
+class ExactDedup(Stage):
+    """Group rows by normalised (or raw) text and keep one per group."""
+
+    method: Literal["exact"] = "exact"
+    normalize: bool = True
+    keep: KeepPolicy = "first"
+    on_label_conflict: ConflictPolicy = "flag"
+
+    name: ClassVar[str] = "dedup"
+
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        key = normalized_text() if self.normalize else pl.col(TEXT)
+        marked = rows.with_columns(key.alias("_key")).with_columns(
+            pl.when(pl.len().over("_key") > 1).then(pl.col(ID).first().over("_key")).alias(CLUSTER)
+        ).drop("_key")
+        kept, rejected, clusters, stats = resolve_clusters(
+            marked, self.display_name, "exact_duplicate", self.keep, self.on_label_conflict
+        )
+        return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})

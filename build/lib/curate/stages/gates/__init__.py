@@ -1,0 +1,1 @@
+"""Data-quality gates: Great Expectations suites validated on the approved set."""

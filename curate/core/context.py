@@ -1,0 +1,51 @@
+"""What a stage may know about the run it is part of, handed in by the executor.
+
+Everything that depends on where and how a run happens lives here (output folder, seed, datasets
+the recipe names besides the input, the redactor for reports, progress reporting), so a stage never
+imports io, recipe, run or cli, and the same stage object runs in a notebook, locally or on a cluster.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import polars as pl
+
+# progress(stage, what, done, total): total None when unknown.
+Progress = Callable[[str, str, int, int | None], None]
+
+
+@dataclass
+class RunContext:
+    seed: int = 0
+    output_dir: Path | None = None  # the run directory; None: nothing is written (a notebook, a test)
+    datasets: dict[str, pl.DataFrame] = field(default_factory=dict)  # e.g. {"train.eval": rows of a clean evaluation file}
+    progress: Progress | None = None
+
+    def seed_for(self, explicit: int | None) -> int:
+        """A stage's own seed when the recipe set one, else the recipe's."""
+        return self.seed if explicit is None else explicit
+
+    def workdir(self, stage_name: str) -> Path:
+        """A folder for a stage's files: `<run directory>/<stage>`, or a fresh temporary folder."""
+        if self.output_dir is None:
+            return Path(tempfile.mkdtemp(prefix=f"curate-{stage_name}-"))
+        return Path(self.output_dir) / stage_name
+
+    def report(self, stage: str, what: str, done: int, total: int | None = None) -> None:
+        if self.progress is not None:
+            self.progress(stage, what, done, total)
+
+    @cached_property
+    def redactor(self):
+        """The PII finder that keeps personal data out of findings and examples."""
+        from curate.core.pii import PiiFinder
+
+        return PiiFinder()
+
+    def redact(self, text: str) -> str:
+        return self.redactor.redact(text)[0]

@@ -1,0 +1,88 @@
+"""The run directory: a contract other tools (explorer, train, export, gates) read.
+
+    approved.parquet   the rows that passed every stage
+    rejected.parquet   every rejected row with id, text, label, stage, reason, detail
+    <artifact>.parquet frame artifacts of the stages, e.g. clusters.parquet (duplicate clusters)
+    <artifact>.json    dict artifacts, e.g. gate.json (the gate's result)
+    report.json        per stage: rows in, kept, rejected by reason, seconds, stats; recipe, hash, input fingerprint
+    report.md          the same for a person
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate.core.columns import GATE_ARTIFACT
+from curate.core.errors import InputError
+
+APPROVED = "approved"
+REJECTED = "rejected"
+REPORT_JSON = "report.json"
+REPORT_MD = "report.md"
+
+
+def artifact_file(name: str, artifact: pl.DataFrame | dict) -> str:
+    return f"{name}.parquet" if isinstance(artifact, pl.DataFrame) else f"{name}.json"
+
+
+def write_run(run_dir: Path, artifacts: dict[str, pl.DataFrame | dict], report: dict[str, Any], markdown: str) -> None:
+    """Write every artifact (frames as Parquet, dicts as JSON), report.json and report.md."""
+    from curate.core.pii import PiiFinder
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name, artifact in artifacts.items():
+        path = run_dir / artifact_file(name, artifact)
+        if isinstance(artifact, pl.DataFrame):
+            artifact.write_parquet(path, compression="zstd")
+        else:
+            path.write_text(json.dumps(artifact, indent=2, default=str), encoding="utf-8")
+    (run_dir / REPORT_JSON).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    # Examples are redacted where they are taken; this is the safety net for the page a person reads.
+    (run_dir / REPORT_MD).write_text(PiiFinder().redact(markdown)[0], encoding="utf-8")
+
+
+@dataclass
+class RunDir:
+    """Read access to a finished run."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        if not (self.path / REPORT_JSON).exists():
+            raise InputError("not a run directory (no report.json)", str(self.path), hint="pass the `output` folder of `curate run`")
+
+    @cached_property
+    def report(self) -> dict[str, Any]:
+        return json.loads((self.path / REPORT_JSON).read_text(encoding="utf-8"))
+
+    def frame(self, name: str) -> pl.DataFrame | None:
+        file = self.path / f"{name}.parquet"
+        return pl.read_parquet(file) if file.exists() else None
+
+    def artifact(self, name: str) -> dict[str, Any] | None:
+        file = self.path / f"{name}.json"
+        return json.loads(file.read_text(encoding="utf-8")) if file.exists() else None
+
+    @property
+    def gate(self) -> dict[str, Any] | None:
+        """The gate's result, or None for a run that was never gated."""
+        return self.artifact(GATE_ARTIFACT)
+
+    def failed_expectations(self) -> list[str]:
+        gate = self.gate or {"outcomes": []}
+        return [f"{o['expectation']}({o['column'] or ''})" for o in gate["outcomes"] if not o["success"]]
+
+    @property
+    def approved(self) -> pl.DataFrame:
+        return pl.read_parquet(self.path / f"{APPROVED}.parquet")
+
+    @property
+    def rejected(self) -> pl.DataFrame:
+        return pl.read_parquet(self.path / f"{REJECTED}.parquet")

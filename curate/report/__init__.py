@@ -1,1 +1,0 @@
-"""Reports a person reads, rendered from the run's report.json."""

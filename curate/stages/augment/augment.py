@@ -1,0 +1,102 @@
+"""`augment`: generate rows for chosen classes, keep only those that pass every check.
+
+Generated rows carry `augmented_from` (the source id), `augment_method` and `augment_similarity`;
+candidates that fail a check are counted by reason in the stats (they were never input rows, so
+they are not in the rejected set). With a `split` column only training rows are augmented, and
+the new rows join the training split, so nothing generated leaks into validation or test.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import polars as pl
+
+from curate.stages.augment.checks import CandidateChecks
+from curate.core.columns import AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, SPLIT, TEXT, TRAIN
+from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
+
+PAIRS_IN_REPORT = 8
+
+
+def build_method(name: str, seed: int, engine: str):
+    from curate.stages.augment.methods import BackTranslator, Paraphraser, SynonymAugmenter
+
+    if name == "synonym":
+        return SynonymAugmenter(seed=seed)
+    if name == "eda":
+        return SynonymAugmenter(seed=seed, operations=["swap", "insert", "delete"], name="eda")
+    if name == "backtranslate":
+        return BackTranslator(engine=engine)
+    if name == "paraphrase":
+        return Paraphraser(seed=seed)
+    raise ValueError(f"unknown augmentation method '{name}'")
+
+
+def training_pool(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.filter(pl.col(SPLIT) == TRAIN) if SPLIT in rows.columns else rows
+
+
+def augmentable(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows worth copying the meaning of: not suspected of a wrong label."""
+    return rows.filter(~pl.col(LABEL_ISSUE).fill_null(False)) if LABEL_ISSUE in rows.columns else rows
+
+
+def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: list[str], per_row: int, checks: CandidateChecks,
+                     seed: int = 0, engine: str = "bergamot") -> tuple[pl.DataFrame, Counter, Counter]:
+    """Candidates from every method for every source row, checked; returns (kept rows, drops by reason, kept by method)."""
+    candidates = []
+    for method_name in methods:
+        for round_ in range(per_row):
+            method = build_method(method_name, seed + round_, engine)
+            texts = method.generate(sources[TEXT].to_list())
+            candidates.append(sources.with_columns(
+                pl.col(TEXT).alias("source_text"), pl.Series(TEXT, texts, dtype=pl.String), pl.col(ID).alias(AUGMENTED_FROM),
+                (pl.col(ID) + f"~{method_name}{round_}").alias(ID), pl.lit(method_name).alias(AUGMENT_METHOD),
+            ))
+    if not candidates:
+        return sources.clear(), Counter(), Counter()
+    kept, reasons = checks.check(pl.concat(candidates, how="diagonal_relaxed"), existing)
+    by_method = Counter(kept[AUGMENT_METHOD].to_list())
+    return kept.drop("source_text"), reasons, by_method
+
+
+@dataclass
+class Augment(Stage):
+    methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["synonym", "backtranslate"])
+    per_row: int = 1
+    classes: list[str] | None = None  # None: the classes smaller than the median class
+    engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
+    min_similarity: float = 0.75
+    max_similarity: float = 0.985
+    label_check: bool = False
+    seed: int | None = None  # None: the recipe's seed
+
+    name: ClassVar[str] = "augment"
+
+    def checks(self) -> CandidateChecks:
+        return CandidateChecks(self.min_similarity, self.max_similarity, label_check=self.label_check)
+
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        pool = training_pool(rows)
+        counts = pool.group_by(LABEL).len()
+        classes = self.classes if self.classes is not None else counts.filter(pl.col("len") < counts["len"].median())[LABEL].to_list()
+        sources = augmentable(pool).filter(pl.col(LABEL).is_in(classes))
+        generated, reasons, by_method = generate_checked(sources, rows, self.methods, self.per_row, self.checks(), (ctx or RunContext()).seed_for(self.seed), self.engine)
+        kept = pl.concat([rows, generated], how="diagonal_relaxed")
+        return StageResult(kept=kept, rejected=empty_rejected(rows), stats=augment_stats(sources.height, generated, reasons, by_method))
+
+
+def augment_stats(sources: int, generated: pl.DataFrame, reasons: Counter, by_method: Counter) -> dict:
+    tried = generated.height + sum(reasons.values())
+    pairs = generated.head(PAIRS_IN_REPORT) if AUGMENTED_FROM in generated.columns else generated.clear()
+    return {
+        "source_rows": sources, "candidates": tried, "kept": generated.height,
+        "kept_share": round(generated.height / tried, 3) if tried else 0.0,
+        "kept_by_method": dict(by_method), "dropped_by_reason": {r: n for r, n in reasons.most_common() if n},
+        "findings": [f"{generated.height} of {tried} candidates kept; dropped: "
+                     + (", ".join(f"{r} {n}" for r, n in reasons.most_common() if n) or "none")]
+        + [f"`{r[AUGMENTED_FROM]}` → “{r[TEXT][:90]}” ({r[AUGMENT_METHOD]}, similarity {r['augment_similarity']:.3f})" for r in pairs.iter_rows(named=True)],
+    }

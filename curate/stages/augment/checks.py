@@ -1,0 +1,66 @@
+"""Every generated row is checked before it is kept: it must keep the meaning (embedding similarity to
+its source within a band), not be a copy of its source or of any existing row or other candidate,
+and, optionally, still get its source's label from a classifier trained on the original rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from curate.core.columns import AUGMENT_SIMILARITY, ID, LABEL, TEXT
+from curate.core.text import normalized_text
+
+
+@dataclass
+class CandidateChecks:
+    min_similarity: float = 0.75
+    max_similarity: float = 0.985
+    near_duplicate_threshold: float = 0.8  # as the gate's leakage check, so no generated row leaks into held-out splits
+    label_check: bool = False
+    model: str | None = None
+
+    def check(self, candidates: pl.DataFrame, existing: pl.DataFrame) -> tuple[pl.DataFrame, Counter]:
+        """`candidates` has source_text, text (null: the method produced nothing), label; returns kept ones and reasons."""
+        from curate.stages.dedup.leakage import find_leakage
+        from curate.core.embed import Embedder
+
+        reasons: Counter = Counter()
+
+        def drop(mask: pl.Series, reason: str, frame: pl.DataFrame) -> pl.DataFrame:
+            reasons[reason] += int(mask.sum())
+            return frame.filter(~mask)
+
+        candidates = drop(candidates[TEXT].is_null(), "no_output_or_lost_protected_span", candidates)
+        keys = candidates.select(normalized_text(TEXT)).to_series()
+        source_keys = candidates.select(normalized_text("source_text")).to_series()
+        candidates = drop(keys == source_keys, "identical_to_source", candidates)
+        existing_keys = existing.select(normalized_text(TEXT)).to_series().unique()
+        keys = candidates.select(normalized_text(TEXT)).to_series()
+        candidates = drop(keys.is_in(existing_keys.implode()), "duplicate_of_existing_row", candidates)
+        keys = candidates.select(normalized_text(TEXT)).to_series()
+        candidates = drop(~keys.is_first_distinct(), "duplicate_of_other_candidate", candidates)
+        if candidates.is_empty():
+            return candidates, reasons
+        embedder = Embedder(self.model)
+        similarity = np.einsum("ij,ij->i", embedder.encode(candidates[TEXT]), embedder.encode(candidates["source_text"]))
+        candidates = candidates.with_columns(pl.Series(AUGMENT_SIMILARITY, similarity.round(4)))
+        candidates = drop(candidates[AUGMENT_SIMILARITY] > self.max_similarity, "too_close_to_source", candidates)
+        candidates = drop(candidates[AUGMENT_SIMILARITY] < self.min_similarity, "meaning_changed", candidates)
+        if candidates.height and existing.height:
+            near = find_leakage(existing.select(ID, TEXT), candidates.select(ID, TEXT), self.near_duplicate_threshold)
+            candidates = drop(candidates[ID].is_in(near["id_b"].implode()), "near_duplicate_of_existing_row", candidates)
+        if self.label_check and candidates.height:
+            predicted = self._predict_labels(existing, candidates, embedder)
+            candidates = drop(pl.Series(predicted) != candidates[LABEL], "label_changed", candidates)
+        return candidates, reasons
+
+    @staticmethod
+    def _predict_labels(existing: pl.DataFrame, candidates: pl.DataFrame, embedder) -> list[str]:
+        from sklearn.linear_model import LogisticRegression
+
+        known = existing.filter(pl.col(LABEL).is_not_null())
+        classifier = LogisticRegression(max_iter=2000, C=4.0).fit(embedder.encode(known[TEXT]), known[LABEL].to_list())
+        return list(classifier.predict(embedder.encode(candidates[TEXT])))

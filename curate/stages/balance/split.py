@@ -1,0 +1,62 @@
+"""`split`: train / validation / test, stratified by label, seeded, with near-duplicate groups kept
+inside one split so that no test row has a near copy in training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import polars as pl
+
+from curate.core.columns import ID, LABEL, SPLIT, SPLIT_GROUP, TEST, TEXT, TRAIN, VALIDATION
+from curate.stages.dedup.minhash.lsh import near_duplicate_clusters
+from curate.stages.dedup.minhash.signatures import MinHasher
+from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
+
+
+def assign_groups(groups: pl.DataFrame, validation: float, test: float, seed: int) -> pl.DataFrame:
+    """Give each group (with `size` and `label`) a split so that each label's rows divide by the shares."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for label_groups in groups.partition_by(LABEL, maintain_order=True):
+        order = rng.permutation(label_groups.height)
+        shuffled = label_groups[order.tolist()]
+        total = shuffled["size"].sum()
+        # A group goes to the split in which its first row falls, by cumulative size.
+        start = (shuffled["size"].cum_sum() - shuffled["size"]).to_numpy() / max(total, 1)
+        split = np.where(start < test, TEST, np.where(start < test + validation, VALIDATION, TRAIN))
+        out.append(shuffled.with_columns(pl.Series(SPLIT, split)))
+    return pl.concat(out)
+
+
+@dataclass
+class Split(Stage):
+    """Add a `split` column; near duplicates (MinHash, `group_threshold`) share a split."""
+
+    validation: float = 0.1
+    test: float = 0.1
+    seed: int | None = None  # None: the recipe's seed
+    group_threshold: float = 0.7
+
+    name: ClassVar[str] = "split"
+    produces: ClassVar[tuple[str, ...]] = (SPLIT, SPLIT_GROUP)
+
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        signatures = MinHasher().signatures(rows[TEXT])
+        clusters = near_duplicate_clusters(signatures, self.group_threshold)
+        grouped = rows.with_columns(pl.Series(SPLIT_GROUP, clusters).cast(pl.String).replace("-1", None)).with_columns(
+            pl.col(SPLIT_GROUP).fill_null(pl.col(ID))
+        )
+        groups = grouped.group_by(SPLIT_GROUP, maintain_order=True).agg(
+            pl.len().alias("size"), pl.col(LABEL).drop_nulls().mode().sort().first().fill_null("").alias(LABEL)
+        )
+        assigned = assign_groups(groups, self.validation, self.test, (ctx or RunContext()).seed_for(self.seed)).select(SPLIT_GROUP, SPLIT)
+        kept = grouped.join(assigned, on=SPLIT_GROUP, how="left", maintain_order="left")
+        counts = kept.group_by(SPLIT).len()
+        stats = {
+            "rows": dict(zip(counts[SPLIT].to_list(), counts["len"].to_list())),
+            "groups_with_near_duplicates": int((groups["size"] > 1).sum()),
+            "rows_in_such_groups": int(groups.filter(pl.col("size") > 1)["size"].sum()),
+        }
+        return StageResult(kept=kept, rejected=empty_rejected(rows), stats=stats)

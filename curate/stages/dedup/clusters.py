@@ -1,0 +1,131 @@
+"""From cluster assignments to kept and rejected rows: the keep policy and label conflicts.
+
+Every dedup method only says which rows belong together (a `cluster` column, null for rows that
+stand alone) and, optionally, how similar each row is to its cluster; this module decides which
+row stays, so identifying duplicates stays apart from removing them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from curate.core.columns import CLUSTER, DUPLICATE_OF, ID, LABEL, LABEL_BEFORE_DEDUP, LABEL_CONFLICT, SIMILARITY, STAGE, TEXT
+from curate.core.stage import stamp
+
+KeepPolicy = Literal["first", "longest", "most_complete"]
+ConflictPolicy = Literal["flag", "majority", "drop"]
+
+
+
+def _preference(frame: pl.DataFrame, keep: KeepPolicy) -> pl.DataFrame:
+    """Add `_rank`: 0 for the row a cluster keeps under the policy, ties broken by file order."""
+    frame = frame.with_row_index("_order")
+    if keep == "first":
+        keys, descending = ["_order"], [False]
+    elif keep == "longest":
+        frame = frame.with_columns(pl.col(TEXT).str.len_chars().alias("_length"))
+        keys, descending = ["_length", "_order"], [True, False]
+    else:  # most_complete: fewest empty fields, then longest
+        frame = frame.with_columns(
+            pl.sum_horizontal([pl.col(c).is_null().cast(pl.Int32) for c in frame.columns]).alias("_nulls"),
+            pl.col(TEXT).str.len_chars().alias("_length"),
+        )
+        keys, descending = ["_nulls", "_length", "_order"], [False, True, False]
+    ranked = frame.sort(keys, descending=descending).with_columns(
+        pl.int_range(pl.len()).over(CLUSTER).alias("_rank")
+    )
+    return ranked.sort("_order").drop([c for c in ("_length", "_nulls", "_order") if c in ranked.columns])
+
+
+def representatives(frame: pl.DataFrame, keep: KeepPolicy) -> pl.Series:
+    """For each row, the id of the row its cluster keeps under the policy (null outside clusters)."""
+    ranked = _preference(frame.with_columns(pl.col(CLUSTER).fill_null(pl.col(ID))), keep)
+    rep = ranked.select(pl.col(ID).filter(pl.col("_rank") == 0).first().over(CLUSTER)).to_series()
+    return pl.select(pl.when(frame[CLUSTER].is_not_null()).then(rep)).to_series().alias(DUPLICATE_OF)
+
+
+def resolve_clusters(
+    frame: pl.DataFrame,
+    stage: str,
+    reason: str,
+    keep: KeepPolicy = "first",
+    on_label_conflict: ConflictPolicy = "flag",
+    measure: str = "similarity",
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict]:
+    """Keep one row per cluster; returns (kept, rejected, clusters, stats).
+
+    `frame` has a `cluster` column (null: not a duplicate of anything) and may have `similarity`
+    (each member's similarity to the row it duplicates, named `measure` in the detail). Rejected
+    rows name the id they duplicate.
+    """
+    frame = frame.with_row_index("_input_order")
+    if SIMILARITY not in frame.columns:
+        frame = frame.with_columns(pl.when(pl.col(CLUSTER).is_not_null()).then(1.0).alias(SIMILARITY))
+    singles = frame.filter(pl.col(CLUSTER).is_null())
+    members = _preference(frame.filter(pl.col(CLUSTER).is_not_null()), keep)
+    members = members.with_columns(
+        pl.col(ID).filter(pl.col("_rank") == 0).first().over(CLUSTER).alias(DUPLICATE_OF),
+        (pl.col(LABEL).drop_nulls().n_unique().over(CLUSTER) > 1).alias(LABEL_CONFLICT),
+        pl.col(LABEL).drop_nulls().mode().sort().first().over(CLUSTER).alias("_majority"),
+        pl.len().over(CLUSTER).alias("_size"),
+    )
+    conflicting = pl.col(LABEL_CONFLICT)
+    drop_conflicts = on_label_conflict == "drop"
+    kept_members = members.filter((pl.col("_rank") == 0) & ~(conflicting & drop_conflicts))
+    if on_label_conflict == "majority":
+        kept_members = kept_members.with_columns(
+            pl.col(LABEL).alias(LABEL_BEFORE_DEDUP),
+            pl.when(conflicting).then(pl.col("_majority")).otherwise(pl.col(LABEL)).alias(LABEL),
+        )
+    duplicates = stamp(members.filter((pl.col("_rank") > 0) & ~(conflicting & drop_conflicts)), stage, reason,
+                       pl.format(f"duplicate of {{}} ({measure} {{}})", pl.col(DUPLICATE_OF), pl.col(SIMILARITY).round(3)))
+    dropped = stamp(members.filter(conflicting & drop_conflicts), stage, "label_conflict",
+                    pl.format("cluster {} holds {} rows with different labels", pl.col(CLUSTER), pl.col("_size")))
+    helper = ["_rank", "_majority", "_size"]
+    kept = pl.concat([singles, kept_members.drop(helper)], how="diagonal_relaxed").sort("_input_order")
+    if LABEL_CONFLICT not in singles.columns:
+        kept = kept.with_columns(pl.col(LABEL_CONFLICT).fill_null(False))
+    rejected = pl.concat([duplicates.drop(helper), dropped.drop(helper)], how="diagonal_relaxed").sort("_input_order")
+    clusters = members.select(
+        pl.lit(stage).alias(STAGE), CLUSTER, ID, LABEL, TEXT, SIMILARITY,
+        (pl.col("_rank") == 0).alias("kept"), DUPLICATE_OF, LABEL_CONFLICT, pl.col("_size").alias("size"),
+    ).sort(["size", CLUSTER, "kept"], descending=[True, False, True])
+    n_conflicts = members.filter(conflicting)[CLUSTER].n_unique()
+    stats = {
+        "clusters": members[CLUSTER].n_unique(),
+        "rows_in_clusters": members.height,
+        "label_conflict_clusters": n_conflicts,
+        "label_conflict_policy": on_label_conflict,
+    }
+    return kept.drop(CLUSTER, "_input_order"), rejected.drop("_input_order"), clusters, stats
+
+
+def components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Connected components of the pair graph; -1 for rows in no pair."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not len(pairs):
+        return np.full(n, -1)
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    return np.where(sizes[labels] > 1, labels, -1)
+
+
+def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, similarity_to) -> pl.DataFrame:
+    """Add `cluster` and each member's `similarity` to the row its cluster keeps.
+
+    `similarity_to(i, j)` scores row pairs given as index arrays; it is called for cluster members only.
+    """
+    marked = rows.with_columns(pl.Series(CLUSTER, labels).cast(pl.String).replace("-1", None))
+    members = np.flatnonzero(labels >= 0)
+    similarity = np.full(rows.height, np.nan, dtype=np.float32)
+    if len(members):
+        reps = representatives(marked[members], keep).to_list()
+        index = {row_id: i for i, row_id in zip(members.tolist(), rows[ID].gather(members).to_list())}
+        similarity[members] = similarity_to(members, np.array([index[r] for r in reps], dtype=np.int64))
+    return marked.with_columns(pl.Series(SIMILARITY, similarity).fill_nan(None).round(4))

@@ -1,0 +1,97 @@
+"""`dedup: {method: minhash}`: near duplicates by MinHash signatures and LSH banding.
+
+LSH bands only propose candidate pairs; each candidate is then verified, by default on its edit
+similarity (normalised Levenshtein, rapidfuzz, all cores) rather than its estimated Jaccard: a
+resent ticket with a few typos loses a third of its character shingles but few of its characters.
+Verified pairs become clusters by scipy's connected components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+import polars as pl
+
+from curate.core.columns import TEXT
+from curate.core.stage import RunContext, Stage, StageResult
+from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters
+from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
+from curate.stages.dedup.minhash.lsh import candidate_edges, lsh_params
+from curate.stages.dedup.minhash.signatures import MinHasher, normalize_for_shingles
+from curate.stages.dedup.minhash.similarity import agreement, edit_similarity
+
+DEFAULT_THRESHOLD = {"edit": 0.9, "jaccard": 0.8}
+DEFAULT_CANDIDATE_THRESHOLD = 0.5
+
+
+@dataclass
+class MinHashDedup(Stage):
+    """Near duplicates: LSH on MinHash signatures proposes pairs, `similarity` decides.
+
+    `similarity: edit` (default) keeps a candidate whose normalised texts reach `threshold` (0.9)
+    edit similarity, with candidates drawn at Jaccard `candidate_threshold` (0.5) so that typos do
+    not hide a resend; `similarity: jaccard` is classic MinHash dedup: the estimated Jaccard
+    reaches `threshold` (0.8), with candidates drawn at the same threshold.
+    """
+
+    method: Literal["minhash"] = "minhash"
+    similarity: Literal["edit", "jaccard"] = "edit"
+    threshold: float | None = None
+    candidate_threshold: float | None = None
+    num_perm: int = 128
+    ngram: int = 3
+    unit: Literal["char", "word"] = "char"
+    seed: int = 1  # the permutations' seed (datasketch's default), not a source of randomness
+    same_numbers: bool = True
+    ignore_pii_clauses: bool = True
+    keep: KeepPolicy = "first"
+    on_label_conflict: ConflictPolicy = "flag"
+
+    name: ClassVar[str] = "dedup"
+
+    def __post_init__(self) -> None:
+        for key in ("threshold", "candidate_threshold"):
+            value = getattr(self, key)
+            if value is not None and not 0 < value <= 1:
+                raise ValueError(f"{key} must be in (0, 1], got {value}")
+
+    def thresholds(self) -> tuple[float, float]:
+        """(threshold, candidate_threshold) with the defaults of the chosen similarity filled in."""
+        threshold = DEFAULT_THRESHOLD[self.similarity] if self.threshold is None else self.threshold
+        if self.candidate_threshold is not None:
+            return threshold, self.candidate_threshold
+        return threshold, threshold if self.similarity == "jaccard" else DEFAULT_CANDIDATE_THRESHOLD
+
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        texts = rows[TEXT].fill_null("")
+        if self.ignore_pii_clauses:
+            texts = without_pii_clauses(texts)
+        normalised = normalize_for_shingles(texts).to_list()
+        signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised)
+
+        def similarity(i: np.ndarray, j: np.ndarray, at_least: float | None = None) -> np.ndarray:
+            """The pairs' similarity under `self.similarity`; `at_least` lets edit distance stop early."""
+            return edit_similarity(normalised, i, j, at_least) if self.similarity == "edit" else agreement(signatures, i, j)
+
+        threshold, candidate_threshold = self.thresholds()
+        candidates = candidate_edges(signatures, candidate_threshold)
+        verified = self.verify(candidates, number_keys(texts) if self.same_numbers else None, normalised, similarity, threshold)
+        marked = mark_clusters(rows, components(rows.height, verified), self.keep, similarity)
+        measure = "edit similarity" if self.similarity == "edit" else "estimated Jaccard"
+        kept, rejected, clusters, stats = resolve_clusters(marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, measure)
+        bands, rows_per_band = lsh_params(candidate_threshold, self.num_perm)
+        stats.update({"similarity": self.similarity, "threshold": threshold, "candidate_threshold": candidate_threshold,
+                      "bands": bands, "rows_per_band": rows_per_band, "candidate_pairs": len(candidates), "verified_pairs": len(verified)})
+        return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})
+
+    def verify(self, edges: np.ndarray, numbers: np.ndarray | None, normalised: list[str], similarity, threshold: float) -> np.ndarray:
+        """The candidate pairs that are duplicates: same numbers (when given), then similarity >= threshold."""
+        if numbers is not None:
+            edges = edges[numbers[edges[:, 0]] == numbers[edges[:, 1]]]
+        if self.similarity == "edit":  # edit similarity can't exceed shorter / longer length: skip pairs that can't pass
+            lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
+            a, b = lengths[edges[:, 0]], lengths[edges[:, 1]]
+            edges = edges[np.minimum(a, b) >= threshold * np.maximum(a, b)]
+        return edges[similarity(edges[:, 0], edges[:, 1], at_least=threshold) >= threshold]

@@ -1,0 +1,128 @@
+"""`quality`: heuristic filters in the score-then-keep style.
+
+Every check first writes its score as a `q_*` column (kept on approved and rejected rows alike, so
+the explorer and reports can show why), then a row fails the first check whose threshold it
+breaks, in the order below. Checks listed in `flag_only` mark rows (`quality_flags`) instead of
+dropping them. All scores are polars expressions except language identification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import polars as pl
+
+from curate.core.columns import ID, QUALITY_FLAGS, TEXT
+from curate.core.stage import Check, Filter, RunContext
+
+KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+AUTO_REPLY = (r"(?i)\b(out of (the )?office|automatic reply|auto-?reply|autoreply|do not reply to this|this is an automated"
+              r"|delivery status notification|undeliverable|mail delivery (failed|subsystem)|i am away until)\b")
+NO_CONTENT = r"(?i)^\W*(test(ing)?( test)*( ?\d+)*|hello\??|hi\??|hey\??|ok(ay)?|thanks?|thank you|\[(image|attachment|file)\]|lorem ipsum.*|n/?a|none|null|asdf\w*)\W*$"
+TEMPLATE_SLOT = r"\{\{[^{}]{1,60}\}\}|\{[a-z_]{3,40}\}|\[\[[^\[\]]{1,60}\]\]|<[A-Z_]{3,40}>"
+
+
+def keyboard_mash() -> pl.Expr:
+    """A word of 5+ letters that runs along a keyboard row ("asdfgh", "qwertyuiop")."""
+    runs = [row[i : i + 5] for row in KEYBOARD_ROWS for i in range(len(row) - 4)]
+    return pl.col(TEXT).str.to_lowercase().str.contains("|".join(runs))
+
+
+@dataclass
+class Quality(Filter):
+    """Length, character mix, repetition, caps, non-printables, template slots, auto-replies, language."""
+
+    min_chars: int = 5
+    max_chars: int = 20_000
+    min_words: int = 2
+    max_words: int = 4_000
+    min_letter_share: float = 0.5
+    max_symbol_share: float = 0.3
+    max_char_run: int = 5
+    max_word_repetition: float = 0.5
+    max_caps_share: float = 0.8
+    max_nonprintable_share: float = 0.01
+    template_slots: bool = True
+    auto_replies: bool = True
+    no_content: bool = True
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    language_min_chars: int = 25
+    language_min_confidence: float = 0.9
+    flag_only: list[str] = field(default_factory=lambda: ["all_caps"])
+
+    name: ClassVar[str] = "quality"
+    flag_column: ClassVar[str] = QUALITY_FLAGS
+    produces: ClassVar[tuple[str, ...]] = (QUALITY_FLAGS,)
+
+    def score(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
+        text = pl.col(TEXT)
+        non_space = text.str.replace_all(r"\s", "").str.len_chars()
+        non_space_non_digit = text.str.replace_all(r"[\s\d]", "").str.len_chars()
+        letters = text.str.count_matches(r"\p{L}")
+        words = text.str.split(" ").list.eval(pl.element().filter(pl.element().str.contains(r"\w")))
+        scored = rows.with_columns(
+            text.str.len_chars().alias("q_chars"),
+            words.list.len().alias("q_words"),
+            (letters / non_space_non_digit.clip(1)).round(3).alias("q_letter_share"),  # order numbers are not junk
+            (text.str.count_matches(r"[^\p{L}\p{N}\s]") / non_space.clip(1)).round(3).alias("q_symbol_share"),
+            text.str.split("").list.eval(pl.element().rle().struct.field("len").max()).list.first().fill_null(0).alias("q_max_char_run"),
+            words.list.eval(((pl.element().str.split("").list.n_unique() == 1) & (pl.element().str.len_chars() >= 3)).mean())
+            .list.first().fill_null(0).round(3).alias("q_single_char_words"),  # "ggggg hhhhh"
+            (1 - words.list.eval(pl.element().str.to_lowercase()).list.n_unique() / words.list.len().clip(1)).round(3).alias("q_word_repetition"),
+            (text.str.count_matches(r"\p{Lu}") / letters.clip(1)).round(3).alias("q_caps_share"),
+            (text.str.count_matches(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]") / text.str.len_chars().clip(1)).round(4).alias("q_nonprintable_share"),
+            text.str.count_matches(TEMPLATE_SLOT).alias("q_template_slots"),
+            text.str.contains(AUTO_REPLY).alias("q_auto_reply"),
+            (text.str.contains(NO_CONTENT) | keyboard_mash()).alias("q_no_content"),
+        )
+        return scored.with_columns(self.language(scored[TEXT]))
+
+    def language(self, texts: pl.Series) -> list[pl.Series]:
+        """py3langid on rows long enough to tell (its model ships in the wheel); others get null."""
+        import py3langid
+
+        long_enough = (texts.str.len_chars() >= self.language_min_chars).fill_null(False)
+        codes: list[str | None] = [None] * len(texts)
+        confidence: list[float | None] = [None] * len(texts)
+        identifier = py3langid.langid.LanguageIdentifier.from_model_file(py3langid.langid.MODEL_FILE, norm_probs=True)
+        for i in long_enough.arg_true().to_list():  # slow path, long rows only
+            codes[i], confidence[i] = identifier.classify(texts[i])
+        return [pl.Series("q_language", codes, dtype=pl.String), pl.Series("q_language_confidence", confidence, dtype=pl.Float64).round(3)]
+
+    def checks(self) -> list[Check]:
+        """In the order they are tried; those named in `flag_only` flag instead of drop."""
+        def detail(template: str, *columns: str) -> pl.Expr:
+            return pl.format(template, *[pl.col(c) for c in columns])
+
+        checks = [
+            ("too_short", (pl.col("q_chars") < self.min_chars) | (pl.col("q_words") < self.min_words),
+             detail(f"{{}} characters, {{}} words (minimum {self.min_chars} and {self.min_words})", "q_chars", "q_words")),
+            ("too_long", (pl.col("q_chars") > self.max_chars) | (pl.col("q_words") > self.max_words),
+             detail(f"{{}} characters (maximum {self.max_chars})", "q_chars")),
+            ("no_content", pl.col("q_no_content") if self.no_content else pl.lit(False), pl.lit("a test, greeting, placeholder or keyboard mash with no request")),
+            ("auto_reply", pl.col("q_auto_reply") if self.auto_replies else pl.lit(False), pl.lit("an automatic reply or bounce, not a customer's message")),
+            ("few_letters", pl.col("q_letter_share") < self.min_letter_share, detail(f"letter share {{}} < {self.min_letter_share}", "q_letter_share")),
+            ("many_symbols", pl.col("q_symbol_share") > self.max_symbol_share, detail(f"symbol share {{}} > {self.max_symbol_share}", "q_symbol_share")),
+            ("repeated_characters", (pl.col("q_max_char_run") > self.max_char_run) | (pl.col("q_single_char_words") >= 0.5),
+             detail(f"a character repeated {{}} times (maximum {self.max_char_run}); share of one-letter words {{}}", "q_max_char_run", "q_single_char_words")),
+            ("repeated_words", pl.col("q_word_repetition") > self.max_word_repetition, detail(f"word repetition {{}} > {self.max_word_repetition}", "q_word_repetition")),
+            ("non_printable", pl.col("q_nonprintable_share") > self.max_nonprintable_share, detail("non-printable share {}", "q_nonprintable_share")),
+            ("template_slot", (pl.col("q_template_slots") > 0) if self.template_slots else pl.lit(False), detail("{} unfilled template slot(s)", "q_template_slots")),
+            ("all_caps", (pl.col("q_caps_share") > self.max_caps_share) & (pl.col("q_chars") >= 12), detail(f"caps share {{}} > {self.max_caps_share}", "q_caps_share")),
+            ("other_language", pl.col("q_language").is_not_null() & ~pl.col("q_language").is_in(self.languages)
+             & (pl.col("q_language_confidence") >= self.language_min_confidence),
+             detail("language {} (confidence {})", "q_language", "q_language_confidence")),
+        ]
+        return [Check(reason, fails, why, "flag" if reason in self.flag_only else "drop") for reason, fails, why in checks]
+
+    def summarize(self, kept: pl.DataFrame, ctx: RunContext) -> dict:
+        languages = kept["q_language"].drop_nulls().value_counts(sort=True).head(5)
+        flagged = kept.filter(pl.col(QUALITY_FLAGS).list.len() > 0)
+        by_flag = flagged.explode(QUALITY_FLAGS).group_by(QUALITY_FLAGS).agg(pl.len(), pl.col(ID).head(3), pl.col(TEXT).head(3))
+        stats: dict = {"flagged_rows": flagged.height, "languages": dict(zip(languages["q_language"].to_list(), languages["count"].to_list()))}
+        if by_flag.height:
+            stats["findings"] = [f"{row['len']} rows flagged {row[QUALITY_FLAGS]} (kept), e.g. "
+                                 + "; ".join(f"`{i}` “{t[:60]}”" for i, t in zip(row[ID], row[TEXT], strict=True))
+                                 for row in by_flag.iter_rows(named=True)]
+        return stats
