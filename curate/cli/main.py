@@ -210,9 +210,9 @@ def train(
     force: bool = typer.Option(False, "--force", help="train even though the run's gate failed"),
     task: str = typer.Option("classify", help="classify (text -> label) or generate (text -> response)"),
     text: str = typer.Option("text"), label: Optional[str] = typer.Option(None),
-    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(3e-4),
+    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(5e-5),
     batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
-    trainable_layers: int = typer.Option(2, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
+    trainable_layers: int = typer.Option(-1, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
     from curate.io.writers import load_dataset
@@ -241,6 +241,10 @@ def train(
     metrics = evaluate_classifier(trained, evaluation, out / "evaluation", config.max_length)
     console.print(f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['rows']:,} rows; "
                   f"{trained.samples_per_second:.1f} samples/s; results in {out / 'evaluation'}")
+    if "probe" in metrics:
+        probe = metrics["probe"]
+        console.print(f"baseline: {probe['what']}: accuracy {probe['accuracy']:.4f}, macro-F1 {probe['macro_f1']:.4f} "
+                      f"({metrics['macro_f1'] - probe['macro_f1']:+.4f} for the fine-tune)")
 
 
 @command()
@@ -248,9 +252,9 @@ def compare(
     recipe: Path = typer.Argument(..., help="the recipe whose curation is compared with its raw input"),
     eval: Path = typer.Option(..., "--eval", help="clean evaluation file, never touched by curation"),
     out: Path = typer.Option(Path("runs/compare"), "--out", "-o"),
-    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(3e-4),
+    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(5e-5),
     batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
-    trainable_layers: int = typer.Option(2, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
+    trainable_layers: int = typer.Option(-1, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
 ) -> None:
     """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
     from curate.recipe import load_recipe

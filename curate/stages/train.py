@@ -83,6 +83,8 @@ class Train(Stage):
             trained, trials = train_classifier(train, validation, config, out), []
         metrics = evaluate_classifier(trained, evaluation, out / "evaluation", self.max_length)
         stats = {k: round(metrics[k], 4) for k in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")}
+        if "probe" in metrics:  # the baseline the fine-tune must beat: frozen embeddings + logistic regression
+            stats["probe_macro_f1"], stats["probe_accuracy"] = round(metrics["probe"]["macro_f1"], 4), round(metrics["probe"]["accuracy"], 4)
         stats.update({"train_rows": train.height, "evaluated_on": "eval file" if self.eval else "test split", "eval_rows": metrics["rows"],
                       "epochs_run": len(trained.history), "samples_per_second": round(trained.samples_per_second, 1),
                       "model_dir": str(trained.model_dir)})

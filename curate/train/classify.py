@@ -8,6 +8,7 @@ stopping) is `curate.train.loop.fit`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -16,44 +17,140 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import ID, LABEL, TEXT
+from curate.core.embed import Embedder
 from curate.core.errors import CurateError
 from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
 
+HEAD_FILE = "head.safetensors"
+LABELS_FILE = "classifier.json"
 
-def load_backbone(model: str | None, num_labels: int):
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+def _network_class():
+    """A linear head on the L2-normalised mean of the encoder's token vectors: exactly the embedding a
+    sentence-transformers backbone (MiniLM) was trained to produce, so a probe on it transfers."""
+    import torch
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    class Network(torch.nn.Module):
+        def __init__(self, encoder, num_labels: int):
+            super().__init__()
+            self.encoder = encoder
+            self.head = torch.nn.Linear(encoder.config.hidden_size, num_labels)
+
+        @property
+        def device(self):
+            return self.head.weight.device
+
+        def embed(self, input_ids, attention_mask, **_):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1), dim=-1)
+
+        def forward(self, input_ids, attention_mask, labels=None, **extra):
+            logits = self.head(self.embed(input_ids, attention_mask))
+            loss = torch.nn.functional.cross_entropy(logits, labels) if labels is not None else None
+            return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    return Network
+
+
+def _quiet_transformers(path: str) -> None:
     from transformers.utils import logging as transformers_logging
 
-    from curate.core.embed import resolve_model
-
-    path = resolve_model(model)
     if Path(path).exists():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
+
+
+def load_backbone(model: str | None, num_labels: int):
+    """Tokenizer and a mean-pooling classifier on the backbone (the packaged MiniLM by default)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from curate.core.embed import resolve_model
+
+    path = resolve_model(model)
+    _quiet_transformers(path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-        network = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels)
+        encoder = AutoModel.from_pretrained(path)
     except OSError as exc:
         raise CurateError(f"cannot load model '{model}': {exc}", "train.model", hint="give a local model folder, or leave it unset for MiniLM") from None
-    return tokenizer, network
+    return tokenizer, _network_class()(encoder, num_labels)
+
+
+def save_classifier(network, tokenizer, labels: list[str], folder: Path) -> None:
+    """The encoder as a transformers folder, the head as safetensors, the labels as JSON: nothing pickled."""
+    from safetensors.torch import save_file
+
+    network.encoder.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    save_file({k: v.contiguous() for k, v in network.head.state_dict().items()}, str(folder / HEAD_FILE))
+    (folder / LABELS_FILE).write_text(json.dumps({"labels": labels, "pooling": "mean"}, indent=2))
+
+
+def load_classifier(folder: Path):
+    """(tokenizer, network, labels) from `save_classifier`'s folder."""
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoTokenizer
+
+    _quiet_transformers(str(folder))
+    labels = json.loads((folder / LABELS_FILE).read_text())["labels"]
+    network = _network_class()(AutoModel.from_pretrained(folder), len(labels))
+    network.head.load_state_dict(load_file(str(folder / HEAD_FILE)))
+    return AutoTokenizer.from_pretrained(folder), network, labels
 
 
 def freeze_lower_layers(network, trainable_layers: int | None) -> None:
-    """Keep the embeddings and all but the top `trainable_layers` encoder layers fixed."""
+    """Keep the embeddings and all but the top `trainable_layers` encoder layers fixed (the head always trains)."""
     if trainable_layers is None:
         return
-    base = network.base_model
-    for parameter in base.parameters():
+    for parameter in network.encoder.parameters():
         parameter.requires_grad = False
-    layers = getattr(getattr(base, "encoder", None), "layer", [])
+    layers = getattr(getattr(network.encoder, "encoder", None), "layer", [])
     for layer in list(layers)[len(layers) - trainable_layers :] if trainable_layers else []:
         for parameter in layer.parameters():
             parameter.requires_grad = True
-    for module in (getattr(base, "pooler", None),):
-        if module is not None:
-            for parameter in module.parameters():
-                parameter.requires_grad = True
+
+
+def fit_probe(embedder, train_texts: list[str], targets: np.ndarray, validation: pl.DataFrame | None, labels: list[str],
+              seed: int) -> tuple[Any, dict[str, float]]:
+    """The strong baseline and the head's starting point: logistic regression on the backbone's frozen
+    embeddings, its C chosen on validation macro-F1 (1, 10 or 100; 10 without validation)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from curate.train.metrics import classification_metrics
+
+    vectors = embedder.encode(train_texts)
+    known = validation.filter(pl.col(LABEL).is_in(labels)) if validation is not None else None
+    grid = [1.0, 10.0, 100.0] if known is not None and known.height else [10.0]
+    held_out = embedder.encode(known[TEXT].to_list()) if len(grid) > 1 else None
+    best, best_score = None, float("-inf")
+    for c in grid:
+        probe = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(vectors, targets)
+        score = (classification_metrics(known[LABEL].to_list(), [labels[i] for i in probe.predict(held_out)], labels)["macro_f1"]
+                 if held_out is not None else 0.0)
+        if score > best_score:
+            best, best_score = probe, score
+    return best, {"C": best.C, "validation_macro_f1": round(best_score, 4) if held_out is not None else None}
+
+
+def set_head_from_probe(network, probe, num_labels: int) -> None:
+    import torch
+
+    coef, intercept = probe.coef_, probe.intercept_
+    if num_labels == 2 and coef.shape[0] == 1:  # sklearn's binary model: one row for class 1
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+    with torch.no_grad():
+        network.head.weight.copy_(torch.tensor(coef, dtype=torch.float32))
+        network.head.bias.copy_(torch.tensor(intercept, dtype=torch.float32))
+
+
+def sequence_length(tokenizer, texts: list[str], ceiling: int) -> int:
+    """Tokens that cover 95% of the texts (at least 16, at most `ceiling`): short queries train fast, long ones keep their words."""
+    sample = texts[:: max(1, len(texts) // 2000)]
+    lengths = [len(ids) for ids in tokenizer(sample, add_special_tokens=True, truncation=False)["input_ids"]]
+    return int(min(ceiling, max(16, np.percentile(lengths, 95)))) if lengths else ceiling
 
 
 def predict(network, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
@@ -67,7 +164,7 @@ def predict(network, tokenizer, texts: list[str], max_length: int, batch_size: i
             encoded = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
             encoded = {k: v.to(network.device) for k, v in encoded.items()}
             out.append(torch.softmax(network(**encoded).logits, dim=-1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, network.config.num_labels))
+    return np.concatenate(out) if out else np.zeros((0, network.head.out_features))
 
 
 def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, config: TrainConfig, out: Path,
@@ -84,50 +181,58 @@ def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, confi
     label_index = {label: i for i, label in enumerate(labels)}
     seed_everything(config.seed)
     tokenizer, network = load_backbone(config.model, len(labels))
-    network.config.id2label = dict(enumerate(labels))
-    network.config.label2id = label_index
+    texts, targets = train[TEXT].to_list(), np.array([label_index[x] for x in train[LABEL].to_list()])
+    max_length = sequence_length(tokenizer, texts, config.max_length)
+    probe, probe_stats = fit_probe(Embedder(config.model), texts, targets, validation, labels, config.seed)
+    set_head_from_probe(network, probe, len(labels))  # linear probing, then fine-tuning (LP-FT)
     freeze_lower_layers(network, config.trainable_layers)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     network.to(device)
-    texts, targets = train[TEXT].to_list(), np.array([label_index[x] for x in train[LABEL].to_list()])
 
     def make_batch(index: np.ndarray) -> dict:
-        encoded = tokenizer([texts[i] for i in index], truncation=True, max_length=config.max_length, padding=True, return_tensors="pt")
+        encoded = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
         return {**{k: v.to(device) for k, v in encoded.items()}, "labels": torch.tensor(targets[index], device=device)}
 
     def score_epoch(train_loss: float) -> tuple[float, dict[str, float]]:
         if validation is None or not validation.height:
             return -train_loss, {}
         known = validation.filter(pl.col(LABEL).is_in(labels))
-        predicted = [labels[i] for i in predict(network, tokenizer, known[TEXT].to_list(), config.max_length).argmax(axis=1)]
+        predicted = [labels[i] for i in predict(network, tokenizer, known[TEXT].to_list(), max_length).argmax(axis=1)]
         macro_f1 = classification_metrics(known[LABEL].to_list(), predicted, labels)["macro_f1"]
         return macro_f1, {"validation_macro_f1": macro_f1}
 
     def save_best() -> None:
-        network.save_pretrained(out / "model")
-        tokenizer.save_pretrained(out / "model")
+        save_classifier(network, tokenizer, labels, out / "model")
 
     # Resume only the same run: same settings, same labels, same training rows.
     run_key = config.fingerprint() + hashlib.sha256("\x1f".join(f"{t}\x1e{y}" for t, y in zip(texts, targets)).encode()).hexdigest()[:16]
-    history, seconds, speed = fit(network, len(texts), make_batch, config, out, score_epoch, save_best, run_key, on_step)
-    return TrainedModel(out / "model", labels, history, seconds, speed)
+    history, seconds, speed = fit(network, len(texts), make_batch, config, out, score_epoch, save_best, run_key, on_step,
+                                  score_before=True)
+    return TrainedModel(out / "model", labels, history, seconds, speed, probe={**probe_stats, "model": probe, "backbone": config.model})
+
+
+def metrics_labels(trained: TrainedModel, rows: pl.DataFrame) -> list[str]:
+    return sorted(set(trained.labels) | set(rows[LABEL].to_list()))
 
 
 def evaluate_classifier(trained: TrainedModel, rows: pl.DataFrame, out: Path, max_length: int = 64) -> dict[str, Any]:
     """Evaluate the best model on `rows`; writes metrics, confusion matrix and predictions (errors first)."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     from curate.train.metrics import classification_metrics, plot_history, write_evaluation
 
-    tokenizer = AutoTokenizer.from_pretrained(trained.model_dir)
-    network = AutoModelForSequenceClassification.from_pretrained(trained.model_dir)
+    tokenizer, network, _ = load_classifier(trained.model_dir)
     rows = rows.filter(pl.col(LABEL).is_not_null())
     unseen = rows.filter(~pl.col(LABEL).is_in(trained.labels)).height
     probabilities = predict(network, tokenizer, rows[TEXT].to_list(), max_length)
     predicted = [trained.labels[i] for i in probabilities.argmax(axis=1)]
-    metrics = classification_metrics(rows[LABEL].to_list(), predicted, sorted(set(trained.labels) | set(rows[LABEL].to_list())))
+    metrics = classification_metrics(rows[LABEL].to_list(), predicted, metrics_labels(trained, rows))
     metrics.update({"eval_rows_with_labels_unseen_in_training": unseen, "training_seconds": round(trained.seconds, 1),
                     "training_samples_per_second": round(trained.samples_per_second, 1), "history": trained.history})
+    if trained.probe and trained.probe.get("model") is not None:  # the baseline every fine-tune is read against
+        vectors = Embedder(trained.probe.get("backbone")).encode(rows[TEXT].to_list())
+        probe_predicted = [trained.labels[i] for i in trained.probe["model"].predict(vectors)]
+        probe_metrics = classification_metrics(rows[LABEL].to_list(), probe_predicted, metrics_labels(trained, rows))
+        metrics["probe"] = {"macro_f1": probe_metrics["macro_f1"], "accuracy": probe_metrics["accuracy"], "C": trained.probe["C"],
+                            "what": "logistic regression on the same backbone's frozen, mean-pooled embeddings"}
     predictions = rows.select(ID, TEXT, LABEL).with_columns(
         pl.Series("predicted", predicted), pl.Series("confidence", probabilities.max(axis=1).round(4)),
     ).with_columns((pl.col("predicted") == pl.col(LABEL)).alias("correct"))

@@ -40,6 +40,7 @@ def compare_datasets(raw: pl.DataFrame, curated: pl.DataFrame, evaluation: pl.Da
         "metrics": {m: {"raw": round(results["raw"][m], 4), "curated": round(results["curated"][m], 4),
                         "difference": round(results["curated"][m] - results["raw"][m], 4)} for m in HEADLINE},
         "per_class": per_class,
+        "probe": {name: results[name].get("probe", {}).get("macro_f1") for name in ("raw", "curated")},
     }
     (out / "compare.json").write_text(json.dumps(summary, indent=2))
     (out / "compare.md").write_text(render_compare(summary))
@@ -54,6 +55,10 @@ def render_compare(summary: dict[str, Any]) -> str:
              f"{rows['curated']:,} curated rows; evaluated on the same {rows['evaluation']:,} clean rows.", "",
              "| metric | raw | curated | difference |", "|---|---|---|---|"]
     lines += [f"| {m} | {v['raw']:.4f} | {v['curated']:.4f} | {v['difference']:+.4f} |" for m, v in summary["metrics"].items()]
+    probe = summary.get("probe") or {}
+    if probe.get("raw") is not None:
+        lines += [f"| macro_f1 of the probe (frozen embeddings + logistic regression) | {probe['raw']:.4f} | {probe['curated']:.4f} "
+                  f"| {probe['curated'] - probe['raw']:+.4f} |"]
     changed = sorted(summary["per_class"].items(), key=lambda kv: kv[1]["difference"])
     lines += ["", "Per class (F1), largest changes first:", "", "| class | raw | curated | difference |", "|---|---|---|---|"]
     lines += [f"| {label} | {s['raw_f1']:.3f} | {s['curated_f1']:.3f} | {s['difference']:+.3f} |"

@@ -53,7 +53,7 @@ def plot_history(history: list[dict[str, float]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     epochs = [h["epoch"] for h in history]
-    ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train loss")
+    ax.plot(epochs, [float("nan") if h["train_loss"] is None else h["train_loss"] for h in history], marker="o", label="train loss")
     if any("validation_macro_f1" in h for h in history):
         ax2 = ax.twinx()
         ax2.plot(epochs, [h.get("validation_macro_f1") for h in history], marker="s", color="tab:orange", label="validation macro-F1")

@@ -13,7 +13,7 @@ import polars as pl
 
 from curate.core.columns import LABEL, TEXT
 from curate.core.errors import CurateError
-from curate.train.classify import predict, train_classifier
+from curate.train.classify import load_classifier, predict, train_classifier
 from curate.train.loop import TrainConfig, TrainedModel
 
 
@@ -59,10 +59,8 @@ def cross_validate(rows: pl.DataFrame, config: TrainConfig, folds: int, out: Pat
     for fold, (train_index, test_index) in enumerate(splitter.split(np.zeros(rows.height), rows[LABEL].to_list())):
         train, test = rows[train_index.tolist()], rows[test_index.tolist()]
         trained = train_classifier(train, None, replace(config, early_stopping=0), out / f"fold-{fold}")
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        network = AutoModelForSequenceClassification.from_pretrained(trained.model_dir)
-        probabilities = predict(network, AutoTokenizer.from_pretrained(trained.model_dir), test[TEXT].to_list(), config.max_length)
+        tokenizer, network, _ = load_classifier(trained.model_dir)
+        probabilities = predict(network, tokenizer, test[TEXT].to_list(), config.max_length)
         predicted = [trained.labels[i] for i in probabilities.argmax(axis=1)]
         scores.append(classification_metrics(test[LABEL].to_list(), predicted, trained.labels)["macro_f1"])
     return {"folds": folds, "macro_f1_per_fold": [round(s, 4) for s in scores], "macro_f1_mean": round(float(np.mean(scores)), 4),

@@ -83,12 +83,33 @@ def test_targets():
 def test_rebalance_undersamples_flagged_rows_first_and_fills_with_fallback():
     rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
                  ["refund"] * 12 + ["track"] * 2).with_columns(pl.Series("label_issue", [True, True] + [False] * 12))
-    result = Rebalance(target={"refund": 6, "track": 5}, methods=[], seed=0).apply(rows)
+    result = Rebalance(target={"refund": 6, "track": 5}, methods=[], seed=0, fallback="random", max_generated_share=0.7).apply(rows)
     assert result.rejected.height == 6 and {"r0", "r1"} <= set(result.rejected["id"])
     assert set(result.rejected["reason"]) == {"undersampled"} and "reduced from 12 to 6" in result.rejected["detail"][0]
     after = result.kept.group_by("label").len()
     assert dict(after.iter_rows()) == {"refund": 6, "track": 5}
     assert result.stats["random_copies"] == 3 and any("random oversampling" in f for f in result.stats["findings"])
+
+
+def test_rebalance_by_default_copies_nothing_and_generates_at_most_half_a_class():
+    rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
+                 ["refund"] * 12 + ["track"] * 2)
+    stage = Rebalance(target={"refund": 12, "track": 9}, methods=[], seed=0)
+    result = stage.apply(rows)
+    assert result.stats["targets"]["track"] == 4  # 2 written by people: at most 2 more, whatever the target
+    assert result.stats["random_copies"] == 0 and result.kept.height == rows.height
+
+
+def test_truncated_candidates_and_generated_sources_are_refused():
+    existing = frame(["I want a refund for my broken laptop please", "where is my parcel"], ["refund", "track"])
+    candidates = pl.DataFrame({"id": ["c0"], "label": ["refund"], "source_text": ["I want a refund for my broken laptop please"],
+                               "text": ["I want a refund"]})
+    kept, reasons = CandidateChecks(min_similarity=0.3).check(candidates, existing)
+    assert kept.is_empty() and reasons["truncated"] == 1
+    from curate.stages.augment.augment import augmentable
+
+    pool = existing.with_columns(pl.Series("augmented_from", [None, "r9"], dtype=pl.String))
+    assert augmentable(pool)["id"].to_list() == ["r0"]
 
 
 @pytest.mark.slow

@@ -25,18 +25,18 @@ def test_run_writes_the_run_directory_contract(run_dir):
     assert generated.height == report["totals"]["generated"] > 0 and set(generated["split"]) == {"train"}
     assert report["input"]["sha256"] and report["recipe"]["hash"] and "clean" in report["recipe"]["text"]
     assert [s["stage"] for s in report["stages"]] == [
-        "ingest", "clean", "redact", "quality", "dedup:exact", "dedup:minhash", "dedup:semantic", "labels", "bias", "split", "rebalance", "gate", "train"]
+        "ingest", "clean", "redact", "quality", "dedup:exact", "dedup:minhash", "labels", "bias", "split", "rebalance", "gate", "train"]
     metrics = json.loads((run_dir / "train/evaluation/metrics.json").read_text())
     assert metrics["rows"] == 405 and metrics["accuracy"] > 0.6  # well above chance (1/27) on the clean evaluation file
+    assert 0 < metrics["probe"]["macro_f1"] <= 1 and report["stages"][-1]["stats"]["probe_macro_f1"] == round(metrics["probe"]["macro_f1"], 4)
     assert {"id", "text", "label", "stage", "reason", "detail"} <= set(rejected.columns)
     assert rejected["reason"].null_count() == 0
     by_reason = rejected.group_by("reason").len()
-    assert set(by_reason["reason"]) >= {"empty_text", "empty_after_clean", "exact_duplicate", "near_duplicate", "semantic_duplicate",
-                                        "too_short", "no_content"}
+    assert set(by_reason["reason"]) >= {"empty_text", "empty_after_clean", "exact_duplicate", "near_duplicate", "no_content"}
     assert json.loads((run_dir / "gate.json").read_text())["success"] is True
     assert "## Gate: PASSED" in (run_dir / "report.md").read_text()
     clusters = pl.read_parquet(run_dir / "clusters.parquet")
-    assert set(clusters["stage"]) == {"dedup:exact", "dedup:minhash", "dedup:semantic"}
+    assert set(clusters["stage"]) == {"dedup:exact", "dedup:minhash"}
     # Every rejected duplicate is listed in its cluster, beside the row that was kept.
     duplicates = rejected.filter(pl.col("reason").str.ends_with("duplicate"))
     assert duplicates.join(clusters.filter(~pl.col("kept")), on=["id", "stage"], how="anti").is_empty()

@@ -7,7 +7,8 @@ from tests.conftest import frame
 
 
 @pytest.mark.parametrize("text, reason", [
-    ("ok", "too_short"),
+    ("k", "too_short"),
+    ("ok", "no_content"),
     ("asdfghjkl please", "no_content"),
     ("test test 123", "no_content"),
     ("I am out of the office until Monday with limited access to email.", "auto_reply"),
@@ -48,3 +49,22 @@ def test_on_the_sample_all_junk_goes_and_clean_rows_stay(sample_rows, truth):
     assert junk.is_in(gone).all()
     clean = truth.filter(pl.col("kind") != "junk", pl.col("kind") != "empty")["ticket_id"]
     assert clean.is_in(result.rejected["id"].to_list()).mean() < 0.01
+
+
+def test_short_and_content_free_texts_that_are_normal_for_their_class_are_kept():
+    """CLINC150-style intents: "yes" and "hi" are whole requests when their class is made of such texts."""
+    greetings = ["hi", "hello there", "hey", "hi, how are you", "good morning to you"] * 5
+    tickets = [f"where is my parcel number {i}, it was due yesterday" for i in range(25)]
+    rows = frame(greetings + tickets + ["hi"], ["greeting"] * 25 + ["track"] * 25 + ["track"])
+    result = Quality().apply(rows)
+    assert result.rejected["id"].to_list() == ["r50"]  # "hi" labelled track: unlike the rest of its class
+    assert result.rejected["reason"].to_list() == ["no_content"]
+
+
+def test_long_narratives_with_masks_and_common_words_are_kept():
+    """CFPB-style complaints: the bureau's XXXX masks and a long story's repeated words are not junk."""
+    story = ("On XX/XX/2019 I called XXXX XXXX about the account ending in XXXX and they told me the debt was sold. "
+             "I asked them to send me the letter and they said that they would send the letter to my address. "
+             "I never received the letter and the account is still on my credit report with the wrong balance of $XXXX. ") * 3
+    result = Quality().apply(frame([story + "I want the account removed.", "Where is my parcel? It was due yesterday."]))
+    assert result.rejected.is_empty(), result.rejected["detail"].to_list()

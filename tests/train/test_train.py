@@ -21,8 +21,8 @@ def toy(n_per_label: int = 12) -> pl.DataFrame:
 def test_trains_evaluates_and_writes_everything(tiny_model, tmp_path):
     config = TrainConfig(model=tiny_model, epochs=6, lr=5e-3, batch_size=8, trainable_layers=None, early_stopping=0)
     trained = train_classifier(toy(), toy(4), config, tmp_path)
-    assert trained.labels == ["login", "refund"] and len(trained.history) == 6
-    assert trained.history[-1]["train_loss"] < trained.history[0]["train_loss"]
+    assert trained.labels == ["login", "refund"] and [h["epoch"] for h in trained.history] == [0, 1, 2, 3, 4, 5, 6]  # 0: the probe's head
+    assert trained.history[-1]["train_loss"] < trained.history[1]["train_loss"]
     metrics = evaluate_classifier(trained, toy(4), tmp_path / "evaluation")
     assert metrics["accuracy"] >= 0.75 and set(metrics["per_class"]) == {"login", "refund"}
     for name in ("metrics.json", "confusion_matrix.json", "confusion_matrix.png", "predictions.parquet"):
@@ -38,7 +38,7 @@ def test_resumes_from_its_checkpoint(tiny_model, tmp_path):
     again = train_classifier(toy(), None, config, tmp_path)  # finished: nothing left to run
     assert again.history == first.history and again.samples_per_second == 0.0
     more = train_classifier(toy(), None, TrainConfig(**{**config.__dict__, "epochs": 2}), tmp_path)
-    assert len(more.history) == 2
+    assert [h["epoch"] for h in more.history] == [0, 1, 2]  # 0: the probe-initialised start
 
 
 def test_freezing_lower_layers(tiny_model):
@@ -48,7 +48,7 @@ def test_freezing_lower_layers(tiny_model):
     freeze_lower_layers(network, 1)
     trainable = {name.split(".")[3] for name, p in network.named_parameters() if p.requires_grad and ".layer." in name}
     assert trainable == {"1"}
-    assert not network.bert.embeddings.word_embeddings.weight.requires_grad and network.classifier.weight.requires_grad
+    assert not network.encoder.embeddings.word_embeddings.weight.requires_grad and network.head.weight.requires_grad
 
 
 def test_compare_uses_one_budget(tiny_model, tmp_path):

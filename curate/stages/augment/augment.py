@@ -40,7 +40,9 @@ def training_pool(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def augmentable(rows: pl.DataFrame) -> pl.DataFrame:
-    """Rows worth copying the meaning of: not suspected of a wrong label."""
+    """Rows worth copying the meaning of: written by a person (never a generated row) and not suspected of a wrong label."""
+    if AUGMENTED_FROM in rows.columns:
+        rows = rows.filter(pl.col(AUGMENTED_FROM).is_null())
     return rows.filter(~pl.col(LABEL_ISSUE).fill_null(False)) if LABEL_ISSUE in rows.columns else rows
 
 
@@ -65,13 +67,14 @@ def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: lis
 
 @dataclass
 class Augment(Stage):
-    methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["synonym", "backtranslate"])
+    # WordNet synonyms have no word sense ("loan" -> "loanword"): asked for, never a default.
+    methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["backtranslate"])
     per_row: int = 1
     classes: list[str] | None = None  # None: the classes smaller than the median class
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
     min_similarity: float = 0.75
     max_similarity: float = 0.985
-    label_check: bool = False
+    label_check: bool = True
     seed: int | None = None  # None: the recipe's seed
 
     name: ClassVar[str] = "augment"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curate.core.columns import AUGMENT_SIMILARITY, ID, LABEL, TEXT
+from curate.core.columns import AUGMENT_SIMILARITY, AUGMENTED_FROM, ID, LABEL, TEXT
 from curate.core.text import normalized_text
 
 
@@ -19,7 +19,8 @@ class CandidateChecks:
     min_similarity: float = 0.75
     max_similarity: float = 0.985
     near_duplicate_threshold: float = 0.8  # as the gate's leakage check, so no generated row leaks into held-out splits
-    label_check: bool = False
+    label_check: bool = True  # a classifier trained on the original rows must still give the source's label
+    min_length_ratio: float = 0.7  # a translation that lost more than 30% of its source's characters lost meaning
     model: str | None = None
 
     def check(self, candidates: pl.DataFrame, existing: pl.DataFrame) -> tuple[pl.DataFrame, Counter]:
@@ -34,6 +35,8 @@ class CandidateChecks:
             return frame.filter(~mask)
 
         candidates = drop(candidates[TEXT].is_null(), "no_output_or_lost_protected_span", candidates)
+        ratio = candidates[TEXT].str.len_chars() / candidates["source_text"].str.len_chars().clip(1)
+        candidates = drop(ratio < self.min_length_ratio, "truncated", candidates)
         keys = candidates.select(normalized_text(TEXT)).to_series()
         source_keys = candidates.select(normalized_text("source_text")).to_series()
         candidates = drop(keys == source_keys, "identical_to_source", candidates)
@@ -62,5 +65,7 @@ class CandidateChecks:
         from sklearn.linear_model import LogisticRegression
 
         known = existing.filter(pl.col(LABEL).is_not_null())
+        if AUGMENTED_FROM in known.columns:  # judged by what people wrote, never by generated rows
+            known = known.filter(pl.col(AUGMENTED_FROM).is_null())
         classifier = LogisticRegression(max_iter=2000, C=4.0).fit(embedder.encode(known[TEXT]), known[LABEL].to_list())
         return list(classifier.predict(embedder.encode(candidates[TEXT])))

@@ -38,9 +38,10 @@ class Rebalance(Stage):
     target: Literal["uniform", "max_ratio"] | dict[str, int] = "max_ratio"
     max_ratio: float = 3.0
     size: int | None = None
-    methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["synonym", "backtranslate"])
+    methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["backtranslate"])
     max_rounds: int = 3
-    fallback: Literal["random", "none"] = "random"
+    fallback: Literal["random", "none"] = "none"  # "random": fill what augmentation could not with copies
+    max_generated_share: float = 0.5  # at most this share of a class's training rows may be generated or copied
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
     min_similarity: float = 0.75
     max_similarity: float = 0.985
@@ -68,7 +69,7 @@ class Rebalance(Stage):
             pl.when(pl.col(REJECT_DETAIL).is_not_null()).then(pl.lit("undersampled")).alias(REJECT_REASON))
 
     def oversample(self, pool: pl.DataFrame, existing: pl.DataFrame, goals: dict[str, int], seed: int) -> tuple[pl.DataFrame, dict]:
-        checks = CandidateChecks(self.min_similarity, self.max_similarity)
+        checks = CandidateChecks(self.min_similarity, self.max_similarity)  # label and length checks on by default
         have = Counter(pool[LABEL].to_list())
         added, reasons, by_method = [], Counter(), Counter()
         for round_ in range(self.max_rounds):
@@ -104,6 +105,8 @@ class Rebalance(Stage):
         pool = training_pool(rows)
         before = dict(sorted(pool.group_by(LABEL).len().iter_rows()))  # sorted: the seeded draws must not depend on group order
         goals = target_counts(before, self.target, self.max_ratio, self.size)
+        cap = 1 / (1 - self.max_generated_share) if self.max_generated_share < 1 else float("inf")
+        goals = {label: min(goal, int(before[label] * cap)) for label, goal in goals.items()}  # originals stay at least the given share
         seed = (ctx or RunContext()).seed_for(self.seed)
         marked = self.undersample(rows, pool, goals, seed)
         remaining_pool = training_pool(marked.filter(pl.col(REJECT_REASON).is_null()))

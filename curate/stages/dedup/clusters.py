@@ -16,7 +16,7 @@ from curate.core.columns import CLUSTER, DUPLICATE_OF, ID, LABEL, LABEL_BEFORE_D
 from curate.core.stage import stamp
 
 KeepPolicy = Literal["first", "longest", "most_complete"]
-ConflictPolicy = Literal["flag", "majority", "drop"]
+ConflictPolicy = Literal["majority", "drop", "flag"]
 
 
 
@@ -70,21 +70,26 @@ def resolve_clusters(
         pl.col(ID).filter(pl.col("_rank") == 0).first().over(CLUSTER).alias(DUPLICATE_OF),
         (pl.col(LABEL).drop_nulls().n_unique().over(CLUSTER) > 1).alias(LABEL_CONFLICT),
         pl.col(LABEL).drop_nulls().mode().sort().first().over(CLUSTER).alias("_majority"),
+        # A strict majority: more rows carry the most common label than any other (a tie has none).
+        (pl.col(LABEL).drop_nulls().value_counts(sort=True).struct.field("count").head(2).over(CLUSTER, mapping_strategy="join")
+         .list.eval(pl.element().first() > pl.element().last().filter(pl.len() > 1).fill_null(0)).list.first()).alias("_has_majority"),
         pl.len().over(CLUSTER).alias("_size"),
     )
     conflicting = pl.col(LABEL_CONFLICT)
-    drop_conflicts = on_label_conflict == "drop"
-    kept_members = members.filter((pl.col("_rank") == 0) & ~(conflicting & drop_conflicts))
+    # "majority" relabels the kept row when one label wins outright and drops the cluster on a tie:
+    # a conflict is never settled by file order.
+    unresolved = conflicting if on_label_conflict == "drop" else (conflicting & ~pl.col("_has_majority")) if on_label_conflict == "majority" else pl.lit(False)
+    kept_members = members.filter((pl.col("_rank") == 0) & ~unresolved)
     if on_label_conflict == "majority":
         kept_members = kept_members.with_columns(
             pl.col(LABEL).alias(LABEL_BEFORE_DEDUP),
             pl.when(conflicting).then(pl.col("_majority")).otherwise(pl.col(LABEL)).alias(LABEL),
         )
-    duplicates = stamp(members.filter((pl.col("_rank") > 0) & ~(conflicting & drop_conflicts)), stage, reason,
+    duplicates = stamp(members.filter((pl.col("_rank") > 0) & ~unresolved), stage, reason,
                        pl.format(f"duplicate of {{}} ({measure} {{}})", pl.col(DUPLICATE_OF), pl.col(SIMILARITY).round(3)))
-    dropped = stamp(members.filter(conflicting & drop_conflicts), stage, "label_conflict",
+    dropped = stamp(members.filter(unresolved), stage, "label_conflict",
                     pl.format("cluster {} holds {} rows with different labels", pl.col(CLUSTER), pl.col("_size")))
-    helper = ["_rank", "_majority", "_size"]
+    helper = ["_rank", "_majority", "_has_majority", "_size"]
     kept = pl.concat([singles, kept_members.drop(helper)], how="diagonal_relaxed").sort("_input_order")
     if LABEL_CONFLICT not in singles.columns:
         kept = kept.with_columns(pl.col(LABEL_CONFLICT).fill_null(False))
@@ -116,10 +121,19 @@ def components(n: int, pairs: np.ndarray) -> np.ndarray:
     return np.where(sizes[labels] > 1, labels, -1)
 
 
-def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, similarity_to) -> pl.DataFrame:
+def same_label(pairs: np.ndarray, labels: pl.Series) -> np.ndarray:
+    """The pairs whose rows carry the same label (or either none): two intents are never one duplicate."""
+    codes = labels.cast(pl.String).fill_null("").to_numpy()
+    a, b = codes[pairs[:, 0]], codes[pairs[:, 1]]
+    return pairs[(a == b) | (a == "") | (b == "")]
+
+
+def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, similarity_to, threshold: float | None = None) -> pl.DataFrame:
     """Add `cluster` and each member's `similarity` to the row its cluster keeps.
 
     `similarity_to(i, j)` scores row pairs given as index arrays; it is called for cluster members only.
+    With `threshold`, a member less similar than that to the kept row leaves the cluster (no chaining:
+    A~B and B~C do not remove C when C is far from A).
     """
     marked = rows.with_columns(pl.Series(CLUSTER, labels).cast(pl.String).replace("-1", None))
     members = np.flatnonzero(labels >= 0)
@@ -128,4 +142,9 @@ def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, simi
         reps = representatives(marked[members], keep).to_list()
         index = {row_id: i for i, row_id in zip(members.tolist(), rows[ID].gather(members).to_list())}
         similarity[members] = similarity_to(members, np.array([index[r] for r in reps], dtype=np.int64))
-    return marked.with_columns(pl.Series(SIMILARITY, similarity).fill_nan(None).round(4))
+    marked = marked.with_columns(pl.Series(SIMILARITY, similarity).fill_nan(None).round(4))
+    if threshold is not None:
+        marked = marked.with_columns(pl.when(pl.col(SIMILARITY) >= threshold - 1e-6).then(pl.col(CLUSTER)).alias(CLUSTER))
+        marked = marked.with_columns(pl.when(pl.len().over(CLUSTER) > 1).then(pl.col(CLUSTER)).alias(CLUSTER),
+                                     pl.when(pl.len().over(CLUSTER) > 1).then(pl.col(SIMILARITY)).alias(SIMILARITY))
+    return marked

@@ -20,7 +20,7 @@ class ExactDedup(Stage):
     method: Literal["exact"] = "exact"
     normalize: bool = True
     keep: KeepPolicy = "first"
-    on_label_conflict: ConflictPolicy = "flag"
+    on_label_conflict: ConflictPolicy = "majority"
 
     name: ClassVar[str] = "dedup"
 

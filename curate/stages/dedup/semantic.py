@@ -14,8 +14,8 @@ from typing import ClassVar, Literal
 import numpy as np
 import polars as pl
 
-from curate.core.columns import TEXT
-from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters
+from curate.core.columns import LABEL, TEXT
+from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
 from curate.core.embed import Embedder
 from curate.core.stage import RunContext, Stage, StageResult
 
@@ -60,7 +60,8 @@ class SemanticDedup(Stage):
     seed: int | None = None  # k-means partitions above exact_search_limit; None: the recipe's seed
     cache: bool = True
     keep: KeepPolicy = "first"
-    on_label_conflict: ConflictPolicy = "flag"
+    on_label_conflict: ConflictPolicy = "majority"
+    across_labels: bool = False  # True: rows of different labels may be duplicates (then label conflicts decide)
 
     name: ClassVar[str] = "dedup"
 
@@ -70,8 +71,10 @@ class SemanticDedup(Stage):
             pairs = similar_pairs(vectors, self.threshold)
         else:
             pairs = partitioned_pairs(vectors, self.threshold, self.partition_size, (ctx or RunContext()).seed_for(self.seed))
+        if not self.across_labels:
+            pairs = same_label(pairs, rows[LABEL])
         labels = components(rows.height, pairs)
-        marked = mark_clusters(rows, labels, self.keep, lambda i, j: np.einsum("ij,ij->i", vectors[i], vectors[j]))
+        marked = mark_clusters(rows, labels, self.keep, lambda i, j: np.einsum("ij,ij->i", vectors[i], vectors[j]), self.threshold)
         kept, rejected, clusters, stats = resolve_clusters(marked, self.display_name, "semantic_duplicate", self.keep, self.on_label_conflict, "cosine")
         stats.update({"threshold": self.threshold, "model": self.model or "all-MiniLM-L6-v2", "pairs": int(len(pairs))})
         return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})

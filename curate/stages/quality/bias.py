@@ -1,14 +1,16 @@
 """`bias`: class imbalance, per-class length and language, identity-term and toxic-language association
 with labels. It flags rows (`identity_terms`, `toxic`) and reports; it never drops.
 
-Associations: for every term seen at least `min_term_count` times, a chi-square test of term
-presence against the label (scipy) and the label with the highest pointwise mutual information,
-PMI = log P(label | term) / P(label). Findings are stated as sentences in the report.
+Associations: for every term seen at least `min_term_count` times, the label with the highest pointwise
+mutual information,
+PMI = log P(label | term) / P(label), tested with Fisher's exact test and corrected for the number of
+terms (Benjamini-Hochberg). Findings are stated as sentences in the report.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -50,12 +52,15 @@ class Bias(Stage):
     produces: ClassVar[tuple[str, ...]] = (IDENTITY_TERMS, TOXIC)
 
     def associations(self, tokens: pl.DataFrame, labels: pl.Series) -> list[dict]:
-        from scipy.stats import chi2_contingency
+        """For each identity term, the label it leans to most, tested exactly (Fisher, one-sided) and
+        corrected for testing many terms (Benjamini-Hochberg): valid for the small counts of real data.
+        A term that is part of a label's own name ("old" in how_old_are_you) is the task, not a bias."""
+        from scipy.stats import false_discovery_control, fisher_exact
 
         term_to_category = {t: c for c, ts in self.terms.items() for t in ts}
         n = len(labels)
-        label_share = labels.value_counts().with_columns((pl.col("count") / n).alias("share"))
-        share = dict(zip(label_share[LABEL].to_list(), label_share["share"].to_list()))
+        sizes = dict(zip(*labels.value_counts().select(LABEL, "count").to_dict(as_series=False).values()))
+        label_words = {label: set(re.findall(r"[a-z]+", str(label).lower())) for label in sizes}
         rows = []
         present = tokens.filter(pl.col("token").is_in(list(term_to_category))).unique(["row", "token"])
         for term, group in present.group_by("token"):
@@ -64,15 +69,18 @@ class Bias(Stage):
                 continue
             with_term = group[LABEL].value_counts()
             counts = dict(zip(with_term[LABEL].to_list(), with_term["count"].to_list()))
-            table = [[counts.get(lab, 0) for lab in share], [round(share[lab] * n) - counts.get(lab, 0) for lab in share]]
-            try:
-                _, p_value, _, _ = chi2_contingency(table)
-            except ValueError:
-                p_value = 1.0
-            best = max(counts, key=lambda lab: counts[lab] / group.height / share[lab])
-            pmi = math.log(counts[best] / group.height / share[best])
+            best = max(counts, key=lambda lab: counts[lab] / sizes[lab])
+            if term in label_words[best]:
+                continue
+            inside, outside = counts[best], group.height - counts[best]
+            table = [[inside, outside], [sizes[best] - inside, n - sizes[best] - outside]]
+            p_value = float(fisher_exact(table, alternative="greater").pvalue)
+            pmi = math.log(inside / group.height / (sizes[best] / n))
             rows.append({"term": term, "category": term_to_category[term], "rows": group.height, "label": best,
-                         "rows_with_label": counts[best], "pmi": round(pmi, 3), "p_value": float(p_value)})
+                         "rows_with_label": inside, "pmi": round(pmi, 3), "p_value": p_value})
+        if rows:
+            for row, adjusted in zip(rows, false_discovery_control([r["p_value"] for r in rows])):
+                row["p_value"] = float(adjusted)
         return sorted(rows, key=lambda r: (r["p_value"], -r["pmi"]))
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
@@ -105,7 +113,7 @@ class Bias(Stage):
         if significant:
             for p in significant[: self.top_pairs]:
                 findings.append(f"'{p['term']}' ({p['category']}) appears in {p['rows']} rows and leans to '{p['label']}' "
-                                f"({p['rows_with_label']} of them; PMI {p['pmi']}, chi-square p={p['p_value']:.2g}).")
+                                f"({p['rows_with_label']} of them; PMI {p['pmi']}, Fisher p={p['p_value']:.2g}, corrected).")
         else:
             findings.append(f"No identity term is associated with a label at p < {self.significance} (terms seen at least {self.min_term_count} times).")
         lengths = by_class["mean_chars"]

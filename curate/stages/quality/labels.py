@@ -38,6 +38,7 @@ class LabelCheck(Filter):
     small_classes: Action = "flag"
     mislabelled: Literal["drop", "flag", "off"] = "flag"
     folds: int = 5
+    min_rows_to_judge: int = 30  # smaller classes are not judged: a classifier cannot know them well enough
     model: str | None = None
     seed: int | None = None  # None: the recipe's seed
 
@@ -85,7 +86,8 @@ class LabelCheck(Filter):
         empty = rows.select(pl.lit(False).alias(LABEL_ISSUE), pl.lit(None, pl.String).alias(LABEL_SUGGESTED),
                             pl.lit(None, pl.Float64).alias(LABEL_QUALITY))
         counts = rows.group_by(LABEL).len()
-        judged = rows[LABEL].is_in(counts.filter(pl.col("len") >= self.folds)[LABEL].implode()) & rows[LABEL].is_not_null()
+        enough = counts.filter(pl.col("len") >= max(self.folds, self.min_rows_to_judge))[LABEL]
+        judged = rows[LABEL].is_in(enough.implode()) & rows[LABEL].is_not_null()
         index = judged.arg_true().to_numpy()
         classes = sorted(rows[LABEL].filter(judged).unique().to_list())
         if len(classes) < 2:

@@ -13,14 +13,31 @@ from typing import ClassVar
 
 import polars as pl
 
-from curate.core.columns import ID, QUALITY_FLAGS, TEXT
+from curate.core.columns import ID, LABEL, QUALITY_FLAGS, TEXT
 from curate.core.stage import Check, Filter, RunContext
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 AUTO_REPLY = (r"(?i)\b(out of (the )?office|automatic reply|auto-?reply|autoreply|do not reply to this|this is an automated"
               r"|delivery status notification|undeliverable|mail delivery (failed|subsystem)|i am away until)\b")
+# Masks that sources put over personal data (CFPB's XXXX, XX/XX/2018): not the customer's repetition.
+MASKS = r"X{2,}|\bx{2,}\b"
+AUTO_REPLY_HEAD = 160  # an automatic reply says so at its start: the phrase must stand in these first characters...
+AUTO_REPLY_MAX_WORDS = 80  # ...of a short message, not in the middle of a customer's story
+LONG_TEXT_WORDS = 40  # from here on, repetition is measured on word 5-grams (a long text repeats its common words)
+CLASS_NORMAL_SHARE = 0.1  # a short or content-free text is normal for a class when at least this share of it is like that
+CLASS_MIN_ROWS = 20  # smaller classes cannot show what is normal for them: the absolute rule applies
 NO_CONTENT = r"(?i)^\W*(test(ing)?( test)*( ?\d+)*|hello\??|hi\??|hey\??|ok(ay)?|thanks?|thank you|\[(image|attachment|file)\]|lorem ipsum.*|n/?a|none|null|asdf\w*)\W*$"
 TEMPLATE_SLOT = r"\{\{[^{}]{1,60}\}\}|\{[a-z_]{3,40}\}|\[\[[^\[\]]{1,60}\]\]|<[A-Z_]{3,40}>"
+
+
+def class_share(condition: pl.Expr) -> pl.Expr:
+    """The share of the row's class for which `condition` holds (null without a label or in a small class)."""
+    return pl.when(pl.col(LABEL).is_not_null() & (pl.len().over(LABEL) >= CLASS_MIN_ROWS)).then(condition.cast(pl.Float64).mean().over(LABEL))
+
+
+def unusual(share_column: str) -> pl.Expr:
+    """True when the row's class does not normally look like this ("yes" is a whole intent in some data sets)."""
+    return pl.col(share_column).is_null() | (pl.col(share_column) < CLASS_NORMAL_SHARE)
 
 
 def keyboard_mash() -> pl.Expr:
@@ -33,14 +50,15 @@ def keyboard_mash() -> pl.Expr:
 class Quality(Filter):
     """Length, character mix, repetition, caps, non-printables, template slots, auto-replies, language."""
 
-    min_chars: int = 5
+    min_chars: int = 2
     max_chars: int = 20_000
-    min_words: int = 2
+    min_words: int = 1
     max_words: int = 4_000
     min_letter_share: float = 0.5
     max_symbol_share: float = 0.3
     max_char_run: int = 5
-    max_word_repetition: float = 0.5
+    max_word_repetition: float = 0.5  # short texts: 1 - distinct words / words
+    max_ngram_repetition: float = 0.8  # long texts: share of word 5-grams seen before in the text
     max_caps_share: float = 0.8
     max_nonprintable_share: float = 0.01
     template_slots: bool = True
@@ -61,22 +79,31 @@ class Quality(Filter):
         non_space_non_digit = text.str.replace_all(r"[\s\d]", "").str.len_chars()
         letters = text.str.count_matches(r"\p{L}")
         words = text.str.split(" ").list.eval(pl.element().filter(pl.element().str.contains(r"\w")))
+        lower = words.list.eval(pl.element().str.to_lowercase())
+        unmasked = text.str.replace_all(MASKS, "")  # repetition is judged on the customer's own letters
+        unmasked_words = unmasked.str.split(" ").list.eval(pl.element().filter(pl.element().str.contains(r"\w")))
+        ngrams = lower.list.eval(pl.concat_str([pl.element().shift(-k) for k in range(5)], separator=" ").drop_nulls())
         scored = rows.with_columns(
             text.str.len_chars().alias("q_chars"),
             words.list.len().alias("q_words"),
             (letters / non_space_non_digit.clip(1)).round(3).alias("q_letter_share"),  # order numbers are not junk
             (text.str.count_matches(r"[^\p{L}\p{N}\s]") / non_space.clip(1)).round(3).alias("q_symbol_share"),
-            text.str.split("").list.eval(pl.element().rle().struct.field("len").max()).list.first().fill_null(0).alias("q_max_char_run"),
-            words.list.eval(((pl.element().str.split("").list.n_unique() == 1) & (pl.element().str.len_chars() >= 3)).mean())
+            unmasked.str.replace_all(r"[^\p{L}]+", " ").str.split("").list.eval(pl.element().rle().struct.field("len").max()).list.first().fill_null(0).alias("q_max_char_run"),
+            unmasked_words.list.eval(((pl.element().str.split("").list.n_unique() == 1) & (pl.element().str.len_chars() >= 3)).mean())
             .list.first().fill_null(0).round(3).alias("q_single_char_words"),  # "ggggg hhhhh"
-            (1 - words.list.eval(pl.element().str.to_lowercase()).list.n_unique() / words.list.len().clip(1)).round(3).alias("q_word_repetition"),
+            pl.when(words.list.len() < LONG_TEXT_WORDS)
+            .then(1 - words.list.eval(pl.element().str.to_lowercase()).list.n_unique() / words.list.len().clip(1))
+            .otherwise(1 - ngrams.list.n_unique() / ngrams.list.len().clip(1)).round(3).alias("q_word_repetition"),
             (text.str.count_matches(r"\p{Lu}") / letters.clip(1)).round(3).alias("q_caps_share"),
             (text.str.count_matches(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]") / text.str.len_chars().clip(1)).round(4).alias("q_nonprintable_share"),
             text.str.count_matches(TEMPLATE_SLOT).alias("q_template_slots"),
-            text.str.contains(AUTO_REPLY).alias("q_auto_reply"),
+            (text.str.slice(0, AUTO_REPLY_HEAD).str.contains(AUTO_REPLY) & (words.list.len() <= AUTO_REPLY_MAX_WORDS)).alias("q_auto_reply"),
             (text.str.contains(NO_CONTENT) | keyboard_mash()).alias("q_no_content"),
         )
-        return scored.with_columns(self.language(scored[TEXT]))
+        scored = scored.with_columns(self.language(scored[TEXT]))
+        return scored.with_columns(
+            class_share(pl.col("q_chars") < self.min_chars).alias("q_short_in_class"),
+            class_share(pl.col("q_no_content")).alias("q_no_content_in_class"))
 
     def language(self, texts: pl.Series) -> list[pl.Series]:
         """py3langid on rows long enough to tell (its model ships in the wheel); others get null."""
@@ -96,17 +123,19 @@ class Quality(Filter):
             return pl.format(template, *[pl.col(c) for c in columns])
 
         checks = [
-            ("too_short", (pl.col("q_chars") < self.min_chars) | (pl.col("q_words") < self.min_words),
+            ("too_short", ((pl.col("q_chars") < self.min_chars) | (pl.col("q_words") < self.min_words)) & unusual("q_short_in_class"),
              detail(f"{{}} characters, {{}} words (minimum {self.min_chars} and {self.min_words})", "q_chars", "q_words")),
             ("too_long", (pl.col("q_chars") > self.max_chars) | (pl.col("q_words") > self.max_words),
              detail(f"{{}} characters (maximum {self.max_chars})", "q_chars")),
-            ("no_content", pl.col("q_no_content") if self.no_content else pl.lit(False), pl.lit("a test, greeting, placeholder or keyboard mash with no request")),
+            ("no_content", (pl.col("q_no_content") & unusual("q_no_content_in_class")) if self.no_content else pl.lit(False),
+             pl.lit("a test, greeting, placeholder or keyboard mash with no request, unlike the rest of its class")),
             ("auto_reply", pl.col("q_auto_reply") if self.auto_replies else pl.lit(False), pl.lit("an automatic reply or bounce, not a customer's message")),
             ("few_letters", pl.col("q_letter_share") < self.min_letter_share, detail(f"letter share {{}} < {self.min_letter_share}", "q_letter_share")),
             ("many_symbols", pl.col("q_symbol_share") > self.max_symbol_share, detail(f"symbol share {{}} > {self.max_symbol_share}", "q_symbol_share")),
             ("repeated_characters", (pl.col("q_max_char_run") > self.max_char_run) | (pl.col("q_single_char_words") >= 0.5),
              detail(f"a character repeated {{}} times (maximum {self.max_char_run}); share of one-letter words {{}}", "q_max_char_run", "q_single_char_words")),
-            ("repeated_words", pl.col("q_word_repetition") > self.max_word_repetition, detail(f"word repetition {{}} > {self.max_word_repetition}", "q_word_repetition")),
+            ("repeated_words", pl.col("q_word_repetition") > pl.when(pl.col("q_words") < LONG_TEXT_WORDS).then(self.max_word_repetition).otherwise(self.max_ngram_repetition),
+             detail(f"word repetition {{}} (maximum {self.max_word_repetition}; {self.max_ngram_repetition} on 5-grams from {LONG_TEXT_WORDS} words)", "q_word_repetition")),
             ("non_printable", pl.col("q_nonprintable_share") > self.max_nonprintable_share, detail("non-printable share {}", "q_nonprintable_share")),
             ("template_slot", (pl.col("q_template_slots") > 0) if self.template_slots else pl.lit(False), detail("{} unfilled template slot(s)", "q_template_slots")),
             ("all_caps", (pl.col("q_caps_share") > self.max_caps_share) & (pl.col("q_chars") >= 12), detail(f"caps share {{}} > {self.max_caps_share}", "q_caps_share")),

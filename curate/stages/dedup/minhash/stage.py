@@ -14,9 +14,9 @@ from typing import ClassVar, Literal
 import numpy as np
 import polars as pl
 
-from curate.core.columns import TEXT
+from curate.core.columns import LABEL, TEXT
 from curate.core.stage import RunContext, Stage, StageResult
-from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters
+from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
 from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
 from curate.stages.dedup.minhash.lsh import candidate_edges, lsh_params
 from curate.stages.dedup.minhash.signatures import MinHasher, normalize_for_shingles
@@ -47,7 +47,8 @@ class MinHashDedup(Stage):
     same_numbers: bool = True
     ignore_pii_clauses: bool = True
     keep: KeepPolicy = "first"
-    on_label_conflict: ConflictPolicy = "flag"
+    on_label_conflict: ConflictPolicy = "majority"
+    across_labels: bool = False  # True: rows of different labels may be duplicates (then label conflicts decide)
 
     name: ClassVar[str] = "dedup"
 
@@ -77,8 +78,10 @@ class MinHashDedup(Stage):
 
         threshold, candidate_threshold = self.thresholds()
         candidates = candidate_edges(signatures, candidate_threshold)
+        if not self.across_labels:
+            candidates = same_label(candidates, rows[LABEL])
         verified = self.verify(candidates, number_keys(texts) if self.same_numbers else None, normalised, similarity, threshold)
-        marked = mark_clusters(rows, components(rows.height, verified), self.keep, similarity)
+        marked = mark_clusters(rows, components(rows.height, verified), self.keep, similarity, threshold)
         measure = "edit similarity" if self.similarity == "edit" else "estimated Jaccard"
         kept, rejected, clusters, stats = resolve_clusters(marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, measure)
         bands, rows_per_band = lsh_params(candidate_threshold, self.num_perm)
