@@ -1,3 +1,15 @@
-"""curate: curation and augmentation of support-ticket datasets for fine-tuning."""
+"""curate: curation and augmentation of support-ticket datasets for fine-tuning.
+
+`curate.run(recipe, input=None, output=None)` and `curate.load_run(path)` are the Python API
+(imported on first use, so `import curate` stays light)."""
 
 __version__ = "0.1.0"
+__all__ = ["Run", "load_run", "run"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from curate import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'curate' has no attribute {name!r}")

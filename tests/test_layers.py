@@ -11,13 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "curate"
 # What each layer may not import (by module prefix).
 FORBIDDEN = {
-    "core": ("curate.io", "curate.recipe", "curate.run", "curate.cli", "curate.stages", "curate.train", "curate.explore"),
-    "stages": ("curate.io", "curate.recipe", "curate.run", "curate.cli", "curate.explore"),
-    "train": ("curate.io", "curate.recipe", "curate.run", "curate.cli", "curate.explore", "curate.stages"),
-    "io": ("curate.recipe", "curate.run", "curate.cli", "curate.stages", "curate.train"),
-    "recipe": ("curate.run", "curate.cli"),
-    "run": ("curate.cli",),
-    "explore": ("curate.run", "curate.cli", "curate.recipe"),
+    "core": ("curate.io", "curate.recipe", "curate.pipeline", "curate.cli", "curate.stages", "curate.train", "curate.explore"),
+    "stages": ("curate.io", "curate.recipe", "curate.pipeline", "curate.cli", "curate.explore"),
+    "train": ("curate.io", "curate.recipe", "curate.pipeline", "curate.cli", "curate.explore", "curate.stages"),
+    "io": ("curate.recipe", "curate.pipeline", "curate.cli", "curate.stages", "curate.train"),
+    "recipe": ("curate.pipeline", "curate.cli"),
+    "pipeline": ("curate.cli",),
+    "explore": ("curate.pipeline", "curate.cli", "curate.recipe"),
 }
 
 

@@ -11,7 +11,7 @@ from curate.core.columns import AUGMENTED_FROM, ID, TEXT
 from curate.core.context import RunContext
 from curate.core.errors import ConservationError, RecipeError
 from curate.core.stage import Stage, StageResult, empty_rejected, stamp
-from curate.run.executor import run_stages
+from curate.pipeline.executor import run_stages
 from tests.conftest import frame
 
 

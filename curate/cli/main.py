@@ -19,6 +19,19 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate suppo
 console = Console(stderr=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from curate import __version__
+
+        print(f"curate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit")) -> None:
+    """Curate support-ticket datasets for fine-tuning."""
+
+
 def _fail(error: CurateError) -> None:
     console.print(f"[bold red]error[/] {error.where + ': ' if error.where else ''}{error.message}", highlight=False, soft_wrap=True)
     if error.hint:
@@ -60,7 +73,7 @@ def run(
 ) -> None:
     """Run a recipe: ingest, stages, and a run directory with approved/rejected rows and reports."""
     from curate.recipe import load_recipe
-    from curate.run.runner import run_recipe
+    from curate.pipeline.runner import run_recipe
 
     parsed = load_recipe(recipe, input_path=input, output=out)
     status = console.status("")
@@ -97,13 +110,19 @@ def export(
     format: str = typer.Option("", "--format", "-f", help="parquet | jsonl | openai (default: from --out's suffix)"),
     system: Optional[str] = typer.Option(None, help="system prompt for OpenAI chat JSONL"),
     target: str = typer.Option("auto", help="assistant turn for OpenAI chat: response | label | auto"),
+    split: str = typer.Option("train", help="train | validation | test | all: the split of a run to export (held-out rows stay held out)"),
+    force: bool = typer.Option(False, "--force", help="export even though the run's gate failed"),
 ) -> None:
     """Write the approved set as Parquet, JSONL or OpenAI chat fine-tuning JSONL."""
-    from curate.io.writers import export_frame, load_dataset
+    from curate.io.writers import export_frame, load_dataset, select_split
+    from curate.pipeline.guards import check_trainable
 
-    frame = load_dataset(source)
+    warning = check_trainable(source, force)
+    if warning:
+        console.print(f"[yellow]warning[/] {warning}")
+    frame = select_split(load_dataset(source), split)
     written = export_frame(frame, out, format or None, system=system, target=target)
-    console.print(f"wrote {written:,} rows to {out}")
+    console.print(f"wrote {written:,} rows ({split}) to {out}")
 
 
 @command()
@@ -216,7 +235,7 @@ def train(
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
     from curate.io.writers import load_dataset
-    from curate.run.guards import check_trainable
+    from curate.pipeline.guards import check_trainable
     from curate.stages.train import split_for_training
     from curate.train.classify import evaluate_classifier, train_classifier
 
@@ -255,20 +274,29 @@ def compare(
     epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(5e-5),
     batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
     trainable_layers: int = typer.Option(-1, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
+    seeds: int = typer.Option(1, min=1, help="train each side with this many seeds (seed, seed+1, ...): mean ± std and the paired difference"),
 ) -> None:
     """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
     from curate.recipe import load_recipe
-    from curate.run.compare import compare_recipe
+    from curate.pipeline.compare import compare_recipe
 
     parsed = load_recipe(recipe)
     with console.status("curating, then training on raw and curated data…"):
-        summary = compare_recipe(parsed, eval, _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), out)
+        summary = compare_recipe(parsed, eval, _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), out, seeds)
     table = Table(title=f"raw ({summary['rows']['raw']:,} rows) vs curated ({summary['rows']['curated']:,} rows), "
-                        f"{summary['budget']['optimizer_steps']} steps each, on {summary['rows']['evaluation']:,} clean rows")
+                        f"{summary['budget']['optimizer_steps']} steps each, on {summary['rows']['evaluation']:,} clean rows"
+                        + (f", {seeds} seeds (mean ± std)" if seeds > 1 else ""))
     for column in ("metric", "raw", "curated", "difference"):
         table.add_column(column, justify="left" if column == "metric" else "right")
+
+    def cell(value) -> str:
+        return f"{value['mean']:.4f} ± {value['std']:.4f}" if isinstance(value, dict) else f"{value:.4f}"
+
     for name, v in summary["metrics"].items():
-        table.add_row(name, f"{v['raw']:.4f}", f"{v['curated']:.4f}", f"{v['difference']:+.4f}")
+        table.add_row(name, cell(v["raw"]), cell(v["curated"]), cell(v["difference"]))
+    probe = summary.get("probe") or {}
+    if probe.get("raw") is not None:
+        table.add_row("probe macro_f1", cell(probe["raw"]), cell(probe["curated"]), "")
     console.print(table)
     console.print(f"details: {out / 'compare.md'}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.core.columns import LABEL, RESPONSE, TEXT
+from curate.core.columns import LABEL, RESPONSE, SPLIT, TEST, TEXT, TRAIN, VALIDATION
 from curate.core.errors import CurateError, InputError
 from curate.io.spec import InputSpec
 
@@ -23,6 +23,15 @@ def load_dataset(source: str | Path | InputSpec, text: str = TEXT, label: str | 
     if Path(spec.path).is_dir():
         return RunDir(Path(spec.path)).approved
     return read_input(spec).result.kept
+
+
+def select_split(frame: pl.DataFrame, split: str) -> pl.DataFrame:
+    """The rows of one split (`all`: every row); a frame without a split column is all train."""
+    if split not in (TRAIN, VALIDATION, TEST, "all"):
+        raise CurateError(f"unknown split '{split}'", "--split", hint="train | validation | test | all")
+    if split == "all" or SPLIT not in frame.columns:
+        return frame
+    return frame.filter(pl.col(SPLIT) == split)
 
 
 def to_openai_chat(frame: pl.DataFrame, system: str | None = None, target: str = "auto") -> list[dict]:

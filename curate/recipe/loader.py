@@ -23,7 +23,7 @@ TOP_KEYS = {"input", "stages", "output", "seed", "name", "description"}
 class Recipe:
     input: InputSpec
     stages: list[Stage]
-    output: Path
+    output: Path | None  # the run directory; None (Python API only): nothing is written
     seed: int = 0
     source: str = ""  # the YAML text, for the report and its hash
     path: Path | None = None
@@ -68,8 +68,10 @@ def _read_yaml(text: str, origin: str) -> tuple[Any, dict[str, int]]:
 
 
 def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | None = None,
-                 output: str | Path | None = None) -> Recipe:
-    """Validate recipe YAML; `input_path` and `output` override the recipe (the CLI's flags)."""
+                 output: str | Path | None = None, require_output: bool = True) -> Recipe:
+    """Validate recipe YAML; `input_path` and `output` override the recipe (the CLI's flags).
+
+    Without `require_output` (the Python API) a recipe may have no output: nothing is written."""
     data, lines = _read_yaml(text, origin)
 
     def where(key: str) -> str:
@@ -120,12 +122,12 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
         stages.append(build_stage(str(name), params, where(key)))
 
     out = output if output is not None else data.get("output")
-    if out is None:
+    if out is None and require_output:
         raise RecipeError("missing `output` (the run directory)", origin, hint="add `output: runs/tickets` or pass --out")
     seed = data.get("seed", 0)
     if not isinstance(seed, int):
         raise RecipeError("seed must be an integer", where("seed"))
-    return Recipe(input=spec, stages=stages, output=Path(str(out)), seed=seed, source=text)
+    return Recipe(input=spec, stages=stages, output=Path(str(out)) if out is not None else None, seed=seed, source=text)
 
 
 def load_recipe(path: str | Path, input_path: str | Path | None = None, output: str | Path | None = None) -> Recipe:

@@ -152,8 +152,18 @@ def build(source: Path, seed: int = 7, eval_per_class: int = 15) -> tuple[pl.Dat
     shares = {label: max(0.12, 0.92 ** i) for i, label in enumerate(order)}
     pool = pool.filter(pl.int_range(pl.len()).shuffle(seed=seed + 1).over("intent") < (pl.len().over("intent") * pl.col("intent").replace_strict(shares)).ceil())
 
+    raw, truth_frame = plant_defects(pool.rename({"instruction": "text", "intent": "label"}), labels, rng, seed)
+    clean_eval = eval_rows.select(pl.format("E-{}", pl.col("source_row")).alias("ticket_id"), pl.col("instruction").alias("body"),
+                                  "intent", "category", "response")
+    return raw, truth_frame, clean_eval
+
+
+def plant_defects(pool: pl.DataFrame, labels: list[str], rng: random.Random, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Raw tickets and their truth from clean rows (`text`, `label`, `source_row`, `source_group`; optional
+    `response`, `category`): dressing, PII, mojibake, HTML, wrong labels, resends, junk and empty rows."""
     tickets, truth = [], []
-    groups = dict(zip(bitext["source_row"].to_list(), bitext["source_group"].to_list()))
+    groups = dict(zip(pool["source_row"].to_list(), pool["source_group"].to_list()))
+    category_of = dict(zip(pool["label"].to_list(), pool["category"].to_list())) if "category" in pool.columns else {}
 
     def add(body, intent, category, response, kind, source_row, duplicate_of=None, pii=(), mislabelled=False, true_intent=None, **flags):
         ticket_id = f"T-{len(tickets) + 1:06d}"
@@ -169,35 +179,36 @@ def build(source: Path, seed: int = 7, eval_per_class: int = 15) -> tuple[pl.Dat
 
     originals = []
     for row in pool.sample(fraction=1.0, shuffle=True, seed=seed + 2).iter_rows(named=True):
+        row.setdefault("response", None)
         name = f"{rng.choice(FIRST).title()} {rng.choice(LAST).title()}"
-        text, flags = _dress(row["instruction"], rng, name)
+        text, flags = _dress(row["text"], rng, name)
         pii: list[dict[str, str]] = []
         if rng.random() < 0.12:
             sentence, pii = _pii(rng)
-            text = text.replace(row["instruction"], row["instruction"].rstrip("?.! ") + ", " + sentence, 1)
+            text = text.replace(row["text"], row["text"].rstrip("?.! ") + ", " + sentence, 1)
         if rng.random() < 0.03:
             text, flags["mojibake"] = _mojibake(text), True
         elif rng.random() < 0.05:
             text, flags["html"] = _html(text), True
-        intent, mislabelled = row["intent"], False
+        intent, mislabelled = row["label"], False
         if rng.random() < 0.05:
-            intent, mislabelled = rng.choice([label for label in labels if label != row["intent"]]), True
-        category = bitext.filter(pl.col("intent") == intent)["category"][0]
+            intent, mislabelled = rng.choice([label for label in labels if label != row["label"]]), True
+        category = category_of.get(intent)
         ticket_id = add(text, intent, category, row["response"], "original", row["source_row"], pii=pii,
-                        mislabelled=mislabelled, true_intent=row["intent"], **flags)
+                        mislabelled=mislabelled, true_intent=row["label"], **flags)
         originals.append((ticket_id, row, text, intent, category, pii))
 
     for ticket_id, row, text, intent, category, pii in list(originals):
         roll = rng.random()
         if roll < 0.06:  # resent verbatim, perhaps with other casing or spacing
             resent = rng.choice([text, text.lower(), "  " + text + " ", text.replace(" ", "  ", 1)])
-            add(resent, intent, category, row["response"], "exact_dup", row["source_row"], duplicate_of=ticket_id, pii=pii, true_intent=row["intent"])
+            add(resent, intent, category, row["response"], "exact_dup", row["source_row"], duplicate_of=ticket_id, pii=pii, true_intent=row["label"])
         elif roll < 0.14:  # resent with typos, a new greeting or signature
             name = f"{rng.choice(FIRST).title()} {rng.choice(LAST).title()}"
-            resent, flags = _dress(typo(row["instruction"], rng), rng, name)
+            resent, flags = _dress(typo(row["text"], rng), rng, name)
             if rng.random() < 0.5:
                 resent = rng.choice(GREETINGS) + resent if not flags["greeting"] else resent + "\n\nThanks!"
-            add(resent, intent, category, row["response"], "near_dup", row["source_row"], duplicate_of=ticket_id, true_intent=row["intent"], **flags)
+            add(resent, intent, category, row["response"], "near_dup", row["source_row"], duplicate_of=ticket_id, true_intent=row["label"], **flags)
 
     for _ in range(max(10, len(originals) // 50)):
         junk = rng.choice(JUNK)
@@ -207,11 +218,7 @@ def build(source: Path, seed: int = 7, eval_per_class: int = 15) -> tuple[pl.Dat
 
     order_ids = list(range(len(tickets)))
     rng.shuffle(order_ids)
-    raw = pl.DataFrame([tickets[i] for i in order_ids])
-    truth_frame = pl.DataFrame([truth[i] for i in order_ids])
-    clean_eval = eval_rows.select(pl.format("E-{}", pl.col("source_row")).alias("ticket_id"), pl.col("instruction").alias("body"),
-                                  "intent", "category", "response")
-    return raw, truth_frame, clean_eval
+    return pl.DataFrame([tickets[i] for i in order_ids]), pl.DataFrame([truth[i] for i in order_ids])
 
 
 def main() -> None:

@@ -64,3 +64,27 @@ def render_compare(summary: dict[str, Any]) -> str:
     lines += [f"| {label} | {s['raw_f1']:.3f} | {s['curated_f1']:.3f} | {s['difference']:+.3f} |"
               for label, s in sorted(changed, key=lambda kv: -abs(kv[1]["difference"]))]
     return "\n".join(lines) + "\n"
+
+
+def summarize_seeds(runs: list[dict[str, Any]], out: Path) -> dict[str, Any]:
+    """Several seeds of `compare_datasets`: mean ± std of each side and of the paired difference."""
+    import statistics
+
+    def spread(values: list[float]) -> dict[str, float]:
+        return {"mean": round(statistics.fmean(values), 4), "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0}
+
+    summary = {**runs[0], "seeds": [r["budget"]["seed"] for r in runs], "metrics": {
+        m: {side: spread([r["metrics"][m][side] for r in runs]) for side in ("raw", "curated", "difference")} for m in HEADLINE}}
+    probes = [r.get("probe") or {} for r in runs]
+    if all(p.get("raw") is not None for p in probes):
+        summary["probe"] = {side: spread([p[side] for p in probes]) for side in ("raw", "curated")}
+    (out / "compare.json").write_text(json.dumps(summary, indent=2))
+    lines = [f"# Raw versus curated over {len(runs)} seeds ({', '.join(map(str, summary['seeds']))})", "",
+             "| metric | raw | curated | paired difference |", "|---|---|---|---|"]
+    lines += [f"| {m} | {v['raw']['mean']:.4f} ± {v['raw']['std']:.4f} | {v['curated']['mean']:.4f} ± {v['curated']['std']:.4f} "
+              f"| {v['difference']['mean']:+.4f} ± {v['difference']['std']:.4f} |" for m, v in summary["metrics"].items()]
+    if "probe" in summary:
+        lines += [f"| macro_f1 of the probe | {summary['probe']['raw']['mean']:.4f} ± {summary['probe']['raw']['std']:.4f} "
+                  f"| {summary['probe']['curated']['mean']:.4f} ± {summary['probe']['curated']['std']:.4f} | |"]
+    (out / "compare.md").write_text("\n".join(lines) + "\n")
+    return summary

@@ -1,3 +1,5 @@
+import pytest
+
 from curate.stages.clean import text as T
 
 
@@ -25,12 +27,25 @@ def test_signatures_are_cut_but_not_the_message():
     assert T.strip_signature("Hello\n" + long_tail) == "Hello\n" + long_tail
 
 
-def test_greeting_only_when_on_its_own_line():
+def test_greeting_on_its_own_line_or_before_the_request():
     assert T.strip_greeting("Hi team,\nI want a refund") == "I want a refund"
-    assert T.strip_greeting("Hi, I want a refund") == "Hi, I want a refund"
+    assert T.strip_greeting("Hi, I want a refund") == "I want a refund"  # resends differ by such greetings
     assert T.strip_greeting("Hello,\n") == "Hello,\n"
 
 
 def test_mojibake_and_quotes_are_repaired():
     assert T.fix_unicode("I donâ€™t know") == "I don't know"
     assert T.fix_unicode("cafe\u0301") == "caf\u00e9"  # NFC
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Hey there, Can I write a cheque to top up?", "Can I write a cheque to top up?"),
+    ("Dear Sir or Madam, I want to close my account", "I want to close my account"),
+    ("Where is my order 4521? Thanks!", "Where is my order 4521?"),
+    ("can you help me, thank you so much", "can you help me"),
+    ("hello", "hello"),  # a greeting intent (CLINC150) is the whole request
+    ("thanks for your help", "thanks for your help"),
+    ("Hilton hotel booking please", "Hilton hotel booking please"),
+])
+def test_greetings_and_thanks_on_the_request_line(text, expected):
+    assert T.strip_greeting(text) == expected

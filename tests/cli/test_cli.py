@@ -57,10 +57,34 @@ def test_export_formats(run_dir, tmp_path):
         result = runner.invoke(app, ["export", str(run_dir), "--out", str(tmp_path / name), *fmt])
         assert result.exit_code == 0, result.output
     approved = pl.read_parquet(run_dir / "approved.parquet")
-    assert pl.read_parquet(tmp_path / "a.parquet").equals(approved)
+    train = approved.filter(pl.col("split") == "train")  # held-out rows never reach a fine-tuning file by default
+    assert pl.read_parquet(tmp_path / "a.parquet").equals(train)
     first = json.loads((tmp_path / "chat.jsonl").read_text().splitlines()[0])
     assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
-    assert first["messages"][1]["content"] == approved["text"][0] and first["messages"][2]["content"] == approved["response"][0]
+    assert first["messages"][1]["content"] == train["text"][0] and first["messages"][2]["content"] == train["response"][0]
+    everything = runner.invoke(app, ["export", str(run_dir), "--split", "all", "--out", str(tmp_path / "all.parquet")])
+    assert everything.exit_code == 0 and pl.read_parquet(tmp_path / "all.parquet").equals(approved)
+
+
+def test_export_refuses_a_run_whose_gate_failed(run_dir, tmp_path):
+    import shutil
+
+    failed = tmp_path / "failed"
+    shutil.copytree(run_dir, failed)
+    gate = json.loads((failed / "gate.json").read_text())
+    gate["outcomes"][0]["success"], gate["success"] = False, False
+    (failed / "gate.json").write_text(json.dumps(gate))
+    refused = runner.invoke(app, ["export", str(failed), "--out", str(tmp_path / "x.jsonl")])
+    assert refused.exit_code == 3 and "--force" in refused.output and not (tmp_path / "x.jsonl").exists()
+    forced = runner.invoke(app, ["export", str(failed), "--force", "--out", str(tmp_path / "x.jsonl")])
+    assert forced.exit_code == 0
+
+
+def test_version():
+    from curate import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"curate {__version__}"
 
 
 def test_bad_recipe_exits_2_with_the_key(tmp_path):

@@ -10,7 +10,7 @@ from curate.core.errors import CurateError
 from curate.stages.gates.draft import draft_suite
 from curate.stages.gates.gx import validate
 from curate.stages.gates.gate import Gate
-from curate.run.executor import run_stages
+from curate.pipeline.executor import run_stages
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "expectations/tickets.json"

@@ -112,3 +112,21 @@ def test_cross_validation_reports_each_fold(tiny_model, tmp_path):
 
     result = cross_validate(toy(), TrainConfig(model=tiny_model, epochs=1, batch_size=8, lr=5e-3), 3, tmp_path)
     assert result["folds"] == 3 and len(result["macro_f1_per_fold"]) == 3 and 0 <= result["macro_f1_mean"] <= 1
+
+
+def test_compare_over_seeds_reports_spread_and_the_paired_difference(tiny_model, tmp_path):
+    from dataclasses import replace
+
+    from curate.train.compare import summarize_seeds
+
+    raw = pl.concat([toy(), toy(6).with_columns(pl.col("id") + "-noisy", pl.lit("refund").alias("label"))])
+    config = TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8)
+    runs = [compare_datasets(raw, toy(), toy(4), replace(config, seed=seed), tmp_path / f"seed-{seed}") for seed in (0, 1)]
+    summary = summarize_seeds(runs, tmp_path)
+    f1 = summary["metrics"]["macro_f1"]
+    raw_scores = [r["metrics"]["macro_f1"]["raw"] for r in runs]
+    differences = [r["metrics"]["macro_f1"]["difference"] for r in runs]
+    assert summary["seeds"] == [0, 1] and f1["raw"]["mean"] == round(sum(raw_scores) / 2, 4)
+    assert f1["difference"]["mean"] == round(sum(differences) / 2, 4)
+    assert f1["difference"]["std"] == round(abs(differences[0] - differences[1]) / 2 ** 0.5, 4)
+    assert "paired difference" in (tmp_path / "compare.md").read_text() and summary["probe"]["raw"]["mean"] > 0

@@ -52,7 +52,7 @@ class Clean(Stage):
             (self.signatures, "signatures_removed",
              r"(?im)^--\s?$|sent from my|get outlook|sent via|^\s*((best|kind|warm|many)\s+)?(regards|thanks|thank you|thx|cheers|sincerely|br|best)\W*$",
              T.strip_signature),
-            (self.greetings, "greetings_removed", r"(?i)^\s*(hi|hello|hey|dear|greetings|good (morning|afternoon|evening))\b[^\n]{0,40}\n", T.strip_greeting),
+            (self.greetings, "greetings_removed", r"(?i)^\s*(hi|hello|hey|dear|greetings|good (morning|afternoon|evening))\b|(thanks|thank you|thx|cheers)\W*$", T.strip_greeting),
         ]
         return [(name, pattern, fn) for enabled, name, pattern, fn in chosen if enabled]
 

@@ -25,6 +25,14 @@ CLOSING = re.compile(
 GREETING = re.compile(
     r"(?i)\A\s*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))\b[^\n]{0,40}?[,!:.]?[ \t]*\n"
 )
+# A salutation on the same line as the request: "Hey there, can I ...", "Dear Sir or Madam, ...", "Hi support - ...".
+INLINE_GREETING = re.compile(
+    r"(?i)\A\s*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))"
+    r"(?:\s+(?:there|team|all|everyone|folks|support(?: team)?|sir(?: or madam)?|madam|[A-Z][a-z]+))?\s*[,!:.\-]+\s+"
+)
+# A thanks after the request on the same line: "... order 4521. Thanks!", "..., thank you so much"
+INLINE_THANKS = re.compile(r"(?i)[\s,.;!-]+(?:many\s+)?(?:thanks|thank you|thx|cheers)(?:\s+(?:in advance|a lot|so much|again))?[\s.!]*\Z")
+MIN_WORDS_LEFT = 3  # a greeting or thanks is removed only when a request of at least this many words remains
 BLOCK_TAG = re.compile(r"(?i)<\s*(?:br|/p|/div|/li|/tr|/h[1-6]|p|div|li|tr)\b[^>]*>")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -67,6 +75,10 @@ def strip_signature(text: str, max_signature_lines: int = 5) -> str:
 
 
 def strip_greeting(text: str) -> str:
-    """Drop a salutation that stands on its own first line ("Hi team,")."""
-    stripped = GREETING.sub("", text, count=1)
-    return stripped if stripped.strip() else text
+    """Drop a salutation on its own first line ("Hi team,") or before the request on the same line
+    ("Hey there, can I ..."), and a thanks after it; a short text that is only a greeting stays as it is."""
+    for pattern in (GREETING, INLINE_GREETING, INLINE_THANKS):
+        stripped = pattern.sub("", text, count=1)
+        if len(re.findall(r"\w+", stripped)) >= MIN_WORDS_LEFT:
+            text = stripped
+    return text

@@ -60,7 +60,7 @@ def run(
 ) -> None:
     """Run a recipe: ingest, stages, and a run directory with approved/rejected rows and reports."""
     from curate.recipe import load_recipe
-    from curate.run.runner import run_recipe
+    from curate.pipeline.runner import run_recipe
 
     parsed = load_recipe(recipe, input_path=input, output=out)
     status = console.status("")
@@ -216,7 +216,7 @@ def train(
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
     from curate.io.writers import load_dataset
-    from curate.run.guards import check_trainable
+    from curate.pipeline.guards import check_trainable
     from curate.stages.train import split_for_training
     from curate.train.classify import evaluate_classifier, train_classifier
 
@@ -254,7 +254,7 @@ def compare(
 ) -> None:
     """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
     from curate.recipe import load_recipe
-    from curate.run.compare import compare_recipe
+    from curate.pipeline.compare import compare_recipe
 
     parsed = load_recipe(recipe)
     with console.status("curating, then training on raw and curated data…"):

@@ -10,7 +10,7 @@ from typing import Any
 from curate.core.errors import GateFailed
 from curate.io.readers import read_input
 from curate.recipe import Recipe
-from curate.run.runner import run_recipe
+from curate.pipeline.runner import run_recipe
 from curate.train.compare import compare_datasets
 from curate.train.loop import TrainConfig
 

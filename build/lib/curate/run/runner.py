@@ -19,8 +19,8 @@ from curate.io.rundir import APPROVED, REJECTED, artifact_file, write_run
 from curate.io.spec import InputSpec
 from curate.io.writers import load_dataset
 from curate.recipe import Recipe
-from curate.run.executor import RunResult, StageReport, run_stages
-from curate.run.report import render_markdown
+from curate.pipeline.executor import RunResult, StageReport, run_stages
+from curate.pipeline.report import render_markdown
 
 
 def stage_datasets(stages: list[Stage]) -> dict[str, pl.DataFrame]:

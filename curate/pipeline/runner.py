@@ -19,8 +19,8 @@ from curate.io.rundir import APPROVED, REJECTED, artifact_file, write_run
 from curate.io.spec import InputSpec
 from curate.io.writers import load_dataset
 from curate.recipe import Recipe
-from curate.run.executor import RunResult, StageReport, run_stages
-from curate.run.report import render_markdown
+from curate.pipeline.executor import RunResult, StageReport, run_stages
+from curate.pipeline.report import render_markdown
 
 
 def stage_datasets(stages: list[Stage]) -> dict[str, pl.DataFrame]:
@@ -70,5 +70,7 @@ def run_recipe(
 
     result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end)
     report = build_report(recipe, result, time.perf_counter() - started)
-    write_run(recipe.output, {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts}, report, render_markdown(report, result.artifacts))
+    if recipe.output is not None:
+        write_run(recipe.output, {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts}, report,
+                  render_markdown(report, result.artifacts))
     return result, report

@@ -10,13 +10,14 @@ from typing import Any
 from curate.core.errors import GateFailed
 from curate.io.readers import read_input
 from curate.recipe import Recipe
-from curate.run.runner import run_recipe
-from curate.train.compare import compare_datasets
+from curate.pipeline.runner import run_recipe
+from curate.train.compare import compare_datasets, summarize_seeds
 from curate.train.loop import TrainConfig
 
 
-def compare_recipe(recipe: Recipe, eval_path: Path, config: TrainConfig, out: Path) -> dict[str, Any]:
-    """Raw vs curated for `recipe` (its train stage, if any, is left out: the comparison trains)."""
+def compare_recipe(recipe: Recipe, eval_path: Path, config: TrainConfig, out: Path, seeds: int = 1) -> dict[str, Any]:
+    """Raw vs curated for `recipe` (its train stage, if any, is left out: the comparison trains); with
+    several seeds, each metric as mean ± std and the paired difference."""
     recipe = replace(recipe, stages=[s for s in recipe.stages if s.name != "train"], output=out / "run")
     result, report = run_recipe(recipe)
     if report.get("halted"):
@@ -24,4 +25,8 @@ def compare_recipe(recipe: Recipe, eval_path: Path, config: TrainConfig, out: Pa
     raw = read_input(recipe.input).result.kept
     evaluation = read_input(replace(recipe.input, path=eval_path, on_bad_rows="error")).result.kept
     # All of the curated rows, as raw is all of the input: the clean eval file is the only test.
-    return compare_datasets(raw, result.approved, evaluation, config, out)
+    if seeds == 1:
+        return compare_datasets(raw, result.approved, evaluation, config, out)
+    runs = [compare_datasets(raw, result.approved, evaluation, replace(config, seed=config.seed + k), out / f"seed-{config.seed + k}")
+            for k in range(seeds)]
+    return summarize_seeds(runs, out)
