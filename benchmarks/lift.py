@@ -9,9 +9,10 @@ greetings and signatures, PII, HTML, mojibake, wrong labels, junk and empty rows
 trained on:
   raw          every raw row as it is
   default      the default recipe's model-free and label stages (clean, redact, quality, exact and
-               MinHash dedup, labels, bias, rebalance), run in memory by the local executor
+               MinHash dedup, labels dropping likely-mislabelled rows, bias, rebalance), run in memory
   no-<stage>   the default recipe without one stage (ablation)
   with-semantic the default recipe with semantic dedup (cosine 0.95) added after MinHash
+  flag-mislabelled the default recipe with `labels: {mislabelled: flag}` (the default drops them)
   perfect      perfect cleaning from the generator's truth (originals only, true labels, clean text)
                plus random oversampling to the recipe's max_ratio 3
   clean        the clean source rows, before any defect
@@ -66,11 +67,11 @@ def make_raw(clean: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, pl.DataFrame
     return raw.select(pl.col("ticket_id").alias("id"), pl.col("body").alias("text"), pl.col("intent").alias("label")), truth
 
 
-def recipe_stages(leave_out: str | None = None, semantic: bool = False):
+def recipe_stages(leave_out: str | None = None, semantic: bool = False, mislabelled: str = "drop"):
     from curate.recipe.registry import build_stage
 
     entries = [("clean", {}), ("redact", {}), ("quality", {}), ("exact", {"method": "exact"}),
-               ("minhash", {"method": "minhash", "keep": "longest"}), ("labels", {"min_class_size": 10, "mislabelled": "flag"}),
+               ("minhash", {"method": "minhash", "keep": "longest"}), ("labels", {"min_class_size": 10, "mislabelled": mislabelled}),
                ("bias", {}), ("rebalance", {"target": "max_ratio", "max_ratio": 3})]
     if semantic:
         entries.insert(5, ("semantic", {"method": "semantic", "threshold": 0.95}))
@@ -93,7 +94,8 @@ def training_rows(config: str, clean: pl.DataFrame, raw: pl.DataFrame, truth: pl
         rows = originals.join(source, on="source_row").select(pl.col("ticket_id").alias("id"), "text", pl.col("true_intent").alias("label"))
         return Rebalance(target="max_ratio", max_ratio=3, methods=[], fallback="random", max_generated_share=0.99).apply(rows, RunContext(seed=seed)).kept
     leave_out = config.removeprefix("no-") if config.startswith("no-") else None
-    return run_stages(recipe_stages(leave_out, semantic=config == "with-semantic"), RunContext(seed=seed), rows=raw).approved
+    stages = recipe_stages(leave_out, semantic=config == "with-semantic", mislabelled="flag" if config == "flag-mislabelled" else "drop")
+    return run_stages(stages, RunContext(seed=seed), rows=raw).approved
 
 
 def probe_score(train: pl.DataFrame, test: pl.DataFrame) -> float:

@@ -6,11 +6,18 @@
     <artifact>.json    dict artifacts, e.g. gate.json (the gate's result)
     report.json        per stage: rows in, kept, rejected by reason, seconds, stats; recipe, hash, input fingerprint
     report.md          the same for a person
+    _COMPLETE          written last, holding report.json's sha256
+
+A run is written into a temporary sibling folder (`staging_dir`) and swapped into place whole
+(`publish`), so a reader sees the previous complete run or the new one, never a mix or a half-written one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import uuid
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,14 +32,35 @@ APPROVED = "approved"
 REJECTED = "rejected"
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
+COMPLETE = "_COMPLETE"  # written last, with report.json's hash: a folder without it is incomplete or not a run
 
 
 def artifact_file(name: str, artifact: pl.DataFrame | dict) -> str:
     return f"{name}.parquet" if isinstance(artifact, pl.DataFrame) else f"{name}.json"
 
 
+def staging_dir(run_dir: Path) -> Path:
+    """A fresh folder beside `run_dir` (same file system, so the final rename is atomic)."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError("the output is a file, not a folder", str(run_dir), hint="choose another `output` (or --out)")
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = run_dir.parent / f".{run_dir.name}.staging-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    return staging
+
+
+def publish(staging: Path, run_dir: Path) -> None:
+    """Replace `run_dir` by the complete run in `staging`: nothing of an older run survives beside the new one."""
+    retired = run_dir.parent / f".{run_dir.name}.retired-{uuid.uuid4().hex[:8]}"
+    if run_dir.exists():
+        run_dir.rename(retired)
+    staging.rename(run_dir)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
 def write_run(run_dir: Path, artifacts: dict[str, pl.DataFrame | dict], report: dict[str, Any], markdown: str) -> None:
-    """Write every artifact (frames as Parquet, dicts as JSON), report.json and report.md."""
+    """Write every artifact (frames as Parquet, dicts as JSON), report.json, report.md and, last, the completion marker."""
     from curate.core.pii import PiiFinder
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -45,6 +73,11 @@ def write_run(run_dir: Path, artifacts: dict[str, pl.DataFrame | dict], report: 
     (run_dir / REPORT_JSON).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     # Examples are redacted where they are taken; this is the safety net for the page a person reads.
     (run_dir / REPORT_MD).write_text(PiiFinder().redact(markdown)[0], encoding="utf-8")
+    (run_dir / COMPLETE).write_text(_report_hash(run_dir) + "\n", encoding="utf-8")
+
+
+def _report_hash(run_dir: Path) -> str:
+    return hashlib.sha256((run_dir / REPORT_JSON).read_bytes()).hexdigest()
 
 
 @dataclass
@@ -57,6 +90,10 @@ class RunDir:
         self.path = Path(self.path)
         if not (self.path / REPORT_JSON).exists():
             raise InputError("not a run directory (no report.json)", str(self.path), hint="pass the `output` folder of `curate run`")
+        marker = self.path / COMPLETE
+        if not marker.exists() or marker.read_text(encoding="utf-8").strip() != _report_hash(self.path):
+            raise InputError("an incomplete run directory (interrupted, or its report changed after the run)", str(self.path),
+                             hint="run the recipe again; curate writes a run whole or not at all")
 
     @cached_property
     def report(self) -> dict[str, Any]:

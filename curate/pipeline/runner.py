@@ -4,6 +4,7 @@ run directory (rows, artifacts, report.json, report.md)."""
 from __future__ import annotations
 
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -15,7 +16,7 @@ from curate import __version__
 from curate.core.context import Progress, RunContext
 from curate.core.stage import Stage
 from curate.io.readers import Ingest, label_counts
-from curate.io.rundir import APPROVED, REJECTED, artifact_file, write_run
+from curate.io.rundir import APPROVED, REJECTED, artifact_file, publish, staging_dir, write_run
 from curate.io.spec import InputSpec
 from curate.io.writers import load_dataset
 from curate.recipe import Recipe
@@ -66,11 +67,17 @@ def run_recipe(
     """Run the recipe and write its run directory; returns the result and report.json's content."""
     started = time.perf_counter()
     ingest = Ingest(recipe.input)
-    ctx = RunContext(seed=recipe.seed, output_dir=recipe.output, datasets=stage_datasets(recipe.stages), progress=progress)
-
-    result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end)
-    report = build_report(recipe, result, time.perf_counter() - started)
-    if recipe.output is not None:
-        write_run(recipe.output, {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts}, report,
-                  render_markdown(report, result.artifacts))
+    datasets = stage_datasets(recipe.stages)
+    staging = staging_dir(recipe.output) if recipe.output is not None else None  # stages that write files write here too
+    try:
+        ctx = RunContext(seed=recipe.seed, output_dir=staging, datasets=datasets, progress=progress)
+        result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end)
+        report = build_report(recipe, result, time.perf_counter() - started)
+        if staging is not None:
+            write_run(staging, {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts}, report,
+                      render_markdown(report, result.artifacts))
+            publish(staging, recipe.output)
+    finally:
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)  # a failed run leaves the previous complete run as it was
     return result, report

@@ -87,7 +87,7 @@ class Train(Stage):
             stats["probe_macro_f1"], stats["probe_accuracy"] = round(metrics["probe"]["macro_f1"], 4), round(metrics["probe"]["accuracy"], 4)
         stats.update({"train_rows": train.height, "evaluated_on": "eval file" if self.eval else "test split", "eval_rows": metrics["rows"],
                       "epochs_run": len(trained.history), "samples_per_second": round(trained.samples_per_second, 1),
-                      "model_dir": str(trained.model_dir)})
+                      "model_dir": str(trained.model_dir.relative_to(ctx.output_dir) if ctx.output_dir else trained.model_dir)})
         if trials:
             best = max(trials, key=lambda t: t["validation_macro_f1"])
             stats["search"] = trials

@@ -147,3 +147,18 @@ def test_near_identical_texts_of_two_intents_stay_apart_and_nothing_chains():
     assert result.rejected["id"].to_list() == ["d"] and (result.rejected["similarity"] >= 0.9).all()
     joined = MinHashDedup(keep="first", across_labels=True).apply(rows)
     assert {"a", "b"} - set(joined.kept["id"]), "with across_labels the two intents are one duplicate cluster"
+
+
+def test_a_different_word_is_not_a_typo():
+    """Read on CLINC150: "debit"/"credit", "japan"/"ireland" are other requests; "intetest" is a typo."""
+    texts = ["i would like to check my rewards for my debit card", "i would like to check my rewards for my credit card",
+             "does japan have any travel alerts i should be aware of", "does ireland have any travel alerts i should be aware of",
+             "what is my intetest rate", "what is my interest rate"]
+    # The corpus around them: the words people use often, as in a real query set.
+    background = ["my debit card was declined", "credit card limit please", "flights to japan", "weather in ireland",
+                  "interest on my savings", "what interest do i earn", "travel alerts for france"]
+    rows = pl.DataFrame({"id": [f"r{i}" for i in range(len(texts + background))], "text": texts + background,
+                         "label": ["rewards"] * 2 + ["travel"] * 2 + ["rate"] * 2 + ["other"] * len(background)})
+    result = MinHashDedup(keep="first").apply(rows)
+    assert result.rejected["id"].to_list() == ["r5"]  # the typo pair is one request (keep: first keeps r4)
+    assert MinHashDedup(keep="first", distinct_words=False).apply(rows).rejected.height == 3

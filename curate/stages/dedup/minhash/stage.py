@@ -21,6 +21,7 @@ from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
 from curate.stages.dedup.minhash.lsh import candidate_edges, lsh_params
 from curate.stages.dedup.minhash.signatures import MinHasher, normalize_for_shingles
 from curate.stages.dedup.minhash.similarity import agreement, edit_similarity
+from curate.stages.dedup.minhash.words import distinct_pairs
 
 DEFAULT_THRESHOLD = {"edit": 0.9, "jaccard": 0.8}
 DEFAULT_CANDIDATE_THRESHOLD = 0.5
@@ -45,6 +46,7 @@ class MinHashDedup(Stage):
     unit: Literal["char", "word"] = "char"
     seed: int = 1  # the permutations' seed (datasketch's default), not a source of randomness
     same_numbers: bool = True
+    distinct_words: bool = True  # pairs that differ by a common content word ("debit" / "credit") are not duplicates
     ignore_pii_clauses: bool = True
     keep: KeepPolicy = "first"
     on_label_conflict: ConflictPolicy = "majority"
@@ -97,4 +99,5 @@ class MinHashDedup(Stage):
             lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
             a, b = lengths[edges[:, 0]], lengths[edges[:, 1]]
             edges = edges[np.minimum(a, b) >= threshold * np.maximum(a, b)]
-        return edges[similarity(edges[:, 0], edges[:, 1], at_least=threshold) >= threshold]
+        edges = edges[similarity(edges[:, 0], edges[:, 1], at_least=threshold) >= threshold]
+        return edges[~distinct_pairs(normalised, edges)] if self.distinct_words else edges

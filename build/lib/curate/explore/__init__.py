@@ -1,1 +1,0 @@
-"""Pure functions over a run directory's frames for the Streamlit explorer (apps/explorer.py draws them)."""

@@ -1,1 +1,0 @@
-"""Reading raw rows in (CSV, JSONL, Parquet, OpenAI chat JSONL) and writing datasets out."""

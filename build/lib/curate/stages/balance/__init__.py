@@ -1,1 +1,0 @@
-"""Splitting and rebalancing: stratified, duplicate-aware splits; under- and over-sampling."""

@@ -1,1 +1,0 @@
-"""Text cleaning (unicode, HTML, quoted replies, signatures, whitespace) and PII redaction."""

@@ -1,1 +1,0 @@
-"""Data-quality gates: Great Expectations suites validated on the approved set."""

@@ -1,0 +1,56 @@
+"""Telling a typo from a different word: "intetest rate" is a resend of "interest rate", "debit card" is
+not a resend of "credit card" however close the characters are.
+
+A pair that passed the character-level similarity is kept apart when, word by word, it differs by a
+content word that the corpus uses often: either a word with no counterpart on the other side, or a
+substitution between two common words ("japan" / "ireland"). A substitution in which one side is
+much rarer than the other is a misspelling and does not count.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+COMMON = 2  # a word seen this often in the column is a word people use, not a one-off typo
+TYPO_RARITY = 0.2  # a substitution whose rarer side is under this share of the commoner side is a misspelling
+
+
+def _content(word: str, stop_words: frozenset[str]) -> bool:
+    return len(word) >= 3 and not word.isdigit() and word not in stop_words
+
+
+def _close(a: str, b: str) -> bool:
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.distance(a, b) <= max(1, max(len(a), len(b)) // 4)
+
+
+def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words: frozenset[str]) -> bool:
+    """True when token lists `a` and `b` differ by a content word rather than by typos and small words."""
+    only_a, only_b = list((Counter(a) - Counter(b)).elements()), list((Counter(b) - Counter(a)).elements())
+    for word in list(only_a):
+        partner = next((other for other in only_b if _close(word, other)), None)
+        if partner is None:
+            continue
+        rare, common = sorted((frequency[word], frequency[partner]))
+        if _content(word, stop_words) and _content(partner, stop_words) and rare >= COMMON and rare >= TYPO_RARITY * common:
+            return True  # two real words: "cats" / "rats", "debit" / "credit"
+        only_a.remove(word)
+        only_b.remove(partner)
+    return any(_content(w, stop_words) and frequency[w] >= COMMON for w in only_a + only_b)
+
+
+def distinct_pairs(normalised: list[str], pairs: np.ndarray) -> np.ndarray:
+    """A mask over `pairs`: True where the two texts differ by a content word (see `differ_by_a_word`)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    if not len(pairs):
+        return np.zeros(0, dtype=bool)
+    involved = np.unique(pairs)
+    tokens = {int(i): normalised[i].split() for i in involved}
+    frequency = Counter(word for text in normalised for word in set(text.split()))
+    stop_words = frozenset(ENGLISH_STOP_WORDS)
+    return np.fromiter((differ_by_a_word(tokens[int(i)], tokens[int(j)], frequency, stop_words) for i, j in pairs),
+                       dtype=bool, count=len(pairs))
