@@ -55,6 +55,27 @@ def command(on: typer.Typer = app, name: str | None = None) -> Callable[[Callabl
     return register
 
 
+class Progress:
+    """Progress inside a stage: a live line on a terminal, a plain line every `every` seconds in a log (CI)."""
+
+    def __init__(self, status, every: float = 10.0):
+        self.status, self.every, self.started, self.printed = status, every, {}, 0.0
+
+    def __call__(self, stage: str, what: str, done: int, total: int | None) -> None:
+        import time
+
+        now = time.monotonic()
+        started = self.started.setdefault((stage, what.split(" (")[0]), now - 1e-6)
+        rate = done / (now - started)
+        eta = f", ETA {int((total - done) / rate) // 60}:{int((total - done) / rate) % 60:02d}" if total and rate else ""
+        line = f"{stage}: {what} {done:,}{f'/{total:,}' if total else ''}, {rate:.1f}/s{eta}"
+        if console.is_terminal:
+            self.status.update(line)
+        elif now - self.printed >= self.every or done == total:
+            console.print(line, highlight=False)
+            self.printed = now
+
+
 def _summary(report: dict) -> Table:
     table = Table(title="curate run", show_lines=False)
     for column in ("stage", "in", "kept", "rejected", "added", "top reasons", "s"):
@@ -87,7 +108,7 @@ def run(
                       f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)")
 
     try:
-        _, report = run_recipe(parsed, on_start=on_start, on_end=on_end)
+        _, report = run_recipe(parsed, on_start=on_start, on_end=on_end, progress=Progress(status))
     finally:
         status.stop()
     console.print(_summary(report))
@@ -255,8 +276,9 @@ def train(
         console.print(f"perplexity {metrics['perplexity']} on {metrics['rows']:,} responses; results in {out / 'evaluation'}")
         return
     with console.status("training…") as status:
+        progress = Progress(status)
         trained = train_classifier(train_rows, validation, config, out,
-                                   on_step=lambda step, total, loss: status.update(f"training: step {step}/{total}, loss {loss:.3f}"))
+                                   on_step=lambda step, total, loss: progress("train", f"training steps (loss {loss:.3f})", step, total))
     metrics = evaluate_classifier(trained, evaluation, out / "evaluation", config.max_length)
     console.print(f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['rows']:,} rows; "
                   f"{trained.samples_per_second:.1f} samples/s; results in {out / 'evaluation'}")

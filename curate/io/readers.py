@@ -65,37 +65,54 @@ def _bad_row(line: int, reason: str, detail: str, raw: str) -> dict[str, Any]:
 
 
 def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """Every physical record is read or rejected alone: a malformed record that spans several lines (an
+    unclosed quote swallows what follows) is re-read line by line, so one bad quote cannot take 198 rows with it."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     csv.field_size_limit(1 << 30)
+    physical = io.StringIO(text, newline="").readlines()  # the lines csv counts in `line_num`
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
         raise InputError("the file is empty", str(path)) from None
     bad: list[dict[str, Any]] = []
-    good_lines: list[int] = []
+    records: list[tuple[int, list[str]]] = []
+    recovered = False
+
+    def reject(line: int, row: list[str]) -> None:
+        problem = f"expected {len(header)} fields, found {len(row)}"
+        if on_bad_rows == "error":
+            raise InputError(problem + " (is a comma or quote unescaped?)", f"{path}:{line}",
+                             hint="fix the row, or set `on_bad_rows: reject` in the recipe's input to reject such rows with their line")
+        bad.append(_bad_row(line, "malformed_row", f"line {line}: {problem}", delimiter.join(row)))
+
     try:
+        start = reader.line_num + 1
         for row in reader:
-            if row and len(row) != len(header):
-                problem = f"expected {len(header)} fields, found {len(row)}"
-                if on_bad_rows == "error":
-                    raise InputError(problem + " (is a comma or quote unescaped?)",
-                                     f"{path}:{reader.line_num}", hint="fix the row, or set `on_bad_rows: reject` in the recipe's input to reject such rows with their line")
-                bad.append(_bad_row(reader.line_num, "malformed_row", f"line {reader.line_num}: {problem}", delimiter.join(row)))
-            elif row:
-                good_lines.append(reader.line_num)
+            end = reader.line_num
+            if row and len(row) == len(header):
+                records.append((end, row))
+            elif row and end == start:
+                reject(start, row)
+            elif row:  # one malformed record over several lines: judge each line on its own
+                for line in range(start, end + 1):
+                    alone = next(csv.reader([physical[line - 1]], delimiter=delimiter), [])
+                    if len(alone) == len(header):
+                        records.append((line, alone))
+                        recovered = True
+                    elif alone:
+                        reject(line, alone)
+            start = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"CSV parse error: {exc}", f"{path}:{reader.line_num}") from None
-    if not good_lines and not bad:
+    if not records and not bad:
         raise InputError("the file has a header but no rows", str(path))
-    if bad:
-        # Re-read only the good records with Python; rare path, so clarity over speed.
-        records = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)][1:]
-        records = [r for r in records if len(r) == len(header)]
-        frame = pl.DataFrame(records, schema=header, orient="row") if records else pl.DataFrame(schema={h: pl.String for h in header})
+    if bad or recovered:
+        rows = [row for _, row in records]
+        frame = pl.DataFrame(rows, schema=header, orient="row") if rows else pl.DataFrame(schema={h: pl.String for h in header})
     else:
         frame = pl.read_csv(io.BytesIO(text.encode()), infer_schema=False, separator=delimiter)
-    frame = frame.with_columns(pl.Series("_line", good_lines[: frame.height], dtype=pl.Int64))
+    frame = frame.with_columns(pl.Series("_line", [line for line, _ in records][: frame.height], dtype=pl.Int64))
     return frame, bad
 
 

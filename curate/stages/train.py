@@ -56,15 +56,20 @@ class Train(Stage):
         names = {f.name for f in fields(TrainConfig)}
         return TrainConfig(**{k: v for k, v in vars(self).items() if k in names and k != "seed"}, seed=seed)
 
-    def generate(self, train: pl.DataFrame, validation: pl.DataFrame | None, evaluation: pl.DataFrame, config: TrainConfig, out: Path) -> dict:
+    def generate(self, train: pl.DataFrame, validation: pl.DataFrame | None, evaluation: pl.DataFrame, config: TrainConfig, out: Path,
+                 on_step=None) -> dict:
         from curate.train.generate import evaluate_generator, train_generator
 
-        trained = train_generator(train, validation, config, out)
+        trained = train_generator(train, validation, config, out, on_step=on_step)
         metrics = evaluate_generator(trained.model_dir, evaluation, out / "evaluation", self.max_length)
         return {"perplexity": metrics["perplexity"], "eval_loss": metrics["eval_loss"], "train_rows": train.height,
                 "eval_rows": metrics["rows"], "samples_per_second": round(trained.samples_per_second, 1),
                 "findings": [f"perplexity {metrics['perplexity']} on {metrics['rows']} evaluation responses; sample generations:"]
                 + [f"“{s['prompt'][:60]}” → “{s['generated'][:120]}”" for s in metrics["samples"][:3]]}
+
+    def progress(self, ctx: RunContext):
+        """Training steps and loss, reported through the run's progress hook."""
+        return lambda step, total, loss: ctx.report(self.name, f"training steps (loss {loss:.3f})", step, total)
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         from curate.train.classify import evaluate_classifier, train_classifier
@@ -74,13 +79,13 @@ class Train(Stage):
         config = self.config(ctx.seed_for(self.seed))
         train, validation, evaluation = split_for_training(rows, ctx.datasets.get(f"{self.name}.eval"))
         if self.task == "generate":
-            return StageResult(kept=rows, rejected=empty_rejected(rows), stats=self.generate(train, validation, evaluation, config, out))
+            return StageResult(kept=rows, rejected=empty_rejected(rows), stats=self.generate(train, validation, evaluation, config, out, self.progress(ctx)))
         if self.search:
             from curate.train.search import search
 
             trained, trials = search(train, validation, config, self.search, out / "search", self.trials, self.strategy)
         else:
-            trained, trials = train_classifier(train, validation, config, out), []
+            trained, trials = train_classifier(train, validation, config, out, on_step=self.progress(ctx)), []
         metrics = evaluate_classifier(trained, evaluation, out / "evaluation", self.max_length)
         stats = {k: round(metrics[k], 4) for k in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")}
         if "probe" in metrics:  # the baseline the fine-tune must beat: frozen embeddings + logistic regression

@@ -125,3 +125,21 @@ def test_sample_is_read_whole(sample_path, truth):
     # Every ingest rejection is a planted empty ticket.
     empties = set(truth.filter(pl.col("kind") == "empty")["ticket_id"])
     assert set(result.rejected["id"]) <= empties
+
+
+def test_an_unclosed_quote_costs_one_row_not_the_rest_of_the_file(tmp_path):
+    """Found by the trust review: line 3's stray quote swallowed 198 rows into one rejected row."""
+    from curate.io.readers import read_input
+    from curate.io.spec import InputSpec
+
+    lines = ["id,text,label"] + [f"{i},ticket number {i} about my order,track" for i in range(1, 201)]
+    lines[2] = '2,"this quote never closes,track'
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = read_input(InputSpec(path=path, on_bad_rows="reject")).result
+    assert result.rejected["source_line"].to_list() == [3] and result.kept.height == 199
+    assert result.kept.height + result.rejected.height == 200
+    assert result.kept.filter(pl.col("id") == "4")["source_line"].to_list() == [5]
+    with pytest.raises(InputError) as caught:
+        read_input(InputSpec(path=path))
+    assert caught.value.where == f"{path}:3"

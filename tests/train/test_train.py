@@ -133,3 +133,16 @@ def test_compare_over_seeds_reports_spread_and_the_paired_difference(tiny_model,
     assert f1["difference"]["mean"] == round(sum(differences) / 2, 4)
     assert f1["difference"]["std"] == round(abs(differences[0] - differences[1]) / 2 ** 0.5, 4)
     assert "paired difference" in (tmp_path / "compare.md").read_text() and summary["probe"]["raw"]["mean"] > 0
+
+
+def test_run_shows_training_steps_with_an_eta_in_a_log(tiny_model, tmp_path):
+    """Not a terminal (as in CI): plain progress lines, the last one at the final step."""
+    data = tmp_path / "toy.csv"
+    toy().write_csv(data)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"input: {data}\nstages:\n  - train: {{model: {tiny_model}, epochs: 2, batch_size: 8}}\noutput: {tmp_path / 'run'}\n")
+    result = CliRunner().invoke(app, ["run", str(recipe)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("train: training steps")]
+    assert lines and "6/6," in lines[-1]  # 24 rows, batch 8, 2 epochs
+    assert all("ETA" in line and "/s" in line for line in lines)
