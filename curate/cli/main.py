@@ -65,9 +65,9 @@ class Progress:
         import time
 
         now = time.monotonic()
-        started = self.started.setdefault((stage, what.split(" (")[0]), now - 1e-6)
-        rate = done / (now - started)
-        eta = f", ETA {int((total - done) / rate) // 60}:{int((total - done) / rate) % 60:02d}" if total and rate else ""
+        first_done, first_time = self.started.setdefault((stage, what.split(" (")[0]), (done, now))
+        rate = (done - first_done) / (now - first_time) if now > first_time else 0.0  # measured from the first report on
+        eta = f", ETA {int((total - done) / rate) // 60}:{int((total - done) / rate) % 60:02d}" if total and rate else ", ETA …"
         line = f"{stage}: {what} {done:,}{f'/{total:,}' if total else ''}, {rate:.1f}/s{eta}"
         if console.is_terminal:
             self.status.update(line)

@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 import polars as pl
 
 from curate.core.columns import LABEL, SPLIT, TEST, TEXT, TRAIN, VALIDATION
+from curate.core.params import Count, Folds, Positive, Rate
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 from curate.train.loop import TrainConfig
 
@@ -30,18 +31,18 @@ def split_for_training(rows: pl.DataFrame, eval_rows: pl.DataFrame | None = None
 class Train(Stage):
     task: Literal["classify", "generate"] = "classify"
     model: str | None = None
-    epochs: int = 4
-    max_steps: int | None = None
-    lr: float = 3e-4
-    batch_size: int = 32
-    max_length: int = 64
-    early_stopping: int = 2
-    trainable_layers: int | None = 2
+    epochs: Positive = TrainConfig.epochs
+    max_steps: Positive | None = None
+    lr: Rate = TrainConfig.lr
+    batch_size: Positive = TrainConfig.batch_size
+    max_length: Positive = TrainConfig.max_length
+    early_stopping: Count = TrainConfig.early_stopping
+    trainable_layers: Count | None = TrainConfig.trainable_layers  # the runner's defaults: one source of truth
     seed: int | None = None  # None: the recipe's seed
     search: dict[str, list[float | int]] | None = None  # e.g. {lr: [1e-4, 3e-4], epochs: [3, 5]}
     trials: int | None = None
     strategy: Literal["grid", "random"] = "grid"
-    cv: int | None = None  # also report k-fold cross-validated macro-F1 of the chosen setting
+    cv: Folds | None = None  # also report k-fold cross-validated macro-F1 of the chosen setting
     eval: str | dict[str, str] | None = None  # a clean file: a path, or {path, text, label} like the recipe's input
 
     name: ClassVar[str] = "train"

@@ -89,3 +89,22 @@ def test_missing_recipe_file(tmp_path):
 def test_shipped_recipes_are_valid():
     for path in Path(__file__).resolve().parents[2].joinpath("recipes").glob("*.yaml"):
         assert load_recipe(path).stages
+
+
+@pytest.mark.parametrize("stage, key, message", [
+    ("quality: {min_letter_share: .nan}", "min_letter_share", "got nan"),
+    ("quality: {max_caps_share: -1}", "max_caps_share", "greater than or equal to 0"),
+    ("split: {validation: 0.7, test: 0.6}", "split", "nothing would be left for training"),
+    ("split: {validation: -0.1}", "validation", "greater than or equal to 0"),
+    ("dedup: {method: minhash, num_perm: 0}", "num_perm", "greater than or equal to 1"),
+    ("dedup: {method: minhash, ngram: -3}", "ngram", "greater than or equal to 1"),
+    ("rebalance: {max_ratio: 0}", "max_ratio", "greater than or equal to 1"),
+    ("rebalance: {max_ratio: .nan}", "max_ratio", "got nan"),
+    ("train: {lr: -0.001}", "lr", "greater than 0"),
+    ("labels: {folds: 1}", "folds", "greater than or equal to 2"),
+])
+def test_nonsense_parameters_are_refused_with_their_key(stage, key, message):
+    """Found by the trust review: these were accepted and silently did the wrong thing."""
+    with pytest.raises(RecipeError, match=message) as caught:
+        parse_recipe(f"input: t.csv\nstages:\n  - {stage}\noutput: out\n", "r.yaml")
+    assert caught.value.where.startswith("r.yaml:3") and key in caught.value.where

@@ -145,4 +145,4 @@ def test_run_shows_training_steps_with_an_eta_in_a_log(tiny_model, tmp_path):
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("train: training steps")]
     assert lines and "6/6," in lines[-1]  # 24 rows, batch 8, 2 epochs
-    assert all("ETA" in line and "/s" in line for line in lines)
+    assert all("ETA" in line and "/s" in line for line in lines) and "ETA …" not in lines[-1]

@@ -16,6 +16,7 @@ import polars as pl
 
 from curate.stages.augment.checks import CandidateChecks
 from curate.core.columns import AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, SPLIT, TEXT, TRAIN
+from curate.core.params import Positive, Share
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 
 PAIRS_IN_REPORT = 8
@@ -69,11 +70,11 @@ def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: lis
 class Augment(Stage):
     # WordNet synonyms have no word sense ("loan" -> "loanword"): asked for, never a default.
     methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["backtranslate"])
-    per_row: int = 1
+    per_row: Positive = 1
     classes: list[str] | None = None  # None: the classes smaller than the median class
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
-    min_similarity: float = 0.75
-    max_similarity: float = 0.985
+    min_similarity: Share = 0.75
+    max_similarity: Share = 0.985
     label_check: bool = True
     seed: int | None = None  # None: the recipe's seed
 

@@ -20,6 +20,7 @@ import polars as pl
 from curate.stages.augment.checks import CandidateChecks
 from curate.stages.augment.augment import augment_stats, augmentable, generate_checked, training_pool
 from curate.core.columns import AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, QUALITY_FLAGS, SPLIT, SPLIT_GROUP, TRAIN
+from curate.core.params import AtLeastOne, Count, Positive, Share
 from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Stage, StageResult
 
 
@@ -36,15 +37,15 @@ def target_counts(counts: dict[str, int], target: str | dict[str, int], max_rati
 @dataclass
 class Rebalance(Stage):
     target: Literal["uniform", "max_ratio"] | dict[str, int] = "max_ratio"
-    max_ratio: float = 3.0
-    size: int | None = None
+    max_ratio: AtLeastOne = 3.0
+    size: Positive | None = None
     methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["backtranslate"])
-    max_rounds: int = 3
+    max_rounds: Count = 3
     fallback: Literal["random", "none"] = "none"  # "random": fill what augmentation could not with copies
-    max_generated_share: float = 0.5  # at most this share of a class's training rows may be generated or copied
+    max_generated_share: Share = 0.5  # at most this share of a class's training rows may be generated or copied
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
-    min_similarity: float = 0.75
-    max_similarity: float = 0.985
+    min_similarity: Share = 0.75
+    max_similarity: Share = 0.985
     seed: int | None = None  # None: the recipe's seed
 
     name: ClassVar[str] = "rebalance"

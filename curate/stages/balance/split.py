@@ -12,6 +12,7 @@ import polars as pl
 from curate.core.columns import ID, LABEL, SPLIT, SPLIT_GROUP, TEST, TEXT, TRAIN, VALIDATION
 from curate.stages.dedup.minhash.lsh import near_duplicate_clusters
 from curate.stages.dedup.minhash.signatures import MinHasher
+from curate.core.params import Share, Similarity
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 
 
@@ -34,10 +35,14 @@ def assign_groups(groups: pl.DataFrame, validation: float, test: float, seed: in
 class Split(Stage):
     """Add a `split` column; near duplicates (MinHash, `group_threshold`) share a split."""
 
-    validation: float = 0.1
-    test: float = 0.1
+    validation: Share = 0.1
+    test: Share = 0.1
     seed: int | None = None  # None: the recipe's seed
-    group_threshold: float = 0.7
+    group_threshold: Similarity = 0.7
+
+    def __post_init__(self) -> None:
+        if self.validation + self.test >= 1:
+            raise ValueError(f"validation + test is {self.validation + self.test:g}: nothing would be left for training (they must add up to less than 1)")
 
     name: ClassVar[str] = "split"
     produces: ClassVar[tuple[str, ...]] = (SPLIT, SPLIT_GROUP)

@@ -15,6 +15,7 @@ import polars as pl
 
 from curate.stages.clean import text as T
 from curate.core.columns import TEXT
+from curate.core.params import Count
 from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Stage, StageResult
 
 
@@ -39,7 +40,7 @@ class Clean(Stage):
     signatures: bool = True
     greetings: bool = True
     whitespace: bool = True
-    min_chars: int = 1
+    min_chars: Count = 1
 
     name: ClassVar[str] = "clean"
 

@@ -17,6 +17,7 @@ import polars as pl
 from curate.core.columns import LABEL, TEXT
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
 from curate.core.embed import Embedder
+from curate.core.params import Positive, Similarity
 from curate.core.stage import RunContext, Stage, StageResult
 
 
@@ -52,11 +53,11 @@ class SemanticDedup(Stage):
     """Semantic duplicates: cosine similarity of sentence embeddings at or above `threshold`."""
 
     method: Literal["semantic"] = "semantic"
-    threshold: float = 0.93
+    threshold: Similarity = 0.93
     model: str | None = None
-    batch_size: int = 64
-    exact_search_limit: int = 50_000
-    partition_size: int = 5_000
+    batch_size: Positive = 64
+    exact_search_limit: Positive = 50_000
+    partition_size: Positive = 5_000
     seed: int | None = None  # k-means partitions above exact_search_limit; None: the recipe's seed
     cache: bool = True
     keep: KeepPolicy = "first"

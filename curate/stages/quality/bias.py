@@ -17,6 +17,7 @@ from typing import ClassVar
 import polars as pl
 
 from curate.core.columns import IDENTITY_TERMS, LABEL, TEXT, TOXIC
+from curate.core.params import Count, Positive, Share
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 
 IDENTITY_WORDS: dict[str, list[str]] = {
@@ -44,9 +45,9 @@ def normalized_entropy(counts: list[int]) -> float:
 class Bias(Stage):
     terms: dict[str, list[str]] = field(default_factory=lambda: dict(IDENTITY_WORDS))
     toxic_terms: list[str] = field(default_factory=lambda: list(TOXIC_WORDS))
-    min_term_count: int = 5
-    significance: float = 0.01
-    top_pairs: int = 10
+    min_term_count: Positive = 5
+    significance: Share = 0.01
+    top_pairs: Count = 10
 
     name: ClassVar[str] = "bias"
     produces: ClassVar[tuple[str, ...]] = (IDENTITY_TERMS, TOXIC)

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import ID, LABEL, LABEL_FLAGS, LABEL_ISSUE, LABEL_QUALITY, LABEL_SUGGESTED, TEXT
+from curate.core.params import Count, Folds
 from curate.core.stage import Check, Filter, RunContext
 
 Action = Literal["drop", "flag"]
@@ -34,11 +35,11 @@ class LabelCheck(Filter):
     allowed: list[str] | None = None
     missing: Action = "drop"
     unknown: Action = "drop"
-    min_class_size: int = 10
+    min_class_size: Count = 10
     small_classes: Action = "flag"
     mislabelled: Literal["drop", "flag", "off"] = "flag"
-    folds: int = 5
-    min_rows_to_judge: int = 30  # smaller classes are not judged: a classifier cannot know them well enough
+    folds: Folds = 5
+    min_rows_to_judge: Count = 30  # smaller classes are not judged: a classifier cannot know them well enough
     model: str | None = None
     seed: int | None = None  # None: the recipe's seed
 

@@ -14,6 +14,7 @@ from typing import ClassVar
 import polars as pl
 
 from curate.core.columns import ID, LABEL, QUALITY_FLAGS, TEXT
+from curate.core.params import Count, Positive, Share
 from curate.core.stage import Check, Filter, RunContext
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -50,23 +51,23 @@ def keyboard_mash() -> pl.Expr:
 class Quality(Filter):
     """Length, character mix, repetition, caps, non-printables, template slots, auto-replies, language."""
 
-    min_chars: int = 2
-    max_chars: int = 20_000
-    min_words: int = 1
-    max_words: int = 4_000
-    min_letter_share: float = 0.5
-    max_symbol_share: float = 0.3
-    max_char_run: int = 5
-    max_word_repetition: float = 0.5  # short texts: 1 - distinct words / words
-    max_ngram_repetition: float = 0.8  # long texts: share of word 5-grams seen before in the text
-    max_caps_share: float = 0.8
-    max_nonprintable_share: float = 0.01
+    min_chars: Count = 2
+    max_chars: Positive = 20_000
+    min_words: Count = 1
+    max_words: Positive = 4_000
+    min_letter_share: Share = 0.5
+    max_symbol_share: Share = 0.3
+    max_char_run: Positive = 5
+    max_word_repetition: Share = 0.5  # short texts: 1 - distinct words / words
+    max_ngram_repetition: Share = 0.8  # long texts: share of word 5-grams seen before in the text
+    max_caps_share: Share = 0.8
+    max_nonprintable_share: Share = 0.01
     template_slots: bool = True
     auto_replies: bool = True
     no_content: bool = True
     languages: list[str] = field(default_factory=lambda: ["en"])
-    language_min_chars: int = 25
-    language_min_confidence: float = 0.9
+    language_min_chars: Count = 25
+    language_min_confidence: Share = 0.9
     flag_only: list[str] = field(default_factory=lambda: ["all_caps"])
 
     name: ClassVar[str] = "quality"

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import LABEL, TEXT
+from curate.core.params import Positive
 from curate.core.stage import RunContext, Stage, StageResult
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
 from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
@@ -41,8 +42,8 @@ class MinHashDedup(Stage):
     similarity: Literal["edit", "jaccard"] = "edit"
     threshold: float | None = None
     candidate_threshold: float | None = None
-    num_perm: int = 128
-    ngram: int = 3
+    num_perm: Positive = 128
+    ngram: Positive = 3
     unit: Literal["char", "word"] = "char"
     seed: int = 1  # the permutations' seed (datasketch's default), not a source of randomness
     same_numbers: bool = True
