@@ -37,10 +37,12 @@ def test_synonyms_change_words_but_never_placeholders():
 
 
 def test_backtranslation_keeps_placeholders():
-    sources = ["I want to cancel my order 4521, my email is [EMAIL]", "where is my parcel"]
-    out = BackTranslator().generate(sources)
-    assert out[1] is not None  # nothing to protect: the round trip always gives text back
-    assert out[0] is None or ("[EMAIL]" in out[0] and "4521" in out[0])
+    sources = ["I want to cancel my order 4521, my email is [EMAIL]", "where is my parcel",
+               "please refund order 7781 to [EMAIL] today", "my phone [PHONE] was charged twice for order 991"]
+    out = BackTranslator().generate(sources)  # greedy decoding: the same text every run
+    assert all(isinstance(text, str) and text for text in out)
+    for source, text in zip(sources, out):
+        assert all(span in text for span in protect(source)[1]), (source, text)
 
 
 def test_checks_reject_what_they_should():
@@ -116,5 +118,7 @@ def test_truncated_candidates_and_generated_sources_are_refused():
 def test_paraphrase_method_runs_offline():
     from curate.stages.augment.methods import Paraphraser
 
-    out = Paraphraser(max_new_tokens=24).generate(["where is my refund for order 4521"])
-    assert len(out) == 1 and (out[0] is None or "4521" in out[0])
+    out = Paraphraser(max_new_tokens=24).generate(["where can i see my refund", "where is my refund for order 4521"])
+    assert isinstance(out[0], str) and out[0].strip()  # nothing to protect: the model's rewording comes back
+    # SmolLM2 drops the sentinel that stands for 4521 here: the candidate is refused, never emitted with another number.
+    assert out[1] is None
