@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
@@ -62,8 +63,6 @@ class Progress:
         self.status, self.every, self.started, self.printed = status, every, {}, 0.0
 
     def __call__(self, stage: str, what: str, done: int, total: int | None) -> None:
-        import time
-
         now = time.monotonic()
         first_done, first_time = self.started.setdefault((stage, what.split(" (")[0]), (done, now))
         rate = (done - first_done) / (now - first_time) if now > first_time else 0.0  # measured from the first report on

@@ -69,7 +69,7 @@ def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, li
     unclosed quote swallows what follows) is re-read line by line, so one bad quote cannot take 198 rows with it."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     csv.field_size_limit(1 << 30)
-    physical = io.StringIO(text, newline="").readlines()  # the lines csv counts in `line_num`
+    physical: list[str] = []  # the lines csv counts in `line_num`; split only when a malformed record needs them
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -95,6 +95,7 @@ def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, li
             elif row and end == start:
                 reject(start, row)
             elif row:  # one malformed record over several lines: judge each line on its own
+                physical = physical or io.StringIO(text, newline="").readlines()
                 for line in range(start, end + 1):
                     alone = next(csv.reader([physical[line - 1]], delimiter=delimiter), [])
                     if len(alone) == len(header):

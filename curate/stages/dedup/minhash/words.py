@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 COMMON = 2  # a word seen this often in the column is a word people use, not a one-off typo
 TYPO_RARITY = 0.2  # a substitution whose rarer side is under this share of the commoner side is a misspelling
@@ -22,8 +23,6 @@ def _content(word: str, stop_words: frozenset[str]) -> bool:
 
 
 def _close(a: str, b: str) -> bool:
-    from rapidfuzz.distance import Levenshtein
-
     return Levenshtein.distance(a, b) <= max(1, max(len(a), len(b)) // 4)
 
 
