@@ -37,6 +37,8 @@ st.session_state[RUN_KEY] = str(run)
 st.sidebar.caption(f"run: `{run}`")
 st.navigation([
     st.Page("pages/overview.py", title="Overview", default=True),
+    st.Page("pages/review.py", title="Review"),
+    st.Page("pages/map.py", title="Map"),
     st.Page("pages/words.py", title="Words"),
     st.Page("pages/labels.py", title="Labels"),
     st.Page("pages/duplicates.py", title="Duplicates"),

@@ -132,12 +132,13 @@ def export(
     target: str = typer.Option("auto", help="assistant turn for OpenAI chat: response | label | auto"),
     split: str = typer.Option("train", help="train | validation | test | all: the split of a run to export (held-out rows stay held out)"),
     force: bool = typer.Option(False, "--force", help="export even though the run's gate failed"),
+    require_review: bool = typer.Option(False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"),
 ) -> None:
     """Write the approved set as Parquet, JSONL or OpenAI chat fine-tuning JSONL."""
     from curate.io.writers import export_frame, load_dataset, select_split
     from curate.pipeline.guards import check_trainable
 
-    warning = check_trainable(source, force)
+    warning = check_trainable(source, force, require_review)
     if warning:
         console.print(f"[yellow]warning[/] {warning}")
     frame = select_split(load_dataset(source), split)
@@ -247,6 +248,7 @@ def train(
     eval: Optional[Path] = typer.Option(None, "--eval", help="clean evaluation file (default: the test split)"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default: DATA/train for a run)"),
     force: bool = typer.Option(False, "--force", help="train even though the run's gate failed"),
+    require_review: bool = typer.Option(False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"),
     task: str = typer.Option("classify", help="classify (text -> label) or generate (text -> response)"),
     text: str = typer.Option("text"), label: Optional[str] = typer.Option(None),
     epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(5e-5),
@@ -259,7 +261,7 @@ def train(
     from curate.stages.train import split_for_training
     from curate.train.classify import evaluate_classifier, train_classifier
 
-    warning = check_trainable(data, force)
+    warning = check_trainable(data, force, require_review)
     if warning:
         console.print(f"[yellow]warning[/] {warning}")
     rows = load_dataset(data, text=text, label=label)
@@ -320,6 +322,43 @@ def compare(
         table.add_row("probe macro_f1", cell(probe["raw"]), cell(probe["curated"]), "")
     console.print(table)
     console.print(f"details: {out / 'compare.md'}")
+
+
+@command()
+def review(
+    run_dir: Path = typer.Argument(..., help="a run directory"),
+    sign_off: bool = typer.Option(False, "--sign-off", help="sign the run off as reviewed (needs --reviewer)"),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="who signs off"),
+    note: Optional[str] = typer.Option(None, "--note", help="a note kept with the sign-off"),
+    summary: bool = typer.Option(True, "--summary/--quiet", help="print the decisions and the sign-off"),
+) -> None:
+    """A run's review: the decisions recorded in the explorer (applied by the `review` stage on the next run) and its sign-off."""
+    from curate.io.review import read_decisions, read_signoff, review_problem, run_decisions_file
+    from curate.io.review import sign_off as record_sign_off
+    from curate.io.rundir import RunDir
+
+    run = RunDir(run_dir)
+    if sign_off:
+        record = record_sign_off(run.path, reviewer or "", note)
+        console.print(f"signed off by {record['reviewer']} at {record['at']} ({record['decisions']} decisions)")
+    if not summary:
+        return
+    file = run_decisions_file(run)
+    decisions = read_decisions(file)
+    applied = (run.report.get("review") or {}).get("decisions")
+    console.print(f"{decisions.height} decision(s) in {file}" + (f"; this run applied {applied}" if applied is not None else
+                                                                  "; this run has no review stage, so none were applied"))
+    if decisions.height:
+        table = Table("at", "reviewer", "action", "id", "label / text", "note")
+        for row in decisions.tail(50).iter_rows(named=True):
+            table.add_row(row["at"], row["reviewer"] or "", row["action"], row["id"], row["label"] or (row["text"] or "")[:60], row["note"] or "")
+        console.print(table)
+        counts = decisions.group_by("action").len().sort("action")
+        console.print(", ".join(f"{a}: {n}" for a, n in counts.iter_rows()))
+    signoff, problem = read_signoff(run.path), review_problem(run.path)
+    if signoff:
+        console.print(f"signed off by {signoff['reviewer']} at {signoff['at']}" + (f": {signoff['note']}" if signoff.get("note") else ""))
+    console.print("reviewed: yes" if problem is None else f"reviewed: no ({problem})")
 
 
 @command()

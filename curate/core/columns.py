@@ -7,6 +7,7 @@ ID = "id"
 TEXT = "text"
 LABEL = "label"
 RESPONSE = "response"
+TEXT_BEFORE_CLEAN = "text_before_clean"  # on rows `clean` emptied: what came in, redacted
 SOURCE_LINE = "source_line"  # the input file's line (or row) a record came from
 
 # Columns of a rejected row, beside the row's own columns.
@@ -44,3 +45,9 @@ TRAIN, VALIDATION, TEST = "train", "validation", "test"
 # Artifacts a run writes beside its rows: frames as <name>.parquet, dicts as <name>.json.
 CLUSTERS_ARTIFACT = "clusters"
 GATE_ARTIFACT = "gate"
+
+# A reviewer's decisions, applied by the review stage (curate/stages/review.py).
+REVIEW_DECISION = "review_decision"  # what the reviewer decided about the row: keep, reject, relabel
+REVIEW_KEEP = "review_keep"  # the executor puts such a row back whenever a later stage rejects it
+LABEL_BEFORE_REVIEW = "label_before_review"
+REVIEW_BAD_GENERATIONS = "review_bad_generations"  # texts generated from this row that a reviewer marked bad

@@ -73,10 +73,10 @@ def write_run(run_dir: Path, artifacts: dict[str, pl.DataFrame | dict], report: 
     (run_dir / REPORT_JSON).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     # Examples are redacted where they are taken; this is the safety net for the page a person reads.
     (run_dir / REPORT_MD).write_text(PiiFinder().redact(markdown)[0], encoding="utf-8")
-    (run_dir / COMPLETE).write_text(_report_hash(run_dir) + "\n", encoding="utf-8")
+    (run_dir / COMPLETE).write_text(report_hash(run_dir) + "\n", encoding="utf-8")
 
 
-def _report_hash(run_dir: Path) -> str:
+def report_hash(run_dir: Path) -> str:
     return hashlib.sha256((run_dir / REPORT_JSON).read_bytes()).hexdigest()
 
 
@@ -91,7 +91,7 @@ class RunDir:
         if not (self.path / REPORT_JSON).exists():
             raise InputError("not a run directory (no report.json)", str(self.path), hint="pass the `output` folder of `curate run`")
         marker = self.path / COMPLETE
-        if not marker.exists() or marker.read_text(encoding="utf-8").strip() != _report_hash(self.path):
+        if not marker.exists() or marker.read_text(encoding="utf-8").strip() != report_hash(self.path):
             raise InputError("an incomplete run directory (interrupted, or its report changed after the run)", str(self.path),
                              hint="run the recipe again; curate writes a run whole or not at all")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.core.columns import AUGMENTED_FROM, DETAIL, ID, REASON, TEXT
+from curate.core.columns import AUGMENTED_FROM, DETAIL, ID, REASON, REVIEW_KEEP, STAGE, TEXT
 from curate.core.context import RunContext
 from curate.core.errors import ConservationError, RecipeError
 from curate.core.stage import Artifact, Stage, StageResult, count_reasons, empty_rejected
@@ -89,6 +89,21 @@ def check_run_conservation(input_ids: pl.Series, approved: pl.DataFrame, rejecte
         )
 
 
+def restore_kept_by_review(result: StageResult) -> dict[str, int]:
+    """Put back the rows a reviewer said to keep that this stage rejected; returns how many, by reason.
+
+    Here, not in each stage, so that every stage (and every engine) honours a reviewer's `keep` the same way."""
+    if result.rejected.is_empty() or REVIEW_KEEP not in result.rejected.columns:
+        return {}
+    pinned = result.rejected[REVIEW_KEEP].fill_null(False)
+    if not pinned.any():
+        return {}
+    restored = result.rejected.filter(pinned)
+    result.rejected = result.rejected.filter(~pinned)
+    result.kept = pl.concat([result.kept, restored.drop(STAGE, REASON, DETAIL)], how="diagonal_relaxed")
+    return count_reasons(restored)
+
+
 def _examples(rejected: pl.DataFrame, redact: Callable[[str], str]) -> dict[str, list[dict[str, str]]]:
     examples: dict[str, list[dict[str, str]]] = {}
     if rejected.is_empty():
@@ -139,6 +154,9 @@ def run_stages(
             current = current.clear()
             input_ids = pl.concat([_ids(result.kept), _ids(result.rejected)])
         added = check_stage_conservation(stage.display_name, current, result) if not stage.is_source else 0
+        restored = restore_kept_by_review(result)
+        if restored:
+            result.stats["restored_by_review"] = restored
         if result.stats.get("findings"):  # findings quote rows: no PII may reach a report
             result.stats["findings"] = [ctx.redact(finding) for finding in result.stats["findings"]]
         report = StageReport(

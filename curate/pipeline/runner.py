@@ -6,6 +6,7 @@ from __future__ import annotations
 import platform
 import shutil
 import time
+from pathlib import Path
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -16,6 +17,7 @@ from curate import __version__
 from curate.core.context import Progress, RunContext
 from curate.core.stage import Stage
 from curate.io.readers import Ingest, label_counts
+from curate.io.review import decisions_path, read_decisions, write_decisions
 from curate.io.rundir import APPROVED, REJECTED, artifact_file, publish, staging_dir, write_run
 from curate.io.spec import InputSpec
 from curate.io.writers import load_dataset
@@ -24,13 +26,26 @@ from curate.pipeline.executor import RunResult, StageReport, run_stages
 from curate.pipeline.report import render_markdown
 
 
-def stage_datasets(stages: list[Stage]) -> dict[str, pl.DataFrame]:
-    """Read the files stages name besides the input (a clean evaluation file...), keyed `<stage>.<key>`."""
-    datasets = {}
+def decisions_source(spec: dict[str, Any], output: Path | None) -> Path | None:
+    """The review decisions a run applies: the file the recipe names, else its own output folder's."""
+    if spec.get("path"):
+        return Path(spec["path"])
+    return decisions_path(output) if output is not None else None
+
+
+def stage_datasets(stages: list[Stage], output: Path | None = None) -> tuple[dict[str, pl.DataFrame], dict[str, Path]]:
+    """Read the files stages name besides the input (a clean evaluation file, review decisions), keyed
+    `<stage>.<key>`; returns them and the decision files read, by key."""
+    datasets, decision_files = {}, {}
     for stage in stages:
         for key, spec in stage.datasets().items():
-            datasets[f"{stage.name}.{key}"] = load_dataset(InputSpec(**spec))
-    return datasets
+            name = f"{stage.name}.{key}"
+            if spec.get("reader") == "decisions":
+                decision_files[name] = decisions_source(spec, output)
+                datasets[name] = read_decisions(decision_files[name])
+            else:
+                datasets[name] = load_dataset(InputSpec(**spec))
+    return datasets, decision_files
 
 
 def build_report(recipe: Recipe, result: RunResult, seconds: float) -> dict[str, Any]:
@@ -67,12 +82,17 @@ def run_recipe(
     """Run the recipe and write its run directory; returns the result and report.json's content."""
     started = time.perf_counter()
     ingest = Ingest(recipe.input)
-    datasets = stage_datasets(recipe.stages)
+    datasets, decision_files = stage_datasets(recipe.stages, recipe.output)
     staging = staging_dir(recipe.output) if recipe.output is not None else None  # stages that write files write here too
     try:
         ctx = RunContext(seed=recipe.seed, output_dir=staging, datasets=datasets, progress=progress)
         result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end)
         report = build_report(recipe, result, time.perf_counter() - started)
+        for key, path in decision_files.items():  # the log this run applied travels with it, so the next run applies it too
+            own = path is None or recipe.output is None or path == decisions_path(recipe.output)
+            report["review"] = {"decisions_file": None if own else str(path.resolve()), "decisions": datasets[key].height}
+            if staging is not None and datasets[key].height:
+                write_decisions(decisions_path(staging), datasets[key])
         if staging is not None:
             write_run(staging, {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts}, report,
                       render_markdown(report, result.artifacts))

@@ -30,6 +30,7 @@ STAGES: dict[str, str | dict[str, str]] = {
     "augment": "curate.stages.augment.augment:Augment",
     "gate": "curate.stages.gates.gate:Gate",
     "train": "curate.stages.train:Train",
+    "review": "curate.stages.review:Review",
 }
 DEFAULT_METHOD = {"dedup": "exact"}
 

@@ -1,6 +1,8 @@
 """The explorer served for real and opened in headless Chromium (Debian's, driven by Playwright)."""
 
+import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -8,11 +10,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import polars as pl
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make setup installs it as root)")
 
 
 def free_port() -> int:
@@ -21,13 +26,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def server(sample_run):
+@contextlib.contextmanager
+def served(run: Path):
+    """`streamlit run apps/explorer.py` on `run`, on a free local port; yields its URL."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "apps/explorer.py"), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", str(sample_run)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "CURATE_RUN": str(sample_run)},
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", str(run)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "CURATE_RUN": str(run)},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -40,25 +46,35 @@ def server(sample_run):
     else:
         process.kill()
         pytest.fail("the explorer did not start: " + process.stdout.read().decode(errors="replace")[-2000:])
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make setup installs it as root)")
-def test_overview_renders_in_a_real_browser(server, sample_run):
-    import json
-
+@contextlib.contextmanager
+def chromium_page():
     from playwright.sync_api import sync_playwright
 
-    report = json.loads((sample_run / "report.json").read_text())
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(server, wait_until="networkidle")
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+@needs_chromium
+def test_overview_renders_in_a_real_browser(sample_run):
+    import json
+
+    report = json.loads((sample_run / "report.json").read_text())
+    ARTIFACTS.mkdir(exist_ok=True)
+    with served(sample_run) as url, chromium_page() as page:
+        page.goto(url, wait_until="networkidle")
         page.get_by_text("input rows").first.wait_for(timeout=60_000)
         metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
         assert metrics[:4] == [f"{report['totals']['input_rows']:,}", f"{report['totals']['approved']:,}", f"{report['totals']['rejected']:,}", "passed"]
@@ -69,5 +85,48 @@ def test_overview_renders_in_a_real_browser(server, sample_run):
         page.screenshot(path=str(ARTIFACTS / "explorer-overview.png"), full_page=True)
         page.get_by_role("link", name="Duplicates").click()
         page.get_by_text("Duplicate clusters").first.wait_for(timeout=60_000)
-        browser.close()
     assert (ARTIFACTS / "explorer-overview.png").stat().st_size > 10_000
+
+
+def decide_in_browser(page, row_id: str, action: str, reviewer: str) -> None:
+    """Open `row_id` on the Review page, choose `action` in the decision form and record it."""
+    box = page.get_by_label("row id")
+    box.fill(row_id)
+    box.press("Enter")
+    page.get_by_text(f"{row_id} ·").first.wait_for(timeout=60_000)
+    form = page.locator('[data-testid="stForm"]').first
+    form.get_by_text(action, exact=True).click()
+    form.get_by_label("reviewer").fill(reviewer)
+    form.get_by_role("button", name="record decision").click()
+    page.get_by_text(f"recorded: {action} {row_id}").wait_for(timeout=60_000)
+
+
+@needs_chromium
+def test_a_label_fixed_and_a_row_restored_in_the_browser_reach_the_next_run(sample_run, tmp_path):
+    run = tmp_path / "tickets"
+    shutil.copytree(sample_run, run)
+    rejected = pl.read_parquet(run / "rejected.parquet")
+    mislabelled = rejected.filter((pl.col("reason") == "likely_mislabelled") & pl.col("label_suggested").is_not_null()).row(0, named=True)
+    short = rejected.filter(pl.col("stage") == "quality").row(0, named=True)
+    with served(run) as url, chromium_page() as page:
+        page.goto(url, wait_until="networkidle")
+        page.get_by_role("link", name="Review").click()
+        page.get_by_label("row id").wait_for(timeout=60_000)
+        decide_in_browser(page, mislabelled["id"], "fix label", "ana")
+        decide_in_browser(page, short["id"], "keep", "ana")
+    decisions = pl.read_parquet(run / "review" / "decisions.parquet")
+    assert decisions.select("id", "action", "label").rows() == [(mislabelled["id"], "relabel", mislabelled["label_suggested"]),
+                                                               (mislabelled["id"], "keep", None), (short["id"], "keep", None)]
+    recipe = yaml.safe_load((ROOT / "recipes/tickets.yaml").read_text())
+    recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)]  # the decisions, not the model, are tested
+    recipe["output"] = str(run)
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    done = subprocess.run([sys.executable, "-m", "curate.cli.main", "run", str(tmp_path / "recipe.yaml")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    approved = pl.read_parquet(run / "approved.parquet")
+    fixed = approved.filter(pl.col("id") == mislabelled["id"]).row(0, named=True)
+    assert (fixed["label"], fixed["label_before_review"]) == (mislabelled["label_suggested"], mislabelled["label"])
+    restored = approved.filter(pl.col("id") == short["id"]).row(0, named=True)
+    assert restored["review_keep"] and restored["text"] == short["text"]
+    assert pl.read_parquet(run / "review" / "decisions.parquet").height == 3  # carried into the new run for the run after it

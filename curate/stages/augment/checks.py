@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curate.core.columns import AUGMENT_SIMILARITY, AUGMENTED_FROM, ID, LABEL, TEXT
+from curate.core.columns import AUGMENT_SIMILARITY, AUGMENTED_FROM, ID, LABEL, REVIEW_BAD_GENERATIONS, TEXT
 from curate.core.text import normalized_text
 
 
@@ -35,6 +35,9 @@ class CandidateChecks:
             return frame.filter(~mask)
 
         candidates = drop(candidates[TEXT].is_null(), "no_output_or_lost_protected_span", candidates)
+        if REVIEW_BAD_GENERATIONS in candidates.columns:  # copied from the source row: texts a reviewer marked bad for it
+            marked = candidates.select(pl.col(TEXT).is_in(pl.col(REVIEW_BAD_GENERATIONS)).fill_null(False)).to_series()
+            candidates = drop(marked, "marked_bad_by_reviewer", candidates).drop(REVIEW_BAD_GENERATIONS)
         ratio = candidates[TEXT].str.len_chars() / candidates["source_text"].str.len_chars().clip(1)
         candidates = drop(ratio < self.min_length_ratio, "truncated", candidates)
         keys = candidates.select(normalized_text(TEXT)).to_series()

@@ -14,7 +14,7 @@ from typing import ClassVar
 import polars as pl
 
 from curate.stages.clean import text as T
-from curate.core.columns import TEXT
+from curate.core.columns import TEXT, TEXT_BEFORE_CLEAN
 from curate.core.params import Count
 from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Stage, StageResult
 
@@ -80,4 +80,9 @@ class Clean(Stage):
             pl.when(too_short).then(pl.lit("empty_after_clean")).otherwise(None).alias(REJECT_REASON),
             pl.when(too_short).then(pl.lit("nothing left after removing markup, quotes and signatures")).alias(REJECT_DETAIL),
         )
-        return self.split_marked(marked, stats)
+        result = self.split_marked(marked, stats)
+        # What a reviewer needs to judge the rejection: the text as it came in (redacted: no stage has yet).
+        ctx = ctx or RunContext()
+        originals = rows.filter(too_short)[TEXT].fill_null("").map_elements(ctx.redact, return_dtype=pl.String)
+        result.rejected = result.rejected.with_columns(originals.alias(TEXT_BEFORE_CLEAN))
+        return result
