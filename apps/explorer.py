@@ -18,11 +18,26 @@ from shared import RUN_KEY
 from curate.explore import data as D
 
 st.set_page_config(page_title="curate explorer", layout="wide")
+QUERY_RUN = "run_from_query"
+
+
+def is_run(candidate: str | None) -> bool:
+    return bool(candidate) and (Path(candidate) / "report.json").exists()
 
 
 def chosen_run() -> Path | None:
-    for candidate in (st.query_params.get("run"), next(iter(sys.argv[1:]), None), os.environ.get("CURATE_RUN")):
-        if candidate and (Path(candidate) / "report.json").exists():
+    """`?run=` when given (and kept in the session, so moving between pages stays on it), else the
+    command line, CURATE_RUN, or a picker over runs/."""
+    asked = st.query_params.get("run")
+    if asked is not None:
+        if is_run(asked):
+            st.session_state[QUERY_RUN] = asked
+        else:
+            st.warning(f"`?run={asked}` is not a run directory (no report.json); showing another run instead")
+    if is_run(st.session_state.get(QUERY_RUN)):  # a page link drops the query string; the session remembers it
+        return Path(st.session_state[QUERY_RUN])
+    for candidate in (next(iter(sys.argv[1:]), None), os.environ.get("CURATE_RUN")):
+        if is_run(candidate):
             return Path(candidate)
     runs = D.list_runs(Path("runs"))
     return Path(st.sidebar.selectbox("run", [str(r) for r in runs])) if runs else None

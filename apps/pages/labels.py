@@ -1,11 +1,10 @@
-"""Explorer page: labels."""
+"""Explorer page: labels. Classes before and after, per split and through rebalancing; bias findings; flags."""
 
 import polars as pl
+import streamlit as st
+from shared import review_rows, run_data
 
 from curate.core.columns import ID, LABEL, LABEL_ISSUE, LABEL_QUALITY, LABEL_SUGGESTED, TEXT
-import streamlit as st
-from shared import run_data
-
 from curate.explore import data as D
 
 RUN, REPORT, APPROVED, REJECTED, CLUSTERS = run_data()
@@ -13,8 +12,14 @@ RUN, REPORT, APPROVED, REJECTED, CLUSTERS = run_data()
 st.title("Labels")
 distribution = D.label_distribution(REPORT)
 st.subheader("Class distribution: input and approved")
-st.bar_chart(distribution.to_pandas(), x="label", y=["input", "approved"], stack=False)
+st.caption(f"{distribution.height} classes")
+st.bar_chart(distribution.to_pandas(), x="label", y=["input", "approved"], stack=False, horizontal=True, sort=False,
+             height=max(300, 22 * distribution.height))
 st.dataframe(distribution, hide_index=True)
+st.subheader("Per split, and through rebalancing")
+st.caption("approved rows per split (written by people), rows generated for the training split, and the rebalance "
+           "stage's training counts before, its targets and after (report.json)")
+st.dataframe(D.classes_by_split(APPROVED, REPORT), hide_index=True)
 st.subheader("Length by class")
 st.dataframe(D.length_by_label(APPROVED), hide_index=True)
 bias = D.stage_stats(REPORT, "bias")
@@ -22,7 +27,10 @@ if bias:
     st.subheader("Bias findings")
     for finding in bias["findings"]:
         st.markdown(f"- {finding}")
-if LABEL_ISSUE in APPROVED.columns:
-    st.subheader("Likely mislabelled (flagged)")
-    st.dataframe(APPROVED.filter(pl.col(LABEL_ISSUE)).select(ID, TEXT, LABEL, LABEL_SUGGESTED, LABEL_QUALITY).sort(LABEL_QUALITY),
-                 hide_index=True)
+flagged = pl.concat([APPROVED, REJECTED], how="diagonal_relaxed")
+if LABEL_ISSUE in flagged.columns:
+    flagged = flagged.filter(pl.col(LABEL_ISSUE).fill_null(False))
+    st.subheader(f"Likely mislabelled ({flagged.height:,} rows flagged)")
+    st.dataframe(flagged.select(ID, TEXT, LABEL, LABEL_SUGGESTED, LABEL_QUALITY).sort(LABEL_QUALITY), hide_index=True)
+    if flagged.height and st.button("review them (fix labels)"):
+        review_rows(flags=["likely_mislabelled"])

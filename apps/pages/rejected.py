@@ -1,8 +1,9 @@
-"""Explorer page: rejected."""
+"""Explorer page: rejected. Search the rejections; what `clean` emptied is shown as it came in."""
 
 import streamlit as st
-from shared import run_data
+from shared import open_row, run_data
 
+from curate.core.columns import TEXT_BEFORE_CLEAN
 from curate.explore import data as D
 
 RUN, REPORT, APPROVED, REJECTED, CLUSTERS = run_data()
@@ -17,4 +18,7 @@ number = st.number_input("page", min_value=1, max_value=pages, value=1)
 st.caption(f"{found.height:,} rows; page {number} of {pages}")
 st.dataframe(D.page(found, int(number)), hide_index=True)
 for row in D.page(found, int(number), 5).iter_rows(named=True):
-    st.markdown(f"**{row['id']}** · {row['stage']} / {row['reason']}: {D.highlight_placeholders(row['text'] or '')}")
+    shown = row["text"] or (f"*(empty after clean; it came in as:)* {row[TEXT_BEFORE_CLEAN]}" if row.get(TEXT_BEFORE_CLEAN) else "*(empty)*")
+    st.markdown(f"**{row['id']}** · {row['stage']} / {row['reason']}: {D.highlight_placeholders(shown)}")
+if found.height and st.button("review the first of them (restore it, or confirm)"):
+    open_row(found["id"][0])

@@ -78,7 +78,7 @@ if view:
     all_labels = sorted(ROWS[LABEL].drop_nulls().unique().to_list())
     generated = bool(row.get(AUGMENTED_FROM))
     actions = ["keep", "reject", "fix label"] + (["mark generated row bad"] if generated else [])
-    with st.form("decision", clear_on_submit=False):
+    with st.form("decision", clear_on_submit=True):  # a note belongs to one decision
         action = st.radio("action", actions, horizontal=True,
                           help="keep: keep it whatever a stage decides (restores a rejected row); fix label: give it another label")
         suggested = row.get(LABEL_SUGGESTED) or row.get(LABEL)

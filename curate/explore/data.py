@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from curate.core.pii import PLACEHOLDER
-from curate.core.columns import AUGMENTED_FROM, AUGMENT_SIMILARITY, LABEL, REASON, STAGE, TEXT
+from curate.core.columns import AUGMENTED_FROM, AUGMENT_SIMILARITY, LABEL, REASON, SPLIT, STAGE, TEXT, TEXT_BEFORE_CLEAN
 
 
 
@@ -36,7 +36,7 @@ def funnel(report: dict[str, Any]) -> pl.DataFrame:
 def rejections(rejected: pl.DataFrame) -> pl.DataFrame:
     if rejected.is_empty():
         return pl.DataFrame(schema={STAGE: pl.String, REASON: pl.String, "rows": pl.UInt32})
-    return rejected.group_by(STAGE, REASON).len("rows").sort("rows", descending=True)
+    return rejected.group_by(STAGE, REASON).len("rows").sort(["rows", STAGE, REASON], descending=[True, False, False])
 
 
 def tokens(texts: pl.Series) -> pl.Series:
@@ -56,11 +56,54 @@ def ngrams(texts: pl.Series, n: int = 1, top: int = 30) -> pl.DataFrame:
 
 
 def compare_ngrams(before: pl.Series, after: pl.Series, n: int = 1, top: int = 30) -> pl.DataFrame:
-    """n-gram counts before and after curation, side by side, with the change."""
+    """n-gram counts before and after curation, side by side, with the change (signed: a count can fall)."""
     a = ngrams(before, n, top * 3).rename({"count": "before"})
     b = ngrams(after, n, top * 3).rename({"count": "after"})
-    joined = a.join(b, on="ngram", how="full", coalesce=True).fill_null(0)
+    joined = a.join(b, on="ngram", how="full", coalesce=True).fill_null(0).with_columns(pl.col("before", "after").cast(pl.Int64))
     return joined.with_columns((pl.col("after") - pl.col("before")).alias("change")).sort("before", descending=True).head(top)
+
+
+def rows_containing(rows: pl.DataFrame, ngram: str) -> pl.DataFrame:
+    """The rows whose words (as `tokens` sees them) contain `ngram` in order: a word's rows, one click from its count."""
+    wanted = ngram.split()
+    lists = tokens(rows[TEXT])
+    if len(wanted) > 1:
+        lists = lists.list.eval(pl.concat_str([pl.element().shift(-k) for k in range(len(wanted))], separator=" ").drop_nulls())
+    return rows.filter(lists.list.contains(ngram))
+
+
+def original_rows(approved: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """Every row that came in (approved or rejected), without the rows augmentation generated: "before curation"."""
+    before = pl.concat([approved, rejected], how="diagonal_relaxed")
+    return before.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in before.columns else before
+
+
+def gate_table(gate: dict[str, Any]) -> pl.DataFrame:
+    """One line per expectation: what it expects, what it saw (a metric's value, or the rows that broke it) and examples."""
+    lines = []
+    for o in gate["outcomes"]:
+        expects = {k: v for k, v in (o.get("kwargs") or {}).items() if k != "column"}
+        shown = ", ".join(f"{k}={v if not isinstance(v, list) or len(v) <= 3 else f'[{len(v)} values]'}" for k, v in expects.items())
+        observed = o["observed"] if o["observed"] is not None else f"{o.get('unexpected_count') or 0} rows break it"
+        lines.append({"ok": o["success"], "expectation": o["expectation"], "column": o["column"], "expects": shown,
+                      "observed": str(observed), "examples": "; ".join(str(e) for e in (o.get("examples") or [])[:3])})
+    return pl.DataFrame(lines, schema={"ok": pl.Boolean, "expectation": pl.String, "column": pl.String, "expects": pl.String,
+                                       "observed": pl.String, "examples": pl.String})
+
+
+def flag_counts(rows: pl.DataFrame, flags_column: str = "flags") -> pl.DataFrame:
+    """How many rows carry each flag, split by approved and rejected (the overview's way into the Review page)."""
+    if rows.is_empty():
+        return pl.DataFrame(schema={"flag": pl.String, "approved": pl.UInt32, "rejected": pl.UInt32})
+    exploded = rows.select("status", pl.col(flags_column).alias("flag")).explode("flag").drop_nulls("flag")
+    counts = exploded.group_by("flag").agg((pl.col("status") == "approved").sum().alias("approved"),
+                                           (pl.col("status") == "rejected").sum().alias("rejected"))
+    return counts.sort("flag")
+
+
+def table_height(rows: int) -> int:
+    """A table height that shows every row of a short table (no inner scroll box hiding the last lines)."""
+    return 38 + 35 * max(rows, 1)
 
 
 def word_frequencies(texts: pl.Series, top: int = 200) -> dict[str, int]:
@@ -73,6 +116,22 @@ def label_distribution(report: dict[str, Any]) -> pl.DataFrame:
     names = list(labels.get("input", {})) + [n for n in labels.get("approved", {}) if n not in labels.get("input", {})]
     return pl.DataFrame({"label": names, "input": [labels.get("input", {}).get(n, 0) for n in names],
                          "approved": [labels.get("approved", {}).get(n, 0) for n in names]}, schema={"label": pl.String, "input": pl.Int64, "approved": pl.Int64})
+
+
+def classes_by_split(approved: pl.DataFrame, report: dict[str, Any]) -> pl.DataFrame:
+    """Per class: approved rows per split (person-written and generated apart) and the rebalance stage's
+    before, target and after counts for the training split, from report.json."""
+    rows = approved.with_columns(pl.col(SPLIT) if SPLIT in approved.columns else pl.lit("train").alias(SPLIT),
+                                 (pl.col(AUGMENTED_FROM).is_not_null() if AUGMENTED_FROM in approved.columns else pl.lit(False)).alias("_generated"))
+    table = rows.group_by(LABEL).agg(
+        *[((pl.col(SPLIT) == split) & ~pl.col("_generated")).sum().alias(split) for split in ("train", "validation", "test")],
+        pl.col("_generated").sum().alias("train generated")).sort(LABEL)
+    rebalance = stage_stats(report, "rebalance") or {}
+    for key in ("before", "targets", "after"):
+        if isinstance(rebalance.get(key), dict):
+            counts = rebalance[key]
+            table = table.with_columns(pl.col(LABEL).replace_strict(counts, default=None, return_dtype=pl.Int64).alias(f"rebalance {key}"))
+    return table
 
 
 def length_by_label(rows: pl.DataFrame) -> pl.DataFrame:
@@ -105,7 +164,7 @@ def search_rejected(rejected: pl.DataFrame, query: str = "", stages: list[str] |
         rows = rows.filter(pl.col(REASON).is_in(reasons))
     if query:
         rows = rows.filter(pl.col(TEXT).str.contains(f"(?i){re.escape(query)}") | pl.col("id").str.contains(re.escape(query)))
-    return rows.select("id", STAGE, REASON, "detail", TEXT, LABEL)
+    return rows.select("id", STAGE, REASON, "detail", TEXT, LABEL, *[c for c in (TEXT_BEFORE_CLEAN,) if c in rows.columns])
 
 
 def highlight_placeholders(text: str) -> str:
@@ -120,23 +179,31 @@ def page(frame: pl.DataFrame, number: int, size: int = 50) -> pl.DataFrame:
 
 def augmentation_pairs(approved: pl.DataFrame) -> pl.DataFrame:
     if AUGMENTED_FROM not in approved.columns:
-        return pl.DataFrame(schema={"source": pl.String, "generated": pl.String, "method": pl.String, "similarity": pl.Float64, LABEL: pl.String})
+        return pl.DataFrame(schema={"id": pl.String, "source": pl.String, "generated": pl.String, "method": pl.String, "similarity": pl.Float64, LABEL: pl.String})
     generated = approved.filter(pl.col(AUGMENTED_FROM).is_not_null())
     sources = approved.select(pl.col("id").alias(AUGMENTED_FROM), pl.col(TEXT).alias("source"))
     return generated.join(sources, on=AUGMENTED_FROM, how="left").select(
-        "source", pl.col(TEXT).alias("generated"), pl.col("augment_method").alias("method"),
+        "id", "source", pl.col(TEXT).alias("generated"), pl.col("augment_method").alias("method"),
         pl.col(AUGMENT_SIMILARITY).alias("similarity") if AUGMENT_SIMILARITY in generated.columns else pl.lit(None, pl.Float64).alias("similarity"), LABEL)
 
 
 def training(run: Path) -> dict[str, Any] | None:
-    metrics_file = run / "train" / "evaluation" / "metrics.json"
+    evaluation = run / "train" / "evaluation"
+    metrics_file = evaluation / "metrics.json"
     if not metrics_file.exists():
         return None
     metrics = json.loads(metrics_file.read_text())
-    predictions = pl.read_parquet(run / "train" / "evaluation" / "predictions.parquet")
+    predictions = pl.read_parquet(evaluation / "predictions.parquet")
     per_class = pl.DataFrame([{"label": k, **v} for k, v in metrics["per_class"].items()]).sort("f1")
-    return {"metrics": metrics, "per_class": per_class, "errors": predictions.filter(~pl.col("correct")).head(50),
-            "confusion_png": run / "train" / "evaluation" / "confusion_matrix.png"}
+    curve = evaluation / "training_curve.png"
+    return {"metrics": metrics, "per_class": per_class, "predictions": predictions, "errors": predictions.filter(~pl.col("correct")).head(50),
+            "confusion_png": evaluation / "confusion_matrix.png", "curve_png": curve if curve.exists() else None}
+
+
+def confusions(predictions: pl.DataFrame) -> pl.DataFrame:
+    """The confusion matrix's off-diagonal cells as (label, predicted, rows), most frequent first."""
+    errors = predictions.filter(~pl.col("correct"))
+    return errors.group_by(LABEL, "predicted").len("rows").sort(["rows", LABEL, "predicted"], descending=[True, False, False])
 
 
 def topics(rows: pl.DataFrame, k: int = 8, sample: int = 5000, seed: int = 0, model: str | None = None) -> pl.DataFrame:
@@ -155,5 +222,5 @@ def topics(rows: pl.DataFrame, k: int = 8, sample: int = 5000, seed: int = 0, mo
         top_terms = ngrams(group[TEXT], 1, 6)["ngram"].to_list()
         top_label = group[LABEL].drop_nulls().mode().sort().first() if group[LABEL].drop_nulls().len() else None
         out.append({"topic": int(topic[0]), "rows": group.height, "top terms": ", ".join(top_terms), "main label": top_label,
-                    "example": group[TEXT][0]})
+                    "example": group[TEXT][0], "ids": group["id"].to_list()})
     return pl.DataFrame(out).sort("rows", descending=True)

@@ -90,15 +90,20 @@ def test_overview_renders_in_a_real_browser(sample_run):
 
 def decide_in_browser(page, row_id: str, action: str, reviewer: str) -> None:
     """Open `row_id` on the Review page, choose `action` in the decision form and record it."""
-    box = page.get_by_label("row id")
-    box.fill(row_id)
-    box.press("Enter")
-    page.get_by_text(f"{row_id} ·").first.wait_for(timeout=60_000)
-    form = page.locator('[data-testid="stForm"]').first
-    form.get_by_text(action, exact=True).click()
-    form.get_by_label("reviewer").fill(reviewer)
-    form.get_by_role("button", name="record decision").click()
-    page.get_by_text(f"recorded: {action} {row_id}").wait_for(timeout=60_000)
+    try:
+        box = page.get_by_label("row id")
+        box.fill(row_id)
+        box.press("Enter")
+        page.get_by_text(f"{row_id} ·").first.wait_for(timeout=60_000)
+        form = page.locator('[data-testid="stForm"]').first
+        form.get_by_text(action, exact=True).click()
+        form.get_by_label("reviewer").fill(reviewer)
+        form.get_by_role("button", name="record decision").click()
+        page.get_by_text(f"recorded: {action} {row_id}").wait_for(timeout=60_000)
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"review-{action.replace(' ', '-')}-failed.png"), full_page=True)  # what the browser showed
+        raise
 
 
 @needs_chromium

@@ -25,7 +25,7 @@ def test_run_writes_the_run_directory_contract(run_dir):
     assert generated.height == report["totals"]["generated"] > 0 and set(generated["split"]) == {"train"}
     assert report["input"]["sha256"] and report["recipe"]["hash"] and "clean" in report["recipe"]["text"]
     assert [s["stage"] for s in report["stages"]] == [
-        "ingest", "clean", "redact", "quality", "dedup:exact", "dedup:minhash", "labels", "bias", "split", "rebalance", "gate", "train"]
+        "ingest", "review", "clean", "redact", "quality", "dedup:exact", "dedup:minhash", "labels", "bias", "split", "rebalance", "gate", "train"]
     metrics = json.loads((run_dir / "train/evaluation/metrics.json").read_text())
     assert metrics["rows"] == 405 and metrics["accuracy"] > 0.6  # well above chance (1/27) on the clean evaluation file
     assert 0 < metrics["probe"]["macro_f1"] <= 1 and report["stages"][-1]["stats"]["probe_macro_f1"] == round(metrics["probe"]["macro_f1"], 4)
