@@ -128,3 +128,18 @@ def test_a_bad_run_in_the_address_is_said_not_hidden(sample_run, monkeypatch):
     at.query_params["run"] = "/no/such/run"
     at.run()
     assert any("/no/such/run" in w.value and "not a run directory" in w.value for w in at.warning)
+
+
+def test_the_map_draws_every_approved_row_and_keeps_a_class_together(sample_run):
+    import numpy as np
+
+    from curate.explore.review import all_rows, projection
+
+    rows = all_rows(pl.read_parquet(sample_run / "approved.parquet"), pl.read_parquet(sample_run / "rejected.parquet"))
+    approved = rows.filter(pl.col("status") == "approved")
+    points = projection(approved)
+    assert sorted(points["id"]) == sorted(approved["id"]) and points["flagged"].sum() == (approved["flags"].list.len() > 0).sum()
+    xy, labels = points.select("x", "y").to_numpy(), points["label"].to_numpy()
+    distances = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    same = labels[:, None] == labels[None]
+    assert distances[same].mean() < 0.5 * distances[~same].mean()  # a map of meaning, not noise
