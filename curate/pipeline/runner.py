@@ -14,7 +14,9 @@ from typing import Any
 import polars as pl
 
 from curate import __version__
+from curate.core.columns import RESPONSE, TEXT, TEXT_BEFORE_CLEAN
 from curate.core.context import Progress, RunContext
+from curate.core.pii import PiiFinder, redact_columns
 from curate.core.stage import Stage
 from curate.io.readers import Ingest, label_counts
 from curate.io.review import decisions_path, read_decisions, write_decisions
@@ -46,6 +48,22 @@ def stage_datasets(stages: list[Stage], output: Path | None = None) -> tuple[dic
             else:
                 datasets[name] = load_dataset(InputSpec(**spec))
     return datasets, decision_files
+
+
+def redact_outputs(recipe: Recipe, result: RunResult) -> dict[str, Any]:
+    """Rejected rows and frame artifacts with PII redacted in the text columns (and any the recipe's redact
+    stage names): rows rejected before `redact` ran, or by a recipe without one, carry what came in."""
+    if recipe.rejected_text == "raw":
+        return {"rejected": "raw (rejected_text: raw)"}
+    redact_stage = next((s for s in recipe.stages if s.name == "redact"), None)
+    finder = PiiFinder(tuple(redact_stage.kinds), redact_stage.phone_region) if redact_stage else PiiFinder()
+    columns = list(dict.fromkeys([TEXT, RESPONSE, TEXT_BEFORE_CLEAN, *(redact_stage.columns if redact_stage else [])]))
+    result.rejected, _, counts = redact_columns(result.rejected, columns, finder)
+    for name, artifact in list(result.artifacts.items()):
+        if isinstance(artifact, pl.DataFrame):
+            result.artifacts[name], _, more = redact_columns(artifact, columns, finder)
+            counts.update(more)
+    return {"rejected": "redacted", "columns": columns, "placeholders_added": dict(sorted(counts.items()))}
 
 
 def build_report(recipe: Recipe, result: RunResult, seconds: float) -> dict[str, Any]:
@@ -87,7 +105,9 @@ def run_recipe(
     try:
         ctx = RunContext(seed=recipe.seed, output_dir=staging, datasets=datasets, progress=progress)
         result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end)
+        privacy = redact_outputs(recipe, result)
         report = build_report(recipe, result, time.perf_counter() - started)
+        report["privacy"] = privacy
         for key, path in decision_files.items():  # the log this run applied travels with it, so the next run applies it too
             own = path is None or recipe.output is None or path == decisions_path(recipe.output)
             report["review"] = {"decisions_file": None if own else str(path.resolve()), "decisions": datasets[key].height}

@@ -16,7 +16,7 @@ from curate.recipe.registry import build_stage
 
 INPUT_KEYS = {"path", "format", "text", "label", "id", "response", "encoding", "on_bad_rows"}
 SAFE_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "timestamp"}
-TOP_KEYS = {"input", "stages", "output", "seed", "name", "description"}
+TOP_KEYS = {"input", "stages", "output", "seed", "name", "description", "rejected_text"}
 
 
 @dataclass
@@ -27,6 +27,8 @@ class Recipe:
     seed: int = 0
     source: str = ""  # the YAML text, for the report and its hash
     path: Path | None = None
+    # rejected.parquet and artifacts hold text with PII redacted ("redacted"), or as it came in ("raw"), asked for.
+    rejected_text: str = "redacted"
 
     @property
     def hash(self) -> str:
@@ -127,7 +129,11 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
     seed = data.get("seed", 0)
     if not isinstance(seed, int):
         raise RecipeError("seed must be an integer", where("seed"))
-    return Recipe(input=spec, stages=stages, output=Path(str(out)) if out is not None else None, seed=seed, source=text)
+    rejected_text = data.get("rejected_text", "redacted")
+    if rejected_text not in ("redacted", "raw"):
+        raise RecipeError(f"rejected_text must be 'redacted' or 'raw', not {rejected_text!r}", where("rejected_text"))
+    return Recipe(input=spec, stages=stages, output=Path(str(out)) if out is not None else None, seed=seed, source=text,
+                  rejected_text=rejected_text)
 
 
 def load_recipe(path: str | Path, input_path: str | Path | None = None, output: str | Path | None = None) -> Recipe:
