@@ -12,6 +12,7 @@ import csv
 import difflib
 import hashlib
 import io
+import re
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,9 @@ def _bad_row(line: int, reason: str, detail: str, raw: str) -> dict[str, Any]:
     return {"line": line, REASON: reason, DETAIL: detail, TEXT: raw[:2000]}
 
 
+BARE_CR = re.compile(r"\r(?!\n)")  # an old Mac line end: a record end for the csv module, not for polars
+
+
 def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """Every physical record is read or rejected alone: a malformed record that spans several lines (an
     unclosed quote swallows what follows) is re-read line by line, so one bad quote cannot take 198 rows with it."""
@@ -108,11 +112,17 @@ def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, li
         raise InputError(f"CSV parse error: {exc}", f"{path}:{reader.line_num}") from None
     if not records and not bad:
         raise InputError("the file has a header but no rows", str(path))
-    if bad or recovered:
+    frame = None
+    if not (bad or recovered or BARE_CR.search(text)):  # polars is faster, but only \n ends a record for it
+        try:
+            frame = pl.read_csv(io.BytesIO(text.encode()), infer_schema=False, separator=delimiter)
+        except pl.exceptions.PolarsError:
+            frame = None
+        if frame is not None and frame.height != len(records):  # the csv module's count is the one rows are accounted by
+            frame = None
+    if frame is None:
         rows = [row for _, row in records]
         frame = pl.DataFrame(rows, schema=header, orient="row") if rows else pl.DataFrame(schema={h: pl.String for h in header})
-    else:
-        frame = pl.read_csv(io.BytesIO(text.encode()), infer_schema=False, separator=delimiter)
     frame = frame.with_columns(pl.Series("_line", [line for line, _ in records][: frame.height], dtype=pl.Int64))
     return frame, bad
 

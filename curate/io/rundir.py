@@ -39,6 +39,23 @@ def artifact_file(name: str, artifact: pl.DataFrame | dict) -> str:
     return f"{name}.parquet" if isinstance(artifact, pl.DataFrame) else f"{name}.json"
 
 
+def check_output(run_dir: Path, keep: list[Path] = ()) -> None:
+    """Refuse an output folder whose replacement would destroy something that is not a run: a rerun replaces
+    the folder whole, so it must be empty, absent or an earlier run, and must not hold a file the run reads."""
+    if not str(run_dir).strip() or str(run_dir).strip() in (".", "./"):
+        raise InputError("the output folder is empty or the current folder", str(run_dir), hint="name a folder of its own, e.g. runs/tickets")
+    folder = Path(run_dir).resolve()
+    if folder in Path.cwd().resolve().parents or folder == Path.cwd().resolve() or folder == folder.parent:
+        raise InputError("the output folder holds the current folder", str(run_dir), hint="name a folder of its own, e.g. runs/tickets")
+    for path in keep:
+        if path is not None and (folder == Path(path).resolve() or folder in Path(path).resolve().parents):
+            raise InputError(f"the output folder holds {path}, which this run reads; a run replaces its folder whole", str(run_dir),
+                             hint="write the run somewhere else, e.g. runs/tickets")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / REPORT_JSON).exists():
+        raise InputError("the output folder exists and is not a curate run; a run replaces its folder whole", str(run_dir),
+                         hint="choose a new folder, or empty this one yourself")
+
+
 def staging_dir(run_dir: Path) -> Path:
     """A fresh folder beside `run_dir` (same file system, so the final rename is atomic)."""
     run_dir = Path(run_dir)

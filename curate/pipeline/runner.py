@@ -20,7 +20,7 @@ from curate.core.pii import PiiFinder, redact_columns
 from curate.core.stage import Stage
 from curate.io.readers import Ingest, label_counts
 from curate.io.review import decisions_path, read_decisions, write_decisions
-from curate.io.rundir import APPROVED, REJECTED, artifact_file, publish, staging_dir, write_run
+from curate.io.rundir import APPROVED, REJECTED, artifact_file, check_output, publish, staging_dir, write_run
 from curate.io.spec import InputSpec
 from curate.io.writers import load_dataset
 from curate.recipe import Recipe
@@ -100,6 +100,10 @@ def run_recipe(
     """Run the recipe and write its run directory; returns the result and report.json's content."""
     started = time.perf_counter()
     ingest = Ingest(recipe.input)
+    if recipe.output is not None:  # before anything runs: the folder a run replaces must hold nothing else
+        read = [recipe.input.path, recipe.path, *(Path(spec["path"]) for s in recipe.stages for spec in s.datasets().values()
+                                                  if spec.get("path") and spec.get("reader") != "decisions")]
+        check_output(recipe.output, read)
     datasets, decision_files = stage_datasets(recipe.stages, recipe.output)
     staging = staging_dir(recipe.output) if recipe.output is not None else None  # stages that write files write here too
     try:

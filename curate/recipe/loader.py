@@ -16,6 +16,7 @@ from curate.recipe.registry import build_stage
 
 INPUT_KEYS = {"path", "format", "text", "label", "id", "response", "encoding", "on_bad_rows"}
 SAFE_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "timestamp"}
+MAX_VALUES = 20_000  # a real recipe has a few hundred
 TOP_KEYS = {"input", "stages", "output", "seed", "name", "description", "rejected_text"}
 
 
@@ -37,6 +38,8 @@ class Recipe:
 
 def _to_python(node: yaml.Node, lines: dict[str, int], path: str, origin: str) -> Any:
     """Build plain Python from a composed node, recording the line of every key path."""
+    if len(lines) > MAX_VALUES:  # nested aliases expand exponentially ("billion laughs"): refuse, do not wait
+        raise RecipeError(f"the recipe expands to more than {MAX_VALUES:,} values (nested YAML aliases?)", origin)
     lines[path] = node.start_mark.line + 1
     if node.tag.rpartition(":")[2] not in SAFE_TAGS:
         raise RecipeError(f"not valid YAML: tag '{node.tag}' is not allowed in a recipe", f"{origin}:{node.start_mark.line + 1}")

@@ -121,3 +121,37 @@ def test_bad_input_exits_2_with_the_line(tmp_path):
     data.write_text("id,text\n1,a\n2,b,c\n")
     result = runner.invoke(app, ["run", str(ROOT / "recipes/tickets.yaml"), "--input", str(data), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and f"{data}:3" in result.output.replace("\n", "")
+
+
+def write_recipe(folder: Path, output: str, input_path: Path) -> Path:
+    recipe = folder / "recipe.yaml"
+    recipe.write_text(f"input: {{path: {input_path}, text: body, label: intent}}\nstages: [clean]\noutput: {output}\n")
+    return recipe
+
+
+@pytest.mark.parametrize("where", ["input folder", "not a run", "empty", "current folder"])
+def test_an_output_folder_whose_replacement_would_destroy_files_is_refused_before_anything_runs(tmp_path, where, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    source = data / "tickets.csv"
+    source.write_bytes((ROOT / "data/sample/tickets.csv").read_bytes())
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    monkeypatch.chdir(tmp_path)
+    output = {"input folder": str(data), "not a run": str(tmp_path / "mine"), "empty": '""', "current folder": "."}[where]
+    result = runner.invoke(app, ["run", str(write_recipe(tmp_path, output, source))])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert source.exists() and (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert {"input folder": "which this run reads", "not a run": "is not a curate run", "empty": "empty or the current folder",
+            "current folder": "empty or the current folder"}[where] in result.output
+
+
+def test_nested_yaml_aliases_are_refused_at_once(tmp_path):
+    import time
+
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [f"{chr(97 + i)}: &{chr(97 + i)} [{', '.join(['*' + chr(96 + i)] * 9)}]" for i in range(1, 9)]
+    recipe = tmp_path / "bomb.yaml"
+    recipe.write_text("\n".join(lines) + "\ninput: {path: x.csv}\nstages: [clean]\noutput: out\n")
+    started = time.perf_counter()
+    result = runner.invoke(app, ["run", str(recipe)])
+    assert result.exit_code == 2 and "nested YAML aliases" in result.output and time.perf_counter() - started < 10
