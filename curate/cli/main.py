@@ -164,6 +164,7 @@ def leakage(
         raise CurateError(f"unknown similarity '{similarity}'", "--similarity", hint="use jaccard or edit")
     pairs = find_leakage(load_dataset(a, text=text), load_dataset(b, text=text), threshold, similarity=similarity)
     if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
         pairs.write_parquet(out) if out.suffix == ".parquet" else pairs.write_csv(out)
     if pairs.is_empty():
         measure = "estimated Jaccard" if similarity == "jaccard" else "edit similarity"

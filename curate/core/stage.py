@@ -50,6 +50,9 @@ class Stage:
     requires: ClassVar[tuple[str, ...]] = (ID, TEXT)  # columns that must exist when the stage runs
     produces: ClassVar[tuple[str, ...]] = ()  # columns it adds for later stages
     is_source: ClassVar[bool] = False  # reads rows from outside (ingest) instead of transforming its input
+    # What the executor does when earlier stages left no rows: "skip" the stage (it has nothing to decide),
+    # or "halt" the run (a gate must never pass an empty dataset by not looking at it).
+    on_no_rows: ClassVar[str] = "skip"
 
     @property
     def display_name(self) -> str:

@@ -79,6 +79,10 @@ def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, li
         header = next(reader)
     except StopIteration:
         raise InputError("the file is empty", str(path)) from None
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InputError(f"the header names column(s) {', '.join(repr(h) for h in repeated)} more than once", f"{path}:1",
+                         hint="give every column its own name")
     bad: list[dict[str, Any]] = []
     records: list[tuple[int, list[str]]] = []
     recovered = False
@@ -236,6 +240,11 @@ def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path) -> pl.DataFrame
         mapping[RESPONSE] = RESPONSE
     others = [c for c in frame.columns if c not in mapping and c not in mapping.values()]
     frame = frame.select([pl.col(src).alias(dst) for src, dst in mapping.items()] + others)
+    for column in (TEXT, LABEL, RESPONSE):  # a list, a struct or a number is not text: say so, never stringify it
+        if column in frame.columns and frame[column].dtype not in (pl.String, pl.Null, pl.Categorical, pl.Enum):
+            source = next(src for src, dst in mapping.items() if dst == column)
+            raise InputError(f"column '{source}' (the {column}) holds {frame[column].dtype} values, not text", str(path),
+                             hint="map the column that holds the text, or convert it to strings first")
     frame = frame.with_columns(pl.col(TEXT).cast(pl.String))
     if LABEL not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias(LABEL))

@@ -148,7 +148,11 @@ def run_stages(
         if on_start:
             on_start(stage, current.height)
         started = time.perf_counter()
-        result = stage.apply(current, ctx)
+        if not stage.is_source and current.height == 0 and position > 0:
+            result = StageResult(kept=current, rejected=empty_rejected(current), stats={"findings": ["no rows left: skipped"]},
+                                 halt="no rows reached it" if stage.on_no_rows == "halt" else None)
+        else:
+            result = stage.apply(current, ctx)
         seconds = time.perf_counter() - started
         if stage.is_source:  # what it read is the run's input: every one of these rows must be accounted for
             current = current.clear()

@@ -3,6 +3,7 @@ run directory (rows, artifacts, report.json, report.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import shutil
 import time
@@ -16,6 +17,7 @@ import polars as pl
 from curate import __version__
 from curate.core.columns import RESPONSE, TEXT, TEXT_BEFORE_CLEAN
 from curate.core.context import Progress, RunContext
+from curate.core.errors import RecipeError
 from curate.core.pii import PiiFinder, redact_columns
 from curate.core.stage import Stage
 from curate.io.readers import Ingest, label_counts
@@ -46,6 +48,10 @@ def stage_datasets(stages: list[Stage], output: Path | None = None) -> tuple[dic
                 decision_files[name] = decisions_source(spec, output)
                 datasets[name] = read_decisions(decision_files[name])
             else:
+                unknown = sorted(set(spec) - {f.name for f in dataclasses.fields(InputSpec)})
+                if unknown:
+                    raise RecipeError(f"unknown key(s) {', '.join(unknown)} in the file spec of '{stage.name}.{key}'",
+                                      f"{stage.name}.{key}.{unknown[0]}", hint="keys: path, format, text, label, id, response, encoding")
                 datasets[name] = load_dataset(InputSpec(**spec))
     return datasets, decision_files
 

@@ -141,6 +141,8 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
 
 def load_recipe(path: str | Path, input_path: str | Path | None = None, output: str | Path | None = None) -> Recipe:
     path = Path(path)
+    if path.is_dir():
+        raise RecipeError("the recipe is a folder, not a YAML file", str(path), hint="name a recipe file, e.g. recipes/tickets.yaml")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

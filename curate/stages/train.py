@@ -46,6 +46,7 @@ class Train(Stage):
     eval: str | dict[str, str] | None = None  # a clean file: a path, or {path, text, label} like the recipe's input
 
     name: ClassVar[str] = "train"
+    on_no_rows: ClassVar[str] = "halt"  # training on nothing is an error, not a skipped step
     requires: ClassVar[tuple[str, ...]] = (TEXT, LABEL)
 
     def datasets(self) -> dict[str, dict]:

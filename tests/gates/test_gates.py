@@ -97,3 +97,18 @@ def test_draft_then_validate_through_the_cli(good, tmp_path):
     assert small.exit_code == 3 and "row_count" in small.output
     assert json.loads((tmp_path / "r.json").read_text())["success"] is False
     assert draft_suite(good)["expectations"][-1]["meta"]["on"] == "metrics"
+
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "clinc150" / "data_full.json").exists(), reason="the shared real data sets are not on this machine")
+def test_a_suite_drafted_from_real_trusted_data_passes_that_data(tmp_path):
+    clinc = json.loads((SHARED / "clinc150" / "data_full.json").read_text())["train"]
+    complaints = pl.read_csv(SHARED / "cfpb" / "complaints.csv")
+    for rows in (pl.DataFrame({"id": [str(i) for i in range(len(clinc))], "text": [t for t, _ in clinc], "label": [l for _, l in clinc]}),
+                 complaints.select(pl.int_range(pl.len()).cast(pl.String).alias("id"), pl.col("Consumer complaint narrative").alias("text"),
+                                   pl.col("Product").alias("label"))):
+        (tmp_path / "suite.json").write_text(json.dumps(draft_suite(rows)))
+        report = validate(rows, tmp_path / "suite.json")
+        assert report.success, report.summary()

@@ -21,8 +21,10 @@ PII_LEFT_PATTERNS = [
 def draft_suite(rows: pl.DataFrame, name: str = "tickets") -> dict[str, Any]:
     """Label set, length bounds from quantiles, and dataset-level limits around what the data shows."""
     lengths = rows[TEXT].str.len_chars()
-    low = max(1, int(lengths.quantile(0.001, "lower") or 1))
-    high = int((lengths.quantile(0.999, "higher") or 1) * 1.5) + 1
+    # From the observed extremes, not quantiles: a suite drafted from trusted data must pass that data
+    # (a 0.1% quantile failed 3 of CLINC150's 15,000 training queries); the upper bound leaves room.
+    low = max(1, int(lengths.min() or 1))
+    high = int((lengths.max() or 1) * 1.5) + 1
     metrics = dataset_metrics(rows)
     labels = sorted(rows[LABEL].drop_nulls().unique().to_list()) if LABEL in rows.columns else []
 

@@ -19,6 +19,7 @@ class Gate(Stage):
     on_fail: Literal["stop", "warn"] = "stop"
 
     name: ClassVar[str] = "gate"
+    on_no_rows: ClassVar[str] = "halt"
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         from curate.core.resources import default_suite

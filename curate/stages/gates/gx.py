@@ -57,6 +57,8 @@ class GateReport:
 
 
 def load_suite(path: str | Path) -> dict[str, Any]:
+    if Path(path).is_dir():
+        raise CurateError("the suite is a folder, not a JSON file", str(path), hint="name a suite file, e.g. expectations/tickets.json")
     path = Path(path)
     try:
         suite = json.loads(path.read_text(encoding="utf-8"))
