@@ -90,6 +90,8 @@ def run(
     recipe: Path = typer.Argument(..., help="recipe YAML"),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="input file (overrides the recipe)"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="run directory (overrides the recipe)"),
+    engine: Optional[str] = typer.Option(None, "--engine", help="local (this process) or ray (a Ray cluster); overrides the recipe"),
+    address: Optional[str] = typer.Option(None, "--address", help="ray: an existing cluster (auto, ray://host:10001); default: start one here"),
 ) -> None:
     """Run a recipe: ingest, stages, and a run directory with approved/rejected rows and reports."""
     from curate.recipe import load_recipe
@@ -107,7 +109,7 @@ def run(
                       f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)")
 
     try:
-        _, report = run_recipe(parsed, on_start=on_start, on_end=on_end, progress=Progress(status))
+        _, report = run_recipe(parsed, on_start=on_start, on_end=on_end, progress=Progress(status), engine=engine, address=address)
     finally:
         status.stop()
     console.print(_summary(report))

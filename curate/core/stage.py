@@ -53,6 +53,9 @@ class Stage:
     # What the executor does when earlier stages left no rows: "skip" the stage (it has nothing to decide),
     # or "halt" the run (a gate must never pass an empty dataset by not looking at it).
     on_no_rows: ClassVar[str] = "skip"
+    # True when each row's result depends on that row alone (and the stage's parameters and datasets): an
+    # engine may then split the rows into blocks and run them anywhere, in any order.
+    row_local: ClassVar[bool] = False
 
     @property
     def display_name(self) -> str:

@@ -1,7 +1,7 @@
-"""The local engine: runs stages in order over one frame and enforces "nothing is lost".
+"""The executor: runs stages in order (each on the engine it is given) and enforces "nothing is lost".
 
-This is the only code that knows where a stage runs (here: one process, the whole frame). Before
-anything runs it checks that each stage finds the columns it requires. After every stage it checks
+Where a stage's `apply` runs is the engine's business (`engines.py`: this process, or a Ray cluster);
+the checks here are the same for every engine. Before anything runs it checks that each stage finds the columns it requires. After every stage it checks
 that kept + rejected is exactly the rows the stage was given, plus generated rows that name their
 source; at the end, that every row the source stage (ingest) produced is approved or rejected
 exactly once.
@@ -20,6 +20,7 @@ from curate.core.columns import AUGMENTED_FROM, DETAIL, ID, REASON, REVIEW_KEEP,
 from curate.core.context import RunContext
 from curate.core.errors import ConservationError, RecipeError
 from curate.core.stage import Artifact, Stage, StageResult, count_reasons, empty_rejected
+from curate.pipeline.engines import Engine, LocalEngine
 
 EXAMPLES_PER_REASON = 3
 
@@ -133,9 +134,12 @@ def run_stages(
     rows: pl.DataFrame | None = None,
     on_start: Callable[[Stage, int], None] | None = None,
     on_end: Callable[[StageReport], None] | None = None,
+    engine: Engine | None = None,
 ) -> RunResult:
-    """Run `stages` in order on `rows`, or on what the first stage reads when it is a source (ingest)."""
+    """Run `stages` in order on `rows`, or on what the first stage reads when it is a source (ingest); `engine`
+    says where each stage's `apply` runs (this process by default)."""
     ctx = ctx or RunContext()
+    engine = engine or LocalEngine()
     current = rows if rows is not None else pl.DataFrame(schema={ID: pl.String, TEXT: pl.String})
     check_columns(stages, [] if stages and stages[0].is_source else current.columns)
     input_ids = _ids(current)
@@ -152,7 +156,7 @@ def run_stages(
             result = StageResult(kept=current, rejected=empty_rejected(current), stats={"findings": ["no rows left: skipped"]},
                                  halt="no rows reached it" if stage.on_no_rows == "halt" else None)
         else:
-            result = stage.apply(current, ctx)
+            result = stage.apply(current, ctx) if stage.is_source else engine.apply(stage, current, ctx)
         seconds = time.perf_counter() - started
         if stage.is_source:  # what it read is the run's input: every one of these rows must be accounted for
             current = current.clear()

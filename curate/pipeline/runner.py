@@ -26,6 +26,7 @@ from curate.io.rundir import APPROVED, REJECTED, artifact_file, check_output, pu
 from curate.io.spec import InputSpec
 from curate.io.writers import load_dataset
 from curate.recipe import Recipe
+from curate.pipeline.engines import make_engine
 from curate.pipeline.executor import RunResult, StageReport, run_stages
 from curate.pipeline.report import render_markdown
 
@@ -102,8 +103,11 @@ def run_recipe(
     on_start: Callable[[Stage, int], None] | None = None,
     on_end: Callable[[StageReport], None] | None = None,
     progress: Progress | None = None,
+    engine: str | None = None,
+    address: str | None = None,
 ) -> tuple[RunResult, dict[str, Any]]:
-    """Run the recipe and write its run directory; returns the result and report.json's content."""
+    """Run the recipe and write its run directory; returns the result and report.json's content. `engine` and
+    `address` override the recipe's (local: this process; ray: a Ray cluster, see curate.pipeline.engines)."""
     started = time.perf_counter()
     ingest = Ingest(recipe.input)
     if recipe.output is not None:  # before anything runs: the folder a run replaces must hold nothing else
@@ -114,10 +118,15 @@ def run_recipe(
     staging = staging_dir(recipe.output) if recipe.output is not None else None  # stages that write files write here too
     try:
         ctx = RunContext(seed=recipe.seed, output_dir=staging, datasets=datasets, progress=progress)
-        result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end)
+        runner = make_engine(engine or recipe.engine, address or recipe.engine_address, recipe.engine_block_rows)
+        try:
+            result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end, engine=runner)
+        finally:
+            runner.close()
         privacy = redact_outputs(recipe, result)
         report = build_report(recipe, result, time.perf_counter() - started)
         report["privacy"] = privacy
+        report["engine"] = runner.name
         for key, path in decision_files.items():  # the log this run applied travels with it, so the next run applies it too
             own = path is None or recipe.output is None or path == decisions_path(recipe.output)
             report["review"] = {"decisions_file": None if own else str(path.resolve()), "decisions": datasets[key].height}

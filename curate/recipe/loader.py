@@ -17,7 +17,7 @@ from curate.recipe.registry import build_stage
 INPUT_KEYS = {"path", "format", "text", "label", "id", "response", "encoding", "on_bad_rows"}
 SAFE_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "timestamp"}
 MAX_VALUES = 20_000  # a real recipe has a few hundred
-TOP_KEYS = {"input", "stages", "output", "seed", "name", "description", "rejected_text"}
+TOP_KEYS = {"input", "stages", "output", "seed", "name", "description", "rejected_text", "engine"}
 
 
 @dataclass
@@ -30,6 +30,9 @@ class Recipe:
     path: Path | None = None
     # rejected.parquet and artifacts hold text with PII redacted ("redacted"), or as it came in ("raw"), asked for.
     rejected_text: str = "redacted"
+    engine: str = "local"  # local | ray: where the stages run (the CLI's --engine overrides it)
+    engine_address: str | None = None  # ray: an existing cluster ("auto", "ray://host:10001"); None starts a local one
+    engine_block_rows: int | None = None  # ray: rows per block of a row-local stage (default 50,000)
 
     @property
     def hash(self) -> str:
@@ -135,8 +138,13 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
     rejected_text = data.get("rejected_text", "redacted")
     if rejected_text not in ("redacted", "raw"):
         raise RecipeError(f"rejected_text must be 'redacted' or 'raw', not {rejected_text!r}", where("rejected_text"))
+    engine = data.get("engine", "local")
+    engine = engine if isinstance(engine, dict) else {"name": engine}
+    if engine.get("name") not in ("local", "ray") or set(engine) - {"name", "address", "block_rows"}:
+        raise RecipeError(f"engine must be local or ray (or {{name: ray, address: ...}}), not {data.get('engine')!r}", where("engine"))
     return Recipe(input=spec, stages=stages, output=Path(str(out)) if out is not None else None, seed=seed, source=text,
-                  rejected_text=rejected_text)
+                  rejected_text=rejected_text, engine=engine["name"], engine_address=engine.get("address"),
+                  engine_block_rows=engine.get("block_rows"))
 
 
 def load_recipe(path: str | Path, input_path: str | Path | None = None, output: str | Path | None = None) -> Recipe:

@@ -71,7 +71,7 @@ class Review(Stage):
     # every run carries forward. A path: a decision log kept elsewhere (under version control, say).
     decisions: str | None = None
 
-    name: ClassVar[str] = "review"
+    name: ClassVar[str] = "review"  # not row-local: "decisions about rows this run lacks" looks at every row
     produces: ClassVar[tuple[str, ...]] = (REVIEW_DECISION, REVIEW_KEEP, LABEL_BEFORE_REVIEW)
 
     def datasets(self) -> dict[str, dict[str, Any]]:

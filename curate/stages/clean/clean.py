@@ -43,6 +43,7 @@ class Clean(Stage):
     min_chars: Count = 1
 
     name: ClassVar[str] = "clean"
+    row_local: ClassVar[bool] = True
 
     def steps(self) -> list[tuple[str, str, Callable[[str], str]]]:
         """(stat name, candidate regex, function) in the order they run."""

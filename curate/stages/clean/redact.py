@@ -24,6 +24,7 @@ class Redact(Stage):
     columns: list[str] = field(default_factory=lambda: [TEXT, RESPONSE])
 
     name: ClassVar[str] = "redact"
+    row_local: ClassVar[bool] = True
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         missing = [c for c in self.columns if c not in rows.columns and c not in (TEXT, RESPONSE)]

@@ -70,7 +70,7 @@ class Bias(Stage):
                 continue
             with_term = group[LABEL].value_counts()
             counts = dict(zip(with_term[LABEL].to_list(), with_term["count"].to_list()))
-            best = max(counts, key=lambda lab: counts[lab] / sizes[lab])
+            best = max(sorted(counts), key=lambda lab: counts[lab] / sizes[lab])  # ties: the first label by name
             if term in label_words[best]:
                 continue
             inside, outside = counts[best], group.height - counts[best]
@@ -82,10 +82,10 @@ class Bias(Stage):
         if rows:
             for row, adjusted in zip(rows, false_discovery_control([r["p_value"] for r in rows])):
                 row["p_value"] = float(adjusted)
-        return sorted(rows, key=lambda r: (r["p_value"], -r["pmi"]))
+        return sorted(rows, key=lambda r: (r["p_value"], -r["pmi"], r["term"]))
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        counts = rows.group_by(LABEL).len().sort("len", descending=True)
+        counts = rows.group_by(LABEL).len().sort(["len", LABEL], descending=[True, False])  # ties by name: the same report every run
         sizes = counts["len"].to_list()
         tokens = rows.select(pl.int_range(pl.len()).alias("row"), LABEL,
                              pl.col(TEXT).str.to_lowercase().str.extract_all(r"[a-z]+").alias("token")).explode("token")
@@ -100,7 +100,7 @@ class Bias(Stage):
             pl.col(TEXT).str.len_chars().median().alias("median_chars"), pl.col(TOXIC).mean().round(4).alias("toxic_share"),
             (pl.col(IDENTITY_TERMS).list.len() > 0).mean().round(4).alias("identity_share"),
             *([pl.col("q_language").drop_nulls().mode().sort().first().alias("main_language")] if "q_language" in rows.columns else []),
-        ).sort("rows", descending=True)
+        ).sort(["rows", LABEL], descending=[True, False])
         pairs = self.associations(tokens, rows[LABEL].fill_null(""))
         significant = [p for p in pairs if p["p_value"] < self.significance]
         ratio = sizes[0] / max(sizes[-1], 1) if sizes else 1.0
@@ -109,7 +109,7 @@ class Bias(Stage):
             f"{len(sizes)} classes; the largest ({counts[LABEL][0]}, {sizes[0]} rows) is {ratio:.1f} times the smallest "
             f"({counts[LABEL][-1]}, {sizes[-1]} rows); normalised entropy {entropy:.3f} (1 is perfectly balanced)." if sizes else "no rows",
             f"{int(flagged['toxic'].sum())} rows ({flagged['toxic'].mean():.1%}) use toxic or abusive words"
-            + (f", most in {by_class.sort('toxic_share', descending=True)[LABEL][0]}." if flagged[TOXIC].any() else "."),
+            + (f", most in {by_class.sort(['toxic_share', LABEL], descending=[True, False])[LABEL][0]}." if flagged[TOXIC].any() else "."),
         ]
         if significant:
             for p in significant[: self.top_pairs]:

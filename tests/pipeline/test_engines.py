@@ -1,0 +1,66 @@
+"""The same recipe on the local engine and on Ray (a local cluster started by the test) gives the same
+approved and rejected rows, clusters and stats: on the bundled sample, and on 100,000 generated tickets."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from curate.pipeline.engines import merge_stats
+from curate.pipeline.runner import run_recipe
+from curate.recipe import parse_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+ray = pytest.importorskip("ray", reason="the ray engine's tests need ray[data] (pip install -e '.[dev]')")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+def both_engines(recipe: dict, tmp_path: Path, block_rows: int) -> tuple:
+    results = {}
+    for engine in ("local", "ray"):
+        recipe = {**recipe, "output": str(tmp_path / engine), "engine": {"name": engine, "block_rows": block_rows} if engine == "ray" else engine}
+        results[engine] = run_recipe(parse_recipe(yaml.safe_dump(recipe)))
+    return results["local"], results["ray"]
+
+
+def assert_identical(local, remote) -> None:
+    (a, report_a), (b, report_b) = local, remote
+    assert report_a["engine"] == "local" and report_b["engine"] == "ray"
+    assert a.approved.equals(b.approved) and a.rejected.equals(b.rejected)
+    assert a.artifacts["clusters"].equals(b.artifacts["clusters"])
+    strip = lambda report: [{k: v for k, v in s.items() if k != "seconds"} for s in report["stages"]]
+    assert strip(report_a) == strip(report_b)  # kept, rejected, reasons, stats and examples, stage by stage
+
+
+def test_the_default_recipe_gives_the_same_run_on_ray(ray_cluster, tmp_path):
+    recipe = yaml.safe_load((ROOT / "recipes/tickets.yaml").read_text())
+    recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)]  # training stays on one node
+    local, remote = both_engines(recipe, tmp_path, block_rows=300)  # clean, redact and review over 7 blocks
+    assert local[0].approved.height > 1500
+    assert_identical(local, remote)
+
+
+def test_100k_generated_tickets_give_the_same_run_on_ray(ray_cluster, tmp_path):
+    from curate.samples.scale_tickets import generate_tickets
+
+    generate_tickets(100_000, seed=3).write_parquet(tmp_path / "tickets.parquet")
+    recipe = {"input": {"path": str(tmp_path / "tickets.parquet")}, "seed": 0,
+              "stages": ["review", "clean", "redact", "quality", {"dedup": {"method": "exact"}},
+                         {"dedup": {"method": "minhash", "keep": "longest"}}, {"split": {"seed": 7}}]}
+    local, remote = both_engines(recipe, tmp_path, block_rows=25_000)
+    rejected = local[0].rejected
+    assert rejected.filter(pl.col("reason") == "exact_duplicate").height > 3_000 and local[1]["totals"]["input_rows"] == 100_000
+    assert_identical(local, remote)
+
+
+def test_stats_of_blocks_add_up():
+    merged = merge_stats([{"rows_changed": 2, "placeholders": {"EMAIL": 1}, "findings": ["a"], "ratio": 0.5},
+                          {"rows_changed": 3, "placeholders": {"EMAIL": 2, "PHONE": 1}, "findings": ["a", "b"], "ratio": 0.7}])
+    assert merged == {"rows_changed": 5, "placeholders": {"EMAIL": 3, "PHONE": 1}, "findings": ["a", "b"], "ratio": 0.5}
