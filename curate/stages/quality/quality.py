@@ -47,6 +47,13 @@ def keyboard_mash() -> pl.Expr:
     return pl.col(TEXT).str.to_lowercase().str.contains("|".join(runs))
 
 
+# Words that make up much of any English sentence and little of other languages' ("the", "to", "my", "is").
+ENGLISH_FUNCTION_WORDS = ["the", "a", "an", "to", "of", "and", "in", "on", "for", "with", "my", "i", "me", "you", "your", "is", "are",
+                          "was", "it", "this", "that", "can", "do", "how", "what", "i'm", "have", "has", "be", "not", "from", "at",
+                          "need", "want", "please", "help", "would", "could", "will", "there", "they", "we", "our", "if", "so", "but",
+                          "or", "when", "where", "why", "get", "am", "been", "did", "does", "about", "by", "as", "no"]
+
+
 @dataclass
 class Quality(Filter):
     """Length, character mix, repetition, caps, non-printables, template slots, auto-replies, language."""
@@ -107,14 +114,24 @@ class Quality(Filter):
             class_share(pl.col("q_no_content")).alias("q_no_content_in_class"))
 
     def language(self, texts: pl.Series) -> list[pl.Series]:
-        """py3langid on rows long enough to tell (its model ships in the wheel); others get null."""
+        """py3langid on rows long enough to tell (its model ships in the wheel); others get null. When English is
+        among the expected languages, plain-ASCII rows of five or more words of which 40% are English function
+        words are English without asking the model (confidence null: not measured); langid was 85% of this
+        stage's time on a million tickets."""
         import py3langid
 
         long_enough = (texts.str.len_chars() >= self.language_min_chars).fill_null(False)
+        english = pl.Series([False] * len(texts))
+        if "en" in self.languages:
+            words = texts.fill_null("").str.to_lowercase().str.extract_all(r"[a-z']+")
+            english = ((words.list.len() >= 5) & texts.fill_null("").str.contains(r"^[\x00-\x7F]*$")
+                       & (words.list.eval(pl.element().is_in(ENGLISH_FUNCTION_WORDS)).list.mean() >= 0.4)).fill_null(False)
         codes: list[str | None] = [None] * len(texts)
         confidence: list[float | None] = [None] * len(texts)
+        for i in (english & long_enough).arg_true().to_list():
+            codes[i] = "en"
         identifier = py3langid.langid.LanguageIdentifier.from_model_file(py3langid.langid.MODEL_FILE, norm_probs=True)
-        for i in long_enough.arg_true().to_list():  # slow path, long rows only
+        for i in (long_enough & ~english).arg_true().to_list():  # slow path: long rows the shortcut cannot tell
             codes[i], confidence[i] = identifier.classify(texts[i])
         return [pl.Series("q_language", codes, dtype=pl.String), pl.Series("q_language_confidence", confidence, dtype=pl.Float64).round(3)]
 
