@@ -25,3 +25,9 @@ st.dataframe(shown.select("id", "label", "method", "similarity", "source", "gene
 generated_id = st.selectbox("generated row", shown["id"].to_list())
 if st.button("review it (mark it bad, or keep it)"):
     open_row(generated_id)
+dropped = D.dropped_candidates(RUN)
+if dropped is not None and dropped.height:
+    st.subheader(f"Dropped candidates ({dropped.height:,})")
+    reason = st.selectbox("dropped because", ["(all)"] + sorted(dropped["reason"].unique().to_list()))
+    st.dataframe((dropped if reason == "(all)" else dropped.filter(pl.col("reason") == reason)).head(500), hide_index=True,
+                 column_config={"source_text": st.column_config.TextColumn(width="large"), "text": st.column_config.TextColumn(width="large")})

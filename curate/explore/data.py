@@ -187,6 +187,12 @@ def augmentation_pairs(approved: pl.DataFrame) -> pl.DataFrame:
         pl.col(AUGMENT_SIMILARITY).alias("similarity") if AUGMENT_SIMILARITY in generated.columns else pl.lit(None, pl.Float64).alias("similarity"), LABEL)
 
 
+def dropped_candidates(run: Path) -> pl.DataFrame | None:
+    """The candidates augmentation generated and dropped, with the reason (None for a run that generated nothing)."""
+    file = Path(run) / "augment_dropped.parquet"
+    return pl.read_parquet(file) if file.exists() else None
+
+
 def training(run: Path) -> dict[str, Any] | None:
     evaluation = run / "train" / "evaluation"
     metrics_file = evaluation / "metrics.json"

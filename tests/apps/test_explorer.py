@@ -119,6 +119,9 @@ def test_augmentation_training_and_topics(app, sample_run):
     assert (augmented["source"] != augmented["generated"]).all() and augmented["similarity"].notna().all()
     rebalance = next(s for s in json.loads((sample_run / "report.json").read_text())["stages"] if s["stage"] == "rebalance")
     assert len(pairs) - len(augmented) == rebalance["stats"]["random_copies"]
+    dropped = pl.read_parquet(sample_run / "augment_dropped.parquet")  # every dropped candidate, browsable with its reason
+    assert dict(dropped.group_by("reason").len().iter_rows()) == rebalance["stats"]["dropped_by_reason"]
+    assert any(h.value == f"Dropped candidates ({dropped.height:,})" for h in at.subheader) and dropped["source_text"].null_count() == 0
     at = open_page(app, "training")
     metrics = json.loads((sample_run / "train/evaluation/metrics.json").read_text())
     assert at.metric[0].value == f"{metrics['accuracy']:.3f}" and at.image[0].captions == ["confusion matrix"]

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 import polars as pl
 
 from curate.stages.augment.checks import CandidateChecks
-from curate.core.columns import AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, SPLIT, TEXT, TRAIN
+from curate.core.columns import AUGMENT_DROPPED_ARTIFACT, AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, SPLIT, TEXT, TRAIN
 from curate.core.params import Positive, Share
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 
@@ -88,9 +88,11 @@ class Augment(Stage):
         counts = pool.group_by(LABEL).len()
         classes = self.classes if self.classes is not None else counts.filter(pl.col("len") < counts["len"].median())[LABEL].to_list()
         sources = augmentable(pool).filter(pl.col(LABEL).is_in(classes))
-        generated, reasons, by_method = generate_checked(sources, rows, self.methods, self.per_row, self.checks(), (ctx or RunContext()).seed_for(self.seed), self.engine)
+        checks = self.checks()
+        generated, reasons, by_method = generate_checked(sources, rows, self.methods, self.per_row, checks, (ctx or RunContext()).seed_for(self.seed), self.engine)
         kept = pl.concat([rows, generated], how="diagonal_relaxed")
-        return StageResult(kept=kept, rejected=empty_rejected(rows), stats=augment_stats(sources.height, generated, reasons, by_method))
+        return StageResult(kept=kept, rejected=empty_rejected(rows), stats=augment_stats(sources.height, generated, reasons, by_method),
+                           artifacts={AUGMENT_DROPPED_ARTIFACT: checks.dropped_frame().with_columns(pl.lit(self.name).alias("stage"))})
 
 
 def augment_stats(sources: int, generated: pl.DataFrame, reasons: Counter, by_method: Counter) -> dict:

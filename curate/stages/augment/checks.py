@@ -5,12 +5,12 @@ and, optionally, still get its source's label from a classifier trained on the o
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
-from curate.core.columns import AUGMENT_SIMILARITY, AUGMENTED_FROM, ID, LABEL, REVIEW_BAD_GENERATIONS, TEXT
+from curate.core.columns import AUGMENT_METHOD, AUGMENT_SIMILARITY, AUGMENTED_FROM, ID, LABEL, REVIEW_BAD_GENERATIONS, TEXT
 from curate.core.text import normalized_text
 
 
@@ -22,6 +22,13 @@ class CandidateChecks:
     label_check: bool = True  # a classifier trained on the original rows must still give the source's label
     min_length_ratio: float = 0.7  # a translation that lost more than 30% of its source's characters lost meaning
     model: str | None = None
+    # Every candidate a check dropped, with the reason: a reviewer reads these (artifact `augment_dropped`).
+    dropped: list[pl.DataFrame] = field(default_factory=list, init=False, repr=False)
+
+    def dropped_frame(self) -> pl.DataFrame:
+        columns = {ID: pl.String, AUGMENTED_FROM: pl.String, AUGMENT_METHOD: pl.String, LABEL: pl.String, "source_text": pl.String,
+                   TEXT: pl.String, "reason": pl.String}
+        return pl.concat(self.dropped, how="diagonal_relaxed").select(list(columns)) if self.dropped else pl.DataFrame(schema=columns)
 
     def check(self, candidates: pl.DataFrame, existing: pl.DataFrame) -> tuple[pl.DataFrame, Counter]:
         """`candidates` has source_text, text (null: the method produced nothing), label; returns kept ones and reasons."""
@@ -32,6 +39,10 @@ class CandidateChecks:
 
         def drop(mask: pl.Series, reason: str, frame: pl.DataFrame) -> pl.DataFrame:
             reasons[reason] += int(mask.sum())
+            if mask.any():
+                gone = frame.filter(mask)
+                self.dropped.append(gone.select([c for c in (ID, AUGMENTED_FROM, AUGMENT_METHOD, LABEL, "source_text", TEXT) if c in gone.columns])
+                                    .with_columns(pl.lit(reason).alias("reason")))
             return frame.filter(~mask)
 
         candidates = drop(candidates[TEXT].is_null(), "no_output_or_lost_protected_span", candidates)

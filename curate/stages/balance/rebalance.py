@@ -19,7 +19,7 @@ import polars as pl
 
 from curate.stages.augment.checks import CandidateChecks
 from curate.stages.augment.augment import augment_stats, augmentable, generate_checked, training_pool
-from curate.core.columns import AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, QUALITY_FLAGS, SPLIT, SPLIT_GROUP, TRAIN
+from curate.core.columns import AUGMENT_DROPPED_ARTIFACT, AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, QUALITY_FLAGS, SPLIT, SPLIT_GROUP, TRAIN
 from curate.core.params import AtLeastOne, Count, Positive, Share
 from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Stage, StageResult
 
@@ -69,7 +69,7 @@ class Rebalance(Stage):
         return rows.join(drop, on=ID, how="left", maintain_order="left").with_columns(
             pl.when(pl.col(REJECT_DETAIL).is_not_null()).then(pl.lit("undersampled")).alias(REJECT_REASON))
 
-    def oversample(self, pool: pl.DataFrame, existing: pl.DataFrame, goals: dict[str, int], seed: int) -> tuple[pl.DataFrame, dict]:
+    def oversample(self, pool: pl.DataFrame, existing: pl.DataFrame, goals: dict[str, int], seed: int) -> tuple[pl.DataFrame, dict, pl.DataFrame]:
         checks = CandidateChecks(self.min_similarity, self.max_similarity)  # label and length checks on by default
         have = Counter(pool[LABEL].to_list())
         added, reasons, by_method = [], Counter(), Counter()
@@ -100,7 +100,7 @@ class Rebalance(Stage):
         stats["random_copies"] = copied.height
         if copied.height:
             stats["findings"].insert(1, f"augmentation fell short by {copied.height} rows; filled by random oversampling (copies)")
-        return pl.concat([generated, copied], how="diagonal_relaxed"), stats
+        return pl.concat([generated, copied], how="diagonal_relaxed"), stats, checks.dropped_frame()
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         pool = training_pool(rows)
@@ -111,7 +111,7 @@ class Rebalance(Stage):
         seed = (ctx or RunContext()).seed_for(self.seed)
         marked = self.undersample(rows, pool, goals, seed)
         remaining_pool = training_pool(marked.filter(pl.col(REJECT_REASON).is_null()))
-        generated, stats = self.oversample(remaining_pool, marked.filter(pl.col(REJECT_REASON).is_null()), goals, seed)
+        generated, stats, dropped = self.oversample(remaining_pool, marked.filter(pl.col(REJECT_REASON).is_null()), goals, seed)
         if SPLIT in rows.columns:
             generated = generated.with_columns(pl.lit(TRAIN).alias(SPLIT))
         result = self.split_marked(marked)
@@ -124,4 +124,5 @@ class Rebalance(Stage):
         stats["findings"].insert(0, f"training split: largest/smallest class {ratio_before:.1f} before, {ratio_after:.1f} after; "
                                     f"{result.rejected.height} rows undersampled, {generated.height} added")
         result.stats = stats
+        result.artifacts = {AUGMENT_DROPPED_ARTIFACT: dropped.with_columns(pl.lit(self.name).alias("stage"))}
         return result
