@@ -71,6 +71,24 @@ class Stage:
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def partition_by(self) -> pl.Expr | None:
+        """A key such that rows with different keys never affect each other's result (exact dedup: the
+        normalised text). An engine may then shuffle rows by it and apply the stage per partition; None: no such key."""
+        return None
+
+    def combine(self, parts: list[StageResult]) -> StageResult:
+        """One result from the results of several partitions (or blocks): rows and frame artifacts
+        concatenated, counts in the stats added up. A stage whose artifacts have an order overrides it."""
+        frames: dict[str, list[pl.DataFrame]] = {}
+        for part in parts:
+            for name, artifact in part.artifacts.items():
+                if isinstance(artifact, pl.DataFrame):
+                    frames.setdefault(name, []).append(artifact)
+        return StageResult(kept=pl.concat([p.kept for p in parts], how="diagonal_relaxed"),
+                           rejected=pl.concat([p.rejected for p in parts], how="diagonal_relaxed"),
+                           stats=merge_stats([p.stats for p in parts]),
+                           artifacts={name: pl.concat(f, how="diagonal_relaxed") for name, f in frames.items()})
+
     def split_marked(self, marked: pl.DataFrame, stats: dict[str, Any] | None = None) -> StageResult:
         """Split a frame whose `_reject_reason` column is null for kept rows into a StageResult."""
         if REJECT_DETAIL not in marked.columns:
@@ -79,6 +97,25 @@ class Stage:
         kept = marked.filter(~is_rejected).drop(REJECT_REASON, REJECT_DETAIL)
         rejected = stamp(marked.filter(is_rejected), self.display_name, pl.col(REJECT_REASON), pl.col(REJECT_DETAIL))
         return StageResult(kept=kept, rejected=rejected.drop(REJECT_REASON, REJECT_DETAIL), stats=stats or {})
+
+
+def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stats of one stage over several blocks: integer counts add up (also inside dicts), findings are joined
+    without repeats, any other value is the first block's."""
+    merged: dict[str, Any] = {}
+    for stats in parts:
+        for key, value in stats.items():
+            if key not in merged:
+                merged[key] = dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list) else value
+            elif isinstance(value, bool) or not isinstance(value, (int, dict, list)):
+                continue
+            elif isinstance(value, int):
+                merged[key] += value
+            elif isinstance(value, dict):
+                merged[key] = merge_stats([merged[key], value])
+            else:
+                merged[key] += [v for v in value if v not in merged[key]]
+    return merged
 
 
 def stamp(rows: pl.DataFrame, stage: str, reason: str | pl.Expr, detail: str | pl.Expr = "") -> pl.DataFrame:

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 import yaml
 
-from curate.pipeline.engines import merge_stats
+from curate.core.stage import merge_stats
 from curate.pipeline.runner import run_recipe
 from curate.recipe import parse_recipe
 
@@ -42,7 +42,7 @@ def assert_identical(local, remote) -> None:
 def test_the_default_recipe_gives_the_same_run_on_ray(ray_cluster, tmp_path):
     recipe = yaml.safe_load((ROOT / "recipes/tickets.yaml").read_text())
     recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)]  # training stays on one node
-    local, remote = both_engines(recipe, tmp_path, block_rows=300)  # clean, redact and review over 7 blocks
+    local, remote = both_engines(recipe, tmp_path, block_rows=300)  # clean and redact over 7 blocks, exact dedup over 7 partitions
     assert local[0].approved.height > 1500
     assert_identical(local, remote)
 

@@ -47,6 +47,12 @@ def representatives(frame: pl.DataFrame, keep: KeepPolicy) -> pl.Series:
     return pl.select(pl.when(frame[CLUSTER].is_not_null()).then(rep)).to_series().alias(DUPLICATE_OF)
 
 
+def sort_clusters(clusters: pl.DataFrame) -> pl.DataFrame:
+    """Largest cluster first, the kept row first in each; members keep their order (a stable sort, so the
+    same clusters come out in the same order however the rows were partitioned)."""
+    return clusters.sort(["size", CLUSTER, "kept"], descending=[True, False, True], maintain_order=True)
+
+
 def resolve_clusters(
     frame: pl.DataFrame,
     stage: str,
@@ -94,10 +100,10 @@ def resolve_clusters(
     if LABEL_CONFLICT not in singles.columns:
         kept = kept.with_columns(pl.col(LABEL_CONFLICT).fill_null(False))
     rejected = pl.concat([duplicates.drop(helper), dropped.drop(helper)], how="diagonal_relaxed").sort("_input_order")
-    clusters = members.select(
+    clusters = sort_clusters(members.select(
         pl.lit(stage).alias(STAGE), CLUSTER, ID, LABEL, TEXT, SIMILARITY,
         (pl.col("_rank") == 0).alias("kept"), DUPLICATE_OF, LABEL_CONFLICT, pl.col("_size").alias("size"),
-    ).sort(["size", CLUSTER, "kept"], descending=[True, False, True])
+    ))
     n_conflicts = members.filter(conflicting)[CLUSTER].n_unique()
     stats = {
         "clusters": members[CLUSTER].n_unique(),

@@ -9,7 +9,7 @@ import polars as pl
 
 from curate.core.columns import CLUSTER, ID, TEXT
 from curate.core.text import normalized_text
-from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, resolve_clusters
+from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, resolve_clusters, sort_clusters
 from curate.core.stage import RunContext, Stage, StageResult
 
 
@@ -24,8 +24,16 @@ class ExactDedup(Stage):
 
     name: ClassVar[str] = "dedup"
 
+    def partition_by(self) -> pl.Expr:
+        return normalized_text() if self.normalize else pl.col(TEXT)
+
+    def combine(self, parts: list[StageResult]) -> StageResult:
+        combined = super().combine(parts)
+        combined.artifacts = {name: sort_clusters(frame) for name, frame in combined.artifacts.items()}
+        return combined
+
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        key = normalized_text() if self.normalize else pl.col(TEXT)
+        key = self.partition_by()
         marked = rows.with_columns(key.alias("_key")).with_columns(
             pl.when(pl.len().over("_key") > 1).then(pl.col(ID).first().over("_key")).alias(CLUSTER)
         ).drop("_key")
