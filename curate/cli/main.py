@@ -129,7 +129,7 @@ def run(
 def export(
     source: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
     out: Path = typer.Option(..., "--out", "-o", help="file to write"),
-    format: str = typer.Option("", "--format", "-f", help="parquet | jsonl | openai (default: from --out's suffix)"),
+    format: str = typer.Option("", "--format", "-f", help="parquet | jsonl | openai | hf (a Hugging Face DatasetDict folder; default: from --out's suffix)"),
     system: Optional[str] = typer.Option(None, help="system prompt for OpenAI chat JSONL"),
     target: str = typer.Option("auto", help="assistant turn for OpenAI chat: response | label | auto"),
     split: str = typer.Option("train", help="train | validation | test | all: the split of a run to export (held-out rows stay held out)"),

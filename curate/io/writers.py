@@ -50,21 +50,42 @@ def to_openai_chat(frame: pl.DataFrame, system: str | None = None, target: str =
     return records
 
 
+def to_hf_dataset(frame: pl.DataFrame):
+    """A Hugging Face `DatasetDict`, one split per value of the run's split column (all rows in "train" without
+    one), with id, text, the label as a `ClassLabel` (the same names, sorted, in every split) and the response."""
+    import datasets
+
+    columns = [c for c in ("id", TEXT, LABEL, RESPONSE) if c in frame.columns and frame[c].null_count() < frame.height]
+    names = sorted(frame[LABEL].drop_nulls().unique().to_list()) if LABEL in columns else []
+    splits = {TRAIN: frame} if SPLIT not in frame.columns else {s: frame.filter(pl.col(SPLIT) == s) for s in (TRAIN, VALIDATION, TEST)}
+    result = {}
+    for name, rows in splits.items():
+        if rows.is_empty():
+            continue
+        dataset = datasets.Dataset.from_polars(rows.select(columns))
+        if names:
+            dataset = dataset.cast_column(LABEL, datasets.ClassLabel(names=names))
+        result[name] = dataset
+    return datasets.DatasetDict(result)
+
+
 def export_frame(frame: pl.DataFrame, out: Path, format: str | None = None, system: str | None = None, target: str = "auto") -> int:
     """Write `frame` to `out`; returns the number of rows written."""
     out = Path(out)
     format = format or SUFFIX_FORMATS.get(out.suffix.lower())
     if format is None:
-        raise CurateError(f"cannot tell the format from '{out.suffix}'", str(out), hint="pass --format parquet | jsonl | openai")
+        raise CurateError(f"cannot tell the format from '{out.suffix}'", str(out), hint="pass --format parquet | jsonl | openai | hf")
     out.parent.mkdir(parents=True, exist_ok=True)
     if format == "parquet":
         frame.write_parquet(out, compression="zstd")
     elif format == "jsonl":
         frame.write_ndjson(out)
+    elif format == "hf":  # a folder: DatasetDict.save_to_disk, for datasets.load_from_disk
+        to_hf_dataset(frame).save_to_disk(str(out))
     elif format == "openai":
         with out.open("w", encoding="utf-8") as handle:
             for record in to_openai_chat(frame, system, target):
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
-        raise CurateError(f"unknown format '{format}'", "--format", hint="parquet | jsonl | openai")
+        raise CurateError(f"unknown format '{format}'", "--format", hint="parquet | jsonl | openai | hf")
     return frame.height

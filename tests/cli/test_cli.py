@@ -155,3 +155,18 @@ def test_nested_yaml_aliases_are_refused_at_once(tmp_path):
     started = time.perf_counter()
     result = runner.invoke(app, ["run", str(recipe)])
     assert result.exit_code == 2 and "nested YAML aliases" in result.output and time.perf_counter() - started < 10
+
+
+def test_export_to_a_hugging_face_dataset_dict(run_dir, tmp_path):
+    import datasets
+
+    result = runner.invoke(app, ["export", str(run_dir), "--out", str(tmp_path / "hf"), "--format", "hf", "--split", "all"])
+    assert result.exit_code == 0, result.output
+    loaded = datasets.load_from_disk(str(tmp_path / "hf"))
+    approved = pl.read_parquet(run_dir / "approved.parquet")
+    assert {name: len(ds) for name, ds in loaded.items()} == dict(approved.group_by("split").len().iter_rows())
+    names = loaded["train"].features["label"].names
+    assert names == sorted(approved["label"].unique()) and loaded["test"].features["label"].names == names
+    first = loaded["validation"][0]
+    row = approved.filter(pl.col("id") == first["id"]).row(0, named=True)
+    assert (first["text"], names[first["label"]]) == (row["text"], row["label"])
