@@ -3,7 +3,7 @@ marked; a click opens the row on the Review page."""
 
 import altair as alt
 import streamlit as st
-from shared import RUN_KEY, load_projection, open_row, run_data
+from shared import load_projection, open_row, run_data
 
 RUN, REPORT, APPROVED, REJECTED, CLUSTERS = run_data()
 

@@ -1,6 +1,5 @@
 """Explorer page: overview. The funnel, the rejections and the gate, each a click away from its rows."""
 
-import polars as pl
 import streamlit as st
 from shared import all_rows, review_rows, run_data, run_gate
 

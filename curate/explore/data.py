@@ -91,13 +91,16 @@ def gate_table(gate: dict[str, Any]) -> pl.DataFrame:
                                        "observed": pl.String, "examples": pl.String})
 
 
-def flag_counts(rows: pl.DataFrame, flags_column: str = "flags") -> pl.DataFrame:
-    """How many rows carry each flag, split by approved and rejected (the overview's way into the Review page)."""
+def flag_counts(rows: pl.DataFrame) -> pl.DataFrame:
+    """How many rows carry each flag, split by approved and rejected (the overview's way into the Review page);
+    `rows` is `curate.explore.review.all_rows`."""
+    from curate.explore.review import APPROVED, FLAGS, REJECTED, STATUS
+
     if rows.is_empty():
-        return pl.DataFrame(schema={"flag": pl.String, "approved": pl.UInt32, "rejected": pl.UInt32})
-    exploded = rows.select("status", pl.col(flags_column).alias("flag")).explode("flag").drop_nulls("flag")
-    counts = exploded.group_by("flag").agg((pl.col("status") == "approved").sum().alias("approved"),
-                                           (pl.col("status") == "rejected").sum().alias("rejected"))
+        return pl.DataFrame(schema={"flag": pl.String, APPROVED: pl.UInt32, REJECTED: pl.UInt32})
+    exploded = rows.select(STATUS, pl.col(FLAGS).alias("flag")).explode("flag").drop_nulls("flag")
+    counts = exploded.group_by("flag").agg((pl.col(STATUS) == APPROVED).sum().alias(APPROVED),
+                                           (pl.col(STATUS) == REJECTED).sum().alias(REJECTED))
     return counts.sort("flag")
 
 

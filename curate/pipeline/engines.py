@@ -18,12 +18,12 @@ Rows come back in the order they went in (a row number travels with each row); s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import polars as pl
 
 from curate.core.context import RunContext
-from curate.core.stage import Stage, StageResult, merge_stats
+from curate.core.stage import Stage, StageResult
 
 ENGINES = ("local", "ray")
 
