@@ -38,3 +38,25 @@ def test_stage_contract(name, params, rows, tmp_path):
     assert all(isinstance(v, (pl.DataFrame, dict)) for v in first.artifacts.values())
     assert set(stage.requires) <= set(rows.columns)
     assert set(stage.produces) <= set(first.kept.columns), "a stage adds the columns it declares"
+
+
+@pytest.mark.parametrize("name, params", [("clean", {}), ("redact", {}), ("quality", {}), ("dedup", {"method": "exact"}),
+                                          ("dedup", {"method": "minhash"}), ("bias", {}), ("split", {}), ("review", {})])
+def test_a_stage_takes_a_pandas_frame_without_ids(name, params):
+    import pandas as pd
+
+    from curate.recipe.registry import build_stage
+
+    texts = ["Please refund order 4411, mail me at ann@x.com", "Please refund order 4411, mail me at ann@x.com",
+             "where is my parcel, it is late", "I want to close my account today", "<p>change my delivery address</p>"] * 4
+    frame = pd.DataFrame({"text": texts, "label": ["refund", "refund", "track", "close", "address"] * 4})
+    result = build_stage(name, params).apply(frame)
+    assert isinstance(result.kept, pl.DataFrame) and result.kept.height + result.rejected.height == len(texts)
+    ids = pl.concat([result.kept["id"], result.rejected["id"]])
+    assert ids.n_unique() == len(texts) and set(ids) == set(curate_ids(texts))
+
+
+def curate_ids(texts):
+    from curate.core.text import stable_ids
+
+    return stable_ids(pl.Series(texts)).to_list()

@@ -63,6 +63,18 @@ class Stage:
         method = getattr(self, "method", None)
         return f"{self.name}:{method}" if method else self.name
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Every stage's `apply` takes what a notebook has: a polars or pandas frame, with or without ids."""
+        super().__init_subclass__(**kwargs)
+        if "apply" in cls.__dict__ and not getattr(cls.__dict__["apply"], "_takes_any_frame", False):
+            original = cls.__dict__["apply"]
+
+            def apply(self, rows=None, ctx=None, _original=original):
+                return _original(self, as_rows(rows) if rows is not None else None, ctx)
+
+            apply.__doc__, apply.__wrapped__, apply._takes_any_frame = original.__doc__, original, True
+            cls.apply = apply
+
     def datasets(self) -> dict[str, dict[str, Any]]:
         """Files besides the input that the stage needs, as input specs ({path, text, label}); the runner
         reads them into `ctx.datasets` under `<stage name>.<key>`."""
@@ -97,6 +109,29 @@ class Stage:
         kept = marked.filter(~is_rejected).drop(REJECT_REASON, REJECT_DETAIL)
         rejected = stamp(marked.filter(is_rejected), self.display_name, pl.col(REJECT_REASON), pl.col(REJECT_DETAIL))
         return StageResult(kept=kept, rejected=rejected.drop(REJECT_REASON, REJECT_DETAIL), stats=stats or {})
+
+
+def as_rows(rows: Any) -> pl.DataFrame:
+    """A polars frame with an `id` column: pandas frames are converted, missing ids are made from the text
+    (stable: the same text gets the same id); a frame without a `text` column is refused with its columns."""
+    if not isinstance(rows, pl.DataFrame):
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - pandas ships with the dependencies
+            pd = None
+        if pd is not None and isinstance(rows, pd.DataFrame):
+            rows = pl.from_pandas(rows)
+        else:
+            raise TypeError(f"a stage takes a polars or pandas DataFrame, not {type(rows).__name__}")
+    if ID in rows.columns:
+        return rows
+    if TEXT not in rows.columns:
+        from curate.core.errors import InputError
+
+        raise InputError(f"the rows have no '{TEXT}' column", "rows", hint=f"columns: {', '.join(rows.columns)}; rename the text column to '{TEXT}'")
+    from curate.core.text import stable_ids
+
+    return rows.with_columns(stable_ids(rows[TEXT])).select(ID, *rows.columns)
 
 
 def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -4,10 +4,23 @@ augmentation checks, dataset metrics, the sample generator)."""
 from __future__ import annotations
 
 import polars as pl
+import xxhash
 
-from curate.core.columns import TEXT
+from curate.core.columns import ID, TEXT
 
 
 def normalized_text(column: str = TEXT) -> pl.Expr:
     """Casefolded letters and digits separated by single spaces."""
     return pl.col(column).str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+
+
+def stable_ids(texts: pl.Series) -> pl.Series:
+    """Ids made from the text, so a row keeps its id when the file is re-exported or reordered.
+
+    Identical texts get an ordinal suffix in file order (`3f..a1`, `3f..a1-1`).
+    """
+    hashes = pl.Series([xxhash.xxh3_64_hexdigest((t or "").encode()) for t in texts.to_list()], dtype=pl.String)
+    frame = pl.DataFrame({"h": hashes}).with_columns(pl.int_range(pl.len()).over("h").alias("n"))
+    return frame.select(
+        pl.when(pl.col("n") == 0).then(pl.col("h")).otherwise(pl.col("h") + "-" + pl.col("n").cast(pl.String))
+    ).to_series().alias(ID)

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
-import xxhash
 
+from curate.core.text import stable_ids
 from curate.core.columns import DETAIL, ID, LABEL, REASON, RESPONSE, SOURCE_LINE, TEXT
 from curate.core.errors import InputError
 from curate.io.spec import InputSpec
@@ -209,18 +209,6 @@ def _column(frame: pl.DataFrame, wanted: str, role: str, path: Path) -> str:
     columns = ", ".join(c for c in frame.columns if c != "_line")
     raise InputError(f"the {role} column '{wanted}' is missing", str(path),
                      hint=f"{hint}columns in the file: {columns}. Map it in the recipe, e.g. `input: {{{role}: <column>}}`")
-
-
-def stable_ids(texts: pl.Series) -> pl.Series:
-    """Ids made from the text, so a row keeps its id when the file is re-exported or reordered.
-
-    Identical texts get an ordinal suffix in file order (`3f..a1`, `3f..a1-1`).
-    """
-    hashes = pl.Series([xxhash.xxh3_64_hexdigest((t or "").encode()) for t in texts.to_list()], dtype=pl.String)
-    frame = pl.DataFrame({"h": hashes}).with_columns(pl.int_range(pl.len()).over("h").alias("n"))
-    return frame.select(
-        pl.when(pl.col("n") == 0).then(pl.col("h")).otherwise(pl.col("h") + "-" + pl.col("n").cast(pl.String))
-    ).to_series().alias(ID)
 
 
 def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path) -> pl.DataFrame:

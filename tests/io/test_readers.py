@@ -4,7 +4,8 @@ import polars as pl
 import pytest
 
 from curate.core.errors import InputError
-from curate.io.readers import read_input, stable_ids
+from curate.core.text import stable_ids
+from curate.io.readers import read_input
 from curate.io.spec import InputSpec
 
 
