@@ -47,6 +47,7 @@ def keyboard_mash() -> pl.Expr:
     return pl.col(TEXT).str.to_lowercase().str.contains("|".join(runs))
 
 
+SCORE_BLOCK_ROWS = 100_000
 # Words that make up much of any English sentence and little of other languages' ("the", "to", "my", "is").
 ENGLISH_FUNCTION_WORDS = ["the", "a", "an", "to", "of", "and", "in", "on", "for", "with", "my", "i", "me", "you", "your", "is", "are",
                           "was", "it", "this", "that", "can", "do", "how", "what", "i'm", "have", "has", "be", "not", "from", "at",
@@ -82,6 +83,16 @@ class Quality(Filter):
     produces: ClassVar[tuple[str, ...]] = (QUALITY_FLAGS,)
 
     def score(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
+        # Per-row scores a block at a time: their word and 5-gram lists are the stage's memory (5 GB at a
+        # million rows in one piece); the class-relative shares then look at every row.
+        blocks = [self.row_scores(rows.slice(start, SCORE_BLOCK_ROWS)) for start in range(0, rows.height, SCORE_BLOCK_ROWS)]
+        scored = pl.concat(blocks, how="vertical_relaxed") if blocks else self.row_scores(rows)
+        return scored.with_columns(
+            class_share(pl.col("q_chars") < self.min_chars).alias("q_short_in_class"),
+            class_share(pl.col("q_no_content")).alias("q_no_content_in_class"))
+
+    def row_scores(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Scores that depend on the row alone."""
         text = pl.col(TEXT)
         non_space = text.str.replace_all(r"\s", "").str.len_chars()
         non_space_non_digit = text.str.replace_all(r"[\s\d]", "").str.len_chars()
@@ -108,10 +119,7 @@ class Quality(Filter):
             (text.str.slice(0, AUTO_REPLY_HEAD).str.contains(AUTO_REPLY) & (words.list.len() <= AUTO_REPLY_MAX_WORDS)).alias("q_auto_reply"),
             (text.str.contains(NO_CONTENT) | keyboard_mash()).alias("q_no_content"),
         )
-        scored = scored.with_columns(self.language(scored[TEXT]))
-        return scored.with_columns(
-            class_share(pl.col("q_chars") < self.min_chars).alias("q_short_in_class"),
-            class_share(pl.col("q_no_content")).alias("q_no_content_in_class"))
+        return scored.with_columns(self.language(scored[TEXT]))
 
     def language(self, texts: pl.Series) -> list[pl.Series]:
         """py3langid on rows long enough to tell (its model ships in the wheel); others get null. When English is
