@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import socket
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,6 +34,7 @@ APPROVED = "approved"
 REJECTED = "rejected"
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
+OWNER = "_WRITER"  # in a staging folder: "host pid" of the run writing it, so an abandoned one can be told apart
 COMPLETE = "_COMPLETE"  # written last, with report.json's hash: a folder without it is incomplete or not a run
 
 
@@ -62,13 +65,44 @@ def staging_dir(run_dir: Path) -> Path:
     if run_dir.exists() and not run_dir.is_dir():
         raise InputError("the output is a file, not a folder", str(run_dir), hint="choose another `output` (or --out)")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(run_dir)
     staging = run_dir.parent / f".{run_dir.name}.staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
+    (staging / OWNER).write_text(f"{socket.gethostname()} {os.getpid()}", encoding="utf-8")
     return staging
+
+
+def remove_abandoned(run_dir: Path) -> list[Path]:
+    """Delete what killed runs left beside `run_dir`: staging folders whose writer (on this machine) is gone,
+    and retired runs that a publish did not get to delete. A staging folder of a live run is left alone."""
+    removed = []
+    for folder in run_dir.parent.glob(f".{run_dir.name}.*-*"):
+        if ".retired-" in folder.name:
+            abandoned = True
+        elif ".staging-" in folder.name:
+            owner = (folder / OWNER).read_text(encoding="utf-8").split() if (folder / OWNER).exists() else []
+            abandoned = len(owner) == 2 and owner[0] == socket.gethostname() and not _alive(int(owner[1]))
+        else:
+            continue
+        if abandoned:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def publish(staging: Path, run_dir: Path) -> None:
     """Replace `run_dir` by the complete run in `staging`: nothing of an older run survives beside the new one."""
+    (staging / OWNER).unlink(missing_ok=True)
     retired = run_dir.parent / f".{run_dir.name}.retired-{uuid.uuid4().hex[:8]}"
     if run_dir.exists():
         run_dir.rename(retired)

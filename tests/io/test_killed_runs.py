@@ -49,3 +49,19 @@ def test_a_run_killed_at_random_points_leaves_a_complete_run(tmp_path):
     assert all(".staging-" in name or ".retired-" in name for name in leftovers)  # hidden siblings, never mistaken for the run
     for name in leftovers:
         assert not (tmp_path / name / "_COMPLETE").exists() or ".retired-" in name
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=600)  # the next run clears what killed runs left
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".run.")] == [] and not (tmp_path / "run" / "_WRITER").exists()
+
+
+def test_a_live_runs_staging_folder_is_left_alone(tmp_path):
+    from curate.io.rundir import remove_abandoned, staging_dir
+
+    live = staging_dir(tmp_path / "run")  # written by this (live) process
+    dead = tmp_path / ".run.staging-deadbeef"
+    dead.mkdir()
+    (dead / "_WRITER").write_text(f"{__import__('socket').gethostname()} 999999999")
+    elsewhere = tmp_path / ".run.staging-otherhost"
+    elsewhere.mkdir()
+    (elsewhere / "_WRITER").write_text("another-machine 1")
+    assert remove_abandoned(tmp_path / "run") == [dead]
+    assert live.exists() and elsewhere.exists() and not dead.exists()
