@@ -1,9 +1,10 @@
 """The executor: runs stages in order (each on the engine it is given) and enforces "nothing is lost".
 
 Where a stage's `apply` runs is the engine's business (`engines.py`: this process, or a Ray cluster);
-the checks here are the same for every engine. Before anything runs it checks that each stage finds the columns it requires. After every stage it checks
-that kept + rejected is exactly the rows the stage was given, plus generated rows that name their
-source; at the end, that every row the source stage (ingest) produced is approved or rejected
+the checks here are the same for every engine. Before anything runs it checks that each stage finds
+the columns it requires. After every stage it checks that kept + rejected is exactly the rows the
+stage was given, plus generated rows that name their source, and puts back any row a reviewer said
+to keep; at the end, that every row the source stage (ingest) produced is approved or rejected
 exactly once.
 """
 
