@@ -132,7 +132,7 @@ def _phone_checker(region: str) -> Callable[[str], bool]:
             return valid("+" + stripped.lstrip("+")[2 if stripped.startswith("00") else 0:], None)
         if stripped.startswith("0") or stripped.startswith("(0"):  # a national trunk prefix
             return len(digits) >= 9 and any(valid(value, r) for r in (region, *NATIONAL_REGIONS))
-        return valid(value, region) or (len(digits) >= 10 and valid(value, "US"))
+        return valid(value, region) or (region != "US" and len(digits) >= 10 and valid(value, "US"))
 
     return is_phone
 
@@ -147,9 +147,7 @@ def known_names() -> tuple[frozenset[str], frozenset[str]]:
         provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
         for names, into in ((getattr(provider, "first_names", ()), first), (getattr(provider, "last_names", ()), last)):
             into.update(n.lower() for n in (names.keys() if hasattr(names, "keys") else names))
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    words = set(ENGLISH_STOP_WORDS) | COMMON_WORDS_THAT_ARE_NAMES
+    words = _stop_words() | COMMON_WORDS_THAT_ARE_NAMES
     return frozenset(first - words), frozenset(last - words)
 
 
@@ -183,14 +181,19 @@ def _name_end(match: re.Match) -> int | None:
     return end
 
 
-def _is_address(match: re.Match) -> bool:
-    """Street words are never stop words ("2 days down the road"); an everyday street type needs capitals."""
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def _is_address(match: re.Match) -> bool:
+    """Street words are never stop words ("2 days down the road"); an everyday street type needs capitals."""
     if match.group("street") is None:  # the German shapes ("Hauptstraße 42") are specific enough
         return True
     words = match.group("street").split()
-    if any(w.lower() in ENGLISH_STOP_WORDS for w in words):
+    if any(w.lower() in _stop_words() for w in words):
         return False
     ambiguous = match.group("type").lower() in AMBIGUOUS_STREET_TYPES
     return not ambiguous or all(w[0].isupper() for w in words + [match.group("type")])
@@ -215,7 +218,7 @@ DETECTORS: list[tuple[str, str]] = [
     ("ACCOUNT", r"(?i)\b(?:account|acct|a/c)\.?(?:\s*(?:number|num|no\.?|nr\.?|#))?(?:\s+is)?\s*[:#]?\s*(?P<pii>\d(?:[\d\- ]{4,22})\d)\b"),
     ("PHONE", r"(?<![\w+])(?:(?:\+|00)\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{1,5}(?:[ .\-]\d{2,8}){1,5}(?![\w])"),
     ("ADDRESS", r"(?i)\b\d{1,5}[a-z]?,? (?P<street>(?:[a-z][a-z'\-]+ ){1,3})(?P<type>" + STREET_TYPES + r")\b"
-                r"|\b\d{1,5}[a-z]? (?P<street2>[A-ZÄÖÜ][a-zäöüß]+)(?:straße|strasse|weg|gasse|allee|platz)\b"
+                r"|\b\d{1,5}[a-z]? [A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|weg|gasse|allee|platz)\b"
                 r"|\b[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|weg|gasse|allee|platz) \d{1,4}[a-z]?\b"),
     ("NAME", r"\b" + NAME_INTRO + "(?P<pii>" + NAME_WORD + ")"),
 ]

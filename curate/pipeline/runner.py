@@ -4,6 +4,7 @@ run directory (rows, artifacts, report.json, report.md)."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 import platform
 import shutil
 import time
@@ -15,12 +16,12 @@ from typing import Any
 import polars as pl
 
 from curate import __version__
-from curate.core.columns import RESPONSE, TEXT, TEXT_BEFORE_CLEAN
+from curate.core.columns import RESPONSE, STAGE, TEXT, TEXT_BEFORE_CLEAN
 from curate.core.context import Progress, RunContext
 from curate.core.errors import RecipeError
 from curate.core.pii import PiiFinder, redact_columns
 from curate.core.stage import Stage
-from curate.io.readers import Ingest, label_counts
+from curate.io.readers import INGEST, Ingest, label_counts
 from curate.io.review import decisions_path, read_decisions, write_decisions
 from curate.io.rundir import APPROVED, REJECTED, artifact_file, check_output, publish, staging_dir, write_run
 from curate.io.spec import InputSpec
@@ -62,15 +63,35 @@ def redact_outputs(recipe: Recipe, result: RunResult) -> dict[str, Any]:
     stage names): rows rejected before `redact` ran, or by a recipe without one, carry what came in."""
     if recipe.rejected_text == "raw":
         return {"rejected": "raw (rejected_text: raw)"}
-    redact_stage = next((s for s in recipe.stages if s.name == "redact"), None)
+    position = next((i for i, s in enumerate(recipe.stages) if s.name == "redact"), None)
+    redact_stage = recipe.stages[position] if position is not None else None
     finder = PiiFinder(tuple(redact_stage.kinds), redact_stage.phone_region) if redact_stage else PiiFinder()
     columns = list(dict.fromkeys([TEXT, RESPONSE, TEXT_BEFORE_CLEAN, *(redact_stage.columns if redact_stage else [])]))
-    result.rejected, _, counts = redact_columns(result.rejected, columns, finder)
-    for name, artifact in list(result.artifacts.items()):
-        if isinstance(artifact, pl.DataFrame):
-            result.artifacts[name], _, more = redact_columns(artifact, columns, finder)
-            counts.update(more)
+    # Rows from stages after `redact` were redacted by it: only what earlier stages produced needs it here.
+    before = None if redact_stage is None else {INGEST, *(s.display_name for s in recipe.stages[:position])}
+    counts: Counter = Counter()
+    for name in [REJECTED, *result.artifacts]:
+        frame = result.rejected if name == REJECTED else result.artifacts[name]
+        if not isinstance(frame, pl.DataFrame):
+            continue
+        frame, more = redact_rows_from(frame, before, columns, finder)
+        counts.update(more)
+        if name == REJECTED:
+            result.rejected = frame
+        else:
+            result.artifacts[name] = frame
     return {"rejected": "redacted", "columns": columns, "placeholders_added": dict(sorted(counts.items()))}
+
+
+def redact_rows_from(frame: pl.DataFrame, stages: set[str] | None, columns: list[str], finder: PiiFinder) -> tuple[pl.DataFrame, Counter]:
+    """`frame` with the rows that `stages` produced redacted (every row when `stages` is None or unknown), in order."""
+    if stages is None or STAGE not in frame.columns:
+        frame, _, counts = redact_columns(frame, columns, finder)
+        return frame, counts
+    marked = frame.with_row_index("_order")
+    needs = pl.col(STAGE).is_in(list(stages)).fill_null(True)
+    redacted, _, counts = redact_columns(marked.filter(needs), columns, finder)
+    return pl.concat([redacted, marked.filter(~needs)], how="diagonal_relaxed").sort("_order").drop("_order"), counts
 
 
 def build_report(recipe: Recipe, result: RunResult, seconds: float) -> dict[str, Any]:

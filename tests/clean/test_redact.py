@@ -176,3 +176,14 @@ def test_a_column_named_for_redaction_must_exist():
 
     with pytest.raises(InputError, match="no column.*customer_email"):
         Redact(columns=["text", "customer_email"]).apply(frame(["hello"]))
+
+
+def test_only_rows_from_stages_before_redact_are_redacted_again():
+    from curate.pipeline.runner import redact_rows_from
+
+    rows = pl.DataFrame({"id": ["a", "b", "c"], "text": ["mail x@y.com", "mail [EMAIL]", "mail z@y.com"],
+                         "stage": ["ingest", "quality", "dedup:exact"]})
+    out, counts = redact_rows_from(rows, {"ingest", "dedup:exact"}, ["text"], PiiFinder())
+    assert out["text"].to_list() == ["mail [EMAIL]", "mail [EMAIL]", "mail [EMAIL]"] and counts == Counter({"EMAIL": 2})
+    untouched, _ = redact_rows_from(rows, {"ingest"}, ["text"], PiiFinder())
+    assert untouched["text"].to_list() == ["mail [EMAIL]", "mail [EMAIL]", "mail z@y.com"]  # redact ran before dedup in that recipe

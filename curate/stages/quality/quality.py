@@ -8,6 +8,7 @@ dropping them. All scores are polars expressions except language identification.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -48,6 +49,14 @@ def keyboard_mash() -> pl.Expr:
 
 
 SCORE_BLOCK_ROWS = 100_000
+
+
+@lru_cache(maxsize=1)
+def language_identifier():
+    """py3langid's model, loaded once per process (scoring runs block by block)."""
+    import py3langid
+
+    return py3langid.langid.LanguageIdentifier.from_model_file(py3langid.langid.MODEL_FILE, norm_probs=True)
 # Words that make up much of any English sentence and little of other languages' ("the", "to", "my", "is").
 ENGLISH_FUNCTION_WORDS = ["the", "a", "an", "to", "of", "and", "in", "on", "for", "with", "my", "i", "me", "you", "your", "is", "are",
                           "was", "it", "this", "that", "can", "do", "how", "what", "i'm", "have", "has", "be", "not", "from", "at",
@@ -126,8 +135,6 @@ class Quality(Filter):
         among the expected languages, plain-ASCII rows of five or more words of which 40% are English function
         words are English without asking the model (confidence null: not measured); langid was 85% of this
         stage's time on a million tickets."""
-        import py3langid
-
         long_enough = (texts.str.len_chars() >= self.language_min_chars).fill_null(False)
         english = pl.Series([False] * len(texts))
         if "en" in self.languages:
@@ -138,7 +145,7 @@ class Quality(Filter):
         confidence: list[float | None] = [None] * len(texts)
         for i in (english & long_enough).arg_true().to_list():
             codes[i] = "en"
-        identifier = py3langid.langid.LanguageIdentifier.from_model_file(py3langid.langid.MODEL_FILE, norm_probs=True)
+        identifier = language_identifier()
         for i in (long_enough & ~english).arg_true().to_list():  # slow path: long rows the shortcut cannot tell
             codes[i], confidence[i] = identifier.classify(texts[i])
         return [pl.Series("q_language", codes, dtype=pl.String), pl.Series("q_language_confidence", confidence, dtype=pl.Float64).round(3)]
