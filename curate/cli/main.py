@@ -129,20 +129,21 @@ def run(
 def export(
     source: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
     out: Path = typer.Option(..., "--out", "-o", help="file to write"),
-    format: str = typer.Option("", "--format", "-f", help="parquet | jsonl | openai | hf (a Hugging Face DatasetDict folder; default: from --out's suffix)"),
+    format: str = typer.Option("", "--format", "-f", help="parquet | jsonl | openai | hf (a Hugging Face DatasetDict folder) | splits (a folder, one Parquet file per split); default: from --out's suffix"),
     system: Optional[str] = typer.Option(None, help="system prompt for OpenAI chat JSONL"),
     target: str = typer.Option("auto", help="assistant turn for OpenAI chat: response | label | auto"),
-    split: str = typer.Option("train", help="train | validation | test | all: the split of a run to export (held-out rows stay held out)"),
+    split: Optional[str] = typer.Option(None, help="train | validation | test | all: the split of a run to export (default: all for hf and splits, which keep the splits apart; train otherwise, so held-out rows stay held out)"),
     force: bool = typer.Option(False, "--force", help="export even though the run's gate failed"),
     require_review: bool = typer.Option(False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"),
 ) -> None:
-    """Write the approved set as Parquet, JSONL or OpenAI chat fine-tuning JSONL."""
+    """Write the approved set as Parquet, JSONL, OpenAI chat JSONL, a Hugging Face DatasetDict or per-split Parquet."""
     from curate.io.writers import export_frame, load_dataset, select_split
     from curate.pipeline.guards import check_trainable
 
     warning = check_trainable(source, force, require_review)
     if warning:
         console.print(f"[yellow]warning[/] {warning}")
+    split = split or ("all" if format in ("hf", "splits") else "train")
     frame = select_split(load_dataset(source), split)
     written = export_frame(frame, out, format or None, system=system, target=target)
     console.print(f"wrote {written:,} rows ({split}) to {out}")

@@ -1,4 +1,5 @@
-"""Writing a dataset out: Parquet, JSONL, or OpenAI chat fine-tuning JSONL."""
+"""Writing a dataset out: Parquet, JSONL, OpenAI chat fine-tuning JSONL, a Hugging Face DatasetDict, or one
+Parquet file per split (what `datasets.load_dataset("parquet", data_files=...)` and most trainers read)."""
 
 from __future__ import annotations
 
@@ -50,18 +51,28 @@ def to_openai_chat(frame: pl.DataFrame, system: str | None = None, target: str =
     return records
 
 
+def split_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The non-empty splits of a run's rows, in train/validation/test order (all rows are train without a split)."""
+    if SPLIT not in frame.columns:
+        return {TRAIN: frame}
+    splits = {s: frame.filter(pl.col(SPLIT) == s) for s in (TRAIN, VALIDATION, TEST)}
+    return {name: rows for name, rows in splits.items() if not rows.is_empty()}
+
+
+def hand_off_columns(frame: pl.DataFrame) -> list[str]:
+    """The columns a trainer needs: id, text, label and response where the run has them."""
+    return [c for c in ("id", TEXT, LABEL, RESPONSE) if c in frame.columns and frame[c].null_count() < frame.height]
+
+
 def to_hf_dataset(frame: pl.DataFrame):
     """A Hugging Face `DatasetDict`, one split per value of the run's split column (all rows in "train" without
     one), with id, text, the label as a `ClassLabel` (the same names, sorted, in every split) and the response."""
     import datasets
 
-    columns = [c for c in ("id", TEXT, LABEL, RESPONSE) if c in frame.columns and frame[c].null_count() < frame.height]
+    columns = hand_off_columns(frame)
     names = sorted(frame[LABEL].drop_nulls().unique().to_list()) if LABEL in columns else []
-    splits = {TRAIN: frame} if SPLIT not in frame.columns else {s: frame.filter(pl.col(SPLIT) == s) for s in (TRAIN, VALIDATION, TEST)}
     result = {}
-    for name, rows in splits.items():
-        if rows.is_empty():
-            continue
+    for name, rows in split_frames(frame).items():
         dataset = datasets.Dataset.from_polars(rows.select(columns))
         if names:
             dataset = dataset.cast_column(LABEL, datasets.ClassLabel(names=names))
@@ -74,7 +85,7 @@ def export_frame(frame: pl.DataFrame, out: Path, format: str | None = None, syst
     out = Path(out)
     format = format or SUFFIX_FORMATS.get(out.suffix.lower())
     if format is None:
-        raise CurateError(f"cannot tell the format from '{out.suffix}'", str(out), hint="pass --format parquet | jsonl | openai | hf")
+        raise CurateError(f"cannot tell the format from '{out.suffix}'", str(out), hint="pass --format parquet | jsonl | openai | hf | splits")
     out.parent.mkdir(parents=True, exist_ok=True)
     if format == "parquet":
         frame.write_parquet(out, compression="zstd")
@@ -82,10 +93,14 @@ def export_frame(frame: pl.DataFrame, out: Path, format: str | None = None, syst
         frame.write_ndjson(out)
     elif format == "hf":  # a folder: DatasetDict.save_to_disk, for datasets.load_from_disk
         to_hf_dataset(frame).save_to_disk(str(out))
+    elif format == "splits":  # a folder: <split>.parquet for load_dataset("parquet", data_files=...)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, rows in split_frames(frame).items():
+            rows.select(hand_off_columns(frame)).write_parquet(out / f"{name}.parquet", compression="zstd")
     elif format == "openai":
         with out.open("w", encoding="utf-8") as handle:
             for record in to_openai_chat(frame, system, target):
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
-        raise CurateError(f"unknown format '{format}'", "--format", hint="parquet | jsonl | openai | hf")
+        raise CurateError(f"unknown format '{format}'", "--format", hint="parquet | jsonl | openai | hf | splits")
     return frame.height

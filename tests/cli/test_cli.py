@@ -170,3 +170,17 @@ def test_export_to_a_hugging_face_dataset_dict(run_dir, tmp_path):
     first = loaded["validation"][0]
     row = approved.filter(pl.col("id") == first["id"]).row(0, named=True)
     assert (first["text"], names[first["label"]]) == (row["text"], row["label"])
+
+
+def test_export_one_parquet_file_per_split_for_load_dataset(run_dir, tmp_path):
+    import datasets
+
+    result = runner.invoke(app, ["export", str(run_dir), "--out", str(tmp_path / "splits"), "--format", "splits"])
+    assert result.exit_code == 0, result.output
+    files = {name: str(tmp_path / "splits" / f"{name}.parquet") for name in ("train", "validation", "test")}
+    loaded = datasets.load_dataset("parquet", data_files=files, cache_dir=str(tmp_path / "cache"))
+    approved = pl.read_parquet(run_dir / "approved.parquet")
+    assert {name: len(ds) for name, ds in loaded.items()} == dict(approved.group_by("split").len().iter_rows())
+    test_ids = set(loaded["test"]["id"])
+    assert test_ids == set(approved.filter(pl.col("split") == "test")["id"]) and not test_ids & set(loaded["train"]["id"])
+    assert set(loaded["train"].column_names) >= {"id", "text", "label"}
