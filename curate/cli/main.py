@@ -67,7 +67,8 @@ class Progress:
         first_done, first_time = self.started.setdefault((stage, what.split(" (")[0]), (done, now))
         rate = (done - first_done) / (now - first_time) if now > first_time else 0.0  # measured from the first report on
         eta = f", ETA {int((total - done) / rate) // 60}:{int((total - done) / rate) % 60:02d}" if total and rate else ", ETA …"
-        line = f"{stage}: {what} {done:,}{f'/{total:,}' if total else ''}, {rate:.1f}/s{eta}"
+        pace = "" if done == total and not rate else f", {rate:.1f}/s{eta}"  # a one-off report has no pace to tell
+        line = f"{stage}: {what} {done:,}{f'/{total:,}' if total else ''}{pace}"
         if console.is_terminal:
             self.status.update(line)
         elif now - self.printed >= self.every or done == total:
@@ -308,8 +309,9 @@ def compare(
     from curate.pipeline.compare import compare_recipe
 
     parsed = load_recipe(recipe)
-    with console.status("curating, then training on raw and curated data…"):
-        summary = compare_recipe(parsed, eval, _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), out, seeds)
+    with console.status("curating, then training on raw and curated data…") as status:
+        summary = compare_recipe(parsed, eval, _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), out, seeds,
+                                 progress=Progress(status))
     table = Table(title=f"raw ({summary['rows']['raw']:,} rows) vs curated ({summary['rows']['curated']:,} rows), "
                         f"{summary['budget']['optimizer_steps']} steps each, on {summary['rows']['evaluation']:,} clean rows"
                         + (f", {seeds} seeds (mean ± std)" if seeds > 1 else ""))

@@ -40,6 +40,10 @@ class RunContext:
         if self.progress is not None:
             self.progress(stage, what, done, total)
 
+    def reporter(self, stage: str, what: str) -> Callable[[int, int | None], None] | None:
+        """`report` bound to one stage and one measure, for code below the stage (an encoder, a generator)."""
+        return None if self.progress is None else lambda done, total=None: self.report(stage, what, done, total)
+
     @cached_property
     def redactor(self):
         """The PII finder that keeps personal data out of findings and examples."""

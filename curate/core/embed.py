@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -73,6 +74,8 @@ class Embedder:
     batch_size: int = 64
     cache: bool = True
     cache_dir: Path | None = None
+    on_progress: Callable[[int, int], None] | None = None  # (texts encoded, texts to encode), once per chunk
+    chunk: int = 1024  # texts per progress report; the model sorts each chunk by length, so chunks cost little
 
     def _cache_folder(self) -> Path:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model or DEFAULT_MODEL)[-80:]
@@ -97,8 +100,14 @@ class Embedder:
         if missing:
             first_text = dict(zip(keys, texts))
             model = load_sentence_model(self.model or DEFAULT_MODEL)
-            vectors = model.encode([first_text[k] for k in missing], batch_size=self.batch_size, convert_to_numpy=True,
-                                   normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
+            todo = [first_text[k] for k in missing]
+            parts = []
+            for start in range(0, len(todo), self.chunk):
+                parts.append(model.encode(todo[start:start + self.chunk], batch_size=self.batch_size, convert_to_numpy=True,
+                                          normalize_embeddings=True, show_progress_bar=False).astype(np.float32))
+                if self.on_progress is not None:
+                    self.on_progress(min(start + self.chunk, len(todo)), len(todo))
+            vectors = np.concatenate(parts)
             known.update(zip(missing, vectors))
             if self.cache:
                 folder = self._cache_folder()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,16 @@ from curate.train.loop import TrainConfig
 HEADLINE = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
 
 
-def compare_datasets(raw: pl.DataFrame, curated: pl.DataFrame, evaluation: pl.DataFrame, config: TrainConfig, out: Path) -> dict[str, Any]:
-    """Train on each with the same budget of optimizer steps; no early stopping, so neither gets more."""
+def compare_datasets(raw: pl.DataFrame, curated: pl.DataFrame, evaluation: pl.DataFrame, config: TrainConfig, out: Path,
+                     on_step: Callable[[str, int, int, float], None] | None = None) -> dict[str, Any]:
+    """Train on each with the same budget of optimizer steps; no early stopping, so neither gets more.
+    `on_step(side, step, steps, loss)` hears of every training step on each side."""
     steps = config.max_steps or math.ceil(curated.height / config.batch_size) * config.epochs
     config = replace(config, max_steps=steps, early_stopping=0)
     results = {}
     for name, rows in (("raw", raw), ("curated", curated)):
-        trained = train_classifier(rows.filter(pl.col(LABEL).is_not_null()), None, config, out / name)
+        step = (lambda s, t, loss, side=name: on_step(side, s, t, loss)) if on_step else None
+        trained = train_classifier(rows.filter(pl.col(LABEL).is_not_null()), None, config, out / name, on_step=step)
         results[name] = evaluate_classifier(trained, evaluation, out / name / "evaluation", config.max_length)
     per_class = {
         label: {"raw_f1": results["raw"]["per_class"].get(label, {}).get("f1", 0.0),

@@ -184,3 +184,26 @@ def test_export_one_parquet_file_per_split_for_load_dataset(run_dir, tmp_path):
     test_ids = set(loaded["test"]["id"])
     assert test_ids == set(approved.filter(pl.col("split") == "test")["id"]) and not test_ids & set(loaded["train"]["id"])
     assert set(loaded["train"].column_names) >= {"id", "text", "label"}
+
+
+def test_model_stages_report_progress_in_a_log(tmp_path):
+    """Not a terminal (as in CI): texts encoded and candidates generated and kept, each with its total."""
+    import re
+
+    data, recipe = tmp_path / "t.csv", tmp_path / "r.yaml"
+    pl.read_csv(ROOT / "data/sample/tickets.csv").head(300).write_csv(data)
+    recipe.write_text(f"input: {{path: {data}, text: body, label: intent, id: ticket_id}}\nstages:\n  - clean\n"
+                      f"  - dedup: {{method: semantic, cache: false}}\n  - augment: {{methods: [synonym], label_check: false}}\n"
+                      f"output: {tmp_path / 'run'}\n")
+    result = runner.invoke(app, ["run", str(recipe)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    stages = {s["stage"]: s for s in json.loads((tmp_path / "run" / "report.json").read_text())["stages"]}
+    encoded = [re.match(r"dedup:semantic: texts encoded (\d+)/(\d+)", line) for line in lines]
+    encoded = [m for m in encoded if m]
+    dedup = stages["dedup:semantic"]  # every distinct text encoded once: at least the rows it kept (no two alike), at most its input
+    assert encoded and encoded[-1].group(1) == encoded[-1].group(2) and dedup["kept"] <= int(encoded[-1].group(2)) <= dedup["rows_in"]
+    augment = stages["augment"]["stats"]
+    total = augment["source_rows"]
+    assert any(line.startswith(f"augment: candidates generated (synonym) {total}/{total}") for line in lines), result.output
+    assert f"augment: candidates checked ({augment['kept']} kept) {total}/{total}" in lines, result.output

@@ -146,3 +146,15 @@ def test_run_shows_training_steps_with_an_eta_in_a_log(tiny_model, tmp_path):
     lines = [line for line in result.output.splitlines() if line.startswith("train: training steps")]
     assert lines and "6/6," in lines[-1]  # 24 rows, batch 8, 2 epochs
     assert all("ETA" in line and "/s" in line for line in lines) and "ETA …" not in lines[-1]
+
+
+def test_compare_shows_training_steps_of_both_sides_in_a_log(tiny_model, tmp_path):
+    data, recipe = tmp_path / "toy.csv", tmp_path / "r.yaml"
+    toy().write_csv(data)
+    recipe.write_text(f"input: {data}\nstages:\n  - clean\noutput: {tmp_path / 'run'}\n")
+    result = CliRunner().invoke(app, ["compare", str(recipe), "--eval", str(data), "--model", str(tiny_model), "--max-steps", "4",
+                                      "--batch-size", "8", "--out", str(tmp_path / "compare")])
+    assert result.exit_code == 0, result.output
+    for side in ("raw", "curated"):
+        lines = [line for line in result.output.splitlines() if line.startswith(f"compare: training on {side} rows, seed 0")]
+        assert lines and " 4/4," in lines[-1] and "loss" in lines[-1], result.output

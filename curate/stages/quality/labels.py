@@ -72,12 +72,12 @@ class LabelCheck(Filter):
             return rows
         dropped = pl.any_horizontal([c.fails.fill_null(False) for c in self.rule_checks() if c.action == "drop"] or [pl.lit(False)])
         candidates = rows.with_row_index("_row").filter(~dropped)
-        issues = self.find_issues(candidates, ctx.seed_for(self.seed))
+        issues = self.find_issues(candidates, ctx.seed_for(self.seed), ctx.reporter(self.name, "texts encoded"))
         scored = pl.concat([candidates.select("_row"), issues], how="horizontal")
         return rows.with_row_index("_row").join(scored, on="_row", how="left", maintain_order="left").drop("_row").with_columns(
             pl.col(LABEL_ISSUE).fill_null(False))
 
-    def find_issues(self, rows: pl.DataFrame, seed: int) -> pl.DataFrame:
+    def find_issues(self, rows: pl.DataFrame, seed: int, on_progress=None) -> pl.DataFrame:
         """Columns label_issue / label_suggested / label_quality for rows the classifier can judge."""
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
@@ -93,7 +93,7 @@ class LabelCheck(Filter):
         classes = sorted(rows[LABEL].filter(judged).unique().to_list())
         if len(classes) < 2:
             return empty
-        vectors = Embedder(self.model).encode(rows[TEXT].gather(index))
+        vectors = Embedder(self.model, on_progress=on_progress).encode(rows[TEXT].gather(index))
         labels = np.searchsorted(classes, rows[LABEL].gather(index).to_numpy())
         probabilities = out_of_fold_probabilities(vectors, labels, self.folds, seed)
         issues = find_label_issues(labels, probabilities)
