@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, get_args
 
+from curate.core.text import english_stop_words
+
 
 PiiKind = Literal["EMAIL", "IBAN", "CARD", "IP", "SSN", "ACCOUNT", "PHONE", "ADDRESS", "NAME"]
 PII_KINDS: tuple[str, ...] = get_args(PiiKind)
@@ -147,7 +149,7 @@ def known_names() -> tuple[frozenset[str], frozenset[str]]:
         provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
         for names, into in ((getattr(provider, "first_names", ()), first), (getattr(provider, "last_names", ()), last)):
             into.update(n.lower() for n in (names.keys() if hasattr(names, "keys") else names))
-    words = _stop_words() | COMMON_WORDS_THAT_ARE_NAMES
+    words = english_stop_words() | COMMON_WORDS_THAT_ARE_NAMES
     return frozenset(first - words), frozenset(last - words)
 
 
@@ -181,19 +183,12 @@ def _name_end(match: re.Match) -> int | None:
     return end
 
 
-@lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS)
-
-
 def _is_address(match: re.Match) -> bool:
     """Street words are never stop words ("2 days down the road"); an everyday street type needs capitals."""
     if match.group("street") is None:  # the German shapes ("Hauptstraße 42") are specific enough
         return True
     words = match.group("street").split()
-    if any(w.lower() in _stop_words() for w in words):
+    if any(w.lower() in english_stop_words() for w in words):
         return False
     ambiguous = match.group("type").lower() in AMBIGUOUS_STREET_TYPES
     return not ambiguous or all(w[0].isupper() for w in words + [match.group("type")])

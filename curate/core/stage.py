@@ -30,6 +30,12 @@ REJECT_DETAIL = "_reject_detail"
 
 Artifact = pl.DataFrame | dict[str, Any]
 
+# The row's place in a stage's input: an engine numbers rows with it before cutting them into blocks, and a
+# stage that groups rows across blocks (`Stage.group_keys`) names rows by it.
+ROW = "_curate_row"
+# What a group shuffle partitions on: rows with the same values meet in one `reduce_groups` call.
+GROUP_COLUMNS = ("_group_kind", "_group_key")
+
 
 @dataclass
 class StageResult:
@@ -87,6 +93,24 @@ class Stage:
         """A key such that rows with different keys never affect each other's result (exact dedup: the
         normalised text). An engine may then shuffle rows by it and apply the stage per partition; None: no such key."""
         return None
+
+    # A stage that looks across rows through keys (MinHash: LSH band buckets) may say so in three parts an
+    # engine can spread out: `map_rows` per block (row-local), `group_keys` on what the map made (one row per
+    # (group, row) membership; an engine shuffles these by `GROUP_COLUMNS`), `reduce_groups` per partition of
+    # whole groups, and `finish` with everything on one node. `apply` must equal the three run in one place.
+    shuffles_groups: ClassVar[bool] = False
+
+    def map_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        raise NotImplementedError
 
     def combine(self, parts: list[StageResult]) -> StageResult:
         """One result from the results of several partitions (or blocks): rows and frame artifacts

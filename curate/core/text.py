@@ -3,6 +3,8 @@ augmentation checks, dataset metrics, the sample generator)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import polars as pl
 import xxhash
 
@@ -24,3 +26,21 @@ def stable_ids(texts: pl.Series) -> pl.Series:
     return frame.select(
         pl.when(pl.col("n") == 0).then(pl.col("h")).otherwise(pl.col("h") + "-" + pl.col("n").cast(pl.String))
     ).to_series().alias(ID)
+
+
+@lru_cache(maxsize=1)
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, read from its module file: importing the name through the package
+    starts all of scikit-learn (over a second), which a MinHash-only run or a redaction never needs."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    source = Path(spec.origin).parent / "feature_extraction" / "_stop_words.py" if spec and spec.origin else None
+    if source is not None and source.exists():
+        namespace: dict = {}
+        exec(compile(source.read_text(), str(source), "exec"), namespace)  # a module of one frozenset literal
+        return frozenset(namespace["ENGLISH_STOP_WORDS"])
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)

@@ -10,14 +10,13 @@ from typing import Any
 import polars as pl
 
 from curate.core.pii import PLACEHOLDER
+from curate.core.text import english_stop_words
 from curate.core.columns import AUGMENTED_FROM, AUGMENT_SIMILARITY, LABEL, REASON, SPLIT, STAGE, TEXT, TEXT_BEFORE_CLEAN
 
 
 
 def stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS) | {"i", "im", "dont", "ive", "cant", "pls", "please"}
+    return english_stop_words() | {"i", "im", "dont", "ive", "cant", "pls", "please"}
 
 
 def list_runs(root: Path) -> list[Path]:

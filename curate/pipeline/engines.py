@@ -9,9 +9,13 @@ The Ray engine runs three kinds of stage three ways, and the output is the local
 - stages with a partition key (`Stage.partition_by`: exact dedup, by the normalised text) as a
   shuffle: map tasks cut each block by the key's hash, one task per partition applies the stage to
   every row with those keys, and `Stage.combine` joins the partitions' results;
-- every other stage (quality's class-relative rules, MinHash and semantic dedup, labels, split,
-  rebalance, the gate, training) on the driver over the collected frame, as locally. MinHash by a
-  shuffle on band keys, and split and rebalance by label, are the next steps (docs/scale.md).
+- stages that group rows by keys (`Stage.shuffles_groups`: MinHash dedup, by LSH band bucket) as
+  map, shuffle, reduce: each block's rows mapped (signatures) where the block is, their group
+  memberships cut by the group's hash, one task per partition turns whole groups into candidate pairs,
+  and the driver verifies and clusters the (small) pair set with `Stage.finish`;
+- every other stage (quality's class-relative rules, semantic dedup, labels, split, rebalance, the
+  gate, training) on the driver over the collected frame, as locally. Split and rebalance by label are
+  the next steps (docs/scale.md).
 Rows come back in the order they went in (a row number travels with each row); stats add up.
 """
 
@@ -23,7 +27,7 @@ from typing import Protocol
 import polars as pl
 
 from curate.core.context import RunContext
-from curate.core.stage import Stage, StageResult
+from curate.core.stage import GROUP_COLUMNS, ROW, Stage, StageResult
 
 ENGINES = ("local", "ray")
 
@@ -48,7 +52,7 @@ class LocalEngine:
         pass
 
 
-ORDER = "_curate_row"  # the row's place in the stage's input, carried through a shuffle to put rows back in order
+ORDER = ROW  # the row's place in the stage's input, carried through a shuffle to put rows back in order
 
 
 def _apply_block(stage: Stage, ctx: RunContext, *blocks) -> StageResult:
@@ -69,6 +73,22 @@ def _split_by_key(block, key: pl.Expr, partitions: int) -> list:
     return pieces if partitions > 1 else pieces[0]
 
 
+def _map_and_split(stage: Stage, block, partitions: int) -> list:
+    """On a worker (the map side of a group shuffle): the block's rows mapped, then their group memberships cut
+    into `partitions` pieces by the group's hash; returns [mapped, piece 0, ..., piece partitions-1]."""
+    mapped = stage.map_rows(pl.from_arrow(block))
+    memberships = stage.group_keys(mapped)
+    bucket = memberships.select(pl.struct(list(GROUP_COLUMNS)).hash(seed=0) % partitions).to_series()
+    return [mapped.to_arrow(), *(memberships.filter(bucket == i).to_arrow() for i in range(partitions))]
+
+
+def _reduce_groups(stage: Stage, *pieces):
+    """On a worker (the reduce side): every membership of some groups, from every block, through the stage."""
+    import pyarrow as pa
+
+    return stage.reduce_groups(pl.from_arrow(pa.concat_tables(pieces))).to_arrow()
+
+
 @dataclass
 class RayEngine:
     """Row-local stages as Ray tasks over Arrow blocks; stages with a partition key (exact dedup) as a shuffle
@@ -78,6 +98,7 @@ class RayEngine:
     block_rows: int = 50_000
     name: str = "ray"
     _started: bool = field(default=False, init=False)
+    placement: dict[str, str] = field(default_factory=dict, init=False)  # per stage: where it ran (in the report)
 
     def __post_init__(self) -> None:
         import ray
@@ -89,28 +110,51 @@ class RayEngine:
 
     def apply(self, stage: Stage, rows: pl.DataFrame, ctx: RunContext) -> StageResult:
         key = stage.partition_by()
-        if rows.height <= self.block_rows or not (stage.row_local or key is not None):
+        if rows.height <= self.block_rows or not (stage.row_local or key is not None or stage.shuffles_groups):
+            self.placement[stage.display_name] = "driver"
             return stage.apply(rows, ctx)  # one block, or a stage that looks across all rows: on the driver
+        self.placement[stage.display_name] = ("map, shuffle by group, reduce" if stage.shuffles_groups
+                                              else "blocks" if stage.row_local else "shuffle by key")
         import ray
 
         worker_ctx = ray.put(RunContext(seed=ctx.seed, datasets=ctx.datasets))  # no output folder or progress callback there
         stage_ref = ray.put(stage)
         numbered = rows.with_row_index(ORDER)
         blocks = [numbered.slice(start, self.block_rows).to_arrow() for start in range(0, numbered.height, self.block_rows)]
-        if stage.row_local:
-            inputs = [[block] for block in blocks]
-        else:  # a shuffle: every block cut by the key's hash, then partition i gathers piece i of every block
-            partitions = len(blocks)
-            split = ray.remote(num_returns=partitions)(_split_by_key)
-            pieces = [split.remote(block, key, partitions) for block in blocks]
-            pieces = [p if isinstance(p, list) else [p] for p in pieces]
-            inputs = [[piece[i] for piece in pieces] for i in range(partitions)]
-        parts = ray.get([self._apply.remote(stage_ref, worker_ctx, *pieces) for pieces in inputs])
-        combined = stage.combine(parts)
+        if stage.shuffles_groups:
+            combined = self._map_shuffle_reduce(stage, stage_ref, numbered, blocks, ctx)
+        else:
+            combined = stage.combine(ray.get([self._apply.remote(stage_ref, worker_ctx, *pieces)
+                                              for pieces in self._inputs(stage, key, blocks)]))
         combined.kept = combined.kept.sort(ORDER).drop(ORDER)  # back in the order the rows came in
         combined.rejected = combined.rejected.sort(ORDER).drop(ORDER)
-        combined.artifacts = {name: frame.drop(ORDER, strict=False) for name, frame in combined.artifacts.items()}
+        combined.artifacts = {name: frame.drop(ORDER, strict=False) if isinstance(frame, pl.DataFrame) else frame
+                              for name, frame in combined.artifacts.items()}
         return combined
+
+    def _map_shuffle_reduce(self, stage: Stage, stage_ref, numbered: pl.DataFrame, blocks: list, ctx: RunContext) -> StageResult:
+        import ray
+
+        partitions = len(blocks)
+        mapper = ray.remote(num_returns=partitions + 1)(_map_and_split)
+        outputs = [mapper.remote(stage_ref, block, partitions) for block in blocks]
+        reduced = [ray.remote(_reduce_groups).remote(stage_ref, *[out[1 + i] for out in outputs]) for i in range(partitions)]
+        mapped = pl.concat([pl.from_arrow(table) for table in ray.get([out[0] for out in outputs])]).sort(ROW)
+        pairs = pl.concat([pl.from_arrow(table) for table in ray.get(reduced)])
+        return stage.finish(numbered, mapped, pairs, ctx)
+
+    def _inputs(self, stage: Stage, key, blocks: list) -> list[list]:
+        """Per task, the Arrow pieces it applies the stage to: a block (row-local), or one shuffle partition."""
+        import ray
+
+        if stage.row_local:
+            return [[block] for block in blocks]
+        # a shuffle: every block cut by the key's hash, then partition i gathers piece i of every block
+        partitions = len(blocks)
+        split = ray.remote(num_returns=partitions)(_split_by_key)
+        pieces = [split.remote(block, key, partitions) for block in blocks]
+        pieces = [p if isinstance(p, list) else [p] for p in pieces]
+        return [[piece[i] for piece in pieces] for i in range(partitions)]
 
     def close(self) -> None:
         import ray

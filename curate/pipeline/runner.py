@@ -148,6 +148,8 @@ def run_recipe(
         report = build_report(recipe, result, time.perf_counter() - started)
         report["privacy"] = privacy
         report["engine"] = runner.name
+        if getattr(runner, "placement", None):
+            report["placement"] = dict(runner.placement)  # where each stage ran on the cluster
         for key, path in decision_files.items():  # the log this run applied travels with it, so the next run applies it too
             own = path is None or recipe.output is None or path == decisions_path(recipe.output)
             report["review"] = {"decisions_file": None if own else str(path.resolve()), "decisions": datasets[key].height}

@@ -14,16 +14,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from curate.stages.augment.protect import SENTINEL, protect, restore
+from curate.core.text import english_stop_words
 
 # A break after a sentence's end (. ! ? and a closing quote or bracket) before a capital, digit or quote, or a line
 # break; the break is captured so a text is put back together with its own spacing.
 SENTENCE_BREAK = re.compile(r"((?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[A-Z0-9\"'(\[])|\s*\n\s*)")
-
-
-def _stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS)
 
 
 @dataclass
@@ -39,7 +34,7 @@ class SynonymAugmenter:
         from curate.stages.augment.wordnet_data import wordnet
 
         self._wn = wordnet()
-        self._stop = _stop_words()
+        self._stop = english_stop_words()
 
     def synonyms(self, word: str) -> list[str]:
         """Single-word lemmas of the word's most common part of speech, other than the word itself."""

@@ -16,10 +16,10 @@ import polars as pl
 
 from curate.core.columns import LABEL, TEXT
 from curate.core.params import Positive
-from curate.core.stage import RunContext, Stage, StageResult
+from curate.core.stage import GROUP_COLUMNS, ROW, RunContext, Stage, StageResult
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
 from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
-from curate.stages.dedup.minhash.lsh import candidate_edges, lsh_params
+from curate.stages.dedup.minhash.lsh import band_keys, candidate_edges, lsh_params
 from curate.stages.dedup.minhash.signatures import MinHasher, normalize_for_shingles
 from curate.stages.dedup.minhash.similarity import agreement, edit_similarity
 from curate.stages.dedup.minhash.words import distinct_pairs
@@ -68,22 +68,53 @@ class MinHashDedup(Stage):
             return threshold, self.candidate_threshold
         return threshold, threshold if self.similarity == "jaccard" else DEFAULT_CANDIDATE_THRESHOLD
 
-    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+    shuffles_groups: ClassVar[bool] = True  # on Ray: signatures per block, a shuffle on LSH band keys, the rest on the driver
+
+    def map_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Per row (any block, anywhere): the normalised text, its signature and the key of the numbers it names."""
         texts = rows[TEXT].fill_null("")
         if self.ignore_pii_clauses:
             texts = without_pii_clauses(texts)
-        normalised = normalize_for_shingles(texts).to_list()
-        signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised)
+        normalised = normalize_for_shingles(texts)
+        signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised.to_list())
+        return pl.DataFrame({ROW: rows[ROW].cast(pl.Int64), "_normalised": normalised, "_signature": signatures,
+                             "_numbers": number_keys(texts) if self.same_numbers else np.zeros(rows.height, np.uint64)})
+
+    def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
+        """One membership per (LSH band, bucket) a row falls in: rows that share one are candidates."""
+        bands, rows_per_band = lsh_params(self.thresholds()[1], self.num_perm)
+        signatures = mapped["_signature"].to_numpy()
+        return pl.concat([pl.DataFrame({GROUP_COLUMNS[0]: pl.repeat(band, mapped.height, dtype=pl.Int32, eager=True),
+                                        GROUP_COLUMNS[1]: band_keys(signatures, band, rows_per_band), ROW: mapped[ROW]})
+                          for band in range(bands)])
+
+    def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
+        """Candidate pairs of whole buckets: each row with its bucket's first row, as `candidate_edges` pairs them."""
+        first = pl.col(ROW).min().over(list(GROUP_COLUMNS))
+        return memberships.select(pl.col(ROW).alias("i"), first.alias("j")).filter(pl.col("i") != pl.col("j")).unique()
+
+    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        """The candidate pairs of every partition, verified and clustered (rows and `mapped` in row order, numbered 0..n-1)."""
+        n = rows.height
+        codes = np.unique(reduced["i"].to_numpy() * n + reduced["j"].to_numpy())
+        return self.decide(rows, mapped, np.stack([codes // n, codes % n], axis=1).reshape(-1, 2))
+
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        mapped = self.map_rows(rows.with_row_index(ROW))
+        return self.decide(rows, mapped, candidate_edges(mapped["_signature"].to_numpy(), self.thresholds()[1]))
+
+    def decide(self, rows: pl.DataFrame, mapped: pl.DataFrame, candidates: np.ndarray) -> StageResult:
+        """Verify candidate pairs, cluster what passes and keep one row per cluster."""
+        normalised, signatures = mapped["_normalised"].to_list(), mapped["_signature"].to_numpy()
 
         def similarity(i: np.ndarray, j: np.ndarray, at_least: float | None = None) -> np.ndarray:
             """The pairs' similarity under `self.similarity`; `at_least` lets edit distance stop early."""
             return edit_similarity(normalised, i, j, at_least) if self.similarity == "edit" else agreement(signatures, i, j)
 
         threshold, candidate_threshold = self.thresholds()
-        candidates = candidate_edges(signatures, candidate_threshold)
         if not self.across_labels:
             candidates = same_label(candidates, rows[LABEL])
-        verified = self.verify(candidates, number_keys(texts) if self.same_numbers else None, normalised, similarity, threshold)
+        verified = self.verify(candidates, mapped["_numbers"].to_numpy() if self.same_numbers else None, normalised, similarity, threshold)
         marked = mark_clusters(rows, components(rows.height, verified), self.keep, similarity, threshold)
         measure = "edit similarity" if self.similarity == "edit" else "estimated Jaccard"
         kept, rejected, clusters, stats = resolve_clusters(marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, measure)

@@ -14,6 +14,8 @@ from collections import Counter
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from curate.core.text import english_stop_words
+
 COMMON = 2  # a word seen this often in the column is a word people use, not a one-off typo
 TYPO_RARITY = 0.2  # a substitution whose rarer side is under this share of the commoner side is a misspelling
 
@@ -41,15 +43,22 @@ def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words:
     return any(_content(w, stop_words) and frequency[w] >= COMMON for w in only_a + only_b)
 
 
+def document_frequency(texts: list[str], words: set[str]) -> Counter:
+    """How many of `texts` use each of `words` (split on spaces), counted by polars rather than a Python loop."""
+    import polars as pl
+
+    per_text = pl.DataFrame({"word": pl.Series(texts, dtype=pl.String).str.split(" ").list.eval(pl.element().unique())}).explode("word")
+    counts = per_text.filter(pl.col("word").is_in(pl.Series(list(words), dtype=pl.String).implode())).group_by("word").len()
+    return Counter(dict(zip(counts["word"].to_list(), counts["len"].to_list())))
+
+
 def distinct_pairs(normalised: list[str], pairs: np.ndarray) -> np.ndarray:
     """A mask over `pairs`: True where the two texts differ by a content word (see `differ_by_a_word`)."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
     if not len(pairs):
         return np.zeros(0, dtype=bool)
     involved = np.unique(pairs)
     tokens = {int(i): normalised[i].split() for i in involved}
-    frequency = Counter(word for text in normalised for word in set(text.split()))
-    stop_words = frozenset(ENGLISH_STOP_WORDS)
+    frequency = document_frequency(normalised, {word for words in tokens.values() for word in words})
+    stop_words = english_stop_words()
     return np.fromiter((differ_by_a_word(tokens[int(i)], tokens[int(j)], frequency, stop_words) for i, j in pairs),
                        dtype=bool, count=len(pairs))
