@@ -46,7 +46,7 @@ def test_the_default_recipe_gives_the_same_run_on_ray(ray_cluster, tmp_path):
     assert local[0].approved.height > 1500
     placement = remote[1]["placement"]
     assert placement["clean"] == placement["redact"] == "blocks" and placement["dedup:exact"] == "shuffle by key"
-    assert placement["dedup:minhash"] == "map, shuffle by group, reduce" and placement["split"] == "driver"
+    assert placement["dedup:minhash"] == placement["split"] == "map, shuffle by group, reduce" and placement["bias"] == "driver"
     assert_identical(local, remote)
 
 
@@ -58,7 +58,7 @@ def test_100k_generated_tickets_give_the_same_run_on_ray(ray_cluster, tmp_path):
               "stages": ["review", "clean", "redact", "quality", {"dedup": {"method": "exact"}},
                          {"dedup": {"method": "minhash", "keep": "longest"}}, {"split": {"seed": 7}}]}
     local, remote = both_engines(recipe, tmp_path, block_rows=25_000)
-    assert remote[1]["placement"]["dedup:minhash"] == "map, shuffle by group, reduce"
+    assert remote[1]["placement"]["dedup:minhash"] == remote[1]["placement"]["split"] == "map, shuffle by group, reduce"
     rejected = local[0].rejected
     assert rejected.filter(pl.col("reason") == "exact_duplicate").height > 3_000 and rejected.filter(pl.col("reason") == "near_duplicate").height > 0 and local[1]["totals"]["input_rows"] == 100_000
     assert_identical(local, remote)

@@ -10,10 +10,10 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import ID, LABEL, SPLIT, SPLIT_GROUP, TEST, TEXT, TRAIN, VALIDATION
-from curate.stages.dedup.minhash.lsh import near_duplicate_clusters
+from curate.stages.dedup.minhash.lsh import band_memberships, bucket_pairs, near_duplicate_clusters, pairs_of
 from curate.stages.dedup.minhash.signatures import MinHasher
 from curate.core.params import Share, Similarity
-from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
+from curate.core.stage import ROW, RunContext, Stage, StageResult, empty_rejected
 
 
 def assign_groups(groups: pl.DataFrame, validation: float, test: float, seed: int) -> pl.DataFrame:
@@ -47,9 +47,26 @@ class Split(Stage):
     name: ClassVar[str] = "split"
     produces: ClassVar[tuple[str, ...]] = (SPLIT, SPLIT_GROUP)
 
+    shuffles_groups: ClassVar[bool] = True  # on Ray: signatures per block and LSH buckets by a shuffle, as MinHash dedup
+
+    def map_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+        return pl.DataFrame({ROW: rows[ROW].cast(pl.Int64), "_signature": MinHasher().signatures(rows[TEXT])})
+
+    def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
+        return band_memberships(mapped["_signature"].to_numpy(), mapped[ROW], self.group_threshold)
+
+    def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
+        return bucket_pairs(memberships)
+
+    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        signatures = mapped["_signature"].to_numpy()
+        return self.assign(rows, near_duplicate_clusters(signatures, self.group_threshold, pairs_of(reduced, rows.height)), ctx)
+
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        signatures = MinHasher().signatures(rows[TEXT])
-        clusters = near_duplicate_clusters(signatures, self.group_threshold)
+        return self.assign(rows, near_duplicate_clusters(MinHasher().signatures(rows[TEXT]), self.group_threshold), ctx)
+
+    def assign(self, rows: pl.DataFrame, clusters: np.ndarray, ctx: RunContext | None) -> StageResult:
+        """Rows in one near-duplicate cluster form a group; groups are split by label, seeded."""
         grouped = rows.with_columns(pl.Series(SPLIT_GROUP, clusters).cast(pl.String).replace("-1", None)).with_columns(
             pl.col(SPLIT_GROUP).fill_null(pl.col(ID))
         )

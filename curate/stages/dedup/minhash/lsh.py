@@ -53,16 +53,40 @@ def candidate_edges(signatures: np.ndarray, threshold: float) -> np.ndarray:
     return np.stack([codes // n, codes % n], axis=1)
 
 
+def band_memberships(signatures: np.ndarray, rows: pl.Series, threshold: float) -> pl.DataFrame:
+    """For a group shuffle (`Stage.group_keys`): one (band, bucket key, row) per row and LSH band tuned to `threshold`."""
+    from curate.core.stage import GROUP_COLUMNS, ROW
+
+    bands, rows_per_band = lsh_params(threshold, signatures.shape[1])
+    return pl.concat([pl.DataFrame({GROUP_COLUMNS[0]: pl.repeat(band, len(rows), dtype=pl.Int32, eager=True),
+                                    GROUP_COLUMNS[1]: band_keys(signatures, band, rows_per_band), ROW: rows})
+                      for band in range(bands)])
+
+
+def bucket_pairs(memberships: pl.DataFrame) -> pl.DataFrame:
+    """Candidate pairs (i, j) of whole buckets: each row with its bucket's first row, as `candidate_edges` pairs them."""
+    from curate.core.stage import GROUP_COLUMNS, ROW
+
+    first = pl.col(ROW).min().over(list(GROUP_COLUMNS))
+    return memberships.select(pl.col(ROW).alias("i"), first.alias("j")).filter(pl.col("i") != pl.col("j")).unique()
+
+
+def pairs_of(reduced: pl.DataFrame, n: int) -> np.ndarray:
+    """The distinct pairs of every partition's `bucket_pairs`, sorted as `candidate_edges` returns them."""
+    codes = np.unique(reduced["i"].to_numpy() * n + reduced["j"].to_numpy())
+    return np.stack([codes // n, codes % n], axis=1).reshape(-1, 2)
+
+
 def _distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values (a plain sort: several times faster than `np.unique` on int64 here)."""
     values = np.sort(values)
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
-def near_duplicate_clusters(signatures: np.ndarray, threshold: float) -> np.ndarray:
-    """A component label per row (-1 for rows with no near duplicate), from LSH candidates whose
-    estimated Jaccard reaches `threshold`."""
-    edges = candidate_edges(signatures, threshold)
+def near_duplicate_clusters(signatures: np.ndarray, threshold: float, candidates: np.ndarray | None = None) -> np.ndarray:
+    """A component label per row (-1 for rows with no near duplicate), from LSH candidates (found here unless
+    given, e.g. by a group shuffle) whose estimated Jaccard reaches `threshold`."""
+    edges = candidate_edges(signatures, threshold) if candidates is None else candidates
     return components(len(signatures), edges[agreement(signatures, edges[:, 0], edges[:, 1]) >= threshold])
 
 

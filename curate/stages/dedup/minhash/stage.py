@@ -16,10 +16,10 @@ import polars as pl
 
 from curate.core.columns import LABEL, TEXT
 from curate.core.params import Positive
-from curate.core.stage import GROUP_COLUMNS, ROW, RunContext, Stage, StageResult
+from curate.core.stage import ROW, RunContext, Stage, StageResult
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
 from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
-from curate.stages.dedup.minhash.lsh import band_keys, candidate_edges, lsh_params
+from curate.stages.dedup.minhash.lsh import band_memberships, bucket_pairs, candidate_edges, lsh_params, pairs_of
 from curate.stages.dedup.minhash.signatures import MinHasher, normalize_for_shingles
 from curate.stages.dedup.minhash.similarity import agreement, edit_similarity
 from curate.stages.dedup.minhash.words import distinct_pairs
@@ -82,22 +82,14 @@ class MinHashDedup(Stage):
 
     def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
         """One membership per (LSH band, bucket) a row falls in: rows that share one are candidates."""
-        bands, rows_per_band = lsh_params(self.thresholds()[1], self.num_perm)
-        signatures = mapped["_signature"].to_numpy()
-        return pl.concat([pl.DataFrame({GROUP_COLUMNS[0]: pl.repeat(band, mapped.height, dtype=pl.Int32, eager=True),
-                                        GROUP_COLUMNS[1]: band_keys(signatures, band, rows_per_band), ROW: mapped[ROW]})
-                          for band in range(bands)])
+        return band_memberships(mapped["_signature"].to_numpy(), mapped[ROW], self.thresholds()[1])
 
     def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
-        """Candidate pairs of whole buckets: each row with its bucket's first row, as `candidate_edges` pairs them."""
-        first = pl.col(ROW).min().over(list(GROUP_COLUMNS))
-        return memberships.select(pl.col(ROW).alias("i"), first.alias("j")).filter(pl.col("i") != pl.col("j")).unique()
+        return bucket_pairs(memberships)
 
     def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         """The candidate pairs of every partition, verified and clustered (rows and `mapped` in row order, numbered 0..n-1)."""
-        n = rows.height
-        codes = np.unique(reduced["i"].to_numpy() * n + reduced["j"].to_numpy())
-        return self.decide(rows, mapped, np.stack([codes // n, codes % n], axis=1).reshape(-1, 2))
+        return self.decide(rows, mapped, pairs_of(reduced, rows.height))
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         mapped = self.map_rows(rows.with_row_index(ROW))
