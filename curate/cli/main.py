@@ -199,7 +199,9 @@ def validate(
     data: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
     suite: Optional[Path] = typer.Option(None, "--suite", "-s", help="Great Expectations suite (JSON); default: the one curate ships"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the results as JSON"),
-    text: str = typer.Option("text"), label: Optional[str] = typer.Option(None), id: Optional[str] = typer.Option(None),
+    text: str = typer.Option("text", help="text column of a data file"),
+    label: Optional[str] = typer.Option(None, help="label column of a data file (default: label, when present)"),
+    id: Optional[str] = typer.Option(None, help="id column of a data file (default: ids made from the text)"),
 ) -> None:
     """Validate a dataset against an expectation suite. Exit 0 when it passes, 3 when it fails."""
     import json
@@ -224,9 +226,11 @@ app.add_typer(expectations_app, name="expectations")
 @command(expectations_app, "init")
 def expectations_init(
     data: Path = typer.Argument(..., help="a dataset you trust: a run directory or a data file"),
-    out: Path = typer.Option(Path("expectations/drafted.json"), "--out", "-o"),
-    name: str = typer.Option("tickets"),
-    text: str = typer.Option("text"), label: Optional[str] = typer.Option(None), id: Optional[str] = typer.Option(None),
+    out: Path = typer.Option(Path("expectations/drafted.json"), "--out", "-o", help="where to write the drafted suite (JSON)"),
+    name: str = typer.Option("tickets", help="the suite's name"),
+    text: str = typer.Option("text", help="text column of a data file"),
+    label: Optional[str] = typer.Option(None, help="label column of a data file (default: label, when present)"),
+    id: Optional[str] = typer.Option(None, help="id column of a data file (default: ids made from the text)"),
 ) -> None:
     """Draft a suite (label set, length bounds, dataset limits) from trusted data, for you to edit."""
     import json
@@ -255,10 +259,15 @@ def train(
     force: bool = typer.Option(False, "--force", help="train even though the run's gate failed"),
     require_review: bool = typer.Option(False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"),
     task: str = typer.Option("classify", help="classify (text -> label) or generate (text -> response)"),
-    text: str = typer.Option("text"), label: Optional[str] = typer.Option(None),
-    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(5e-5),
-    batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
-    trainable_layers: int = typer.Option(-1, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
+    text: str = typer.Option("text", help="text column of a data file"),
+    label: Optional[str] = typer.Option(None, help="label column of a data file (default: label)"),
+    epochs: int = typer.Option(4, help="passes over the training rows"),
+    max_steps: Optional[int] = typer.Option(None, help="stop after this many optimiser steps (overrides epochs)"),
+    lr: float = typer.Option(5e-5, help="peak learning rate (linear warm-up, then decay)"),
+    batch_size: int = typer.Option(32, help="rows per optimiser step"),
+    model: Optional[str] = typer.Option(None, help="a model folder or hub name (default: the packaged all-MiniLM-L6-v2)"),
+    trainable_layers: int = typer.Option(-1, help="top encoder layers to train; -1 for all"),
+    seed: int = typer.Option(0, help="seed for initialisation and batch order"),
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
     from curate.io.writers import load_dataset
@@ -298,10 +307,14 @@ def train(
 def compare(
     recipe: Path = typer.Argument(..., help="the recipe whose curation is compared with its raw input"),
     eval: Path = typer.Option(..., "--eval", help="clean evaluation file, never touched by curation"),
-    out: Path = typer.Option(Path("runs/compare"), "--out", "-o"),
-    epochs: int = typer.Option(4), max_steps: Optional[int] = typer.Option(None), lr: float = typer.Option(5e-5),
-    batch_size: int = typer.Option(32), model: Optional[str] = typer.Option(None),
-    trainable_layers: int = typer.Option(-1, help="top encoder layers to train; -1 for all"), seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("runs/compare"), "--out", "-o", help="folder for both models, their evaluations and compare.md"),
+    epochs: int = typer.Option(4, help="passes over the training rows"),
+    max_steps: Optional[int] = typer.Option(None, help="stop after this many optimiser steps (overrides epochs)"),
+    lr: float = typer.Option(5e-5, help="peak learning rate (linear warm-up, then decay)"),
+    batch_size: int = typer.Option(32, help="rows per optimiser step"),
+    model: Optional[str] = typer.Option(None, help="a model folder or hub name (default: the packaged all-MiniLM-L6-v2)"),
+    trainable_layers: int = typer.Option(-1, help="top encoder layers to train; -1 for all"),
+    seed: int = typer.Option(0, help="seed for initialisation and batch order"),
     seeds: int = typer.Option(1, min=1, help="train each side with this many seeds (seed, seed+1, ...): mean ± std and the paired difference"),
 ) -> None:
     """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
@@ -370,7 +383,7 @@ def review(
 @command()
 def explore(
     run_dir: Optional[Path] = typer.Argument(None, help="run directory to open (default: a picker over runs/)"),
-    port: int = typer.Option(8501), address: str = typer.Option("127.0.0.1", help="listen address (local only by default)"),
+    port: int = typer.Option(8501, help="port to serve the explorer on"), address: str = typer.Option("127.0.0.1", help="listen address (local only by default)"),
 ) -> None:
     """Open the Streamlit explorer on a run directory (127.0.0.1, no usage statistics)."""
     import os

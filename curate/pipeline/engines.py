@@ -9,13 +9,12 @@ The Ray engine runs three kinds of stage three ways, and the output is the local
 - stages with a partition key (`Stage.partition_by`: exact dedup, by the normalised text) as a
   shuffle: map tasks cut each block by the key's hash, one task per partition applies the stage to
   every row with those keys, and `Stage.combine` joins the partitions' results;
-- stages that group rows by keys (`Stage.shuffles_groups`: MinHash dedup, by LSH band bucket) as
+- stages that group rows by keys (`Stage.shuffles_groups`: MinHash dedup and split, by LSH band bucket) as
   map, shuffle, reduce: each block's rows mapped (signatures) where the block is, their group
   memberships cut by the group's hash, one task per partition turns whole groups into candidate pairs,
   and the driver verifies and clusters the (small) pair set with `Stage.finish`;
-- every other stage (quality's class-relative rules, semantic dedup, labels, split, rebalance, the
-  gate, training) on the driver over the collected frame, as locally. Split and rebalance by label are
-  the next steps (docs/scale.md).
+- every other stage (quality's class-relative rules, semantic dedup, labels, rebalance, the
+  gate, training) on the driver over the collected frame, as locally (docs/scale.md: what is next).
 Rows come back in the order they went in (a row number travels with each row); stats add up.
 """
 

@@ -207,3 +207,20 @@ def test_model_stages_report_progress_in_a_log(tmp_path):
     total = augment["source_rows"]
     assert any(line.startswith(f"augment: candidates generated (synonym) {total}/{total}") for line in lines), result.output
     assert f"augment: candidates checked ({augment['kept']} kept) {total}/{total}" in lines, result.output
+
+
+def test_every_option_and_argument_of_every_command_has_help():
+    import typer
+
+    def commands(group, path=()):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):  # a group of commands
+                yield from commands(command, (*path, name))
+            else:
+                yield " ".join((*path, name)), command
+
+    found = list(commands(typer.main.get_command(app)))
+    assert {"run", "export", "review", "expectations init", "compare"} <= {name for name, _ in found}
+    missing = [f"{name} {param.name}" for name, command in found for param in command.params
+               if param.name != "help" and not getattr(param, "help", None)]
+    assert not missing, missing
