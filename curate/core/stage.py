@@ -109,6 +109,10 @@ class Stage:
     def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
         raise NotImplementedError
 
+    def for_finish(self, mapped: pl.DataFrame) -> pl.DataFrame:
+        """The columns of `map_rows`' output that `finish` needs (an engine sends only these to the driver)."""
+        return mapped
+
     def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         raise NotImplementedError
 

@@ -78,7 +78,7 @@ def _map_and_split(stage: Stage, block, partitions: int) -> list:
     mapped = stage.map_rows(pl.from_arrow(block))
     memberships = stage.group_keys(mapped)
     bucket = memberships.select(pl.struct(list(GROUP_COLUMNS)).hash(seed=0) % partitions).to_series()
-    return [mapped.to_arrow(), *(memberships.filter(bucket == i).to_arrow() for i in range(partitions))]
+    return [stage.for_finish(mapped).to_arrow(), *(memberships.filter(bucket == i).to_arrow() for i in range(partitions))]
 
 
 def _reduce_groups(stage: Stage, *pieces):

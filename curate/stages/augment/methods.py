@@ -98,6 +98,10 @@ class BackTranslator:
     forward_model: str | None = None  # marian: en -> pivot
     backward_model: str | None = None  # marian: pivot -> en
     batch_size: int = 16
+    # Words rarer than this in general English (wordfreq's Zipf scale: 3 is once per million words) go through
+    # untranslated: they are the domain's terms ("escrow", "forbearance", "servicer"), which a small general
+    # model turns into a wrong sense ("custody", "tolerance", "service"). None: translate every word.
+    keep_words_rarer_than: float | None = None
     name: str = "backtranslate"
 
     def _bergamot(self, texts: list[str]) -> list[str]:
@@ -142,11 +146,19 @@ class BackTranslator:
 
         return run(f"{self.pivot}-en", run(f"en-{self.pivot}", texts))
 
+    def rare_words(self, sentence: str) -> list[str]:
+        if self.keep_words_rarer_than is None:
+            return []
+        from wordfreq import zipf_frequency
+
+        words = set(re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", sentence))
+        return [w for w in words if zipf_frequency(w.lower(), "en") < self.keep_words_rarer_than and not SENTINEL.fullmatch(w)]
+
     def generate(self, texts: list[str]) -> list[str | None]:
         """One back-translation per text; None when no sentence came back with its protected spans."""
         pieces = [SENTENCE_BREAK.split(t) for t in texts]  # sentences at even positions, the breaks between at odd
         sentences = [p for parts in pieces for p in parts[::2] if p.strip()]
-        masked = {s: protect(s) for s in dict.fromkeys(sentences)}
+        masked = {s: protect(s, self.rare_words(s)) for s in dict.fromkeys(sentences)}
         engine = {"bergamot": self._bergamot, "marian": self._marian, "apertium": self._apertium}[self.engine]
         back = dict(zip(masked, (restore(t, spans) for t, (_, spans) in zip(engine([m for m, _ in masked.values()]), masked.values()))))
         out: list[str | None] = []

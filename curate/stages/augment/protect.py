@@ -21,8 +21,9 @@ def protect(text: str, extra: list[str] | None = None) -> tuple[str, list[str]]:
         spans.append(match.group(0))
         return f"XQ{len(spans) - 1}X"
 
-    if extra:
-        pattern = "|".join(re.escape(v) for v in sorted(extra, key=len, reverse=True) if v)
+    if extra:  # whole words match as words ("reps" is not the start of "represent")
+        pattern = "|".join(rf"\b{re.escape(v)}\b" if v[0].isalnum() and v[-1].isalnum() else re.escape(v)
+                           for v in sorted(extra, key=len, reverse=True) if v)
         if pattern:
             text = re.sub(pattern, keep, text)
     return PROTECTED.sub(keep, text), spans

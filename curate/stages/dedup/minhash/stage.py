@@ -87,6 +87,10 @@ class MinHashDedup(Stage):
     def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
         return bucket_pairs(memberships)
 
+    def for_finish(self, mapped: pl.DataFrame) -> pl.DataFrame:
+        """Edit-similarity verification reads texts, not signatures (512 bytes a row that need not travel)."""
+        return mapped.drop("_signature") if self.similarity == "edit" else mapped
+
     def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         """The candidate pairs of every partition, verified and clustered (rows and `mapped` in row order, numbered 0..n-1)."""
         return self.decide(rows, mapped, pairs_of(reduced, rows.height))
@@ -97,7 +101,8 @@ class MinHashDedup(Stage):
 
     def decide(self, rows: pl.DataFrame, mapped: pl.DataFrame, candidates: np.ndarray) -> StageResult:
         """Verify candidate pairs, cluster what passes and keep one row per cluster."""
-        normalised, signatures = mapped["_normalised"].to_list(), mapped["_signature"].to_numpy()
+        normalised = mapped["_normalised"].to_list()
+        signatures = mapped["_signature"].to_numpy() if "_signature" in mapped.columns else None  # only Jaccard reads them
 
         def similarity(i: np.ndarray, j: np.ndarray, at_least: float | None = None) -> np.ndarray:
             """The pairs' similarity under `self.similarity`; `at_least` lets edit distance stop early."""
