@@ -45,6 +45,34 @@ def test_backtranslation_keeps_placeholders():
         assert all(span in text for span in protect(source)[1]), (source, text)
 
 
+def test_backtranslation_keeps_names_and_domain_terms_and_goes_sentence_by_sentence():
+    """Real Bergamot models: the rare finance term and the city name come back as written, and a long text
+    comes back whole (it went out a sentence at a time)."""
+    source = ("My escrow account was closed without notice. The servicer in Liverpool never answered my letters. "
+              "I called them on Monday and again on Friday. Nobody could tell me where the money went.")
+    out = BackTranslator().generate([source])[0]
+    assert "escrow" in out and "servicer" in out and "Liverpool" in out, out
+    assert len(out) >= 0.8 * len(source) and out.count(".") == source.count("."), out
+
+
+def test_a_sentence_that_gains_or_loses_a_negation_is_kept_as_written():
+    class Flipping(BackTranslator):  # a translator that makes the error seen on Bitext: "on my user" -> "not my user"
+        def _bergamot(self, texts):
+            return [t.replace(" on my ", " not my ").replace("Please", "Kindly") for t in texts]
+
+    source = "Please help me. I cannot edit the information on my user."
+    out = Flipping().generate([source, "I cannot log in on my phone."])
+    assert out == ["Kindly help me. I cannot edit the information on my user.", None]
+
+
+def test_a_candidate_that_changes_negations_is_dropped():
+    existing = frame(["I want a refund", "where is my parcel"], ["refund", "track"])
+    candidates = pl.DataFrame({"id": ["c0", "c1"], "label": ["refund"] * 2, "source_text": ["I dont want a refund yet"] * 2,
+                               "text": ["I want a refund yet", "I do not want my refund yet"]})
+    kept, reasons = CandidateChecks(min_similarity=0.3, max_similarity=0.999, label_check=False).check(candidates, existing)
+    assert kept["id"].to_list() == ["c1"] and reasons["negation_changed"] == 1
+
+
 def test_checks_reject_what_they_should():
     existing = frame(["I want a refund", "where is my parcel", "cancel my order please"], ["refund", "track", "cancel"])
     candidates = pl.DataFrame({

@@ -1,5 +1,5 @@
 """Every generated row is checked before it is kept: it must keep the meaning (embedding similarity to
-its source within a band), not be a copy of its source or of any existing row or other candidate,
+its source within a band, and as many negations as its source), not be a copy of its source or of any existing row or other candidate,
 and, optionally, still get its source's label from a classifier trained on the original rows."""
 
 from __future__ import annotations
@@ -12,6 +12,13 @@ import polars as pl
 
 from curate.core.columns import AUGMENT_METHOD, AUGMENT_SIMILARITY, AUGMENTED_FROM, ID, LABEL, REVIEW_BAD_GENERATIONS, TEXT
 from curate.core.text import normalized_text
+from curate.stages.augment.protect import NEGATION
+
+
+def negation_count(column: str) -> pl.Expr:
+    """How many negations a text has: a rewording that gains or loses one says the opposite ("the information on my
+    user" came back from Portuguese as "the information not my user"), however close its embedding stays."""
+    return pl.col(column).str.count_matches(NEGATION)
 
 
 @dataclass
@@ -54,6 +61,8 @@ class CandidateChecks:
         keys = candidates.select(normalized_text(TEXT)).to_series()
         source_keys = candidates.select(normalized_text("source_text")).to_series()
         candidates = drop(keys == source_keys, "identical_to_source", candidates)
+        negations = candidates.select(negation_count(TEXT) != negation_count("source_text")).to_series()
+        candidates = drop(negations, "negation_changed", candidates)
         existing_keys = existing.select(normalized_text(TEXT)).to_series().unique()
         keys = candidates.select(normalized_text(TEXT)).to_series()
         candidates = drop(keys.is_in(existing_keys.implode()), "duplicate_of_existing_row", candidates)

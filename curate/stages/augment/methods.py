@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
-from curate.stages.augment.protect import SENTINEL, protect, restore
+from curate.stages.augment.protect import SENTINEL, negations, protect, restore
 from curate.core.text import english_stop_words
 
 # A break after a sentence's end (. ! ? and a closing quote or bracket) before a capital, digit or quote, or a line
@@ -90,8 +90,10 @@ class BackTranslator:
 
     Texts go out a sentence at a time: small translation models cut long inputs short (a 1,100-character
     complaint came back as 500 characters whole, complete sentence by sentence) and lose protected spans in
-    them; a sentence whose spans did not survive is kept as written, so one bad sentence does not cost the
-    whole text. Bergamot releases the GIL, so sentences are translated on every core."""
+    them; a sentence whose spans did not survive, or that gained or lost a negation (Portuguese "no" is "in
+    the": "on my user" came back as "not my user"), is kept as written, so one bad sentence does not cost the
+    whole text. Domain terms (rare words) and names (capitalised words inside a sentence: "Liverpool" came
+    back as "Toronto") go through untranslated. Bergamot releases the GIL, so sentences go on every core."""
 
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
     pivot: str = "pt"
@@ -101,7 +103,7 @@ class BackTranslator:
     # Words rarer than this in general English (wordfreq's Zipf scale: 3 is once per million words) go through
     # untranslated: they are the domain's terms ("escrow", "forbearance", "servicer"), which a small general
     # model turns into a wrong sense ("custody", "tolerance", "service"). None: translate every word.
-    keep_words_rarer_than: float | None = None
+    keep_words_rarer_than: float | None = 3.4  # measured: keeps 181 of 181 such words in 60 CFPB narratives (98 without)
     name: str = "backtranslate"
 
     def _bergamot(self, texts: list[str]) -> list[str]:
@@ -146,21 +148,27 @@ class BackTranslator:
 
         return run(f"{self.pivot}-en", run(f"en-{self.pivot}", texts))
 
-    def rare_words(self, sentence: str) -> list[str]:
-        if self.keep_words_rarer_than is None:
-            return []
-        from wordfreq import zipf_frequency
+    def kept_words(self, sentence: str) -> list[str]:
+        """Words that go through untranslated: names (capitalised after a sentence's first word, "I" aside) and,
+        with `keep_words_rarer_than`, words rarer than that in general English."""
+        words = re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", sentence)
+        kept = {w for w in words[1:] if w[0].isupper() and w[1:].islower()}
+        if self.keep_words_rarer_than is not None:
+            from wordfreq import zipf_frequency
 
-        words = set(re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", sentence))
-        return [w for w in words if zipf_frequency(w.lower(), "en") < self.keep_words_rarer_than and not SENTINEL.fullmatch(w)]
+            kept |= {w for w in words if zipf_frequency(w.lower(), "en") < self.keep_words_rarer_than}
+        return [w for w in kept if not SENTINEL.fullmatch(w)]
 
     def generate(self, texts: list[str]) -> list[str | None]:
         """One back-translation per text; None when no sentence came back with its protected spans."""
         pieces = [SENTENCE_BREAK.split(t) for t in texts]  # sentences at even positions, the breaks between at odd
         sentences = [p for parts in pieces for p in parts[::2] if p.strip()]
-        masked = {s: protect(s, self.rare_words(s)) for s in dict.fromkeys(sentences)}
+        masked = {s: protect(s, self.kept_words(s)) for s in dict.fromkeys(sentences)}
         engine = {"bergamot": self._bergamot, "marian": self._marian, "apertium": self._apertium}[self.engine]
-        back = dict(zip(masked, (restore(t, spans) for t, (_, spans) in zip(engine([m for m, _ in masked.values()]), masked.values()))))
+        back = {}
+        for sentence, translated, (_, spans) in zip(masked, engine([m for m, _ in masked.values()]), masked.values()):
+            restored = restore(translated, spans)
+            back[sentence] = restored if restored is not None and negations(restored) == negations(sentence) else None
         out: list[str | None] = []
         for parts in pieces:
             said = [back.get(p) if i % 2 == 0 and p.strip() else None for i, p in enumerate(parts)]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+# Negations, with the apostrophe-less spellings people type ("dont"): an augmenter must keep their number.
+NEGATION = (r"(?i)\b(?:not|no|never|nothing|none|nobody|nor|cannot|without|dont|doesnt|didnt|cant|wont|isnt|arent|wasnt"
+            r"|werent|couldnt|wouldnt|shouldnt|havent|hasnt|hadnt|aint)\b|n't\b")
 PROTECTED = re.compile(r"\[[A-Z]+(?:_\d+)?\]|\{\{[^{}]+\}\}|\{[a-z_]+\}|\b\d[\d.,:/\-]*\d\b|\b\d\b|#\w+")
 SENTINEL = re.compile(r"XQ(\d+)X")
 
@@ -27,6 +30,10 @@ def protect(text: str, extra: list[str] | None = None) -> tuple[str, list[str]]:
         if pattern:
             text = re.sub(pattern, keep, text)
     return PROTECTED.sub(keep, text), spans
+
+
+def negations(text: str) -> int:
+    return len(re.findall(NEGATION, text))
 
 
 def restore(text: str, spans: list[str]) -> str | None:
