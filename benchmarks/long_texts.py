@@ -5,7 +5,8 @@ way the stage worked before in the same run as the baseline.
 
 - back-translation: the old path (each text whole, one at a time) against the sentence-at-a-time path on every
   core; rows/s, and the share of outputs that came back whole (protected spans intact, >= 70% of the length);
-- rebalance (the default recipe's augmentation, checks included) with each path: rows/s and candidates kept;
+- rebalance (the default recipe's augmentation, checks included) with each translation path (the stage's other code is
+  today's in both): rows/s and candidates kept;
 - encoding: semantic dedup from a cold cache, then the label check, which reuses the vectors dedup wrote
   (one encode shared by the stages of a run), beside the label check from a cold cache.
 Prints `--show` generated rows and `--show` dropped candidates to read.

@@ -285,22 +285,31 @@ class PiiFinder:
         return "".join(pieces), Counter(span.kind for span in spans)
 
 
-def redact_columns(frame, columns, finder: PiiFinder | None = None):
+PROGRESS_EVERY = 20_000  # texts between two progress reports
+
+
+def redact_columns(frame, columns, finder: PiiFinder | None = None, on_progress: Callable[[int, int], None] | None = None):
     """`frame` with PII replaced in each of `columns` it has (only rows whose text looks like a candidate
-    are examined); returns the frame, the kinds found per row position and the placeholder counts."""
+    are examined); returns the frame, the kinds found per row position and the placeholder counts.
+    `on_progress(examined, to_examine)` hears of the candidate texts examined."""
     import polars as pl
 
     finder = finder or PiiFinder()
     totals: Counter = Counter()
     kinds_by_row: dict[int, set[str]] = {}
     replaced = []
-    for column in [c for c in columns if c in frame.columns]:
-        texts = frame[column].cast(pl.String)
-        index = texts.str.contains(CANDIDATE_PATTERN).fill_null(False).arg_true()
+    present = [c for c in columns if c in frame.columns]
+    indices = {c: frame[c].cast(pl.String).str.contains(CANDIDATE_PATTERN).fill_null(False).arg_true() for c in present}
+    total, done = sum(len(index) for index in indices.values()), 0
+    for column in present:
+        texts, index = frame[column].cast(pl.String), indices[column]
         new_texts = []
         for position, text in zip(index.to_list(), texts.gather(index).to_list()):
             new_text, counts = finder.redact(text)
             new_texts.append(new_text)
+            done += 1
+            if on_progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+                on_progress(done, total)
             if counts:
                 totals.update(counts)
                 kinds_by_row.setdefault(position, set()).update(counts)

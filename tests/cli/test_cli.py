@@ -224,3 +224,25 @@ def test_every_option_and_argument_of_every_command_has_help():
     missing = [f"{name} {param.name}" for name, command in found for param in command.params
                if param.name != "help" and not getattr(param, "help", None)]
     assert not missing, missing
+
+
+def test_model_free_stages_report_progress_in_a_log(tmp_path):
+    """Redact, quality and MinHash take tens of seconds at a million rows: each says how far it is."""
+    import re
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"input: {{path: {ROOT / 'data/sample/tickets.csv'}, text: body, label: intent, id: ticket_id}}\n"
+                      f"stages: [clean, redact, quality, {{dedup: {{method: minhash}}}}]\noutput: {tmp_path / 'run'}\n")
+    result = runner.invoke(app, ["run", str(recipe)])
+    assert result.exit_code == 0, result.output
+    stages = {s["stage"]: s for s in json.loads((tmp_path / "run" / "report.json").read_text())["stages"]}
+    finals = {}
+    for line in result.output.splitlines():
+        match = re.match(r"([\w:]+): ([a-zA-Z ]+) ([\d,]+)/([\d,]+)", line)
+        if match:
+            finals[(match.group(1), match.group(2))] = (int(match.group(3).replace(",", "")), int(match.group(4).replace(",", "")))
+    quality_rows, minhash_rows = stages["quality"]["rows_in"], stages["dedup:minhash"]["rows_in"]
+    assert finals[("quality", "rows scored")] == (quality_rows, quality_rows)
+    assert finals[("dedup:minhash", "signatures")] == (minhash_rows, minhash_rows)
+    examined, candidates = finals[("redact", "texts examined for PII")]
+    assert examined == candidates and 0 < candidates <= stages["redact"]["rows_in"], result.output

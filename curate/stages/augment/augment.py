@@ -21,6 +21,9 @@ from curate.core.params import Positive, Share
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 
 PAIRS_IN_REPORT = 8
+# Methods that give the same output for the same input every time (greedy decoding): a second round over the
+# same sources can only repeat the first (it did: every round-2 candidate on CFPB was a duplicate of round 1's).
+DETERMINISTIC_METHODS = frozenset({"backtranslate"})
 
 
 def build_method(name: str, seed: int, engine: str):

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from curate.stages.augment.checks import CandidateChecks
-from curate.stages.augment.augment import augment_stats, augmentable, generate_checked, training_pool
+from curate.stages.augment.augment import DETERMINISTIC_METHODS, augment_stats, augmentable, generate_checked, training_pool
 from curate.core.columns import AUGMENT_DROPPED_ARTIFACT, AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, QUALITY_FLAGS, SPLIT, SPLIT_GROUP, TRAIN
 from curate.core.params import AtLeastOne, Count, Positive, Share
 from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Stage, StageResult
@@ -76,7 +76,7 @@ class Rebalance(Stage):
         added, reasons, by_method = [], Counter(), Counter()
         for round_ in range(self.max_rounds):
             short = {label: goal - have[label] for label, goal in goals.items() if goal > have[label]}
-            if not short or not self.methods:
+            if not short or not self.methods or (round_ and DETERMINISTIC_METHODS.issuperset(self.methods)):
                 break
             sources = augmentable(pool).filter(pl.col(LABEL).is_in(list(short)))
             kept, dropped, methods = generate_checked(sources, pl.concat([existing, *added], how="diagonal_relaxed"), self.methods, 1,

@@ -31,7 +31,8 @@ class Redact(Stage):
         if missing:  # a column the recipe names to protect must exist: a silent no-op would leak it
             raise InputError(f"redact: no column(s) {', '.join(missing)} in the rows", "redact.columns",
                              hint=f"columns: {', '.join(rows.columns)}")
-        redacted, kinds_by_row, totals = redact_columns(rows, self.columns, PiiFinder(tuple(self.kinds), self.phone_region))
+        on_progress = ctx.reporter(self.name, "texts examined for PII") if ctx else None
+        redacted, kinds_by_row, totals = redact_columns(rows, self.columns, PiiFinder(tuple(self.kinds), self.phone_region), on_progress)
         pii = [",".join(sorted(kinds_by_row[i])) if i in kinds_by_row else None for i in range(rows.height)]
         kept = redacted.with_columns(pl.Series(PII, pii, dtype=pl.String))
         stats = {"rows_with_pii": len(kinds_by_row), "placeholders": dict(sorted(totals.items()))}

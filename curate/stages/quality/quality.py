@@ -94,7 +94,10 @@ class Quality(Filter):
     def score(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
         # Per-row scores a block at a time: their word and 5-gram lists are the stage's memory (5 GB at a
         # million rows in one piece); the class-relative shares then look at every row.
-        blocks = [self.row_scores(rows.slice(start, SCORE_BLOCK_ROWS)) for start in range(0, rows.height, SCORE_BLOCK_ROWS)]
+        blocks = []
+        for start in range(0, rows.height, SCORE_BLOCK_ROWS):
+            blocks.append(self.row_scores(rows.slice(start, SCORE_BLOCK_ROWS)))
+            ctx.report(self.name, "rows scored", min(start + SCORE_BLOCK_ROWS, rows.height), rows.height)
         scored = pl.concat(blocks, how="vertical_relaxed") if blocks else self.row_scores(rows)
         return scored.with_columns(
             class_share(pl.col("q_chars") < self.min_chars).alias("q_short_in_class"),

@@ -9,6 +9,7 @@ shingle hashes to `datasketch.MinHash` gives identical signatures (tested).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -118,13 +119,15 @@ class MinHasher:
     def signatures(self, texts: pl.Series) -> np.ndarray:
         return self.signatures_of_normalised(normalize_for_shingles(texts).to_list())
 
-    def signatures_of_normalised(self, normalised: list[str]) -> np.ndarray:
-        """Signatures of texts already passed through `normalize_for_shingles`."""
+    def signatures_of_normalised(self, normalised: list[str], on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Signatures of texts already passed through `normalize_for_shingles`; `on_progress(done, total)` per batch."""
         a, b = permutations(self.num_perm, self.seed)
         out = np.empty((len(normalised), self.num_perm), dtype=np.uint32)
         for start in range(0, len(normalised), self.batch_size):  # batches bound the shingle arrays' memory
             hashes, offsets = shingle_hashes(normalised[start : start + self.batch_size], self.ngram, self.unit)
             out[start : start + len(offsets)] = signatures_from_hashes(hashes, offsets, a, b)
+            if on_progress is not None:
+                on_progress(start + len(offsets), len(normalised))
         return out
 
 

@@ -70,13 +70,13 @@ class MinHashDedup(Stage):
 
     shuffles_groups: ClassVar[bool] = True  # on Ray: signatures per block, a shuffle on LSH band keys, the rest on the driver
 
-    def map_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+    def map_rows(self, rows: pl.DataFrame, on_progress=None) -> pl.DataFrame:
         """Per row (any block, anywhere): the normalised text, its signature and the key of the numbers it names."""
         texts = rows[TEXT].fill_null("")
         if self.ignore_pii_clauses:
             texts = without_pii_clauses(texts)
         normalised = normalize_for_shingles(texts)
-        signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised.to_list())
+        signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised.to_list(), on_progress)
         return pl.DataFrame({ROW: rows[ROW].cast(pl.Int64), "_normalised": normalised, "_signature": signatures,
                              "_numbers": number_keys(texts) if self.same_numbers else np.zeros(rows.height, np.uint64)})
 
@@ -96,7 +96,7 @@ class MinHashDedup(Stage):
         return self.decide(rows, mapped, pairs_of(reduced, rows.height))
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        mapped = self.map_rows(rows.with_row_index(ROW))
+        mapped = self.map_rows(rows.with_row_index(ROW), ctx.reporter(self.display_name, "signatures") if ctx else None)
         return self.decide(rows, mapped, candidate_edges(mapped["_signature"].to_numpy(), self.thresholds()[1]))
 
     def decide(self, rows: pl.DataFrame, mapped: pl.DataFrame, candidates: np.ndarray) -> StageResult:
