@@ -6,7 +6,7 @@ way the stage worked before in the same run as the baseline.
 - back-translation: the old path (each text whole, one at a time) against the sentence-at-a-time path on every
   core; rows/s, and the share of outputs that came back whole (protected spans intact, >= 70% of the length);
 - rebalance (the default recipe's augmentation, checks included) with each translation path (the stage's other code is
-  today's in both): rows/s and candidates kept;
+  today's in both), after the label check has encoded the rows as it does in a recipe: rows/s and candidates kept;
 - encoding: semantic dedup from a cold cache, then the label check, which reuses the vectors dedup wrote
   (one encode shared by the stages of a run), beside the label check from a cold cache.
 Prints `--show` generated rows and `--show` dropped candidates to read.
@@ -68,7 +68,7 @@ def main() -> None:
 
     import curate.stages.augment.augment as augment_module
     from curate.core.context import RunContext
-    from curate.core.embed import load_sentence_model
+    from curate.core.embed import Embedder, load_sentence_model
     from curate.io.readers import read_input
     from curate.io.spec import InputSpec
     from curate.stages.augment.methods import BackTranslator
@@ -97,6 +97,7 @@ def main() -> None:
     results = {}
     for label, method in (("before", WholeTextBackTranslator), ("now", None)):
         fresh_cache()
+        Embedder().encode(pool["text"])  # as in a recipe: the label check before it has encoded these rows
         original = augment_module.build_method
         if method is not None:
             augment_module.build_method = lambda name, seed, engine: method()
