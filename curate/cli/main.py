@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -244,6 +244,16 @@ def expectations_init(
     console.print(f"drafted {len(suite['expectations'])} expectations -> {out}; edit the limits, then use it with `gate: {{suite: {out}}}`")
 
 
+# The training options `train` and `compare` share.
+Epochs = Annotated[int, typer.Option(help="passes over the training rows")]
+MaxSteps = Annotated[Optional[int], typer.Option(help="stop after this many optimiser steps (overrides epochs)")]
+LearningRate = Annotated[float, typer.Option("--lr", help="peak learning rate (linear warm-up, then decay)")]
+BatchSize = Annotated[int, typer.Option(help="rows per optimiser step")]
+Model = Annotated[Optional[str], typer.Option(help="a model folder or hub name (default: the packaged all-MiniLM-L6-v2)")]
+TrainableLayers = Annotated[int, typer.Option(help="top encoder layers to train; -1 for all")]
+Seed = Annotated[int, typer.Option(help="seed for initialisation and batch order")]
+
+
 def _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed):
     from curate.train.loop import TrainConfig
 
@@ -261,13 +271,8 @@ def train(
     task: str = typer.Option("classify", help="classify (text -> label) or generate (text -> response)"),
     text: str = typer.Option("text", help="text column of a data file"),
     label: Optional[str] = typer.Option(None, help="label column of a data file (default: label)"),
-    epochs: int = typer.Option(4, help="passes over the training rows"),
-    max_steps: Optional[int] = typer.Option(None, help="stop after this many optimiser steps (overrides epochs)"),
-    lr: float = typer.Option(5e-5, help="peak learning rate (linear warm-up, then decay)"),
-    batch_size: int = typer.Option(32, help="rows per optimiser step"),
-    model: Optional[str] = typer.Option(None, help="a model folder or hub name (default: the packaged all-MiniLM-L6-v2)"),
-    trainable_layers: int = typer.Option(-1, help="top encoder layers to train; -1 for all"),
-    seed: int = typer.Option(0, help="seed for initialisation and batch order"),
+    epochs: Epochs = 4, max_steps: MaxSteps = None, lr: LearningRate = 5e-5, batch_size: BatchSize = 32,
+    model: Model = None, trainable_layers: TrainableLayers = -1, seed: Seed = 0,
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
     from curate.io.writers import load_dataset
@@ -308,13 +313,8 @@ def compare(
     recipe: Path = typer.Argument(..., help="the recipe whose curation is compared with its raw input"),
     eval: Path = typer.Option(..., "--eval", help="clean evaluation file, never touched by curation"),
     out: Path = typer.Option(Path("runs/compare"), "--out", "-o", help="folder for both models, their evaluations and compare.md"),
-    epochs: int = typer.Option(4, help="passes over the training rows"),
-    max_steps: Optional[int] = typer.Option(None, help="stop after this many optimiser steps (overrides epochs)"),
-    lr: float = typer.Option(5e-5, help="peak learning rate (linear warm-up, then decay)"),
-    batch_size: int = typer.Option(32, help="rows per optimiser step"),
-    model: Optional[str] = typer.Option(None, help="a model folder or hub name (default: the packaged all-MiniLM-L6-v2)"),
-    trainable_layers: int = typer.Option(-1, help="top encoder layers to train; -1 for all"),
-    seed: int = typer.Option(0, help="seed for initialisation and batch order"),
+    epochs: Epochs = 4, max_steps: MaxSteps = None, lr: LearningRate = 5e-5, batch_size: BatchSize = 32,
+    model: Model = None, trainable_layers: TrainableLayers = -1, seed: Seed = 0,
     seeds: int = typer.Option(1, min=1, help="train each side with this many seeds (seed, seed+1, ...): mean ± std and the paired difference"),
 ) -> None:
     """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
