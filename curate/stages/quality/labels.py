@@ -96,7 +96,9 @@ class LabelCheck(Filter):
         vectors = Embedder(self.model, on_progress=on_progress).encode(rows[TEXT].gather(index))
         labels = np.searchsorted(classes, rows[LABEL].gather(index).to_numpy())
         probabilities = out_of_fold_probabilities(vectors, labels, self.folds, seed)
-        issues = find_label_issues(labels, probabilities)
+        # n_jobs=1: cleanlab's default forks a multiprocessing pool, and a fork of a process that has threads (torch,
+        # Ray's driver) can deadlock in the child: the label check then hung the Ray engine's test run.
+        issues = find_label_issues(labels, probabilities, n_jobs=1)
         quality = get_label_quality_scores(labels, probabilities)
         issue, suggested, score = np.zeros(rows.height, bool), [None] * rows.height, np.full(rows.height, np.nan)
         issue[index] = issues
