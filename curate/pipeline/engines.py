@@ -51,7 +51,6 @@ class LocalEngine:
         pass
 
 
-ORDER = ROW  # the row's place in the stage's input, carried through a shuffle to put rows back in order
 
 
 def _apply_block(stage: Stage, ctx: RunContext, *blocks) -> StageResult:
@@ -118,16 +117,16 @@ class RayEngine:
 
         worker_ctx = ray.put(RunContext(seed=ctx.seed, datasets=ctx.datasets))  # no output folder or progress callback there
         stage_ref = ray.put(stage)
-        numbered = rows.with_row_index(ORDER)
+        numbered = rows.with_row_index(ROW)
         blocks = [numbered.slice(start, self.block_rows).to_arrow() for start in range(0, numbered.height, self.block_rows)]
         if stage.shuffles_groups:
             combined = self._map_shuffle_reduce(stage, stage_ref, numbered, blocks, ctx)
         else:
             combined = stage.combine(ray.get([self._apply.remote(stage_ref, worker_ctx, *pieces)
                                               for pieces in self._inputs(stage, key, blocks)]))
-        combined.kept = combined.kept.sort(ORDER).drop(ORDER)  # back in the order the rows came in
-        combined.rejected = combined.rejected.sort(ORDER).drop(ORDER)
-        combined.artifacts = {name: frame.drop(ORDER, strict=False) if isinstance(frame, pl.DataFrame) else frame
+        combined.kept = combined.kept.sort(ROW).drop(ROW)  # back in the order the rows came in
+        combined.rejected = combined.rejected.sort(ROW).drop(ROW)
+        combined.artifacts = {name: frame.drop(ROW, strict=False) if isinstance(frame, pl.DataFrame) else frame
                               for name, frame in combined.artifacts.items()}
         return combined
 
@@ -137,7 +136,8 @@ class RayEngine:
         partitions = len(blocks)
         mapper = ray.remote(num_returns=partitions + 1)(_map_and_split)
         outputs = [mapper.remote(stage_ref, block, partitions) for block in blocks]
-        reduced = [ray.remote(_reduce_groups).remote(stage_ref, *[out[1 + i] for out in outputs]) for i in range(partitions)]
+        reducer = ray.remote(_reduce_groups)
+        reduced = [reducer.remote(stage_ref, *[out[1 + i] for out in outputs]) for i in range(partitions)]
         mapped = pl.concat([pl.from_arrow(table) for table in ray.get([out[0] for out in outputs])]).sort(ROW)
         pairs = pl.concat([pl.from_arrow(table) for table in ray.get(reduced)])
         return stage.finish(numbered, mapped, pairs, ctx)

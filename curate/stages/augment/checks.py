@@ -17,7 +17,7 @@ from curate.stages.augment.protect import NEGATION
 
 def negation_count(column: str) -> pl.Expr:
     """How many negations a text has: a rewording that gains or loses one says the opposite ("the information on my
-    user" came back from Portuguese as "the information not my user"), however close its embedding stays."""
+    user" came back from a round trip as "the information not my user"), however close its embedding stays."""
     return pl.col(column).str.count_matches(NEGATION)
 
 

