@@ -60,10 +60,11 @@ def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: lis
     """Candidates from every method for every source row, checked; returns (kept rows, drops by reason, kept by method).
     `report(what, done, total)` hears of candidates generated, chunk by chunk, then of how many the checks kept."""
     candidates = []
-    total, done = sources.height * len(methods) * per_row, 0
+    rounds = {m: 1 if m in DETERMINISTIC_METHODS else per_row for m in methods}  # a second round would repeat the first
+    total, done = sources.height * sum(rounds.values()), 0
     source_texts = sources[TEXT].to_list()
     for method_name in methods:
-        for round_ in range(per_row):
+        for round_ in range(rounds[method_name]):
             method = build_method(method_name, seed + round_, engine)
             texts = []
             for start in range(0, len(source_texts), GENERATION_CHUNK):
@@ -88,7 +89,7 @@ def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: lis
 class Augment(Stage):
     # WordNet synonyms have no word sense ("loan" -> "loanword"): asked for, never a default.
     methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["backtranslate"])
-    per_row: Positive = 1
+    per_row: Positive = 1  # candidates per source and method; back-translation gives one (greedy decoding repeats itself)
     classes: list[str] | None = None  # None: the classes smaller than the median class
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
     min_similarity: Share = 0.75

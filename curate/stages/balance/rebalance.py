@@ -72,6 +72,7 @@ class Rebalance(Stage):
     def oversample(self, pool: pl.DataFrame, existing: pl.DataFrame, goals: dict[str, int], seed: int,
                    ctx: RunContext | None = None) -> tuple[pl.DataFrame, dict, pl.DataFrame]:
         checks = CandidateChecks(self.min_similarity, self.max_similarity)  # label and length checks on by default
+        ctx = ctx or RunContext()
         have = Counter(pool[LABEL].to_list())
         added, reasons, by_method = [], Counter(), Counter()
         for round_ in range(self.max_rounds):
@@ -81,7 +82,7 @@ class Rebalance(Stage):
             sources = augmentable(pool).filter(pl.col(LABEL).is_in(list(short)))
             kept, dropped, methods = generate_checked(sources, pl.concat([existing, *added], how="diagonal_relaxed"), self.methods, 1,
                                                       checks, seed + 101 * round_, self.engine,
-                                                      lambda what, done, total: (ctx or RunContext()).report(self.name, f"round {round_ + 1}: {what}", done, total))
+                                                      lambda what, done, total: ctx.report(self.name, f"round {round_ + 1}: {what}", done, total))
             kept = kept.with_columns(pl.col(ID) + f"r{round_}").filter(pl.int_range(pl.len()).over(LABEL) < pl.col(LABEL).replace_strict(short, default=0))
             reasons.update(dropped)
             by_method.update(Counter(kept[AUGMENT_METHOD].to_list()))

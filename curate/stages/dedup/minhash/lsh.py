@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
+from curate.core.stage import GROUP_COLUMNS, ROW
 from curate.stages.dedup.clusters import components
 from curate.stages.dedup.minhash.similarity import agreement
 
@@ -49,14 +50,16 @@ def candidate_edges(signatures: np.ndarray, threshold: float) -> np.ndarray:
         if pending > PENDING_PAIRS_PER_ROW * max(n, 250_000):
             chunks = [_distinct(np.concatenate(chunks))]
             pending = len(chunks[0])
-    codes = _distinct(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.int64)
-    return np.stack([codes // n, codes % n], axis=1)
+    return _pairs(_distinct(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.int64), n)
+
+
+def _pairs(codes: np.ndarray, n: int) -> np.ndarray:
+    """Pairs (i, j) from their packed codes i * n + j."""
+    return np.stack([codes // n, codes % n], axis=1).reshape(-1, 2)
 
 
 def band_memberships(signatures: np.ndarray, rows: pl.Series, threshold: float) -> pl.DataFrame:
     """For a group shuffle (`Stage.group_keys`): one (band, bucket key, row) per row and LSH band tuned to `threshold`."""
-    from curate.core.stage import GROUP_COLUMNS, ROW
-
     bands, rows_per_band = lsh_params(threshold, signatures.shape[1])
     return pl.concat([pl.DataFrame({GROUP_COLUMNS[0]: pl.repeat(band, len(rows), dtype=pl.Int32, eager=True),
                                     GROUP_COLUMNS[1]: band_keys(signatures, band, rows_per_band), ROW: rows})
@@ -65,16 +68,13 @@ def band_memberships(signatures: np.ndarray, rows: pl.Series, threshold: float) 
 
 def bucket_pairs(memberships: pl.DataFrame) -> pl.DataFrame:
     """Candidate pairs (i, j) of whole buckets: each row with its bucket's first row, as `candidate_edges` pairs them."""
-    from curate.core.stage import GROUP_COLUMNS, ROW
-
     first = pl.col(ROW).min().over(list(GROUP_COLUMNS))
     return memberships.select(pl.col(ROW).alias("i"), first.alias("j")).filter(pl.col("i") != pl.col("j")).unique()
 
 
 def pairs_of(reduced: pl.DataFrame, n: int) -> np.ndarray:
     """The distinct pairs of every partition's `bucket_pairs`, sorted as `candidate_edges` returns them."""
-    codes = np.unique(reduced["i"].to_numpy() * n + reduced["j"].to_numpy())
-    return np.stack([codes // n, codes % n], axis=1).reshape(-1, 2)
+    return _pairs(_distinct(reduced["i"].to_numpy() * n + reduced["j"].to_numpy()), n)
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:

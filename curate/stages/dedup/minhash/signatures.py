@@ -8,8 +8,8 @@ shingle hashes to `datasketch.MinHash` gives identical signatures (tested).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
