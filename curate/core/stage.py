@@ -116,6 +116,38 @@ class Stage:
     def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         raise NotImplementedError
 
+    # What `finish` reads of the rows, when not every column (split: ids and labels); it may add columns, not change
+    # these, so an engine that streams rows can hand it a narrow frame and join what it added back onto each block.
+    finish_reads: ClassVar[tuple[str, ...] | None] = None
+
+    def unpaired(self, rows: pl.DataFrame) -> pl.DataFrame | None:
+        """What `finish` makes of rows that `reduce_groups` paired with nothing (MinHash: a row without a candidate
+        stands alone and is kept), or None when `finish` must see every row (split). When a frame, an engine may give
+        `finish` only the paired rows, numbered 0..m-1, and pass the others through this."""
+        return None
+
+    # A stage whose per-row decisions need a few numbers about all rows (quality: how common a short text is in its
+    # class; review: which decisions name rows that are here) declares `aggregates`: `partial` per block gives a
+    # small frame, the frames of every block together are the totals, `apply_given` decides one block with them,
+    # and `finish_stats` makes the stage's stats from its blocks' merged stats and the totals, once.
+    aggregates: ClassVar[bool] = False
+
+    def partial(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
+        raise NotImplementedError
+
+    def finish_stats(self, stats: dict[str, Any], totals: pl.DataFrame, ctx: RunContext) -> dict[str, Any]:
+        return stats
+
+    def apply_in_one_piece(self, rows: pl.DataFrame, ctx: RunContext) -> StageResult:
+        """`apply` of an `aggregates` stage: its three steps on one block."""
+        totals = self.partial(rows, ctx)
+        result = self.apply_given(rows, totals, ctx)
+        result.stats = self.finish_stats(result.stats, totals, ctx)
+        return result
+
     def combine(self, parts: list[StageResult]) -> StageResult:
         """One result from the results of several partitions (or blocks): rows and frame artifacts
         concatenated, counts in the stats added up. A stage whose artifacts have an order overrides it."""
@@ -233,7 +265,10 @@ class Filter(Stage):
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         ctx = ctx or RunContext()
-        scored = self.score(rows, ctx)
+        return self.apply_in_one_piece(rows, ctx) if self.aggregates else self.decide(self.score(rows, ctx), ctx)
+
+    def decide(self, scored: pl.DataFrame, ctx: RunContext) -> StageResult:
+        """The checks on scored rows: the first failing `drop` check rejects, every failing `flag` check is listed."""
         checks = self.checks()
         reason, detail = pl.lit(None, pl.String), pl.lit(None, pl.String)
         for check in reversed([c for c in checks if c.action == "drop"]):  # the first failing check wins

@@ -29,7 +29,7 @@ def latest(decisions: pl.DataFrame, actions: tuple[str, ...]) -> pl.DataFrame:
 
 
 def apply_decisions(rows: pl.DataFrame, decisions: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Rows with the decisions applied, rejected ones marked by `_reject_reason`; and what was applied."""
+    """Rows with the decisions applied, rejected ones marked by `_reject_reason`; and counts that add up across blocks."""
     membership = latest(decisions, ("keep", "reject")).select(
         ID, pl.col("action").alias("_membership"),
         pl.format("by {} on {}{}", pl.col("reviewer").fill_null("a reviewer"), pl.col("at"),
@@ -49,20 +49,23 @@ def apply_decisions(rows: pl.DataFrame, decisions: pl.DataFrame) -> tuple[pl.Dat
         pl.when(pl.col("_membership") == "reject").then(pl.lit("reviewer_rejected")).alias(REJECT_REASON),
         pl.when(pl.col("_membership") == "reject").then(pl.col("_why")).alias(REJECT_DETAIL),
     ).drop("_membership", "_why", "_new_label")
-    present = rows.select(ID)
-    unmatched = decisions.select(ID).unique(maintain_order=True).join(present, on=ID, how="anti")[ID].to_list()
     stats = {
-        "decisions": decisions.height,
         "relabelled": int(marked.select((pl.col(LABEL_BEFORE_REVIEW).is_not_null() & pl.col(REVIEW_DECISION).str.contains("relabel")).sum()).item()),
         "rejected": int(marked[REJECT_REASON].is_not_null().sum()),
         "kept_by_reviewer": int(marked[REVIEW_KEEP].sum()),
-        "bad_generations": int(decisions.filter(pl.col("action") == "bad_generation").height),
-        "not_in_this_run": len(unmatched),
     }
+    return marked, stats
+
+
+def decision_stats(decisions: pl.DataFrame, present: pl.DataFrame) -> dict[str, Any]:
+    """What is said once about the log: its size, bad generations, and the decisions about rows not `present` here."""
+    unmatched = decisions.select(ID).unique(maintain_order=True).join(present, on=ID, how="anti")[ID].to_list()
+    stats: dict[str, Any] = {"decisions": decisions.height, "bad_generations": int(decisions.filter(pl.col("action") == "bad_generation").height),
+                             "not_in_this_run": len(unmatched)}
     if unmatched:
         stats["findings"] = [f"{len(unmatched)} decision(s) name rows this run does not have at this stage "
                              f"(rejected at ingest, or generated later): {', '.join(unmatched[:5])}"]
-    return marked, stats
+    return stats
 
 
 @dataclass
@@ -77,12 +80,32 @@ class Review(Stage):
     def datasets(self) -> dict[str, dict[str, Any]]:
         return {"decisions": {"path": self.decisions, "reader": "decisions"}}
 
+    # Decisions about rows this run lacks are found from all rows: each block says which decided rows it holds.
+    aggregates: ClassVar[bool] = True
+
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        ctx = ctx or RunContext()
+        return self.apply_in_one_piece(rows, ctx or RunContext())
+
+    def partial(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
+        """The ids of this block's rows that some decision names."""
+        decisions = ctx.datasets.get(DECISIONS_KEY)
+        if decisions is None or decisions.is_empty():
+            return pl.DataFrame(schema={ID: pl.String})
+        return rows.select(ID).join(decisions.select(ID).unique(), on=ID, how="semi")
+
+    def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
         decisions = ctx.datasets.get(DECISIONS_KEY)
         if decisions is None or decisions.is_empty():
             marked = rows.with_columns(pl.lit(None, pl.String).alias(REVIEW_DECISION), pl.lit(False).alias(REVIEW_KEEP),
                                        pl.lit(None, pl.String).alias(LABEL_BEFORE_REVIEW), pl.lit(None, pl.String).alias(REJECT_REASON))
-            return self.split_marked(marked, {"decisions": 0, "findings": ["no review decisions yet"]})
+            return self.split_marked(marked, {})
         marked, stats = apply_decisions(rows, decisions)
         return self.split_marked(marked, stats)
+
+    def finish_stats(self, stats: dict[str, Any], totals: pl.DataFrame, ctx: RunContext) -> dict[str, Any]:
+        decisions = ctx.datasets.get(DECISIONS_KEY)
+        if decisions is None or decisions.is_empty():
+            return {"decisions": 0, "findings": ["no review decisions yet"]}
+        said_once = decision_stats(decisions, totals)
+        findings = said_once.pop("findings", [])
+        return {"decisions": said_once.pop("decisions"), **stats, **said_once, **({"findings": findings} if findings else {})}

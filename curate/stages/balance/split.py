@@ -11,7 +11,9 @@ import polars as pl
 
 from curate.core.columns import ID, LABEL, SPLIT, SPLIT_GROUP, TEST, TEXT, TRAIN, VALIDATION
 from curate.stages.dedup.minhash.lsh import band_memberships, bucket_pairs, near_duplicate_clusters, pairs_of
+from curate.stages.dedup.clusters import components
 from curate.stages.dedup.minhash.signatures import MinHasher
+from curate.stages.dedup.minhash.similarity import agreement
 from curate.core.params import Share, Similarity
 from curate.core.stage import ROW, RunContext, Stage, StageResult, empty_rejected
 
@@ -58,9 +60,17 @@ class Split(Stage):
     def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
         return bucket_pairs(memberships)
 
+    finish_reads: ClassVar[tuple[str, ...]] = (ID, LABEL)  # a streamed run hands `finish` these columns of every row
+
     def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        """`mapped` holds the signatures of at least the paired rows, found by their row number (a streamed run
+        gathers only those)."""
+        pairs = pairs_of(reduced, rows.height)
+        position = np.full(rows.height, -1, dtype=np.int64)
+        position[mapped[ROW].to_numpy()] = np.arange(mapped.height)
         signatures = mapped["_signature"].to_numpy()
-        return self.assign(rows, near_duplicate_clusters(signatures, self.group_threshold, pairs_of(reduced, rows.height)), ctx)
+        similar = agreement(signatures, position[pairs[:, 0]], position[pairs[:, 1]]) >= self.group_threshold
+        return self.assign(rows, components(rows.height, pairs[similar]), ctx)
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         return self.assign(rows, near_duplicate_clusters(MinHasher().signatures(rows[TEXT]), self.group_threshold), ctx)

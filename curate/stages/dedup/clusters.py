@@ -153,4 +153,6 @@ def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, simi
         marked = marked.with_columns(pl.when(pl.col(SIMILARITY) >= threshold - 1e-6).then(pl.col(CLUSTER)).alias(CLUSTER))
         marked = marked.with_columns(pl.when(pl.len().over(CLUSTER) > 1).then(pl.col(CLUSTER)).alias(CLUSTER),
                                      pl.when(pl.len().over(CLUSTER) > 1).then(pl.col(SIMILARITY)).alias(SIMILARITY))
-    return marked
+    # A cluster is named by its first row's id (as exact dedup names its clusters), not by a component number that
+    # depends on how many rows were numbered: a streamed run, which numbers only the paired rows, names it the same.
+    return marked.with_columns(pl.when(pl.col(CLUSTER).is_not_null()).then(pl.col(ID).first().over(CLUSTER)).alias(CLUSTER))

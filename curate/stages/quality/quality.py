@@ -16,7 +16,7 @@ import polars as pl
 
 from curate.core.columns import ID, LABEL, QUALITY_FLAGS, TEXT
 from curate.core.params import Count, Positive, Share
-from curate.core.stage import Check, Filter, RunContext
+from curate.core.stage import Check, Filter, RunContext, StageResult
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 AUTO_REPLY = (r"(?i)\b(out of (the )?office|automatic reply|auto-?reply|autoreply|do not reply to this|this is an automated"
@@ -32,14 +32,24 @@ NO_CONTENT = r"(?i)^\W*(test(ing)?( test)*( ?\d+)*|hello\??|hi\??|hey\??|ok(ay)?
 TEMPLATE_SLOT = r"\{\{[^{}]{1,60}\}\}|\{[a-z_]{3,40}\}|\[\[[^\[\]]{1,60}\]\]|<[A-Z_]{3,40}>"
 
 
-def class_share(condition: pl.Expr) -> pl.Expr:
-    """The share of the row's class for which `condition` holds (null without a label or in a small class)."""
-    return pl.when(pl.col(LABEL).is_not_null() & (pl.len().over(LABEL) >= CLASS_MIN_ROWS)).then(condition.cast(pl.Float64).mean().over(LABEL))
+def class_shares(rows: pl.DataFrame, totals: pl.DataFrame, conditions: dict[str, str]) -> pl.DataFrame:
+    """Per row, for each `conditions` entry (share column: count column of `totals`), the share of the row's class
+    for which it holds; null without a label or in a class too small to show what is normal for it. `totals` holds
+    per-block counts by label (`n` and the count columns), summed here."""
+    classes = totals.group_by(LABEL).agg(pl.col("n").sum(), *(pl.col(c).sum() for c in conditions.values()))
+    classes = classes.filter(pl.col(LABEL).is_not_null() & (pl.col("n") >= CLASS_MIN_ROWS)).select(
+        LABEL, *((pl.col(count) / pl.col("n")).alias(share) for share, count in conditions.items()))
+    return rows.join(classes, on=LABEL, how="left", maintain_order="left")
 
 
 def unusual(share_column: str) -> pl.Expr:
     """True when the row's class does not normally look like this ("yes" is a whole intent in some data sets)."""
     return pl.col(share_column).is_null() | (pl.col(share_column) < CLASS_NORMAL_SHARE)
+
+
+def no_content() -> pl.Expr:
+    """A test, greeting, placeholder or keyboard mash and nothing else."""
+    return pl.col(TEXT).str.contains(NO_CONTENT) | keyboard_mash()
 
 
 def keyboard_mash() -> pl.Expr:
@@ -91,17 +101,25 @@ class Quality(Filter):
     flag_column: ClassVar[str] = QUALITY_FLAGS
     produces: ClassVar[tuple[str, ...]] = (QUALITY_FLAGS,)
 
-    def score(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
+    aggregates: ClassVar[bool] = True  # the class-relative rules need each class's counts: one small frame per block
+
+    def partial(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
+        """Per label: rows, short rows and content-free rows (what the class-relative rules compare a row with)."""
+        return rows.group_by(LABEL).agg(pl.len().cast(pl.Int64).alias("n"), self.too_short().sum().alias("short"),
+                                        no_content().sum().alias("no_content"))
+
+    def too_short(self) -> pl.Expr:
+        return pl.col(TEXT).str.len_chars().fill_null(0) < self.min_chars
+
+    def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
         # Per-row scores a block at a time: their word and 5-gram lists are the stage's memory (5 GB at a
-        # million rows in one piece); the class-relative shares then look at every row.
+        # million rows in one piece); the class-relative shares come from the totals of every block.
         blocks = []
         for start in range(0, rows.height, SCORE_BLOCK_ROWS):
             blocks.append(self.row_scores(rows.slice(start, SCORE_BLOCK_ROWS)))
             ctx.report(self.name, "rows scored", min(start + SCORE_BLOCK_ROWS, rows.height), rows.height)
         scored = pl.concat(blocks, how="vertical_relaxed") if blocks else self.row_scores(rows)
-        return scored.with_columns(
-            class_share(pl.col("q_chars") < self.min_chars).alias("q_short_in_class"),
-            class_share(pl.col("q_no_content")).alias("q_no_content_in_class"))
+        return self.decide(class_shares(scored, totals, {"q_short_in_class": "short", "q_no_content_in_class": "no_content"}), ctx)
 
     def row_scores(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Scores that depend on the row alone."""
@@ -129,7 +147,7 @@ class Quality(Filter):
             (text.str.count_matches(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]") / text.str.len_chars().clip(1)).round(4).alias("q_nonprintable_share"),
             text.str.count_matches(TEMPLATE_SLOT).alias("q_template_slots"),
             (text.str.slice(0, AUTO_REPLY_HEAD).str.contains(AUTO_REPLY) & (words.list.len() <= AUTO_REPLY_MAX_WORDS)).alias("q_auto_reply"),
-            (text.str.contains(NO_CONTENT) | keyboard_mash()).alias("q_no_content"),
+            no_content().alias("q_no_content"),
         )
         return scored.with_columns(self.language(scored[TEXT]))
 
@@ -182,12 +200,20 @@ class Quality(Filter):
         return [Check(reason, fails, why, "flag" if reason in self.flag_only else "drop") for reason, fails, why in checks]
 
     def summarize(self, kept: pl.DataFrame, ctx: RunContext) -> dict:
-        languages = kept["q_language"].drop_nulls().value_counts(sort=True).head(5)
+        """Counts that add up across blocks: flagged rows, languages, and the first rows of each flag (`finish_stats`
+        turns them into findings once)."""
+        languages = kept["q_language"].drop_nulls().value_counts(sort=True)
         flagged = kept.filter(pl.col(QUALITY_FLAGS).list.len() > 0)
-        by_flag = flagged.explode(QUALITY_FLAGS).group_by(QUALITY_FLAGS).agg(pl.len(), pl.col(ID).head(3), pl.col(TEXT).head(3))
-        stats: dict = {"flagged_rows": flagged.height, "languages": dict(zip(languages["q_language"].to_list(), languages["count"].to_list()))}
-        if by_flag.height:
-            stats["findings"] = [f"{row['len']} rows flagged {row[QUALITY_FLAGS]} (kept), e.g. "
-                                 + "; ".join(f"`{i}` “{t[:60]}”" for i, t in zip(row[ID], row[TEXT], strict=True))
-                                 for row in by_flag.iter_rows(named=True)]
+        by_flag = flagged.explode(QUALITY_FLAGS).group_by(QUALITY_FLAGS, maintain_order=True).agg(pl.col(ID).head(3), pl.col(TEXT).head(3))
+        return {"flagged_rows": flagged.height, "languages": dict(zip(languages["q_language"].to_list(), languages["count"].to_list())),
+                "flag_examples": {row[QUALITY_FLAGS]: [f"`{i}` “{t[:60]}”" for i, t in zip(row[ID], row[TEXT], strict=True)]
+                                  for row in by_flag.iter_rows(named=True)}}
+
+    def finish_stats(self, stats: dict, totals: pl.DataFrame, ctx: RunContext) -> dict:
+        stats = dict(stats)
+        examples = stats.pop("flag_examples", {})
+        stats["languages"] = dict(sorted(stats.get("languages", {}).items(), key=lambda kv: (-kv[1], kv[0])))
+        if stats.get("flagged"):
+            stats["findings"] = [f"{count} rows flagged {flag} (kept), e.g. " + "; ".join(examples.get(flag, [])[:3])
+                                 for flag, count in sorted(stats["flagged"].items(), key=lambda kv: (-kv[1], kv[0]))]
         return stats

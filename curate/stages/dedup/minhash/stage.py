@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 import numpy as np
 import polars as pl
 
-from curate.core.columns import LABEL, TEXT
+from curate.core.columns import CLUSTER, LABEL, SIMILARITY, TEXT
 from curate.core.params import Positive
 from curate.core.stage import ROW, RunContext, Stage, StageResult
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
@@ -94,6 +94,11 @@ class MinHashDedup(Stage):
     def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         """The candidate pairs of every partition, verified and clustered (rows and `mapped` in row order, numbered 0..n-1)."""
         return self.decide(rows, mapped, pairs_of(reduced, rows.height))
+
+    def unpaired(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Rows without a candidate are in no cluster: kept, with the columns `decide` gives such rows."""
+        marked = rows.with_columns(pl.lit(None, pl.String).alias(CLUSTER), pl.lit(None, pl.Float32).alias(SIMILARITY))
+        return resolve_clusters(marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict)[0]
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         mapped = self.map_rows(rows.with_row_index(ROW), ctx.reporter(self.display_name, "signatures") if ctx else None)
