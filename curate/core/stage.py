@@ -47,6 +47,9 @@ class StageResult:
     artifacts: dict[str, Artifact] = field(default_factory=dict)
     # Set by a stage that must stop the recipe (a failed gate): the reason, said to the user.
     halt: str | None = None
+    # Set by an engine that checked each piece of a streamed stage as it went (rows generated, rows put back by
+    # review); `kept` is then the engine's blocks on disk, not a frame.
+    checked: tuple[int, dict[str, int]] | None = None
 
 
 class Stage:
@@ -107,6 +110,7 @@ class Stage:
         raise NotImplementedError
 
     def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
+        """Row pairs (columns `i`, `j`: row numbers) from whole groups."""
         raise NotImplementedError
 
     def for_finish(self, mapped: pl.DataFrame) -> pl.DataFrame:

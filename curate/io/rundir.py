@@ -29,6 +29,7 @@ import polars as pl
 
 from curate.core.columns import GATE_ARTIFACT
 from curate.core.errors import InputError
+from curate.io.blocks import Blocks
 
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -38,8 +39,8 @@ OWNER = "_WRITER"  # in a staging folder: "host pid" of the run writing it, so a
 COMPLETE = "_COMPLETE"  # written last, with report.json's hash: a folder without it is incomplete or not a run
 
 
-def artifact_file(name: str, artifact: pl.DataFrame | dict) -> str:
-    return f"{name}.parquet" if isinstance(artifact, pl.DataFrame) else f"{name}.json"
+def artifact_file(name: str, artifact: pl.DataFrame | Blocks | dict) -> str:
+    return f"{name}.parquet" if isinstance(artifact, (pl.DataFrame, Blocks)) else f"{name}.json"
 
 
 def check_output(run_dir: Path, keep: list[Path] = ()) -> None:
@@ -117,7 +118,7 @@ def write_run(run_dir: Path, artifacts: dict[str, pl.DataFrame | dict], report: 
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, artifact in artifacts.items():
         path = run_dir / artifact_file(name, artifact)
-        if isinstance(artifact, pl.DataFrame):
+        if isinstance(artifact, (pl.DataFrame, Blocks)):  # Blocks: a streamed run's rows, written a block at a time
             artifact.write_parquet(path, compression="zstd")
         else:
             path.write_text(json.dumps(artifact, indent=2, default=str), encoding="utf-8")

@@ -4,6 +4,8 @@ input and on the curated rows and score both on one clean file that curation nev
 from __future__ import annotations
 
 from dataclasses import replace
+
+import polars as pl
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ def compare_recipe(recipe: Recipe, eval_path: Path, config: TrainConfig, out: Pa
     result, report = run_recipe(recipe, progress=progress)
     if report.get("halted"):
         raise GateFailed(f"curation stopped: {report['halted']}", str(recipe.path or "recipe"))
+    curated = result.approved.collect() if isinstance(result.approved, pl.LazyFrame) else result.approved  # a streamed run's rows
     raw = read_input(recipe.input).result.kept
     evaluation = read_input(replace(recipe.input, path=eval_path, on_bad_rows="error")).result.kept
     # All of the curated rows, as raw is all of the input: the clean eval file is the only test.
@@ -35,7 +38,7 @@ def compare_recipe(recipe: Recipe, eval_path: Path, config: TrainConfig, out: Pa
         return lambda side, step, steps, loss: progress("compare", f"training on {side} rows, seed {seed} (loss {loss:.3f})", step, steps)
 
     if seeds == 1:
-        return compare_datasets(raw, result.approved, evaluation, config, out, on_step(config.seed))
-    runs = [compare_datasets(raw, result.approved, evaluation, replace(config, seed=config.seed + k), out / f"seed-{config.seed + k}",
+        return compare_datasets(raw, curated, evaluation, config, out, on_step(config.seed))
+    runs = [compare_datasets(raw, curated, evaluation, replace(config, seed=config.seed + k), out / f"seed-{config.seed + k}",
                              on_step(config.seed + k)) for k in range(seeds)]
     return summarize_seeds(runs, out)

@@ -20,13 +20,18 @@ Rows come back in the order they went in (a row number travels with each row); s
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import polars as pl
 
 from curate.core.context import RunContext
-from curate.core.stage import GROUP_COLUMNS, ROW, Stage, StageResult
+from curate.core.stage import ROW, Stage, StageResult
+from curate.io.blocks import Blocks
+from curate.pipeline.streaming import group_key, split_by_hash, stream_stage, streamed_as
 
 ENGINES = ("local", "ray")
 
@@ -39,18 +44,56 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass
 class LocalEngine:
-    """Every stage in this process, on the whole frame."""
+    """Every stage in this process: on the whole frame, or, past `block_rows` rows, streamed through Parquet blocks on
+    disk (`streaming.py`) for every stage that can stream, so memory follows the block rather than the input."""
 
-    name = "local"
+    # Up to a million rows the whole frame is faster (86 s against 124 s for the benchmark's million) in 2.5 GB.
+    block_rows: int = 1_000_000
+    name: str = "local"
+    placement: dict[str, str] = field(default_factory=dict, init=False)  # per streamed stage: how it streamed (in the report)
+    _spill: Path | None = field(default=None, init=False)
 
-    def apply(self, stage: Stage, rows: pl.DataFrame, ctx: RunContext) -> StageResult:
-        return stage.apply(rows, ctx)
+    def apply(self, stage: Stage, rows: pl.DataFrame | Blocks, ctx: RunContext) -> StageResult:
+        kind = streamed_as(stage)
+        if isinstance(rows, pl.DataFrame) and (rows.height <= self.block_rows or kind is None):
+            return stage.apply(rows, ctx)
+        if kind is None:  # a stage that needs every row at once (a model stage, the gate): the blocks collected
+            self.placement[stage.display_name] = "in memory"
+            return self.collected(stage, rows, ctx)
+        self.placement[stage.display_name] = f"streamed: {kind}"
+        blocks = rows if isinstance(rows, Blocks) else self.to_blocks(rows)
+        result = stream_stage(stage, blocks, ctx, self.spill)
+        blocks.delete()  # every piece was checked against them; the stage's kept blocks replace them
+        return result
+
+    @property
+    def spill(self) -> Path:
+        """Where blocks live while the run lasts (TMPDIR; removed by `close`)."""
+        if self._spill is None:
+            self._spill = Path(tempfile.mkdtemp(prefix="curate-stream-"))
+        return self._spill
+
+    def to_blocks(self, rows: pl.DataFrame) -> Blocks:
+        blocks = Blocks.create(self.spill)
+        for start in range(0, rows.height, self.block_rows):
+            blocks.append(rows.slice(start, self.block_rows))
+        return blocks
+
+    def collected(self, stage: Stage, blocks: Blocks, ctx: RunContext) -> StageResult:
+        from curate.pipeline.executor import check_stage_conservation, restore_kept_by_review
+
+        rows = blocks.collect()
+        blocks.delete()
+        result = stage.apply(rows, ctx)
+        result.checked = (check_stage_conservation(stage.display_name, rows, result), restore_kept_by_review(result))
+        return result
 
     def close(self) -> None:
-        pass
-
-
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
+            self._spill = None
 
 
 def _apply_block(stage: Stage, ctx: RunContext, *blocks) -> StageResult:
@@ -65,9 +108,7 @@ def _apply_block(stage: Stage, ctx: RunContext, *blocks) -> StageResult:
 
 def _split_by_key(block, key: pl.Expr, partitions: int) -> list:
     """On a worker (the map side of a shuffle): one block's rows, cut into `partitions` pieces by the key's hash."""
-    rows = pl.from_arrow(block)
-    bucket = rows.select((key.hash(seed=0) % partitions).alias("_bucket"))["_bucket"]
-    pieces = [rows.filter(bucket == i).to_arrow() for i in range(partitions)]
+    pieces = [piece.to_arrow() for piece in split_by_hash(pl.from_arrow(block), key, partitions)]
     return pieces if partitions > 1 else pieces[0]
 
 
@@ -75,9 +116,8 @@ def _map_and_split(stage: Stage, block, partitions: int) -> list:
     """On a worker (the map side of a group shuffle): the block's rows mapped, then their group memberships cut
     into `partitions` pieces by the group's hash; returns [mapped, piece 0, ..., piece partitions-1]."""
     mapped = stage.map_rows(pl.from_arrow(block))
-    memberships = stage.group_keys(mapped)
-    bucket = memberships.select(pl.struct(list(GROUP_COLUMNS)).hash(seed=0) % partitions).to_series()
-    return [stage.for_finish(mapped).to_arrow(), *(memberships.filter(bucket == i).to_arrow() for i in range(partitions))]
+    pieces = split_by_hash(stage.group_keys(mapped), group_key(), partitions)
+    return [stage.for_finish(mapped).to_arrow(), *(piece.to_arrow() for piece in pieces)]
 
 
 def _reduce_groups(stage: Stage, *pieces):
@@ -164,7 +204,7 @@ class RayEngine:
 
 def make_engine(name: str = "local", address: str | None = None, block_rows: int | None = None) -> Engine:
     if name == "local":
-        return LocalEngine()
+        return LocalEngine(**({"block_rows": block_rows} if block_rows else {}))
     if name == "ray":
         try:
             import ray  # noqa: F401

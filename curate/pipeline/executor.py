@@ -21,6 +21,7 @@ from curate.core.columns import AUGMENTED_FROM, DETAIL, ID, REASON, REVIEW_KEEP,
 from curate.core.context import RunContext
 from curate.core.errors import ConservationError, RecipeError
 from curate.core.stage import Artifact, Stage, StageResult, count_reasons, empty_rejected
+from curate.io.blocks import Blocks
 from curate.pipeline.engines import Engine, LocalEngine
 
 EXAMPLES_PER_REASON = 3
@@ -44,7 +45,7 @@ class StageReport:
 
 @dataclass
 class RunResult:
-    approved: pl.DataFrame
+    approved: pl.DataFrame | Blocks  # Blocks: a streamed run's rows on disk, until the runner writes them
     rejected: pl.DataFrame
     stages: list[StageReport]
     artifacts: dict[str, Artifact]
@@ -53,7 +54,9 @@ class RunResult:
     stages_not_run: list[str] = field(default_factory=list)
 
 
-def _ids(frame: pl.DataFrame) -> pl.Series:
+def _ids(frame: pl.DataFrame | Blocks) -> pl.Series:
+    if isinstance(frame, Blocks):
+        frame = frame.select(ID)
     return frame[ID] if frame.height else pl.Series(ID, [], dtype=pl.String)
 
 
@@ -81,6 +84,8 @@ def check_stage_conservation(stage: str, given: pl.DataFrame, result: StageResul
 
 def check_run_conservation(input_ids: pl.Series, approved: pl.DataFrame, rejected: pl.DataFrame) -> None:
     """Every input row is approved or rejected exactly once; generated rows are the only extras."""
+    if isinstance(approved, Blocks):  # a streamed run: its ids, read block by block
+        approved = approved.select(*[c for c in (ID, AUGMENTED_FROM) if c in approved.columns])
     original = approved.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in approved.columns else approved
     original_rejected = rejected.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in rejected.columns else rejected
     accounted = pl.concat([_ids(original), _ids(original_rejected)])
@@ -104,6 +109,27 @@ def restore_kept_by_review(result: StageResult) -> dict[str, int]:
     result.rejected = result.rejected.filter(~pinned)
     result.kept = pl.concat([result.kept, restored.drop(STAGE, REASON, DETAIL)], how="diagonal_relaxed")
     return count_reasons(restored)
+
+
+def stage_report(stage: Stage, ctx: RunContext, rows_in: int, kept: int, result: StageResult, added: int, seconds: float,
+                 restored: dict[str, int]) -> StageReport:
+    """What the report says about one stage (`result.kept` is not read: a streamed run holds it on disk)."""
+    if restored:
+        result.stats["restored_by_review"] = restored
+    if result.stats.get("findings"):  # findings quote rows: no PII may reach a report
+        result.stats["findings"] = [ctx.redact(finding) for finding in result.stats["findings"]]
+    return StageReport(stage=stage.display_name, rows_in=rows_in, kept=kept, rejected=result.rejected.height, added=added,
+                       rejected_by_reason=count_reasons(result.rejected), seconds=round(seconds, 3), stats=result.stats,
+                       examples=_examples(result.rejected, ctx.redact))
+
+
+def collect_artifacts(result: StageResult, frames: dict[str, list[pl.DataFrame]], documents: dict[str, dict]) -> None:
+    """Frame artifacts are gathered by name across stages (concatenated at the end); a dict artifact's last version wins."""
+    for name, artifact in result.artifacts.items():
+        if isinstance(artifact, pl.DataFrame):
+            frames.setdefault(name, []).append(artifact)
+        else:
+            documents[name] = artifact
 
 
 def _examples(rejected: pl.DataFrame, redact: Callable[[str], str]) -> dict[str, list[dict[str, str]]]:
@@ -162,33 +188,25 @@ def run_stages(
         if stage.is_source:  # what it read is the run's input: every one of these rows must be accounted for
             current = current.clear()
             input_ids = pl.concat([_ids(result.kept), _ids(result.rejected)])
-        added = check_stage_conservation(stage.display_name, current, result) if not stage.is_source else 0
-        restored = restore_kept_by_review(result)
-        if restored:
-            result.stats["restored_by_review"] = restored
-        if result.stats.get("findings"):  # findings quote rows: no PII may reach a report
-            result.stats["findings"] = [ctx.redact(finding) for finding in result.stats["findings"]]
-        report = StageReport(
-            stage=stage.display_name, rows_in=result.kept.height + result.rejected.height if stage.is_source else current.height,
-            kept=result.kept.height, rejected=result.rejected.height, added=added,
-            rejected_by_reason=count_reasons(result.rejected), seconds=round(seconds, 3),
-            stats=result.stats, examples=_examples(result.rejected, ctx.redact),
-        )
+        if result.checked is not None:  # a streamed stage: the engine checked every piece against the rows it was given
+            added, restored = result.checked
+        else:
+            added = check_stage_conservation(stage.display_name, current, result) if not stage.is_source else 0
+            restored = restore_kept_by_review(result)
+        report = stage_report(stage, ctx, result.kept.height + result.rejected.height if stage.is_source else current.height,
+                              result.kept.height, result, added, seconds, restored)
         reports.append(report)
         if on_end:
             on_end(report)
         if result.rejected.height:
             rejected_parts.append(result.rejected)
-        for name, artifact in result.artifacts.items():
-            if isinstance(artifact, pl.DataFrame):
-                frames.setdefault(name, []).append(artifact)
-            else:
-                documents[name] = artifact
+        collect_artifacts(result, frames, documents)
         current = result.kept
         if result.halt:
             halted, not_run = f"{stage.display_name}: {result.halt}", [s.display_name for s in stages[position + 1 :]]
             break
-    all_rejected = pl.concat(rejected_parts, how="diagonal_relaxed") if rejected_parts else empty_rejected(current)
+    all_rejected = (pl.concat(rejected_parts, how="diagonal_relaxed") if rejected_parts
+                    else empty_rejected(current.clear() if isinstance(current, Blocks) else current))
     check_run_conservation(input_ids, current, all_rejected)
     artifacts: dict[str, Artifact] = {name: pl.concat(parts, how="diagonal_relaxed") for name, parts in frames.items()}
     return RunResult(approved=current, rejected=all_rejected, stages=reports, artifacts={**artifacts, **documents},

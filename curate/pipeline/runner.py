@@ -3,6 +3,7 @@ run directory (rows, artifacts, report.json, report.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections import Counter
 import platform
@@ -16,11 +17,12 @@ from typing import Any
 import polars as pl
 
 from curate import __version__
-from curate.core.columns import RESPONSE, STAGE, TEXT, TEXT_BEFORE_CLEAN
+from curate.core.columns import LABEL, RESPONSE, STAGE, TEXT, TEXT_BEFORE_CLEAN
 from curate.core.context import Progress, RunContext
 from curate.core.errors import RecipeError
 from curate.core.pii import PiiFinder, redact_columns
 from curate.core.stage import Stage
+from curate.io.blocks import Blocks
 from curate.io.readers import INGEST, Ingest, label_counts
 from curate.io.review import decisions_path, read_decisions, write_decisions
 from curate.io.rundir import APPROVED, REJECTED, artifact_file, check_output, publish, staging_dir, write_run
@@ -111,7 +113,8 @@ def build_report(recipe: Recipe, result: RunResult, seconds: float) -> dict[str,
             "seconds": round(seconds, 3),
         },
         "rejected_by_stage": {s.stage: s.rejected_by_reason for s in result.stages if s.rejected},
-        "labels": {"input": ingest.stats["labels"], "approved": label_counts(result.approved)},
+        "labels": {"input": ingest.stats["labels"], "approved": label_counts(result.approved.select(LABEL) if isinstance(result.approved, Blocks)
+                                                                            and LABEL in result.approved.columns else result.approved)},
         "stages": [s.to_dict() for s in result.stages],
         "artifacts": {name: artifact_file(name, artifact) for name, artifact in sorted(result.artifacts.items())},
         "halted": result.halted,
@@ -137,13 +140,12 @@ def run_recipe(
         check_output(recipe.output, read)
     datasets, decision_files = stage_datasets(recipe.stages, recipe.output)
     staging = staging_dir(recipe.output) if recipe.output is not None else None  # stages that write files write here too
+    stack = contextlib.ExitStack()
     try:
         ctx = RunContext(seed=recipe.seed, output_dir=staging, datasets=datasets, progress=progress)
         runner = make_engine(engine or recipe.engine, address or recipe.engine_address, recipe.engine_block_rows)
-        try:
-            result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end, engine=runner)
-        finally:
-            runner.close()
+        stack.callback(runner.close)  # after the run directory is written: a streamed run's approved rows are its blocks
+        result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end, engine=runner)
         privacy = redact_outputs(recipe, result)
         report = build_report(recipe, result, time.perf_counter() - started)
         report["privacy"] = privacy
@@ -159,7 +161,12 @@ def run_recipe(
             write_run(staging, {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts}, report,
                       render_markdown(report, result.artifacts))
             publish(staging, recipe.output)
+            if isinstance(result.approved, Blocks):  # too many rows to hold: the caller gets them lazily, from the run
+                result.approved = pl.scan_parquet(Path(recipe.output) / f"{APPROVED}.parquet")
+        elif isinstance(result.approved, Blocks):  # no run directory to read them from later
+            result.approved = result.approved.collect()
     finally:
+        stack.close()
         if staging is not None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)  # a failed run leaves the previous complete run as it was
     return result, report

@@ -32,7 +32,7 @@ class Recipe:
     rejected_text: str = "redacted"
     engine: str = "local"  # local | ray: where the stages run (the CLI's --engine overrides it)
     engine_address: str | None = None  # ray: an existing cluster ("auto", "ray://host:10001"); None starts a local one
-    engine_block_rows: int | None = None  # ray: rows per block of a row-local stage (default 50,000)
+    engine_block_rows: int | None = None  # rows per block: ray 50,000; local 1,000,000 (a larger input streams through blocks on disk)
 
     @property
     def hash(self) -> str:

@@ -18,6 +18,9 @@ from curate.core.params import Share, Similarity
 from curate.core.stage import ROW, RunContext, Stage, StageResult, empty_rejected
 
 
+PAIRS_PER_CHUNK = 1_000_000  # pairs whose signatures are gathered at once (at most 2 rows x 512 bytes each)
+
+
 def assign_groups(groups: pl.DataFrame, validation: float, test: float, seed: int) -> pl.DataFrame:
     """Give each group (with `size` and `label`) a split so that each label's rows divide by the shares."""
     rng = np.random.default_rng(seed)
@@ -62,14 +65,17 @@ class Split(Stage):
 
     finish_reads: ClassVar[tuple[str, ...]] = (ID, LABEL)  # a streamed run hands `finish` these columns of every row
 
-    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        """`mapped` holds the signatures of at least the paired rows, found by their row number (a streamed run
-        gathers only those)."""
+    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        """`mapped` holds the signatures of at least the paired rows, found by their row number; a streamed run gives
+        it lazily (signatures on disk), so the pairs are checked a chunk at a time, each gathering its rows' signatures."""
         pairs = pairs_of(reduced, rows.height)
-        position = np.full(rows.height, -1, dtype=np.int64)
-        position[mapped[ROW].to_numpy()] = np.arange(mapped.height)
-        signatures = mapped["_signature"].to_numpy()
-        similar = agreement(signatures, position[pairs[:, 0]], position[pairs[:, 1]]) >= self.group_threshold
+        similar = np.zeros(len(pairs), dtype=bool)
+        for start in range(0, len(pairs), PAIRS_PER_CHUNK):
+            chunk = pairs[start : start + PAIRS_PER_CHUNK]
+            needed = np.unique(chunk)
+            found = mapped.lazy().filter(pl.col(ROW).is_in(pl.Series(needed).implode())).sort(ROW).collect()
+            position = np.searchsorted(found[ROW].to_numpy(), chunk)
+            similar[start : start + len(chunk)] = agreement(found["_signature"].to_numpy(), position[:, 0], position[:, 1]) >= self.group_threshold
         return self.assign(rows, components(rows.height, pairs[similar]), ctx)
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:

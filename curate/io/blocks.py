@@ -1,0 +1,99 @@
+"""Rows held as Parquet files on disk, a block of rows per file, in row order: how a streamed run passes rows from
+stage to stage without holding them (`curate.pipeline.streaming`).
+
+Blocks written by different pieces of a stage may type a column differently (a column that is all null in one
+block); `schema` settles one type per column and every read is cast to it, so the blocks read as one table.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import polars as pl
+
+
+@dataclass
+class Blocks:
+    folder: Path
+    paths: list[Path] = field(default_factory=list)
+    heights: list[int] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, spill: Path) -> Blocks:
+        folder = Path(spill) / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True)
+        return cls(folder)
+
+    def append(self, rows: pl.DataFrame) -> None:
+        """Write `rows` as the next block (an empty frame is not a block)."""
+        if rows.height:
+            path = self.folder / f"{len(self.paths):06d}.parquet"
+            rows.write_parquet(path, compression="lz4", statistics=False)
+            self.paths.append(path)
+            self.heights.append(rows.height)
+
+    @property
+    def height(self) -> int:
+        return sum(self.heights)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @cached_property
+    def schema(self) -> pl.Schema:
+        """One type per column over every block: the first block's, unless it is Null there; columns in first-seen order."""
+        merged: dict[str, pl.DataType] = {}
+        for path in self.paths:
+            for name, dtype in pl.read_parquet_schema(path).items():
+                if name not in merged or merged[name] == pl.Null:
+                    merged[name] = dtype
+        return pl.Schema(merged)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema)
+
+    def read(self, i: int, columns: list[str] | None = None) -> pl.DataFrame:
+        """Block `i`, cast to `schema` (only `columns`, when given)."""
+        wanted = columns or self.columns
+        block = pl.read_parquet(self.paths[i], columns=[c for c in wanted if c in pl.read_parquet_schema(self.paths[i])])
+        return block.select([pl.col(c).cast(self.schema[c]) if c in block.columns else pl.lit(None, self.schema[c]).alias(c)
+                             for c in wanted])
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        return (self.read(i) for i in range(len(self.paths)))
+
+    def select(self, *columns: str) -> pl.DataFrame:
+        """These columns of every row, in one frame (ids, labels: narrow enough to hold)."""
+        return pl.concat([self.read(i, list(columns)) for i in range(len(self.paths))])
+
+    def collect(self) -> pl.DataFrame:
+        return pl.concat(list(self)) if self.paths else pl.DataFrame()
+
+    def clear(self) -> pl.DataFrame:
+        """No rows, this schema."""
+        return pl.DataFrame(schema=self.schema)
+
+    def write_parquet(self, path: Path, compression: str = "zstd") -> None:
+        """All blocks as one Parquet file, a block at a time."""
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for block in self:
+                table = block.to_arrow()
+                writer = writer or pq.ParquetWriter(path, table.schema, compression=compression)
+                writer.write_table(table)
+            if writer is None:
+                self.clear().write_parquet(path, compression=compression)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def delete(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

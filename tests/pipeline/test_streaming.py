@@ -1,0 +1,95 @@
+"""The local engine streams a run past `block_rows` rows through Parquet blocks on disk; the run must be the one the
+whole frame gives, row for row, cluster for cluster, stat for stat: on the bundled sample (the default recipe, with its
+model stages collected in memory) and on 100,000 generated tickets."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from curate.core.errors import ConservationError
+from curate.core.stage import Stage, StageResult
+from curate.io.blocks import Blocks
+from curate.pipeline.engines import LocalEngine
+from curate.pipeline.executor import run_stages
+from curate.pipeline.runner import run_recipe
+from curate.recipe import parse_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def in_memory_and_streamed(recipe: dict, tmp_path: Path, block_rows: int) -> tuple:
+    runs = []
+    for name, engine in (("memory", "local"), ("streamed", {"name": "local", "block_rows": block_rows})):
+        runs.append(run_recipe(parse_recipe(yaml.safe_dump({**recipe, "output": str(tmp_path / name), "engine": engine}))))
+    return runs
+
+
+def assert_same_run(memory, streamed) -> None:
+    (a, report_a), (b, report_b) = memory, streamed
+    assert "placement" not in report_a  # nothing streamed in memory's run
+    approved = b.approved.collect() if isinstance(b.approved, pl.LazyFrame) else b.approved
+    assert a.approved.equals(approved) and a.rejected.equals(b.rejected)
+    assert a.artifacts["clusters"].equals(b.artifacts["clusters"])
+    strip = lambda report: [{k: v for k, v in s.items() if k != "seconds"} for s in report["stages"]]
+    assert strip(report_a) == strip(report_b)  # kept, rejected, reasons, stats and examples, stage by stage
+    assert report_a["totals"] | {"seconds": 0} == report_b["totals"] | {"seconds": 0} and report_a["labels"] == report_b["labels"]
+
+
+def test_the_default_recipe_streamed_is_the_same_run(tmp_path):
+    recipe = yaml.safe_load((ROOT / "recipes/tickets.yaml").read_text())
+    recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)]
+    memory, streamed = in_memory_and_streamed(recipe, tmp_path, block_rows=300)
+    placement = streamed[1]["placement"]
+    assert placement["clean"] == "streamed: blocks" and placement["quality"] == placement["review"] == "streamed: blocks with totals"
+    assert placement["dedup:exact"] == "streamed: shuffle by key" and placement["split"] == "streamed: map, shuffle by group, reduce"
+    assert placement["labels"] == "in memory"
+    assert memory[0].rejected.height > 100 and memory[0].artifacts["clusters"].height > 50
+    assert_same_run(memory, streamed)
+
+
+def test_100k_generated_tickets_streamed_are_the_same_run(tmp_path):
+    from curate.samples.scale_tickets import generate_tickets
+
+    generate_tickets(100_000, seed=3).write_parquet(tmp_path / "tickets.parquet")
+    recipe = {"input": {"path": str(tmp_path / "tickets.parquet")}, "seed": 0,
+              "stages": ["review", "clean", "redact", "quality", {"dedup": {"method": "exact"}},
+                         {"dedup": {"method": "minhash", "keep": "longest"}}, {"split": {"seed": 7}}]}
+    memory, streamed = in_memory_and_streamed(recipe, tmp_path, block_rows=20_000)
+    rejected = memory[0].rejected
+    assert rejected.filter(pl.col("reason") == "exact_duplicate").height > 3_000 and rejected.filter(pl.col("reason") == "near_duplicate").height > 100
+    assert_same_run(memory, streamed)
+    assert isinstance(streamed[0].approved, pl.LazyFrame)  # the last stage streamed: its rows are read from the run directory
+
+
+def test_blocks_settle_one_type_per_column_and_write_one_file(tmp_path):
+    blocks = Blocks.create(tmp_path)
+    blocks.append(pl.DataFrame({"id": ["a"], "note": [None]}))  # all null here: typed Null
+    blocks.append(pl.DataFrame({"id": ["b", "c"], "note": ["x", None], "extra": [1, 2]}))
+    assert blocks.height == 3 and dict(blocks.schema) == {"id": pl.String, "note": pl.String, "extra": pl.Int64}
+    assert blocks.read(0).columns == ["id", "note", "extra"] and blocks.read(0)["extra"].to_list() == [None]
+    blocks.write_parquet(tmp_path / "all.parquet")
+    assert pl.read_parquet(tmp_path / "all.parquet").equals(blocks.collect())
+    assert blocks.collect()["note"].to_list() == [None, "x", None]
+
+
+class LosesARow(Stage):
+    """A row-local stage that silently drops one row of every block."""
+
+    name = "loses_a_row"
+    row_local = True
+
+    def apply(self, rows, ctx=None):
+        return StageResult(kept=rows.slice(1), rejected=rows.clear())
+
+
+def test_a_streamed_stage_that_loses_rows_is_caught():
+    rows = pl.DataFrame({"id": [f"r{i}" for i in range(10)], "text": [f"ticket {i}" for i in range(10)]})
+    engine = LocalEngine(block_rows=4)
+    try:
+        with pytest.raises(ConservationError, match="neither kept nor rejected") as caught:
+            run_stages([LosesARow()], rows=rows, engine=engine)
+    finally:
+        engine.close()
+    assert caught.value.where == "loses_a_row" and "1 of 4 rows" in caught.value.message  # the first block's loss, named
