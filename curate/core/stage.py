@@ -113,6 +113,12 @@ class Stage:
         """Row pairs (columns `i`, `j`: row numbers) from whole groups."""
         raise NotImplementedError
 
+    def pairs_that_hold(self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict[str, Any]]:
+        """Of the pairs `reduce_groups` made (row numbers below `rows`), those that hold (MinHash: verified duplicates),
+        and counts for the stats. Engines call it before `finish`, which gets only these; `mapped` may be lazy (on disk),
+        so a stage reads it a chunk of pairs at a time."""
+        return reduced, {}
+
     def for_finish(self, mapped: pl.DataFrame) -> pl.DataFrame:
         """The columns of `map_rows`' output that `finish` needs (an engine sends only these to the driver)."""
         return mapped

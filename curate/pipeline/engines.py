@@ -180,7 +180,10 @@ class RayEngine:
         reduced = [reducer.remote(stage_ref, *[out[1 + i] for out in outputs]) for i in range(partitions)]
         mapped = pl.concat([pl.from_arrow(table) for table in ray.get([out[0] for out in outputs])]).sort(ROW)
         pairs = pl.concat([pl.from_arrow(table) for table in ray.get(reduced)])
-        return stage.finish(numbered, mapped, pairs, ctx)
+        held, pair_stats = stage.pairs_that_hold(mapped, pairs, numbered.height)
+        result = stage.finish(numbered, mapped, held, ctx)
+        result.stats.update(pair_stats)
+        return result
 
     def _inputs(self, stage: Stage, key, blocks: list) -> list[list]:
         """Per task, the Arrow pieces it applies the stage to: a block (row-local), or one shuffle partition."""

@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.context import RunContext
-from curate.core.stage import GROUP_COLUMNS, ROW, Stage, StageResult
+from curate.core.stage import GROUP_COLUMNS, ROW, Stage, StageResult, merge_stats
 from curate.io.blocks import Blocks
 
 PLACE = "_curate_place"  # a paired row's number among all rows, while `finish` numbers it among the paired ones
@@ -158,26 +158,44 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
         for partition, piece in zip(partitions, split_by_hash(stage.group_keys(rows), group_key(), len(partitions)), strict=True):
             partition.append(piece)
         ctx.report(stage.display_name, "blocks mapped", i + 1, len(blocks))
-    reduced = [stage.reduce_groups(partition.collect()) for partition in partitions if len(partition)]
+    # The pairs each partition makes, cut again by the pair's hash: a pair found in several partitions (several LSH
+    # bands) meets its copies in one pair partition, which checks it once, so the counts of the stats add up.
+    pair_partitions = [Blocks.create(spill) for _ in range(len(blocks))]
     for partition in partitions:
+        if len(partition):
+            reduced = stage.reduce_groups(partition.collect())
+            for pair_partition, piece in zip(pair_partitions, split_by_hash(reduced, pl.struct("i", "j"), len(pair_partitions)), strict=True):
+                pair_partition.append(piece)
         partition.delete()
-    pairs = pl.concat(reduced) if reduced else pl.DataFrame(schema={"i": pl.Int64, "j": pl.Int64})
+    lazy_mapped, held, pair_stats = pl.scan_parquet(mapped.paths), [], []
+    for i, pair_partition in enumerate(pair_partitions):
+        if len(pair_partition):
+            pairs, stats = stage.pairs_that_hold(lazy_mapped, pair_partition.collect(), blocks.height)
+            held.append(pairs)
+            pair_stats.append(stats)
+        pair_partition.delete()
+        ctx.report(stage.display_name, "pair partitions checked", i + 1, len(pair_partitions))
+    pairs = pl.concat(held) if held else pl.DataFrame(schema={"i": pl.Int64, "j": pl.Int64})
+    pair_stats = merge_stats(pair_stats) if pair_stats else stage.pairs_that_hold(lazy_mapped, pairs, blocks.height)[1]
     paired = np.unique(np.concatenate([pairs["i"].to_numpy(), pairs["j"].to_numpy()])).astype(np.int64)
-    in_pairs = pl.col(ROW).is_in(pl.Series(paired).implode())
+    in_pairs = pl.col(ROW).is_in(pl.Series(paired, dtype=pl.Int64).implode())
     if stage.unpaired(readers[0][1]().head(0)) is not None:  # finish sees the paired rows only; the others pass through
-        mapped_paired = pl.concat([mapped.read(i).filter(in_pairs) for i in range(len(mapped))]) if len(mapped) else pl.DataFrame()
+        mapped_paired = lazy_mapped.filter(in_pairs).collect()
         mapped.delete()
         rows = pl.concat([read().filter(in_pairs) for _, read in readers])
         renumber = lambda column: pl.Series(np.searchsorted(paired, column.to_numpy()))  # noqa: E731
         rows = rows.with_columns(pl.col(ROW).alias(PLACE)).with_columns(renumber(rows[ROW]).alias(ROW))
-        result = outcome.check(rows, stage.finish(rows, mapped_paired.with_columns(renumber(mapped_paired[ROW]).alias(ROW)),
-                                                  pairs.with_columns(renumber(pairs["i"]).alias("i"), renumber(pairs["j"]).alias("j")), ctx))
+        result = stage.finish(rows, mapped_paired.with_columns(renumber(mapped_paired[ROW]).alias(ROW)),
+                              pairs.with_columns(renumber(pairs["i"]).alias("i"), renumber(pairs["j"]).alias("j")), ctx)
+        result.stats.update(pair_stats)
+        result = outcome.check(rows, result)
         outcome.rejected[-1] = result.rejected.drop(ROW).rename({PLACE: ROW})
         return merge_paired(stage, outcome, readers, result.kept.drop(ROW).rename({PLACE: ROW}), in_pairs)
     reads = list(stage.finish_reads) if stage.finish_reads is not None else blocks.columns
     rows = pl.concat([read().select(ROW, *reads) for _, read in readers])
-    # what map_rows made stays on disk: `finish` reads it lazily (split: signatures, 512 bytes a row)
-    result = outcome.check(rows, stage.finish(rows, pl.scan_parquet(mapped.paths), pairs, ctx))
+    result = stage.finish(rows, lazy_mapped, pairs, ctx)  # what map_rows made stays on disk, read lazily
+    result.stats.update(pair_stats)
+    result = outcome.check(rows, result)
     mapped.delete()
     added = [c for c in result.kept.columns if c not in rows.columns]
     additions = result.kept.select(ROW, *added)

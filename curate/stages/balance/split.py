@@ -10,15 +10,12 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import ID, LABEL, SPLIT, SPLIT_GROUP, TEST, TEXT, TRAIN, VALIDATION
-from curate.stages.dedup.minhash.lsh import band_memberships, bucket_pairs, near_duplicate_clusters, pairs_of
+from curate.stages.dedup.minhash.lsh import PAIRS_PER_CHUNK, as_pairs, band_memberships, bucket_pairs, candidate_edges, gather, pairs_of
 from curate.stages.dedup.clusters import components
 from curate.stages.dedup.minhash.signatures import MinHasher
 from curate.stages.dedup.minhash.similarity import agreement
 from curate.core.params import Share, Similarity
 from curate.core.stage import ROW, RunContext, Stage, StageResult, empty_rejected
-
-
-PAIRS_PER_CHUNK = 1_000_000  # pairs whose signatures are gathered at once (at most 2 rows x 512 bytes each)
 
 
 def assign_groups(groups: pl.DataFrame, validation: float, test: float, seed: int) -> pl.DataFrame:
@@ -65,21 +62,23 @@ class Split(Stage):
 
     finish_reads: ClassVar[tuple[str, ...]] = (ID, LABEL)  # a streamed run hands `finish` these columns of every row
 
-    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        """`mapped` holds the signatures of at least the paired rows, found by their row number; a streamed run gives
-        it lazily (signatures on disk), so the pairs are checked a chunk at a time, each gathering its rows' signatures."""
-        pairs = pairs_of(reduced, rows.height)
-        similar = np.zeros(len(pairs), dtype=bool)
+    def pairs_that_hold(self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict]:
+        """Candidates whose estimated Jaccard reaches `group_threshold`, a chunk at a time, each gathering only its rows'
+        signatures from `mapped` (lazy in a streamed run)."""
+        pairs, held = pairs_of(reduced, rows), []
         for start in range(0, len(pairs), PAIRS_PER_CHUNK):
             chunk = pairs[start : start + PAIRS_PER_CHUNK]
-            needed = np.unique(chunk)
-            found = mapped.lazy().filter(pl.col(ROW).is_in(pl.Series(needed).implode())).sort(ROW).collect()
-            position = np.searchsorted(found[ROW].to_numpy(), chunk)
-            similar[start : start + len(chunk)] = agreement(found["_signature"].to_numpy(), position[:, 0], position[:, 1]) >= self.group_threshold
-        return self.assign(rows, components(rows.height, pairs[similar]), ctx)
+            found, local = gather(mapped, chunk)
+            held.append(chunk[agreement(found["_signature"].to_numpy(), local[:, 0], local[:, 1]) >= self.group_threshold])
+        return as_pairs(np.concatenate(held) if held else np.empty((0, 2), dtype=np.int64)), {}
+
+    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        return self.assign(rows, components(rows.height, pairs_of(reduced, rows.height)), ctx)
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        return self.assign(rows, near_duplicate_clusters(MinHasher().signatures(rows[TEXT]), self.group_threshold), ctx)
+        mapped = self.map_rows(rows.with_row_index(ROW))
+        held, _ = self.pairs_that_hold(mapped, as_pairs(candidate_edges(mapped["_signature"].to_numpy(), self.group_threshold)), rows.height)
+        return self.finish(rows, mapped, held, ctx)
 
     def assign(self, rows: pl.DataFrame, clusters: np.ndarray, ctx: RunContext | None) -> StageResult:
         """Rows in one near-duplicate cluster form a group; groups are split by label, seeded."""

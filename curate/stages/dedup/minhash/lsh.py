@@ -77,6 +77,22 @@ def pairs_of(reduced: pl.DataFrame, n: int) -> np.ndarray:
     return _pairs(_distinct(reduced["i"].to_numpy() * n + reduced["j"].to_numpy()), n)
 
 
+PAIRS_PER_CHUNK = 1_000_000  # pairs checked at once: their rows are gathered together (at most two per pair)
+
+
+def gather(mapped: pl.DataFrame | pl.LazyFrame, pairs: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
+    """The rows of `mapped` that `pairs` name (by `ROW`), in row order, and the pairs as positions among them.
+    `mapped` may be lazy (a streamed run keeps it on disk): only these rows are read."""
+    needed = np.unique(pairs)
+    found = mapped.lazy().filter(pl.col(ROW).is_in(pl.Series(needed, dtype=pl.Int64).implode())).sort(ROW).collect()
+    return found, np.searchsorted(found[ROW].to_numpy(), pairs).reshape(-1, 2)
+
+
+def as_pairs(pairs: np.ndarray) -> pl.DataFrame:
+    """Row pairs as `reduce_groups` gives them (columns i, j)."""
+    return pl.DataFrame({"i": pairs[:, 0].astype(np.int64), "j": pairs[:, 1].astype(np.int64)})
+
+
 def _distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values (a plain sort: several times faster than `np.unique` on int64 here)."""
     values = np.sort(values)

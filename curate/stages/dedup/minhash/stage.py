@@ -19,7 +19,8 @@ from curate.core.params import Positive
 from curate.core.stage import ROW, RunContext, Stage, StageResult
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
 from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
-from curate.stages.dedup.minhash.lsh import band_memberships, bucket_pairs, candidate_edges, lsh_params, pairs_of
+from curate.stages.dedup.minhash.lsh import (PAIRS_PER_CHUNK, as_pairs, band_memberships, bucket_pairs, candidate_edges, gather,
+                                            lsh_params, pairs_of)
 from curate.stages.dedup.minhash.signatures import MinHasher, normalize_for_shingles
 from curate.stages.dedup.minhash.similarity import agreement, edit_similarity
 from curate.stages.dedup.minhash.words import distinct_pairs
@@ -78,7 +79,8 @@ class MinHashDedup(Stage):
         normalised = normalize_for_shingles(texts)
         signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised.to_list(), on_progress)
         return pl.DataFrame({ROW: rows[ROW].cast(pl.Int64), "_normalised": normalised, "_signature": signatures,
-                             "_numbers": number_keys(texts) if self.same_numbers else np.zeros(rows.height, np.uint64)})
+                             "_numbers": number_keys(texts) if self.same_numbers else np.zeros(rows.height, np.uint64),
+                             "_label": rows[LABEL].cast(pl.String) if LABEL in rows.columns else pl.repeat(None, rows.height, dtype=pl.String, eager=True)})
 
     def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
         """One membership per (LSH band, bucket) a row falls in: rows that share one are candidates."""
@@ -91,47 +93,70 @@ class MinHashDedup(Stage):
         """Edit-similarity verification reads texts, not signatures (512 bytes a row that need not travel)."""
         return mapped.drop("_signature") if self.similarity == "edit" else mapped
 
+    def pairs_that_hold(self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict]:
+        """The candidates that are duplicates: same label (unless `across_labels`), same numbers, similar enough, not
+        apart by a common content word. A chunk of candidates at a time, each reading only its rows of `mapped`
+        (lazy in a streamed run); how common a word is is counted over every row of `mapped`."""
+        threshold, _ = self.thresholds()
+        candidates, verified, considered = pairs_of(reduced, rows), [], 0
+        for start in range(0, len(candidates), PAIRS_PER_CHUNK):
+            found, local = gather(mapped, candidates[start : start + PAIRS_PER_CHUNK])
+            if not self.across_labels:
+                local = same_label(local, found["_label"])
+            considered += len(local)
+            verified.append(found[ROW].to_numpy()[self.similar(local, found, threshold)].reshape(-1, 2))
+        verified = np.concatenate(verified) if verified else np.empty((0, 2), dtype=np.int64)
+        if self.distinct_words and len(verified):
+            found, local = gather(mapped, verified)
+            verified = verified[~distinct_pairs(found["_normalised"].to_list(), local, mapped.lazy().select("_normalised"))]
+        return as_pairs(verified), {"candidate_pairs": considered, "verified_pairs": len(verified)}
+
+    def similar(self, edges: np.ndarray, found: pl.DataFrame, threshold: float) -> np.ndarray:
+        """The pairs (positions in `found`) with the same numbers (when asked) whose similarity reaches `threshold`."""
+        if self.same_numbers:
+            numbers = found["_numbers"].to_numpy()
+            edges = edges[numbers[edges[:, 0]] == numbers[edges[:, 1]]]
+        normalised = found["_normalised"].to_list()
+        if self.similarity == "edit":  # edit similarity can't exceed shorter / longer length: skip pairs that can't pass
+            lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
+            a, b = lengths[edges[:, 0]], lengths[edges[:, 1]]
+            edges = edges[np.minimum(a, b) >= threshold * np.maximum(a, b)]
+        return edges[self.similarity_of(found)(edges[:, 0], edges[:, 1], threshold) >= threshold]
+
+    def similarity_of(self, mapped: pl.DataFrame):
+        """The pairs' similarity under `self.similarity`, for positions in `mapped`; `at_least` lets edit distance stop early."""
+        if self.similarity == "edit":
+            normalised = mapped["_normalised"].to_list()
+            return lambda i, j, at_least=None: edit_similarity(normalised, i, j, at_least)
+        signatures = mapped["_signature"].to_numpy()
+        return lambda i, j, at_least=None: agreement(signatures, i, j)
+
     def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        """The candidate pairs of every partition, verified and clustered (rows and `mapped` in row order, numbered 0..n-1)."""
+        """Clusters of the pairs that hold (rows and `mapped` in row order, numbered 0..n-1; `reduced`: the pairs
+        `pairs_that_hold` kept)."""
         return self.decide(rows, mapped, pairs_of(reduced, rows.height))
 
     def unpaired(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Rows without a candidate are in no cluster: kept, with the columns `decide` gives such rows."""
+        """Rows without a duplicate are in no cluster: kept, with the columns `decide` gives such rows."""
         marked = rows.with_columns(pl.lit(None, pl.String).alias(CLUSTER), pl.lit(None, pl.Float32).alias(SIMILARITY))
         return resolve_clusters(marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict)[0]
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         mapped = self.map_rows(rows.with_row_index(ROW), ctx.reporter(self.display_name, "signatures") if ctx else None)
-        return self.decide(rows, mapped, candidate_edges(mapped["_signature"].to_numpy(), self.thresholds()[1]))
+        candidates = as_pairs(candidate_edges(mapped["_signature"].to_numpy(), self.thresholds()[1]))
+        held, pair_stats = self.pairs_that_hold(mapped, candidates, rows.height)
+        result = self.finish(rows, mapped, held, ctx)
+        result.stats.update(pair_stats)
+        return result
 
-    def decide(self, rows: pl.DataFrame, mapped: pl.DataFrame, candidates: np.ndarray) -> StageResult:
-        """Verify candidate pairs, cluster what passes and keep one row per cluster."""
-        normalised = mapped["_normalised"].to_list()
-        signatures = mapped["_signature"].to_numpy() if "_signature" in mapped.columns else None  # only Jaccard reads them
-
-        def similarity(i: np.ndarray, j: np.ndarray, at_least: float | None = None) -> np.ndarray:
-            """The pairs' similarity under `self.similarity`; `at_least` lets edit distance stop early."""
-            return edit_similarity(normalised, i, j, at_least) if self.similarity == "edit" else agreement(signatures, i, j)
-
+    def decide(self, rows: pl.DataFrame, mapped: pl.DataFrame, verified: np.ndarray) -> StageResult:
+        """Cluster the verified pairs and keep one row per cluster."""
         threshold, candidate_threshold = self.thresholds()
-        if not self.across_labels:
-            candidates = same_label(candidates, rows[LABEL])
-        verified = self.verify(candidates, mapped["_numbers"].to_numpy() if self.same_numbers else None, normalised, similarity, threshold)
-        marked = mark_clusters(rows, components(rows.height, verified), self.keep, similarity, threshold)
+        marked = mark_clusters(rows, components(rows.height, verified), self.keep, self.similarity_of(mapped), threshold)
         measure = "edit similarity" if self.similarity == "edit" else "estimated Jaccard"
         kept, rejected, clusters, stats = resolve_clusters(marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, measure)
         bands, rows_per_band = lsh_params(candidate_threshold, self.num_perm)
         stats.update({"similarity": self.similarity, "threshold": threshold, "candidate_threshold": candidate_threshold,
-                      "bands": bands, "rows_per_band": rows_per_band, "candidate_pairs": len(candidates), "verified_pairs": len(verified)})
+                      "bands": bands, "rows_per_band": rows_per_band})
         return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})
 
-    def verify(self, edges: np.ndarray, numbers: np.ndarray | None, normalised: list[str], similarity, threshold: float) -> np.ndarray:
-        """The candidate pairs that are duplicates: same numbers (when given), then similarity >= threshold."""
-        if numbers is not None:
-            edges = edges[numbers[edges[:, 0]] == numbers[edges[:, 1]]]
-        if self.similarity == "edit":  # edit similarity can't exceed shorter / longer length: skip pairs that can't pass
-            lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
-            a, b = lengths[edges[:, 0]], lengths[edges[:, 1]]
-            edges = edges[np.minimum(a, b) >= threshold * np.maximum(a, b)]
-        edges = edges[similarity(edges[:, 0], edges[:, 1], at_least=threshold) >= threshold]
-        return edges[~distinct_pairs(normalised, edges)] if self.distinct_words else edges

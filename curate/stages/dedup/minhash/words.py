@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import polars as pl
 from rapidfuzz.distance import Levenshtein
 
 from curate.core.text import english_stop_words
@@ -43,22 +44,25 @@ def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words:
     return any(_content(w, stop_words) and frequency[w] >= COMMON for w in only_a + only_b)
 
 
-def document_frequency(texts: list[str], words: set[str]) -> Counter:
-    """How many of `texts` use each of `words` (split on spaces), counted by polars rather than a Python loop."""
-    import polars as pl
-
-    per_text = pl.DataFrame({"word": pl.Series(texts, dtype=pl.String).str.split(" ").list.eval(pl.element().unique())}).explode("word")
-    counts = per_text.filter(pl.col("word").is_in(pl.Series(list(words), dtype=pl.String).implode())).group_by("word").len()
+def document_frequency(texts: list[str] | pl.LazyFrame, words: set[str]) -> Counter:
+    """How many of `texts` use each of `words` (split on spaces), counted by polars rather than a Python loop; `texts`
+    may be a lazy frame of one column (a streamed run's, on disk), read by polars' streaming engine."""
+    frame = texts if isinstance(texts, pl.LazyFrame) else pl.LazyFrame({"text": pl.Series(texts, dtype=pl.String)})
+    per_text = frame.select(pl.all().str.split(" ").list.unique().alias("word")).explode("word")
+    counts = (per_text.filter(pl.col("word").is_in(pl.Series(list(words), dtype=pl.String).implode())).group_by("word").len()
+              .collect(engine="streaming"))
     return Counter(dict(zip(counts["word"].to_list(), counts["len"].to_list())))
 
 
-def distinct_pairs(normalised: list[str], pairs: np.ndarray) -> np.ndarray:
-    """A mask over `pairs`: True where the two texts differ by a content word (see `differ_by_a_word`)."""
+def distinct_pairs(normalised: list[str], pairs: np.ndarray, corpus: list[str] | pl.LazyFrame | None = None) -> np.ndarray:
+    """A mask over `pairs` (positions in `normalised`): True where the two texts differ by a content word (see
+    `differ_by_a_word`). How common a word is comes from `corpus`, every text of the column (`normalised` when None):
+    a word used by a text outside these pairs still counts."""
     if not len(pairs):
         return np.zeros(0, dtype=bool)
     involved = np.unique(pairs)
     tokens = {int(i): normalised[i].split() for i in involved}
-    frequency = document_frequency(normalised, {word for words in tokens.values() for word in words})
+    frequency = document_frequency(normalised if corpus is None else corpus, {word for words in tokens.values() for word in words})
     stop_words = english_stop_words()
     return np.fromiter((differ_by_a_word(tokens[int(i)], tokens[int(j)], frequency, stop_words) for i, j in pairs),
                        dtype=bool, count=len(pairs))
