@@ -3,18 +3,20 @@
 The executor asks its engine to apply each stage and checks what comes back the same way whichever
 engine it is (conservation, redaction of examples, artifacts), so a stage never knows where it runs.
 
-The Ray engine runs three kinds of stage three ways, and the output is the local engine's row for row:
+The Ray engine spreads a stage by what it declares (`core/stage.py`; the local engine streams by the same
+declarations, `streaming.py`), and the output is the local engine's row for row:
 - row-local stages (`Stage.row_local`: clean, redact) as Ray tasks over Arrow blocks in the object
   store, on every worker of the cluster;
+- `Stage.aggregates` (quality, review): each block's `partial` as a task, then each block decided with the totals;
 - stages with a partition key (`Stage.partition_by`: exact dedup, by the normalised text) as a
   shuffle: map tasks cut each block by the key's hash, one task per partition applies the stage to
   every row with those keys, and `Stage.combine` joins the partitions' results;
 - stages that group rows by keys (`Stage.shuffles_groups`: MinHash dedup and split, by LSH band bucket) as
   map, shuffle, reduce: each block's rows mapped (signatures) where the block is, their group
   memberships cut by the group's hash, one task per partition turns whole groups into candidate pairs,
-  and the driver verifies and clusters the (small) pair set with `Stage.finish`;
-- every other stage (quality's class-relative rules, semantic dedup, labels, rebalance, the
-  gate, training) on the driver over the collected frame, as locally (docs/scale.md: what is next).
+  and the driver checks the pairs (`Stage.pairs_that_hold`) and clusters those that hold (`Stage.finish`);
+- every other stage (semantic dedup, labels, rebalance, the gate, training) on the driver over the collected
+  frame, as locally (docs/scale.md: what is next).
 Rows come back in the order they went in (a row number travels with each row); stats add up.
 """
 
@@ -106,6 +108,18 @@ def _apply_block(stage: Stage, ctx: RunContext, *blocks) -> StageResult:
                        artifacts={k: v for k, v in result.artifacts.items() if isinstance(v, pl.DataFrame)})
 
 
+def _partial(stage: Stage, ctx: RunContext, block) -> pl.DataFrame:
+    """On a worker: one block's share of an `aggregates` stage's totals."""
+    return stage.partial(pl.from_arrow(block), ctx)
+
+
+def _apply_given(stage: Stage, ctx: RunContext, totals: pl.DataFrame, block) -> StageResult:
+    """On a worker: one block of an `aggregates` stage, decided with the totals of every block."""
+    result = stage.apply_given(pl.from_arrow(block), totals, ctx)
+    return StageResult(kept=result.kept, rejected=result.rejected, stats=result.stats,
+                       artifacts={k: v for k, v in result.artifacts.items() if isinstance(v, pl.DataFrame)})
+
+
 def _split_by_key(block, key: pl.Expr, partitions: int) -> list:
     """On a worker (the map side of a shuffle): one block's rows, cut into `partitions` pieces by the key's hash."""
     pieces = [piece.to_arrow() for piece in split_by_hash(pl.from_arrow(block), key, partitions)]
@@ -148,11 +162,10 @@ class RayEngine:
 
     def apply(self, stage: Stage, rows: pl.DataFrame, ctx: RunContext) -> StageResult:
         key = stage.partition_by()
-        if rows.height <= self.block_rows or not (stage.row_local or key is not None or stage.shuffles_groups):
+        if rows.height <= self.block_rows or not (stage.row_local or key is not None or stage.shuffles_groups or stage.aggregates):
             self.placement[stage.display_name] = "driver"
             return stage.apply(rows, ctx)  # one block, or a stage that looks across all rows: on the driver
-        self.placement[stage.display_name] = ("map, shuffle by group, reduce" if stage.shuffles_groups
-                                              else "blocks" if stage.row_local else "shuffle by key")
+        self.placement[stage.display_name] = streamed_as(stage)
         import ray
 
         worker_ctx = ray.put(RunContext(seed=ctx.seed, datasets=ctx.datasets))  # no output folder or progress callback there
@@ -161,6 +174,11 @@ class RayEngine:
         blocks = [numbered.slice(start, self.block_rows).to_arrow() for start in range(0, numbered.height, self.block_rows)]
         if stage.shuffles_groups:
             combined = self._map_shuffle_reduce(stage, stage_ref, numbered, blocks, ctx)
+        elif stage.aggregates and not stage.row_local:  # every block's share of the totals, then every block decided with them
+            totals = pl.concat(ray.get([ray.remote(_partial).remote(stage_ref, worker_ctx, block) for block in blocks]), how="diagonal_relaxed")
+            totals_ref = ray.put(totals)
+            combined = stage.combine(ray.get([ray.remote(_apply_given).remote(stage_ref, worker_ctx, totals_ref, block) for block in blocks]))
+            combined.stats = stage.finish_stats(combined.stats, totals, ctx)
         else:
             combined = stage.combine(ray.get([self._apply.remote(stage_ref, worker_ctx, *pieces)
                                               for pieces in self._inputs(stage, key, blocks)]))

@@ -34,7 +34,7 @@ PLACE = "_curate_place"  # a paired row's number among all rows, while `finish` 
 
 
 def streamed_as(stage: Stage) -> str | None:
-    """How a stage streams (None: it needs every row in one frame)."""
+    """How a stage is spread over blocks, here or on Ray (None: it needs every row in one frame)."""
     if stage.row_local:
         return "blocks"
     if stage.aggregates:
@@ -84,15 +84,15 @@ class Outcome:
         self.results.append(StageResult(kept=pl.DataFrame(), rejected=pl.DataFrame(), stats=result.stats, artifacts=result.artifacts))
         return result
 
-    def result(self, stats: dict | None = None, order: bool = False) -> StageResult:
-        """One result: stats merged (or `stats`), frame artifacts joined by the stage's `combine`; rejected rows in row
-        order when `order` (they carry `ROW`)."""
+    def result(self, order: bool = False) -> StageResult:
+        """One result: stats merged and frame artifacts joined by the stage's `combine`; rejected rows in row order when
+        `order` (they carry `ROW`)."""
         combined = self.stage.combine(self.results)
         rejected = pl.concat([r for r in self.rejected if r.width], how="diagonal_relaxed") if any(r.width for r in self.rejected) else pl.DataFrame()
         if order and ROW in rejected.columns:
             rejected = rejected.sort(ROW)
         artifacts = {k: v.drop(ROW, PLACE, strict=False) if isinstance(v, pl.DataFrame) else v for k, v in combined.artifacts.items()}
-        return StageResult(kept=self.kept, rejected=rejected.drop(ROW, PLACE, strict=False), stats=combined.stats if stats is None else stats,
+        return StageResult(kept=self.kept, rejected=rejected.drop(ROW, PLACE, strict=False), stats=combined.stats,
                            artifacts=artifacts, checked=(self.added, dict(self.restored)))
 
 
@@ -118,19 +118,29 @@ def stream_stage(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path) -> 
     return map_shuffle_reduce(stage, blocks, ctx, spill, outcome)
 
 
-def put_back_in_order(outcome: Outcome, kept: list[pl.DataFrame], blocks: Blocks, spill: Path) -> None:
-    """Kept rows of pieces that mixed blocks, written as blocks in row order again (each piece's rows carry `ROW`)."""
-    starts = np.cumsum([0, *blocks.heights[:-1]])
-    destinations = [Blocks.create(spill) for _ in range(len(blocks))]
-    for rows in kept:
+@dataclass
+class InRowOrder:
+    """Kept rows of pieces that mix blocks (shuffle partitions), each sent to the block it came from as the piece is
+    done, then every block written back in row order (the rows carry `ROW`)."""
+
+    starts: np.ndarray
+    destinations: list[Blocks]
+
+    @classmethod
+    def of(cls, blocks: Blocks, spill: Path) -> InRowOrder:
+        return cls(np.cumsum([0, *blocks.heights[:-1]]), [Blocks.create(spill) for _ in range(len(blocks))])
+
+    def route(self, rows: pl.DataFrame) -> None:
         if rows.height:
-            home = np.searchsorted(starts, rows[ROW].to_numpy(), side="right") - 1
+            home = np.searchsorted(self.starts, rows[ROW].to_numpy(), side="right") - 1
             for b in np.unique(home).tolist():
-                destinations[b].append(rows.filter(pl.Series(home == b)))
-    for destination in destinations:
-        if len(destination):
-            outcome.kept.append(destination.collect().sort(ROW).drop(ROW, PLACE, strict=False))
-        destination.delete()
+                self.destinations[b].append(rows.filter(pl.Series(home == b)))
+
+    def write_to(self, kept: Blocks) -> None:
+        for destination in self.destinations:
+            if len(destination):
+                kept.append(destination.collect().sort(ROW).drop(ROW))
+            destination.delete()
 
 
 def shuffle_by_key(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome) -> StageResult:
@@ -138,14 +148,14 @@ def shuffle_by_key(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, o
     for _, read in numbered(blocks):
         for partition, piece in zip(partitions, split_by_hash(read(), stage.partition_by(), len(partitions)), strict=True):
             partition.append(piece)
-    kept = []
+    in_order = InRowOrder.of(blocks, spill)
     for i, partition in enumerate(partitions):
         if len(partition):
             given = partition.collect()
-            kept.append(outcome.check(given, stage.apply(given, ctx)).kept)
+            in_order.route(outcome.check(given, stage.apply(given, ctx)).kept)
         partition.delete()
         ctx.report(stage.display_name, "partitions", i + 1, len(partitions))
-    put_back_in_order(outcome, kept, blocks, spill)
+    in_order.write_to(outcome.kept)
     return outcome.result(order=True)
 
 

@@ -47,6 +47,7 @@ def test_the_default_recipe_gives_the_same_run_on_ray(ray_cluster, tmp_path):
     placement = remote[1]["placement"]
     assert placement["clean"] == placement["redact"] == "blocks" and placement["dedup:exact"] == "shuffle by key"
     assert placement["dedup:minhash"] == placement["split"] == "map, shuffle by group, reduce" and placement["bias"] == "driver"
+    assert placement["quality"] == placement["review"] == "blocks with totals"  # class shares from every block's counts
     assert_identical(local, remote)
 
 
