@@ -108,7 +108,9 @@ class MinHashDedup(Stage):
         verified = np.concatenate(verified) if verified else np.empty((0, 2), dtype=np.int64)
         if self.distinct_words and len(verified):
             found, local = gather(mapped, verified)
-            verified = verified[~distinct_pairs(found["_normalised"].to_list(), local, mapped.lazy().select("_normalised"))]
+            involved = np.unique(local)  # only these texts become Python strings
+            texts = dict(zip(involved.tolist(), found["_normalised"].gather(involved).to_list()))
+            verified = verified[~distinct_pairs(texts, local, mapped.lazy().select("_normalised"))]
         return as_pairs(verified), {"candidate_pairs": considered, "verified_pairs": len(verified)}
 
     def similar(self, edges: np.ndarray, found: pl.DataFrame, threshold: float) -> np.ndarray:
@@ -116,9 +118,8 @@ class MinHashDedup(Stage):
         if self.same_numbers:
             numbers = found["_numbers"].to_numpy()
             edges = edges[numbers[edges[:, 0]] == numbers[edges[:, 1]]]
-        normalised = found["_normalised"].to_list()
         if self.similarity == "edit":  # edit similarity can't exceed shorter / longer length: skip pairs that can't pass
-            lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
+            lengths = found["_normalised"].str.len_chars().to_numpy()
             a, b = lengths[edges[:, 0]], lengths[edges[:, 1]]
             edges = edges[np.minimum(a, b) >= threshold * np.maximum(a, b)]
         return edges[self.similarity_of(found)(edges[:, 0], edges[:, 1], threshold) >= threshold]
@@ -126,7 +127,7 @@ class MinHashDedup(Stage):
     def similarity_of(self, mapped: pl.DataFrame):
         """The pairs' similarity under `self.similarity`, for positions in `mapped`; `at_least` lets edit distance stop early."""
         if self.similarity == "edit":
-            normalised = mapped["_normalised"].to_list()
+            normalised = mapped["_normalised"]
             return lambda i, j, at_least=None: edit_similarity(normalised, i, j, at_least)
         signatures = mapped["_signature"].to_numpy()
         return lambda i, j, at_least=None: agreement(signatures, i, j)

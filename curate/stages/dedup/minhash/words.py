@@ -54,10 +54,10 @@ def document_frequency(texts: list[str] | pl.LazyFrame, words: set[str]) -> Coun
     return Counter(dict(zip(counts["word"].to_list(), counts["len"].to_list())))
 
 
-def distinct_pairs(normalised: list[str], pairs: np.ndarray, corpus: list[str] | pl.LazyFrame | None = None) -> np.ndarray:
-    """A mask over `pairs` (positions in `normalised`): True where the two texts differ by a content word (see
-    `differ_by_a_word`). How common a word is comes from `corpus`, every text of the column (`normalised` when None):
-    a word used by a text outside these pairs still counts."""
+def distinct_pairs(normalised: list[str] | dict[int, str], pairs: np.ndarray, corpus: list[str] | pl.LazyFrame | None = None) -> np.ndarray:
+    """A mask over `pairs` (positions in `normalised`, a list or the paired positions' texts): True where the two texts
+    differ by a content word (see `differ_by_a_word`). How common a word is comes from `corpus`, every text of the
+    column (`normalised` when None): a word used by a text outside these pairs still counts."""
     if not len(pairs):
         return np.zeros(0, dtype=bool)
     involved = np.unique(pairs)
