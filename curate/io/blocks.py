@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+
+from curate.core.stage import ROW
 
 
 @dataclass
@@ -22,6 +25,10 @@ class Blocks:
     folder: Path
     paths: list[Path] = field(default_factory=list)
     heights: list[int] = field(default_factory=list)
+    # Per block, the smallest and largest row number (`ROW`) it holds, when its rows carry one: `take` reads only the
+    # blocks that can hold the rows asked for, and keeps the last two it read.
+    row_ranges: list[tuple[int, int]] = field(default_factory=list)
+    _recent: dict[int, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, spill: Path) -> Blocks:
@@ -36,6 +43,8 @@ class Blocks:
             rows.write_parquet(path, compression="lz4", statistics=False)
             self.paths.append(path)
             self.heights.append(rows.height)
+            if ROW in rows.columns:
+                self.row_ranges.append((int(rows[ROW].min()), int(rows[ROW].max())))
 
     @property
     def height(self) -> int:
@@ -72,6 +81,22 @@ class Blocks:
         """These columns of every row, in one frame (ids, labels: narrow enough to hold)."""
         return pl.concat([self.read(i, list(columns)) for i in range(len(self.paths))])
 
+    def lazy(self) -> pl.LazyFrame:
+        """Every block, as one lazy frame (read by polars as it needs)."""
+        return pl.scan_parquet(self.paths)
+
+    def take(self, rows: np.ndarray) -> pl.DataFrame:
+        """The rows whose `ROW` is in `rows` (sorted, distinct), in that order, reading only the blocks that can hold
+        them (by `row_ranges`; the last two blocks read are kept, as a caller asks for neighbouring rows again)."""
+        parts = []
+        for i, (low, high) in enumerate(self.row_ranges):
+            wanted = rows[np.searchsorted(rows, low) : np.searchsorted(rows, high, side="right")]
+            if len(wanted):
+                if i not in self._recent:
+                    self._recent = {k: v for k, v in list(self._recent.items())[-1:]} | {i: self.read(i)}
+                parts.append(self._recent[i].filter(pl.col(ROW).is_in(pl.Series(wanted, dtype=pl.Int64).implode())))
+        return pl.concat(parts).sort(ROW) if parts else self.clear()
+
     def collect(self) -> pl.DataFrame:
         return pl.concat(list(self)) if self.paths else pl.DataFrame()
 
@@ -96,4 +121,5 @@ class Blocks:
                 writer.close()
 
     def delete(self) -> None:
+        self._recent = {}
         shutil.rmtree(self.folder, ignore_errors=True)

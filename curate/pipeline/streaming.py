@@ -168,29 +168,32 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
         for partition, piece in zip(partitions, split_by_hash(stage.group_keys(rows), group_key(), len(partitions)), strict=True):
             partition.append(piece)
         ctx.report(stage.display_name, "blocks mapped", i + 1, len(blocks))
-    # The pairs each partition makes, cut again by the pair's hash: a pair found in several partitions (several LSH
-    # bands) meets its copies in one pair partition, which checks it once, so the counts of the stats add up.
-    pair_partitions = [Blocks.create(spill) for _ in range(len(blocks))]
+    # The pairs each partition makes, cut again by the blocks their two rows are in: a pair found in several
+    # partitions (several LSH bands) meets its copies in one pair partition, which checks it once (so the counts of
+    # the stats add up), and checking a pair partition reads the mapped rows of two blocks only.
+    starts = np.cumsum([0, *blocks.heights[:-1]])
+    pair_partitions: dict[tuple[int, int], Blocks] = {}
     for partition in partitions:
         if len(partition):
             reduced = stage.reduce_groups(partition.collect())
-            for pair_partition, piece in zip(pair_partitions, split_by_hash(reduced, pl.struct("i", "j"), len(pair_partitions)), strict=True):
-                pair_partition.append(piece)
+            home = [np.searchsorted(starts, reduced[c].to_numpy(), side="right") - 1 for c in ("i", "j")]
+            keyed = reduced.with_columns(pl.Series("_bi", home[0]), pl.Series("_bj", home[1]))
+            for (bi, bj), piece in keyed.partition_by("_bi", "_bj", as_dict=True).items():
+                pair_partitions.setdefault((bi, bj), Blocks.create(spill)).append(piece.drop("_bi", "_bj"))
         partition.delete()
-    lazy_mapped, held, pair_stats = pl.scan_parquet(mapped.paths), [], []
-    for i, pair_partition in enumerate(pair_partitions):
-        if len(pair_partition):
-            pairs, stats = stage.pairs_that_hold(lazy_mapped, pair_partition.collect(), blocks.height)
-            held.append(pairs)
-            pair_stats.append(stats)
-        pair_partition.delete()
-        ctx.report(stage.display_name, "pair partitions checked", i + 1, len(pair_partitions))
+    held, pair_stats = [], []
+    for k, key in enumerate(sorted(pair_partitions)):
+        pairs, stats = stage.pairs_that_hold(mapped, pair_partitions[key].collect(), blocks.height)
+        held.append(pairs)
+        pair_stats.append(stats)
+        pair_partitions[key].delete()
+        ctx.report(stage.display_name, "pair partitions checked", k + 1, len(pair_partitions))
     pairs = pl.concat(held) if held else pl.DataFrame(schema={"i": pl.Int64, "j": pl.Int64})
-    pair_stats = merge_stats(pair_stats) if pair_stats else stage.pairs_that_hold(lazy_mapped, pairs, blocks.height)[1]
+    pair_stats = merge_stats(pair_stats) if pair_stats else stage.pairs_that_hold(mapped, pairs, blocks.height)[1]
     paired = np.unique(np.concatenate([pairs["i"].to_numpy(), pairs["j"].to_numpy()])).astype(np.int64)
     in_pairs = pl.col(ROW).is_in(pl.Series(paired, dtype=pl.Int64).implode())
     if stage.unpaired(readers[0][1]().head(0)) is not None:  # finish sees the paired rows only; the others pass through
-        mapped_paired = lazy_mapped.filter(in_pairs).collect()
+        mapped_paired = mapped.take(paired)
         mapped.delete()
         rows = pl.concat([read().filter(in_pairs) for _, read in readers])
         renumber = lambda column: pl.Series(np.searchsorted(paired, column.to_numpy()))  # noqa: E731
@@ -203,7 +206,7 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
         return merge_paired(stage, outcome, readers, result.kept.drop(ROW).rename({PLACE: ROW}), in_pairs)
     reads = list(stage.finish_reads) if stage.finish_reads is not None else blocks.columns
     rows = pl.concat([read().select(ROW, *reads) for _, read in readers])
-    result = stage.finish(rows, lazy_mapped, pairs, ctx)  # what map_rows made stays on disk, read lazily
+    result = stage.finish(rows, mapped, pairs, ctx)  # what map_rows made stays on disk
     result.stats.update(pair_stats)
     result = outcome.check(rows, result)
     mapped.delete()

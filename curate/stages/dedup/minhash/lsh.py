@@ -82,10 +82,13 @@ PAIRS_PER_CHUNK = 1_000_000  # pairs checked at once: their rows are gathered to
 
 def gather(mapped: pl.DataFrame | pl.LazyFrame, pairs: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
     """The rows of `mapped` that `pairs` name (by `ROW`), in row order, and the pairs as positions among them.
-    `mapped` may be lazy (a streamed run keeps it on disk): only these rows are read."""
+    `mapped` may be lazy, or blocks on disk with `take` (a streamed run's): only these rows are read."""
     if isinstance(mapped, pl.DataFrame) and mapped.height and mapped[ROW][0] == 0 and mapped[ROW][-1] == mapped.height - 1:
         return mapped, pairs.reshape(-1, 2)  # every row, numbered 0..n-1 (sorted, distinct): positions are row numbers
     needed = np.unique(pairs)
+    if hasattr(mapped, "take"):  # blocks on disk (a streamed run): only the blocks holding these rows are read
+        found = mapped.take(needed)
+        return found, np.searchsorted(found[ROW].to_numpy(), pairs).reshape(-1, 2)
     found = mapped.lazy().filter(pl.col(ROW).is_in(pl.Series(needed, dtype=pl.Int64).implode())).sort(ROW).collect()
     return found, np.searchsorted(found[ROW].to_numpy(), pairs).reshape(-1, 2)
 
