@@ -119,6 +119,11 @@ class Stage:
         so a stage reads it a chunk of pairs at a time."""
         return reduced, {}
 
+    def pairs_that_hold_together(self, mapped: pl.DataFrame | pl.LazyFrame, held: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict[str, Any]]:
+        """Checks that need every held pair and every row at once (MinHash: how common a word is in the whole column),
+        after `pairs_that_hold` has run on every part of the pairs; engines call it once, before `finish`."""
+        return held, {}
+
     def for_finish(self, mapped: pl.DataFrame) -> pl.DataFrame:
         """The columns of `map_rows`' output that `finish` needs (an engine sends only these to the driver)."""
         return mapped

@@ -199,8 +199,9 @@ class RayEngine:
         mapped = pl.concat([pl.from_arrow(table) for table in ray.get([out[0] for out in outputs])]).sort(ROW)
         pairs = pl.concat([pl.from_arrow(table) for table in ray.get(reduced)])
         held, pair_stats = stage.pairs_that_hold(mapped, pairs, numbered.height)
+        held, more_stats = stage.pairs_that_hold_together(mapped, held, numbered.height)
         result = stage.finish(numbered, mapped, held, ctx)
-        result.stats.update(pair_stats)
+        result.stats.update(pair_stats | more_stats)
         return result
 
     def _inputs(self, stage: Stage, key, blocks: list) -> list[list]:

@@ -190,6 +190,8 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
         ctx.report(stage.display_name, "pair partitions checked", k + 1, len(pair_partitions))
     pairs = pl.concat(held) if held else pl.DataFrame(schema={"i": pl.Int64, "j": pl.Int64})
     pair_stats = merge_stats(pair_stats) if pair_stats else stage.pairs_that_hold(mapped, pairs, blocks.height)[1]
+    pairs, more_stats = stage.pairs_that_hold_together(mapped, pairs, blocks.height)
+    pair_stats = pair_stats | more_stats
     paired = np.unique(np.concatenate([pairs["i"].to_numpy(), pairs["j"].to_numpy()])).astype(np.int64)
     in_pairs = pl.col(ROW).is_in(pl.Series(paired, dtype=pl.Int64).implode())
     if stage.unpaired(readers[0][1]().head(0)) is not None:  # finish sees the paired rows only; the others pass through

@@ -94,9 +94,8 @@ class MinHashDedup(Stage):
         return mapped.drop("_signature") if self.similarity == "edit" else mapped
 
     def pairs_that_hold(self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict]:
-        """The candidates that are duplicates: same label (unless `across_labels`), same numbers, similar enough, not
-        apart by a common content word. A chunk of candidates at a time, each reading only its rows of `mapped`
-        (lazy in a streamed run); how common a word is is counted over every row of `mapped`."""
+        """The candidates with the same label (unless `across_labels`) and numbers that are similar enough, a chunk
+        of candidates at a time, each reading only its rows of `mapped` (on disk in a streamed run)."""
         threshold, _ = self.thresholds()
         candidates, verified, considered = pairs_of(reduced, rows), [], 0
         for start in range(0, len(candidates), PAIRS_PER_CHUNK):
@@ -105,13 +104,18 @@ class MinHashDedup(Stage):
                 local = same_label(local, found["_label"])
             considered += len(local)
             verified.append(found[ROW].to_numpy()[self.similar(local, found, threshold)].reshape(-1, 2))
-        verified = np.concatenate(verified) if verified else np.empty((0, 2), dtype=np.int64)
+        return as_pairs(np.concatenate(verified) if verified else np.empty((0, 2), dtype=np.int64)), {"candidate_pairs": considered}
+
+    def pairs_that_hold_together(self, mapped: pl.DataFrame | pl.LazyFrame, held: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict]:
+        """Similar pairs that differ by a word the column uses often are not duplicates (`distinct_words`): how often
+        is counted over every row of `mapped`, once."""
+        verified = pairs_of(held, rows)
         if self.distinct_words and len(verified):
             found, local = gather(mapped, verified)
             involved = np.unique(local)  # only these texts become Python strings
             texts = dict(zip(involved.tolist(), found["_normalised"].gather(involved).to_list()))
             verified = verified[~distinct_pairs(texts, local, mapped.lazy().select("_normalised"))]
-        return as_pairs(verified), {"candidate_pairs": considered, "verified_pairs": len(verified)}
+        return as_pairs(verified), {"verified_pairs": len(verified)}
 
     def similar(self, edges: np.ndarray, found: pl.DataFrame, threshold: float) -> np.ndarray:
         """The pairs (positions in `found`) with the same numbers (when asked) whose similarity reaches `threshold`."""
@@ -146,8 +150,9 @@ class MinHashDedup(Stage):
         mapped = self.map_rows(rows.with_row_index(ROW), ctx.reporter(self.display_name, "signatures") if ctx else None)
         candidates = as_pairs(candidate_edges(mapped["_signature"].to_numpy(), self.thresholds()[1]))
         held, pair_stats = self.pairs_that_hold(mapped, candidates, rows.height)
+        held, more_stats = self.pairs_that_hold_together(mapped, held, rows.height)
         result = self.finish(rows, mapped, held, ctx)
-        result.stats.update(pair_stats)
+        result.stats.update(pair_stats | more_stats)
         return result
 
     def decide(self, rows: pl.DataFrame, mapped: pl.DataFrame, verified: np.ndarray) -> StageResult:
