@@ -96,6 +96,16 @@ def test_contact_details_do_not_make_a_ticket_different():
     assert MinHashDedup(ignore_pii_clauses=False).apply(rows).rejected.height == 0
 
 
+def test_an_order_number_inside_a_contact_clause_still_tells_tickets_apart():
+    """Read in the 1M-ticket benchmark's rejections: 5,438 of 41,615 near duplicates were different orders, because
+    the order number sat in the clause that held the email, and that clause was left out before numbers were read."""
+    rows = frame(["where to check the bills from Mr. Jones? (order 1268292) my email is [EMAIL]",
+                  "where to check the bills from Mr. Jones? (order 4876141) my email is [EMAIL]",
+                  "where to check the bills from Mr. Jones? (order 1268292) my email is [EMAIL]!"])
+    assert "order" not in without_pii_clauses(rows["text"])[0]  # the clause goes from the comparison...
+    assert set(MinHashDedup().apply(rows).rejected["id"]) == {"r2"}  # ...but its number still counts
+
+
 def test_pii_clauses_go_but_a_text_never_becomes_empty():
     texts = pl.Series(["cancel order 7, my email is [EMAIL]. Thanks", "[EMAIL]", "reach me at [EMAIL] or [PHONE_2]"])
     assert [t.split() for t in without_pii_clauses(texts)] == [["cancel", "order", "7,", ".", "Thanks"], ["[EMAIL]"], ["reach", "me", "at", "[EMAIL]", "or", "[PHONE_2]"]]

@@ -72,14 +72,15 @@ class MinHashDedup(Stage):
     shuffles_groups: ClassVar[bool] = True  # on Ray: signatures per block, a shuffle on LSH band keys, the rest on the driver
 
     def map_rows(self, rows: pl.DataFrame, on_progress=None) -> pl.DataFrame:
-        """Per row (any block, anywhere): the normalised text, its signature and the key of the numbers it names."""
-        texts = rows[TEXT].fill_null("")
-        if self.ignore_pii_clauses:
-            texts = without_pii_clauses(texts)
+        """Per row (any block, anywhere): the normalised text, its signature and the key of the numbers it names. The
+        numbers come from the whole text: a contact clause left out of the comparison ("(order 1268292) my email is
+        [EMAIL]") may hold the order number that tells two tickets apart."""
+        original = rows[TEXT].fill_null("")
+        texts = without_pii_clauses(original) if self.ignore_pii_clauses else original
         normalised = normalize_for_shingles(texts)
         signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised.to_list(), on_progress)
         return pl.DataFrame({ROW: rows[ROW].cast(pl.Int64), "_normalised": normalised, "_signature": signatures,
-                             "_numbers": number_keys(texts) if self.same_numbers else np.zeros(rows.height, np.uint64),
+                             "_numbers": number_keys(original) if self.same_numbers else np.zeros(rows.height, np.uint64),
                              "_label": rows[LABEL].cast(pl.String) if LABEL in rows.columns else pl.repeat(None, rows.height, dtype=pl.String, eager=True)})
 
     def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
