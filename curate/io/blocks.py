@@ -53,6 +53,15 @@ class Blocks:
     def __len__(self) -> int:
         return len(self.paths)
 
+    @property
+    def starts(self) -> np.ndarray:
+        """Each block's first row number among all rows (blocks in row order)."""
+        return np.cumsum([0, *self.heights[:-1]]).astype(np.int64)
+
+    def block_of(self, rows: np.ndarray) -> np.ndarray:
+        """The block each row number falls in."""
+        return np.searchsorted(self.starts, rows, side="right") - 1
+
     @cached_property
     def schema(self) -> pl.Schema:
         """One type per column over every block: the first block's, unless it is Null there; columns in first-seen order."""

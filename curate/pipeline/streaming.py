@@ -58,9 +58,8 @@ def group_key() -> pl.Expr:
 
 def numbered(blocks: Blocks) -> list[tuple[int, Callable[[], pl.DataFrame]]]:
     """Per block: its first row's number among all rows, and a reader giving the block with `ROW`."""
-    starts = np.cumsum([0, *blocks.heights[:-1]]).tolist()
     return [(start, lambda i=i, start=start: blocks.read(i).with_row_index(ROW, offset=start).with_columns(pl.col(ROW).cast(pl.Int64)))
-            for i, start in enumerate(starts)]
+            for i, start in enumerate(blocks.starts.tolist())]
 
 
 @dataclass
@@ -123,16 +122,16 @@ class InRowOrder:
     """Kept rows of pieces that mix blocks (shuffle partitions), each sent to the block it came from as the piece is
     done, then every block written back in row order (the rows carry `ROW`)."""
 
-    starts: np.ndarray
+    blocks: Blocks
     destinations: list[Blocks]
 
     @classmethod
     def of(cls, blocks: Blocks, spill: Path) -> InRowOrder:
-        return cls(np.cumsum([0, *blocks.heights[:-1]]), [Blocks.create(spill) for _ in range(len(blocks))])
+        return cls(blocks, [Blocks.create(spill) for _ in range(len(blocks))])
 
     def route(self, rows: pl.DataFrame) -> None:
         if rows.height:
-            home = np.searchsorted(self.starts, rows[ROW].to_numpy(), side="right") - 1
+            home = self.blocks.block_of(rows[ROW].to_numpy())
             for b in np.unique(home).tolist():
                 self.destinations[b].append(rows.filter(pl.Series(home == b)))
 
@@ -171,12 +170,11 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
     # The pairs each partition makes, cut again by the blocks their two rows are in: a pair found in several
     # partitions (several LSH bands) meets its copies in one pair partition, which checks it once (so the counts of
     # the stats add up), and checking a pair partition reads the mapped rows of two blocks only.
-    starts = np.cumsum([0, *blocks.heights[:-1]])
     pair_partitions: dict[tuple[int, int], Blocks] = {}
     for partition in partitions:
         if len(partition):
             reduced = stage.reduce_groups(partition.collect())
-            home = [np.searchsorted(starts, reduced[c].to_numpy(), side="right") - 1 for c in ("i", "j")]
+            home = [blocks.block_of(reduced[c].to_numpy()) for c in ("i", "j")]
             keyed = reduced.with_columns(pl.Series("_bi", home[0]), pl.Series("_bj", home[1]))
             for (bi, bj), piece in keyed.partition_by("_bi", "_bj", as_dict=True).items():
                 pair_partitions.setdefault((bi, bj), Blocks.create(spill)).append(piece.drop("_bi", "_bj"))
