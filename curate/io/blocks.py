@@ -28,6 +28,7 @@ class Blocks:
     # Per block, the smallest and largest row number (`ROW`) it holds, when its rows carry one: `take` reads only the
     # blocks that can hold the rows asked for, and keeps the last two it read.
     row_ranges: list[tuple[int, int]] = field(default_factory=list)
+    block_schemas: list[pl.Schema] = field(default_factory=list)  # each block's own columns and types, as written
     _recent: dict[int, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -43,6 +44,7 @@ class Blocks:
             rows.write_parquet(path, compression="lz4", statistics=False)
             self.paths.append(path)
             self.heights.append(rows.height)
+            self.block_schemas.append(rows.schema)
             if ROW in rows.columns:
                 self.row_ranges.append((int(rows[ROW].min()), int(rows[ROW].max())))
 
@@ -66,8 +68,8 @@ class Blocks:
     def schema(self) -> pl.Schema:
         """One type per column over every block: the first block's, unless it is Null there; columns in first-seen order."""
         merged: dict[str, pl.DataType] = {}
-        for path in self.paths:
-            for name, dtype in pl.read_parquet_schema(path).items():
+        for schema in self.block_schemas:
+            for name, dtype in schema.items():
                 if name not in merged or merged[name] == pl.Null:
                     merged[name] = dtype
         return pl.Schema(merged)
@@ -79,7 +81,7 @@ class Blocks:
     def read(self, i: int, columns: list[str] | None = None) -> pl.DataFrame:
         """Block `i`, cast to `schema` (only `columns`, when given)."""
         wanted = columns or self.columns
-        block = pl.read_parquet(self.paths[i], columns=[c for c in wanted if c in pl.read_parquet_schema(self.paths[i])])
+        block = pl.read_parquet(self.paths[i], columns=[c for c in wanted if c in self.block_schemas[i]])
         return block.select([pl.col(c).cast(self.schema[c]) if c in block.columns else pl.lit(None, self.schema[c]).alias(c)
                              for c in wanted])
 

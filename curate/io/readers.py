@@ -23,6 +23,7 @@ import polars as pl
 from curate.core.text import stable_ids
 from curate.core.columns import DETAIL, ID, LABEL, REASON, RESPONSE, SOURCE_LINE, TEXT
 from curate.core.errors import InputError
+from curate.io.blocks import Blocks
 from curate.io.spec import InputSpec
 from curate.core.stage import RunContext, Stage, StageResult, stamp
 
@@ -319,9 +320,11 @@ class Ingest(Stage):
         return ingested.result
 
 
-def label_counts(frame: pl.DataFrame) -> dict[str, int]:
-    """Rows per label, largest first."""
-    if LABEL not in frame.columns or frame.is_empty():
+def label_counts(frame: pl.DataFrame | Blocks) -> dict[str, int]:
+    """Rows per label, largest first (of a streamed run's blocks, only their label column is read)."""
+    if isinstance(frame, Blocks) and LABEL in frame.columns:
+        frame = frame.select(LABEL)
+    if LABEL not in frame.columns or frame.height == 0:
         return {}
     counts = frame.group_by(LABEL).len().sort(["len", LABEL], descending=[True, False])
     return {str(k): int(v) for k, v in zip(counts[LABEL].to_list(), counts["len"].to_list())}

@@ -4,10 +4,10 @@ input and on the curated rows and score both on one clean file that curation nev
 from __future__ import annotations
 
 from dataclasses import replace
-
-import polars as pl
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from curate.core.context import Progress
 from curate.core.errors import GateFailed

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from curate import __version__
-from curate.core.columns import LABEL, RESPONSE, STAGE, TEXT, TEXT_BEFORE_CLEAN
+from curate.core.columns import RESPONSE, STAGE, TEXT, TEXT_BEFORE_CLEAN
 from curate.core.context import Progress, RunContext
 from curate.core.errors import RecipeError
 from curate.core.pii import PiiFinder, redact_columns
@@ -113,8 +113,7 @@ def build_report(recipe: Recipe, result: RunResult, seconds: float) -> dict[str,
             "seconds": round(seconds, 3),
         },
         "rejected_by_stage": {s.stage: s.rejected_by_reason for s in result.stages if s.rejected},
-        "labels": {"input": ingest.stats["labels"], "approved": label_counts(result.approved.select(LABEL) if isinstance(result.approved, Blocks)
-                                                                            and LABEL in result.approved.columns else result.approved)},
+        "labels": {"input": ingest.stats["labels"], "approved": label_counts(result.approved)},
         "stages": [s.to_dict() for s in result.stages],
         "artifacts": {name: artifact_file(name, artifact) for name, artifact in sorted(result.artifacts.items())},
         "halted": result.halted,

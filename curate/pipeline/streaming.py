@@ -192,7 +192,7 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
     pair_stats = pair_stats | more_stats
     paired = np.unique(np.concatenate([pairs["i"].to_numpy(), pairs["j"].to_numpy()])).astype(np.int64)
     in_pairs = pl.col(ROW).is_in(pl.Series(paired, dtype=pl.Int64).implode())
-    if stage.unpaired(readers[0][1]().head(0)) is not None:  # finish sees the paired rows only; the others pass through
+    if stage.unpaired(blocks.clear()) is not None:  # finish sees the paired rows only; the others pass through
         mapped_paired = mapped.take(paired)
         mapped.delete()
         rows = pl.concat([read().filter(in_pairs) for _, read in readers])
