@@ -16,6 +16,7 @@ its checks; the base class applies them, stamps rejections and counts reasons in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -83,6 +84,12 @@ class Stage:
 
             apply.__doc__, apply.__wrapped__, apply._takes_any_frame = original.__doc__, original, True
             cls.apply = apply
+
+    def read_in_batches(self, batch_rows: int | None, ctx: RunContext | None = None) -> Iterator[StageResult]:
+        """A source stage's rows a batch of about `batch_rows` at a time (all at once when None), so an engine that streams
+        can write each batch away instead of holding the input; the last result carries the stats of the whole read and
+        may hold no rows. A source that cannot read in parts yields its one result."""
+        yield self.apply(None, ctx)
 
     def datasets(self) -> dict[str, dict[str, Any]]:
         """Files besides the input that the stage needs, as input specs ({path, text, label}); the runner

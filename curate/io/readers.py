@@ -14,13 +14,14 @@ import hashlib
 import io
 import re
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
 
-from curate.core.text import stable_ids
+from curate.core.text import StableIds
 from curate.core.columns import DETAIL, ID, LABEL, REASON, RESPONSE, SOURCE_LINE, TEXT
 from curate.core.errors import InputError
 from curate.io.blocks import Blocks
@@ -49,15 +50,30 @@ def detect_format(path: Path, head: bytes) -> str:
     return fmt
 
 
-def _decode(data: bytes, encoding: str, path: Path) -> str:
+def _decode_error(path: Path, encoding: str) -> InputError:
+    """The decoding error of a file that failed to decode as it was streamed: the whole file decoded once more, here only,
+    to name the line and byte."""
+    data = path.read_bytes()
     try:
-        return data.decode(encoding)
+        data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
+        return InputError(
             f"line {line} is not valid {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start})",
             f"{path}:{line}", hint="set `encoding: cp1252` (or latin-1) in the recipe's input if the file comes from Windows or Excel",
-        ) from None
+        )
+    return InputError(f"the file is not valid {encoding}", str(path))
+
+
+def _text_lines(path: Path, encoding: str) -> Iterator[str]:
+    """The file's lines as they are read (ends kept; \n, \r\n and a bare \r end a line, as the csv module counts
+    them), decoded, without a leading byte-order mark."""
+    try:
+        with open(path, encoding=encoding, newline="") as handle:
+            for number, line in enumerate(handle):
+                yield line.removeprefix("\ufeff") if number == 0 else line
+    except UnicodeDecodeError:
+        raise _decode_error(path, encoding) from None
     except LookupError:
         raise InputError(f"unknown encoding '{encoding}'", str(path)) from None
 
@@ -69,24 +85,36 @@ def _bad_row(line: int, reason: str, detail: str, raw: str) -> dict[str, Any]:
 BARE_CR = re.compile(r"\r(?!\n)")  # an old Mac line end: a record end for the csv module, not for polars
 
 
-def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def _csv_batches(lines: Iterator[str], path: Path, on_bad_rows: str, batch_rows: int | None) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
     """Every physical record is read or rejected alone: a malformed record that spans several lines (an
-    unclosed quote swallows what follows) is re-read line by line, so one bad quote cannot take 198 rows with it."""
+    unclosed quote swallows what follows) is re-read line by line, so one bad quote cannot take 198 rows with it.
+    Yields (rows, bad rows) per `batch_rows` records; the csv module's line numbers hold across batches."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     csv.field_size_limit(1 << 30)
-    physical: list[str] = []  # the lines csv counts in `line_num`; split only when a malformed record needs them
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    consumed: list[str] = []  # the physical lines of the record being read
+
+    def counted() -> Iterator[str]:
+        for line in lines:
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(counted(), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
         raise InputError("the file is empty", str(path)) from None
+    except csv.Error as exc:
+        raise InputError(f"CSV parse error: {exc}", f"{path}:1") from None
+    header_text = "".join(consumed)
+    consumed.clear()
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise InputError(f"the header names column(s) {', '.join(repr(h) for h in repeated)} more than once", f"{path}:1",
                          hint="give every column its own name")
     bad: list[dict[str, Any]] = []
     records: list[tuple[int, list[str]]] = []
-    recovered = False
+    record_lines: list[str] = []  # the physical lines of `records`, for polars' faster parse
+    recovered, anything = False, False
 
     def reject(line: int, row: list[str]) -> None:
         problem = f"expected {len(header)} fields, found {len(row)}"
@@ -99,26 +127,38 @@ def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, li
         start = reader.line_num + 1
         for row in reader:
             end = reader.line_num
+            physical = consumed.copy()
+            consumed.clear()
             if row and len(row) == len(header):
                 records.append((end, row))
+                record_lines.extend(physical)
             elif row and end == start:
                 reject(start, row)
             elif row:  # one malformed record over several lines: judge each line on its own
-                physical = physical or io.StringIO(text, newline="").readlines()
-                for line in range(start, end + 1):
-                    alone = next(csv.reader([physical[line - 1]], delimiter=delimiter), [])
+                for line, text in enumerate(physical, start=start):
+                    alone = next(csv.reader([text], delimiter=delimiter), [])
                     if len(alone) == len(header):
                         records.append((line, alone))
                         recovered = True
                     elif alone:
                         reject(line, alone)
             start = reader.line_num + 1
+            if batch_rows and len(records) >= batch_rows:
+                yield _csv_frame(header, header_text + "".join(record_lines), records, bad or recovered, delimiter), bad
+                anything, records, record_lines, bad, recovered = True, [], [], [], False
     except csv.Error as exc:
         raise InputError(f"CSV parse error: {exc}", f"{path}:{reader.line_num}") from None
-    if not records and not bad:
+    if not anything and not records and not bad:
         raise InputError("the file has a header but no rows", str(path))
+    if records or bad or not anything:
+        yield _csv_frame(header, header_text + "".join(record_lines), records, bad or recovered, delimiter), bad
+
+
+def _csv_frame(header: list[str], text: str, records: list[tuple[int, list[str]]], irregular: bool, delimiter: str) -> pl.DataFrame:
+    """One batch's records as a frame of strings: parsed by polars when the batch is regular (faster), else from the
+    records the csv module read; either way with each record's line."""
     frame = None
-    if not (bad or recovered or BARE_CR.search(text)):  # polars is faster, but only \n ends a record for it
+    if not (irregular or BARE_CR.search(text)):  # only \n ends a record for polars
         try:
             frame = pl.read_csv(io.BytesIO(text.encode()), infer_schema=False, separator=delimiter)
         except pl.exceptions.PolarsError:
@@ -128,15 +168,26 @@ def _read_csv(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, li
     if frame is None:
         rows = [row for _, row in records]
         frame = pl.DataFrame(rows, schema=header, orient="row") if rows else pl.DataFrame(schema={h: pl.String for h in header})
-    frame = frame.with_columns(pl.Series("_line", [line for line, _ in records][: frame.height], dtype=pl.Int64))
-    return frame, bad
+        frame = frame.with_columns(pl.when(pl.all() != "").then(pl.all()))  # an empty field is missing, as polars reads it
+    return frame.with_columns(pl.Series("_line", [line for line, _ in records][: frame.height], dtype=pl.Int64))
 
 
-def _json_lines(text: str, path: Path, on_bad_rows: str) -> tuple[list[tuple[int, dict]], list[dict[str, Any]]]:
+def _numbered_lines(lines: Iterator[str], batch_rows: int | None) -> Iterator[list[tuple[int, str]]]:
+    """The non-blank lines with their numbers, `batch_rows` at a time (all at once when None)."""
+    batch: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            batch.append((number, line.rstrip("\r\n")))
+            if batch_rows and len(batch) >= batch_rows:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _json_lines(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str) -> tuple[list[tuple[int, dict]], list[dict[str, Any]]]:
     rows, bad = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in numbered:
         try:
             obj = json.loads(line)
             if not isinstance(obj, dict):
@@ -148,20 +199,17 @@ def _json_lines(text: str, path: Path, on_bad_rows: str) -> tuple[list[tuple[int
             bad.append(_bad_row(number, "malformed_row", f"line {number}: {exc}", line))
             continue
         rows.append((number, obj))
-    if not rows and not bad:
-        raise InputError("the file is empty", str(path))
     return rows, bad
 
 
-def _read_jsonl(text: str, path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def _jsonl_batch(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     try:
-        frame = pl.read_ndjson(io.BytesIO(text.encode()), infer_schema_length=None)
-        lines = [i for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
-        if len(lines) == frame.height:
-            return frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)), []
-    except Exception:  # noqa: BLE001 - polars rejects the file; the Python pass below names the line
+        frame = pl.read_ndjson(io.BytesIO("\n".join(line for _, line in numbered).encode()), infer_schema_length=None)
+        if frame.height == len(numbered):
+            return frame.with_columns(pl.Series("_line", [n for n, _ in numbered], dtype=pl.Int64)), []
+    except Exception:  # noqa: BLE001 - polars rejects the batch; the Python pass below names the line
         pass
-    rows, bad = _json_lines(text, path, on_bad_rows)
+    rows, bad = _json_lines(numbered, path, on_bad_rows)
     frame = pl.DataFrame([obj for _, obj in rows], infer_schema_length=None) if rows else pl.DataFrame()
     return frame.with_columns(pl.Series("_line", [n for n, _ in rows], dtype=pl.Int64)), bad
 
@@ -173,9 +221,9 @@ def _content(message: dict) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _read_openai(text: str, path: Path, on_bad_rows: str, label_key: str | None) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def _openai_batch(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str, label_key: str | None) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """OpenAI chat JSONL: the user turns become `text`, the last assistant turn `response`."""
-    rows, bad = _json_lines(text, path, on_bad_rows)
+    rows, bad = _json_lines(numbered, path, on_bad_rows)
     records = []
     for number, obj in rows:
         messages = obj.get("messages")
@@ -202,6 +250,19 @@ def _read_openai(text: str, path: Path, on_bad_rows: str, label_key: str | None)
     return pl.DataFrame(records, infer_schema_length=None), bad
 
 
+def _parquet_batches(path: Path, batch_rows: int | None) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
+    try:
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+        step = batch_rows or max(rows, 1)
+        for start in range(0, max(rows, 1), step):
+            frame = pl.scan_parquet(path).slice(start, step).collect()
+            yield frame.with_columns(pl.int_range(start + 1, start + frame.height + 1, dtype=pl.Int64).alias("_line")), []
+    except pl.exceptions.PolarsError as exc:  # polars/arrow raise several types for a broken file
+        raise InputError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", str(path)) from None
+    except OSError as exc:
+        raise InputError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", str(path)) from None
+
+
 def _column(frame: pl.DataFrame, wanted: str, role: str, path: Path) -> str:
     if wanted in frame.columns:
         return wanted
@@ -212,7 +273,7 @@ def _column(frame: pl.DataFrame, wanted: str, role: str, path: Path) -> str:
                      hint=f"{hint}columns in the file: {columns}. Map it in the recipe, e.g. `input: {{{role}: <column>}}`")
 
 
-def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path) -> pl.DataFrame:
+def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path, make_ids: StableIds) -> pl.DataFrame:
     """Rename the mapped columns to id/text/label/response; keep the other columns as they are."""
     mapping: dict[str, str] = {_column(frame, spec.text, "text", path): TEXT}
     if spec.label is not None:
@@ -243,64 +304,119 @@ def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path) -> pl.DataFrame
         if frame[ID].null_count():
             line = frame.filter(pl.col(ID).is_null())["_line"][0]
             raise InputError("the id is empty", f"{path}:{line}", hint="give every row an id, or drop the `id:` mapping to let curate make stable ids")
-        dupes = frame.group_by(ID).agg(pl.col("_line")).filter(pl.col("_line").list.len() > 1)
-        if dupes.height:
-            first = dupes.row(0, named=True)
-            raise InputError(f"id '{first[ID]}' is used by more than one row (lines {', '.join(map(str, first['_line'][:5]))}); "
-                             f"{dupes.height} ids repeat", str(path), hint="ids must be unique; drop the `id:` mapping to let curate make stable ids")
     else:
-        frame = frame.with_columns(stable_ids(frame[TEXT]))
+        frame = frame.with_columns(make_ids(frame[TEXT]))
     return frame.select([ID, TEXT, LABEL] + [c for c in frame.columns if c not in (ID, TEXT, LABEL)])
 
 
-def read_input(spec: InputSpec) -> Ingested:
-    """Read the recipe's input; malformed rows raise (or are rejected), empty texts are rejected."""
-    path = Path(spec.path)
-    if not path.exists():
-        raise InputError("input file not found", str(path), hint=f"paths are relative to the current folder ({Path.cwd()})")
-    if path.is_dir():
-        raise InputError("input is a folder, not a file", str(path))
-    data = path.read_bytes()
-    if not data.strip():
-        raise InputError("the file is empty", str(path))
-    fmt = spec.format or detect_format(path, data[:4096])
-    bad: list[dict[str, Any]] = []
-    if fmt == "parquet":
-        try:
-            frame = pl.read_parquet(io.BytesIO(data))
-        except Exception as exc:  # noqa: BLE001 - polars/arrow raise several types for a broken file
-            raise InputError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", str(path)) from None
-        frame = frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_line"))
-    else:
-        text = _decode(data, spec.encoding, path)
-        if text.startswith("\ufeff"):
-            text = text[1:]
-        if fmt == "csv":
-            frame, bad = _read_csv(text, path, spec.on_bad_rows)
-        elif fmt == "jsonl":
-            frame, bad = _read_jsonl(text, path, spec.on_bad_rows)
-        elif fmt == "openai":
-            frame, bad = _read_openai(text, path, spec.on_bad_rows, spec.label)
-        else:
-            raise InputError(f"unknown format '{fmt}'", str(path), hint="formats: csv, jsonl, parquet, openai")
-    frame = _canonical(frame.drop(SOURCE_LINE, strict=False), spec, path)  # a re-read curate output names its own lines
+def _check_unique_ids(given: pl.DataFrame, path: Path) -> None:
+    """Ids the file gives must not repeat anywhere in it (`given`: every row's id and line)."""
+    dupes = given.group_by(ID).agg(pl.col("_line").sort()).filter(pl.col("_line").list.len() > 1)
+    if dupes.height:
+        first = dupes.sort(pl.col("_line").list.first()).row(0, named=True)
+        raise InputError(f"id '{first[ID]}' is used by more than one row (lines {', '.join(map(str, first['_line'][:5]))}); "
+                         f"{dupes.height} ids repeat", str(path), hint="ids must be unique; drop the `id:` mapping to let curate make stable ids")
 
+
+def _batch_result(frame: pl.DataFrame, bad: list[dict[str, Any]], path: Path) -> StageResult:
+    """One batch's rows: those with text kept; empty texts and malformed rows rejected with their line."""
     is_empty = pl.col(TEXT).is_null() | (pl.col(TEXT).str.strip_chars() == "")
     empty = stamp(frame.filter(is_empty), INGEST, "empty_text", pl.format("line {}: the text is empty", pl.col("_line")))
-    kept = frame.filter(~is_empty)
     rejected_bad = pl.DataFrame(bad, schema={"line": pl.Int64, REASON: pl.String, DETAIL: pl.String, TEXT: pl.String})
     rejected_bad = stamp(rejected_bad.select(
         (pl.lit(f"{path.name}:line-") + pl.col("line").cast(pl.String)).alias(ID), TEXT,
         pl.lit(None, pl.String).alias(LABEL), pl.col("line").alias("_line"), REASON, DETAIL,
     ), INGEST, pl.col(REASON), pl.col(DETAIL))
     rejected = pl.concat([empty, rejected_bad], how="diagonal_relaxed").rename({"_line": SOURCE_LINE})
-    kept = kept.rename({"_line": SOURCE_LINE})
-    fingerprint = {
-        "path": str(path), "format": fmt, "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(), "rows": kept.height + rejected.height,
-    }
-    stats = {"format": fmt, "rows_read": kept.height + rejected.height}
-    return Ingested(StageResult(kept=kept, rejected=rejected, stats=stats), fingerprint)
+    return StageResult(kept=frame.filter(~is_empty).rename({"_line": SOURCE_LINE}), rejected=rejected)
+
+
+@dataclass
+class InputReader:
+    """The recipe's input, `batch_rows` rows at a time (all at once when None), so a streamed run never holds the
+    file: `batches()` yields each batch's result (kept: readable rows with text; rejected: malformed or empty rows).
+    Rows are the same whatever the batch size: line numbers count from the file's start, stable ids count a text's
+    earlier occurrences in every batch, and an id the file gives may not repeat anywhere in it. `stats` (with the
+    file's fingerprint and labels) is complete once every batch is read."""
+
+    spec: InputSpec
+    batch_rows: int | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def batches(self) -> Iterator[StageResult]:
+        path = Path(self.spec.path)
+        if not path.exists():
+            raise InputError("input file not found", str(path), hint=f"paths are relative to the current folder ({Path.cwd()})")
+        if path.is_dir():
+            raise InputError("input is a folder, not a file", str(path))
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+        if not head.strip() and size <= len(head):
+            raise InputError("the file is empty", str(path))
+        fmt = self.spec.format or detect_format(path, head)
+        make_ids, given, labels, rows, schema = StableIds(), [], [], 0, None
+        for frame, bad in self._parsed(path, fmt):
+            gives_ids = self.spec.id is not None or ID in frame.columns
+            frame = _canonical(frame.drop(SOURCE_LINE, strict=False), self.spec, path, make_ids)  # a re-read curate output names its own lines
+            schema = schema or frame.schema
+            frame = _as_first_batch(frame, schema, path)
+            if gives_ids:
+                given.append(frame.select(ID, "_line"))
+            part = _batch_result(frame, bad, path)
+            rows += part.kept.height + part.rejected.height
+            labels.append(part.kept.group_by(LABEL).len())
+            yield part
+        if given:
+            _check_unique_ids(pl.concat(given), path)
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        fingerprint = {"path": str(path), "format": fmt, "bytes": size, "sha256": digest, "rows": rows}
+        label_totals = pl.concat(labels).group_by(LABEL).agg(pl.col("len").sum()) if labels else pl.DataFrame()
+        self.stats = {"format": fmt, "rows_read": rows, "fingerprint": fingerprint, "labels": _ordered_counts(label_totals)}
+
+    def _parsed(self, path: Path, fmt: str) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
+        """(rows with their `_line`, malformed rows) per batch, in the file's format."""
+        spec = self.spec
+        if fmt == "parquet":
+            yield from _parquet_batches(path, self.batch_rows)
+        elif fmt == "csv":
+            yield from _csv_batches(_text_lines(path, spec.encoding), path, spec.on_bad_rows, self.batch_rows)
+        elif fmt in ("jsonl", "openai"):
+            anything = False
+            for numbered in _numbered_lines(_text_lines(path, spec.encoding), self.batch_rows):
+                anything = True
+                yield (_jsonl_batch(numbered, path, spec.on_bad_rows) if fmt == "jsonl"
+                       else _openai_batch(numbered, path, spec.on_bad_rows, spec.label))
+            if not anything:
+                raise InputError("the file is empty", str(path))
+        else:
+            raise InputError(f"unknown format '{fmt}'", str(path), hint="formats: csv, jsonl, parquet, openai")
+
+
+def _as_first_batch(frame: pl.DataFrame, schema: pl.Schema, path: Path) -> pl.DataFrame:
+    """A later batch's columns typed as the first batch's (a JSONL column inferred anew per batch), or a clear error
+    when its values cannot be: the rows of one file are one table."""
+    for name, dtype in frame.schema.items():
+        first = schema.get(name)
+        if first is None or first == dtype or dtype == pl.Null or first == pl.Null:
+            continue
+        try:
+            frame = frame.with_columns(pl.col(name).cast(first))
+        except pl.exceptions.PolarsError:
+            raise InputError(f"column '{name}' holds {first} values in the file's first rows and {dtype} values from line "
+                             f"{frame['_line'][0]} on", str(path), hint="give the column one type throughout (or convert the file to Parquet)") from None
+    return frame
+
+
+def read_input(spec: InputSpec) -> Ingested:
+    """Read the recipe's input at once; malformed rows raise (or are rejected), empty texts are rejected."""
+    reader = InputReader(spec)
+    parts = list(reader.batches())
+    kept = pl.concat([p.kept for p in parts], how="diagonal_relaxed")
+    rejected = pl.concat([p.rejected for p in parts], how="diagonal_relaxed")
+    stats = {k: v for k, v in reader.stats.items() if k in ("format", "rows_read")}
+    return Ingested(StageResult(kept=kept, rejected=rejected, stats=stats), reader.stats["fingerprint"])
 
 
 @dataclass
@@ -315,9 +431,17 @@ class Ingest(Stage):
     is_source: ClassVar[bool] = True
 
     def apply(self, rows: pl.DataFrame | None = None, ctx: RunContext | None = None) -> StageResult:
-        ingested = read_input(self.spec)
-        ingested.result.stats.update(fingerprint=ingested.fingerprint, labels=label_counts(ingested.result.kept))
-        return ingested.result
+        parts = list(self.read_in_batches(None, ctx))
+        return StageResult(kept=pl.concat([p.kept for p in parts], how="diagonal_relaxed"),
+                           rejected=pl.concat([p.rejected for p in parts], how="diagonal_relaxed"), stats=parts[-1].stats)
+
+    def read_in_batches(self, batch_rows: int | None, ctx: RunContext | None = None) -> Iterator[StageResult]:
+        reader = InputReader(self.spec, batch_rows)
+        last = None
+        for part in reader.batches():
+            yield part
+            last = part
+        yield StageResult(kept=last.kept.clear(), rejected=last.rejected.clear(), stats=reader.stats)
 
 
 def label_counts(frame: pl.DataFrame | Blocks) -> dict[str, int]:
@@ -326,5 +450,12 @@ def label_counts(frame: pl.DataFrame | Blocks) -> dict[str, int]:
         frame = frame.select(LABEL)
     if LABEL not in frame.columns or frame.height == 0:
         return {}
-    counts = frame.group_by(LABEL).len().sort(["len", LABEL], descending=[True, False])
+    return _ordered_counts(frame.group_by(LABEL).len())
+
+
+def _ordered_counts(counts: pl.DataFrame) -> dict[str, int]:
+    """{label: rows} from a frame of labels and their `len`, largest first."""
+    if counts.height == 0:
+        return {}
+    counts = counts.sort(["len", LABEL], descending=[True, False])
     return {str(k): int(v) for k, v in zip(counts[LABEL].to_list(), counts["len"].to_list())}

@@ -58,6 +58,8 @@ class LocalEngine:
     _spill: Path | None = field(default=None, init=False)
 
     def apply(self, stage: Stage, rows: pl.DataFrame | Blocks, ctx: RunContext) -> StageResult:
+        if stage.is_source:
+            return self.read(stage, ctx)
         kind = streamed_as(stage)
         if isinstance(rows, pl.DataFrame) and (rows.height <= self.block_rows or kind is None):
             return stage.apply(rows, ctx)
@@ -69,6 +71,28 @@ class LocalEngine:
         result = stream_stage(stage, blocks, ctx, self.spill)
         blocks.delete()  # every piece was checked against them; the stage's kept blocks replace them
         return result
+
+    def read(self, stage: Stage, ctx: RunContext) -> StageResult:
+        """A source stage's rows, read a block at a time: held as one frame while they fit in `block_rows`, written to
+        blocks from the first batch past it."""
+        held: list[pl.DataFrame] = []
+        rejected: list[pl.DataFrame] = []
+        blocks: Blocks | None = None
+        for part in stage.read_in_batches(self.block_rows, ctx):
+            rejected.append(part.rejected)
+            stats = part.stats
+            if blocks is None and sum(frame.height for frame in held) + part.kept.height > self.block_rows:
+                blocks = Blocks.create(self.spill)
+                for frame in held:
+                    blocks.append(frame)
+                held = []
+                self.placement[stage.display_name] = "streamed: read in blocks"
+            if blocks is None:
+                held.append(part.kept)
+            else:
+                blocks.append(part.kept)
+        rejected_rows = pl.concat(rejected, how="diagonal_relaxed")
+        return StageResult(kept=blocks if blocks is not None else pl.concat(held, how="diagonal_relaxed"), rejected=rejected_rows, stats=stats)
 
     @property
     def spill(self) -> Path:
@@ -161,6 +185,8 @@ class RayEngine:
         self._apply = ray.remote(_apply_block)
 
     def apply(self, stage: Stage, rows: pl.DataFrame, ctx: RunContext) -> StageResult:
+        if stage.is_source:  # read on the driver (docs/scale.md: what is next)
+            return stage.apply(None, ctx)
         key = stage.partition_by()
         if rows.height <= self.block_rows or not (stage.row_local or key is not None or stage.shuffles_groups or stage.aggregates):
             self.placement[stage.display_name] = "driver"

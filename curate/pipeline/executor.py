@@ -183,7 +183,7 @@ def run_stages(
             result = StageResult(kept=current, rejected=empty_rejected(current), stats={"findings": ["no rows left: skipped"]},
                                  halt="no rows reached it" if stage.on_no_rows == "halt" else None)
         else:
-            result = stage.apply(current, ctx) if stage.is_source else engine.apply(stage, current, ctx)
+            result = engine.apply(stage, current, ctx)
         seconds = time.perf_counter() - started
         if stage.is_source:  # what it read is the run's input: every one of these rows must be accounted for
             current = current.clear()
