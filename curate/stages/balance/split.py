@@ -33,6 +33,9 @@ def assign_groups(groups: pl.DataFrame, validation: float, test: float, seed: in
     return pl.concat(out)
 
 
+SPLIT_CODES = {TRAIN: 0, VALIDATION: 1, TEST: 2}
+
+
 @dataclass
 class Split(Stage):
     """Add a `split` column; near duplicates (MinHash, `group_threshold`) share a split."""
@@ -81,19 +84,29 @@ class Split(Stage):
         return self.finish(rows, mapped, held, ctx)
 
     def assign(self, rows: pl.DataFrame, clusters: np.ndarray, ctx: RunContext | None) -> StageResult:
-        """Rows in one near-duplicate cluster form a group; groups are split by label, seeded."""
-        grouped = rows.with_columns(pl.Series(SPLIT_GROUP, clusters).cast(pl.String).replace("-1", None)).with_columns(
-            pl.col(SPLIT_GROUP).fill_null(pl.col(ID))
-        )
-        groups = grouped.group_by(SPLIT_GROUP, maintain_order=True).agg(
-            pl.len().alias("size"), pl.col(LABEL).drop_nulls().mode().sort().first().fill_null("").alias(LABEL)
-        )
-        assigned = assign_groups(groups, self.validation, self.test, (ctx or RunContext()).seed_for(self.seed)).select(SPLIT_GROUP, SPLIT)
-        kept = grouped.join(assigned, on=SPLIT_GROUP, how="left", maintain_order="left")
+        """Rows in one near-duplicate cluster form a group, every other row a group of its own; groups are split by label,
+        seeded. Groups are numbered (a cluster by its number, a lone row by `rows.height` + its place), not named by
+        strings, so ten million rows are split in a few hundred MB."""
+        n = rows.height
+        clusters = np.asarray(clusters, dtype=np.int64)
+        clustered = clusters >= 0
+        key = np.where(clustered, clusters, n + np.arange(n, dtype=np.int64))
+        members = pl.DataFrame({"_group": key[clustered], "_first": np.flatnonzero(clustered), LABEL: rows[LABEL].filter(pl.Series(clustered))})
+        shared = members.group_by("_group").agg(
+            pl.col("_first").min(), pl.len().alias("size"), pl.col(LABEL).drop_nulls().mode().sort().first().fill_null(""))
+        alone = pl.DataFrame({"_group": key[~clustered], "_first": np.flatnonzero(~clustered)}).with_columns(
+            pl.lit(1, pl.UInt32).alias("size"), rows[LABEL].filter(pl.Series(~clustered)).fill_null("").alias(LABEL))
+        groups = pl.concat([shared, alone]).sort("_first")  # in the order of each group's first row
+        assigned = assign_groups(groups, self.validation, self.test, (ctx or RunContext()).seed_for(self.seed))
+        code_of_group = np.zeros(2 * n, dtype=np.int8)
+        code_of_group[assigned["_group"].to_numpy()] = assigned[SPLIT].replace_strict(SPLIT_CODES, return_dtype=pl.Int8).to_numpy()
+        split = pl.Series(SPLIT, code_of_group[key]).replace_strict({v: k for k, v in SPLIT_CODES.items()}, return_dtype=pl.String)
+        kept = rows.with_columns(
+            pl.when(pl.Series(clustered)).then(pl.Series(clusters).cast(pl.String)).otherwise(pl.col(ID)).alias(SPLIT_GROUP), split)
         counts = kept.group_by(SPLIT).len()
         stats = {
             "rows": dict(zip(counts[SPLIT].to_list(), counts["len"].to_list())),
-            "groups_with_near_duplicates": int((groups["size"] > 1).sum()),
-            "rows_in_such_groups": int(groups.filter(pl.col("size") > 1)["size"].sum()),
+            "groups_with_near_duplicates": shared.height,
+            "rows_in_such_groups": int(shared["size"].sum()),
         }
         return StageResult(kept=kept, rejected=empty_rejected(rows), stats=stats)
