@@ -25,6 +25,9 @@ class RunContext:
     output_dir: Path | None = None  # the run directory; None: nothing is written (a notebook, a test)
     datasets: dict[str, pl.DataFrame] = field(default_factory=dict)  # e.g. {"train.eval": rows of a clean evaluation file}
     progress: Progress | None = None
+    # Where embeddings are computed (core/embed.py's ChunkEncoder): None, in this process; the Ray engine sets a pool of
+    # actors that hold the model, so a model stage on the driver encodes on every worker (a GPU where there is one).
+    encode_chunks: Callable | None = None
 
     def seed_for(self, explicit: int | None) -> int:
         """A stage's own seed when the recipe set one, else the recipe's."""
@@ -35,6 +38,12 @@ class RunContext:
         if self.output_dir is None:
             return Path(tempfile.mkdtemp(prefix=f"curate-{stage_name}-"))
         return Path(self.output_dir) / stage_name
+
+    def embedder(self, model: str | None = None, **options):
+        """An `Embedder` (core/embed.py) that encodes where this run encodes; `options` are its other fields."""
+        from curate.core.embed import Embedder
+
+        return Embedder(model, encode_chunks=self.encode_chunks, **options)
 
     def report(self, stage: str, what: str, done: int, total: int | None = None) -> None:
         if self.progress is not None:

@@ -66,6 +66,27 @@ def text_keys(texts: list[str]) -> list[str]:
     return [xxhash.xxh3_64_hexdigest(t.encode()) for t in texts]
 
 
+def encode_chunk(encoder, texts: list[str], batch_size: int) -> np.ndarray:
+    """One chunk of texts through a loaded model: L2-normalised float32 vectors."""
+    return encoder.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                          show_progress_bar=False).astype(np.float32)
+
+
+# Where an Embedder's chunks are encoded: (model, chunks, batch size, called with each chunk's size as it is done)
+# -> one array per chunk, in order. Locally `encode_in_process`; the Ray engine passes one that spreads the chunks
+# over actors holding the model (curate.pipeline.engines), through `RunContext.embedder`.
+ChunkEncoder = Callable[[str, list[list[str]], int, Callable[[int], None]], list[np.ndarray]]
+
+
+def encode_in_process(model: str, chunks: list[list[str]], batch_size: int, on_chunk: Callable[[int], None]) -> list[np.ndarray]:
+    encoder = load_sentence_model(model)
+    parts = []
+    for chunk in chunks:
+        parts.append(encode_chunk(encoder, chunk, batch_size))
+        on_chunk(len(chunk))
+    return parts
+
+
 @dataclass
 class Embedder:
     """Encode texts to L2-normalised float32 vectors, with an on-disk cache."""
@@ -76,6 +97,7 @@ class Embedder:
     cache_dir: Path | None = None
     on_progress: Callable[[int, int], None] | None = None  # (texts encoded, texts to encode), once per chunk
     chunk: int = 1024  # texts per progress report; the model sorts each chunk by length, so chunks cost little
+    encode_chunks: ChunkEncoder | None = None  # None: in this process
 
     def _cache_folder(self) -> Path:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model or DEFAULT_MODEL)[-80:]
@@ -99,15 +121,17 @@ class Embedder:
         missing = list(dict.fromkeys(k for k in keys if k not in known))
         if missing:
             first_text = dict(zip(keys, texts))
-            model = load_sentence_model(self.model or DEFAULT_MODEL)
             todo = [first_text[k] for k in missing]
-            parts = []
-            for start in range(0, len(todo), self.chunk):
-                parts.append(model.encode(todo[start:start + self.chunk], batch_size=self.batch_size, convert_to_numpy=True,
-                                          normalize_embeddings=True, show_progress_bar=False).astype(np.float32))
+            done = 0
+
+            def on_chunk(size: int) -> None:
+                nonlocal done
+                done += size
                 if self.on_progress is not None:
-                    self.on_progress(min(start + self.chunk, len(todo)), len(todo))
-            vectors = np.concatenate(parts)
+                    self.on_progress(done, len(todo))
+
+            chunks = [todo[start:start + self.chunk] for start in range(0, len(todo), self.chunk)]
+            vectors = np.concatenate((self.encode_chunks or encode_in_process)(resolve_model(self.model), chunks, self.batch_size, on_chunk))
             known.update(zip(missing, vectors))
             if self.cache:
                 folder = self._cache_folder()

@@ -13,10 +13,12 @@ declarations, `streaming.py`), and the output is the local engine's row for row:
   every row with those keys, and `Stage.combine` joins the partitions' results;
 - stages that group rows by keys (`Stage.shuffles_groups`: MinHash dedup and split, by LSH band bucket) as
   map, shuffle, reduce: each block's rows mapped (signatures) where the block is, their group
-  memberships cut by the group's hash, one task per partition turns whole groups into candidate pairs,
-  and the driver checks the pairs (`Stage.pairs_that_hold`) and clusters those that hold (`Stage.finish`);
+  memberships cut by the group's hash, one task per partition turns whole groups into candidate pairs, the
+  pairs are cut by the blocks of their two rows and checked by one task per block pair (`Stage.pairs_that_hold`,
+  with those two blocks' mapped rows), and the driver clusters those that hold (`Stage.finish`);
 - every other stage (semantic dedup, labels, rebalance, the gate, training) on the driver over the collected
-  frame, as locally (docs/scale.md: what is next).
+  frame, as locally, except that embeddings a stage asks its `RunContext` for are encoded by a pool of actors
+  holding the model (`ActorEncoders`; a GPU each where the cluster has GPUs) (docs/scale.md: what is next).
 Rows come back in the order they went in (a row number travels with each row); stats add up.
 """
 
@@ -24,14 +26,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import polars as pl
 
 from curate.core.context import RunContext
-from curate.core.stage import ROW, Stage, StageResult
+from curate.core.stage import ROW, Stage, StageResult, merge_stats
 from curate.io.blocks import Blocks
 from curate.pipeline.streaming import group_key, split_by_hash, stream_stage, streamed_as
 
@@ -165,6 +167,82 @@ def _reduce_groups(stage: Stage, *pieces):
     return stage.reduce_groups(pl.from_arrow(pa.concat_tables(pieces))).to_arrow()
 
 
+class EncoderActor:
+    """A Ray actor that holds one embedding model and encodes chunks of texts with it."""
+
+    def __init__(self, model: str) -> None:
+        from curate.core.embed import load_sentence_model
+
+        self.encoder = load_sentence_model(model)
+
+    def encode(self, texts: list[str], batch_size: int):
+        from curate.core.embed import encode_chunk
+
+        return encode_chunk(self.encoder, texts, batch_size)
+
+
+@dataclass
+class ActorEncoders:
+    """The Ray engine's `ChunkEncoder` (core/embed.py): a model stage on the driver has its embedding chunks encoded by
+    a pool of actors that load the model once each and live until the stage ends (they hold the cluster's CPUs, which
+    the next stage's tasks need), one per GPU where the cluster has GPUs, else one per CPU. A single chunk is encoded
+    on the driver: starting actors would cost more than it."""
+
+    actors: dict[str, list] = field(default_factory=dict)
+    chunks_sent: int = 0
+
+    def __call__(self, model: str, chunks: list[list[str]], batch_size: int, on_chunk) -> list:
+        from curate.core.embed import encode_in_process
+
+        if len(chunks) < 2:
+            return encode_in_process(model, chunks, batch_size, on_chunk)
+        from ray.util import ActorPool
+
+        parts = []
+        pool = ActorPool(self.pool(model, len(chunks)))
+        for chunk, vectors in zip(chunks, pool.map(lambda actor, chunk: actor.encode.remote(chunk, batch_size), chunks)):
+            parts.append(vectors)
+            on_chunk(len(chunk))
+        self.chunks_sent += len(chunks)
+        return parts
+
+    @property
+    def on_gpu(self) -> bool:
+        import ray
+
+        return ray.cluster_resources().get("GPU", 0) >= 1
+
+    def pool(self, model: str, wanted: int) -> list:
+        import ray
+
+        if model not in self.actors:
+            resources = ray.cluster_resources()
+            per_actor = {"num_gpus": 1} if self.on_gpu else {"num_cpus": 1}
+            count = int(resources.get("GPU", 0)) if self.on_gpu else max(1, int(resources.get("CPU", 1)))
+            self.actors[model] = [ray.remote(**per_actor)(EncoderActor).remote(model) for _ in range(min(count, wanted))]
+        return self.actors[model]
+
+    def describe(self) -> str:
+        count = sum(len(a) for a in self.actors.values())
+        return f"driver; embeddings by {count} {'GPU' if self.on_gpu else 'CPU'} actor{'s' if count > 1 else ''}"
+
+    def close(self) -> None:
+        import ray
+
+        for actors in self.actors.values():
+            for actor in actors:
+                ray.kill(actor)
+        self.actors = {}
+
+
+def _pairs_that_hold(stage: Stage, pairs, rows: int, *mapped) -> tuple:
+    """On a worker: the pairs between two blocks (or within one) that hold, checked with those blocks' mapped rows."""
+    import pyarrow as pa
+
+    held, stats = stage.pairs_that_hold(pl.from_arrow(pa.concat_tables(mapped)).sort(ROW), pl.from_arrow(pairs), rows)
+    return held.to_arrow(), stats
+
+
 @dataclass
 class RayEngine:
     """Row-local stages as Ray tasks over Arrow blocks; stages with a partition key (exact dedup) as a shuffle
@@ -175,6 +253,7 @@ class RayEngine:
     name: str = "ray"
     _started: bool = field(default=False, init=False)
     placement: dict[str, str] = field(default_factory=dict, init=False)  # per stage: where it ran (in the report)
+    encoders: ActorEncoders = field(default_factory=ActorEncoders, init=False)
 
     def __post_init__(self) -> None:
         import ray
@@ -189,8 +268,14 @@ class RayEngine:
             return stage.apply(None, ctx)
         key = stage.partition_by()
         if rows.height <= self.block_rows or not (stage.row_local or key is not None or stage.shuffles_groups or stage.aggregates):
-            self.placement[stage.display_name] = "driver"
-            return stage.apply(rows, ctx)  # one block, or a stage that looks across all rows: on the driver
+            # one block, or a stage that looks across all rows: on the driver, its embeddings (if any) on actors
+            sent = self.encoders.chunks_sent
+            try:
+                result = stage.apply(rows, replace(ctx, encode_chunks=self.encoders))
+                self.placement[stage.display_name] = self.encoders.describe() if self.encoders.chunks_sent > sent else "driver"
+            finally:
+                self.encoders.close()  # the actors hold the cluster's CPUs: later stages' tasks need them back
+            return result
         self.placement[stage.display_name] = streamed_as(stage)
         import ray
 
@@ -222,9 +307,18 @@ class RayEngine:
         outputs = [mapper.remote(stage_ref, block, partitions) for block in blocks]
         reducer = ray.remote(_reduce_groups)
         reduced = [reducer.remote(stage_ref, *[out[1 + i] for out in outputs]) for i in range(partitions)]
-        mapped = pl.concat([pl.from_arrow(table) for table in ray.get([out[0] for out in outputs])]).sort(ROW)
         pairs = pl.concat([pl.from_arrow(table) for table in ray.get(reduced)])
-        held, pair_stats = stage.pairs_that_hold(mapped, pairs, numbered.height)
+        # As when streamed locally: the pairs cut by the blocks of their two rows (a pair found in several bands is
+        # checked once), each part checked by a task that gets the mapped rows of those two blocks from the object store.
+        keyed = pairs.with_columns((pl.col("i") // self.block_rows).alias("_bi"), (pl.col("j") // self.block_rows).alias("_bj"))
+        checker = ray.remote(_pairs_that_hold)
+        checks = [checker.remote(stage_ref, piece.drop("_bi", "_bj").to_arrow(), numbered.height,
+                                 *[outputs[b][0] for b in sorted({bi, bj})])
+                  for (bi, bj), piece in sorted(keyed.partition_by("_bi", "_bj", as_dict=True).items())]
+        checked = ray.get(checks)
+        mapped = pl.concat([pl.from_arrow(table) for table in ray.get([out[0] for out in outputs])]).sort(ROW)
+        held = pl.concat([pl.from_arrow(table) for table, _ in checked]) if checked else pairs
+        pair_stats = merge_stats([stats for _, stats in checked]) if checked else stage.pairs_that_hold(mapped, pairs, numbered.height)[1]
         held, more_stats = stage.pairs_that_hold_together(mapped, held, numbered.height)
         result = stage.finish(numbered, mapped, held, ctx)
         result.stats.update(pair_stats | more_stats)
@@ -246,6 +340,8 @@ class RayEngine:
     def close(self) -> None:
         import ray
 
+        if ray.is_initialized():
+            self.encoders.close()
         if self._started and ray.is_initialized():
             ray.shutdown()
 

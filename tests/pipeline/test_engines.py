@@ -1,5 +1,6 @@
 """The same recipe on the local engine and on Ray (a local cluster started by the test) gives the same
-approved and rejected rows, clusters and stats: on the bundled sample, and on 100,000 generated tickets."""
+approved and rejected rows, clusters and stats: on the bundled sample (with semantic dedup, whose embeddings Ray's
+actors compute), and on 100,000 generated tickets."""
 
 from pathlib import Path
 
@@ -22,9 +23,10 @@ def ray_cluster():
     ray.shutdown()
 
 
-def both_engines(recipe: dict, tmp_path: Path, block_rows: int) -> tuple:
+def both_engines(recipe: dict, tmp_path: Path, block_rows: int, monkeypatch) -> tuple:
     results = {}
     for engine in ("local", "ray"):
+        monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / f"cache-{engine}"))  # each engine encodes every text itself
         recipe = {**recipe, "output": str(tmp_path / engine), "engine": {"name": engine, "block_rows": block_rows} if engine == "ray" else engine}
         results[engine] = run_recipe(parse_recipe(yaml.safe_dump(recipe)))
     return results["local"], results["ray"]
@@ -39,26 +41,29 @@ def assert_identical(local, remote) -> None:
     assert strip(report_a) == strip(report_b)  # kept, rejected, reasons, stats and examples, stage by stage
 
 
-def test_the_default_recipe_gives_the_same_run_on_ray(ray_cluster, tmp_path):
+def test_the_default_recipe_gives_the_same_run_on_ray(ray_cluster, tmp_path, monkeypatch):
     recipe = yaml.safe_load((ROOT / "recipes/tickets.yaml").read_text())
     recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)]  # training stays on one node
-    local, remote = both_engines(recipe, tmp_path, block_rows=300)  # clean and redact over 7 blocks, exact dedup over 7 partitions
+    recipe["stages"].insert(6, {"dedup": {"method": "semantic"}})  # a model stage: its embeddings on the cluster
+    local, remote = both_engines(recipe, tmp_path, block_rows=300, monkeypatch=monkeypatch)  # clean and redact over 7 blocks, exact dedup over 7 partitions
     assert local[0].approved.height > 1500
     placement = remote[1]["placement"]
     assert placement["clean"] == placement["redact"] == "blocks" and placement["dedup:exact"] == "shuffle by key"
     assert placement["dedup:minhash"] == placement["split"] == "map, shuffle by group, reduce" and placement["bias"] == "driver"
     assert placement["quality"] == placement["review"] == "blocks with totals"  # class shares from every block's counts
+    # semantic dedup's ~1,600 texts (two chunks) were encoded by actors on the cluster's two CPUs, not by the driver
+    assert placement["dedup:semantic"] == "driver; embeddings by 2 CPU actors"
     assert_identical(local, remote)
 
 
-def test_100k_generated_tickets_give_the_same_run_on_ray(ray_cluster, tmp_path):
+def test_100k_generated_tickets_give_the_same_run_on_ray(ray_cluster, tmp_path, monkeypatch):
     from curate.samples.scale_tickets import generate_tickets
 
     generate_tickets(100_000, seed=3).write_parquet(tmp_path / "tickets.parquet")
     recipe = {"input": {"path": str(tmp_path / "tickets.parquet")}, "seed": 0,
               "stages": ["review", "clean", "redact", "quality", {"dedup": {"method": "exact"}},
                          {"dedup": {"method": "minhash", "keep": "longest"}}, {"split": {"seed": 7}}]}
-    local, remote = both_engines(recipe, tmp_path, block_rows=25_000)
+    local, remote = both_engines(recipe, tmp_path, block_rows=25_000, monkeypatch=monkeypatch)
     assert remote[1]["placement"]["dedup:minhash"] == remote[1]["placement"]["split"] == "map, shuffle by group, reduce"
     rejected = local[0].rejected
     assert rejected.filter(pl.col("reason") == "exact_duplicate").height > 3_000 and rejected.filter(pl.col("reason") == "near_duplicate").height > 0 and local[1]["totals"]["input_rows"] == 100_000

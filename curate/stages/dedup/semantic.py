@@ -16,7 +16,6 @@ import polars as pl
 
 from curate.core.columns import LABEL, TEXT
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
-from curate.core.embed import Embedder
 from curate.core.params import Positive, Similarity
 from curate.core.stage import RunContext, Stage, StageResult
 
@@ -67,12 +66,13 @@ class SemanticDedup(Stage):
     name: ClassVar[str] = "dedup"
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        on_progress = ctx.reporter(self.display_name, "texts encoded") if ctx else None
-        vectors = Embedder(self.model, self.batch_size, self.cache, on_progress=on_progress).encode(rows[TEXT].fill_null(""))
+        ctx = ctx or RunContext()
+        embedder = ctx.embedder(self.model, batch_size=self.batch_size, cache=self.cache, on_progress=ctx.reporter(self.display_name, "texts encoded"))
+        vectors = embedder.encode(rows[TEXT].fill_null(""))
         if len(vectors) <= self.exact_search_limit:
             pairs = similar_pairs(vectors, self.threshold)
         else:
-            pairs = partitioned_pairs(vectors, self.threshold, self.partition_size, (ctx or RunContext()).seed_for(self.seed))
+            pairs = partitioned_pairs(vectors, self.threshold, self.partition_size, ctx.seed_for(self.seed))
         if not self.across_labels:
             pairs = same_label(pairs, rows[LABEL])
         labels = components(rows.height, pairs)

@@ -72,17 +72,15 @@ class LabelCheck(Filter):
             return rows
         dropped = pl.any_horizontal([c.fails.fill_null(False) for c in self.rule_checks() if c.action == "drop"] or [pl.lit(False)])
         candidates = rows.with_row_index("_row").filter(~dropped)
-        issues = self.find_issues(candidates, ctx.seed_for(self.seed), ctx.reporter(self.name, "texts encoded"))
+        issues = self.find_issues(candidates, ctx.seed_for(self.seed), ctx.embedder(self.model, on_progress=ctx.reporter(self.name, "texts encoded")))
         scored = pl.concat([candidates.select("_row"), issues], how="horizontal")
         return rows.with_row_index("_row").join(scored, on="_row", how="left", maintain_order="left").drop("_row").with_columns(
             pl.col(LABEL_ISSUE).fill_null(False))
 
-    def find_issues(self, rows: pl.DataFrame, seed: int, on_progress=None) -> pl.DataFrame:
+    def find_issues(self, rows: pl.DataFrame, seed: int, embedder=None) -> pl.DataFrame:
         """Columns label_issue / label_suggested / label_quality for rows the classifier can judge."""
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
-
-        from curate.core.embed import Embedder
 
         empty = rows.select(pl.lit(False).alias(LABEL_ISSUE), pl.lit(None, pl.String).alias(LABEL_SUGGESTED),
                             pl.lit(None, pl.Float64).alias(LABEL_QUALITY))
@@ -93,7 +91,7 @@ class LabelCheck(Filter):
         classes = sorted(rows[LABEL].filter(judged).unique().to_list())
         if len(classes) < 2:
             return empty
-        vectors = Embedder(self.model, on_progress=on_progress).encode(rows[TEXT].gather(index))
+        vectors = (embedder or RunContext().embedder(self.model)).encode(rows[TEXT].gather(index))
         labels = np.searchsorted(classes, rows[LABEL].gather(index).to_numpy())
         probabilities = out_of_fold_probabilities(vectors, labels, self.folds, seed)
         # n_jobs=1: cleanlab's default forks a multiprocessing pool, and a fork of a process that has threads (torch,
