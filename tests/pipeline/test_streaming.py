@@ -93,3 +93,21 @@ def test_a_streamed_stage_that_loses_rows_is_caught():
     finally:
         engine.close()
     assert caught.value.where == "loses_a_row" and "1 of 4 rows" in caught.value.message  # the first block's loss, named
+
+
+def test_blocks_take_the_rows_asked_for_whether_a_block_is_in_order_or_not(tmp_path):
+    """`take` gathers by place from blocks that hold their row numbers in order, and searches the others."""
+    import numpy as np
+
+    from curate.core.stage import ROW
+
+    rows = pl.DataFrame({ROW: range(30), "v": [f"row {i}" for i in range(30)]})
+    blocks = Blocks.create(tmp_path)
+    blocks.append(rows.slice(0, 10))  # in order
+    blocks.append(rows.slice(10, 10).reverse())  # the same rows backwards
+    blocks.append(rows.slice(20, 10).filter(pl.col(ROW) != 25))  # a gap
+    assert blocks.contiguous == [True, False, False]
+    wanted = np.array([0, 3, 9, 10, 14, 19, 21, 24, 26, 29])
+    expected = rows.filter(pl.col(ROW).is_in(wanted.tolist())).sort(ROW)
+    assert blocks.take(wanted).equals(expected)
+    assert blocks.take(np.array([25])).height == 0
