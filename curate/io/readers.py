@@ -411,12 +411,10 @@ def _as_first_batch(frame: pl.DataFrame, schema: pl.Schema, path: Path) -> pl.Da
 
 def read_input(spec: InputSpec) -> Ingested:
     """Read the recipe's input at once; malformed rows raise (or are rejected), empty texts are rejected."""
-    reader = InputReader(spec)
-    parts = list(reader.batches())
-    kept = pl.concat([p.kept for p in parts], how="diagonal_relaxed")
-    rejected = pl.concat([p.rejected for p in parts], how="diagonal_relaxed")
-    stats = {k: v for k, v in reader.stats.items() if k in ("format", "rows_read")}
-    return Ingested(StageResult(kept=kept, rejected=rejected, stats=stats), reader.stats["fingerprint"])
+    result = Ingest(spec).apply()
+    fingerprint = result.stats.pop("fingerprint")
+    result.stats.pop("labels")
+    return Ingested(result, fingerprint)
 
 
 @dataclass
