@@ -3,6 +3,10 @@ stage to stage without holding them (`curate.pipeline.streaming`).
 
 Blocks written by different pieces of a stage may type a column differently (a column that is all null in one
 block); `schema` settles one type per column and every read is cast to it, so the blocks read as one table.
+
+A block may be written by another process (a Ray worker: `write_block`) and added by the one that holds the `Blocks`
+(`add`): files are named at random, and their order is the order they are added in. On a cluster the folder must be
+storage every node reads (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -18,6 +22,31 @@ import numpy as np
 import polars as pl
 
 from curate.core.stage import ROW
+
+
+@dataclass(frozen=True)
+class BlockFile:
+    """One written block: where it is and what a `Blocks` records about it without reading it again."""
+
+    path: Path
+    height: int
+    schema: pl.Schema
+    row_range: tuple[int, int] | None  # the smallest and largest `ROW` in it, when its rows carry one
+    contiguous: bool  # holds every row number of its range once, in order
+
+
+def write_block(rows: pl.DataFrame, folder: Path) -> BlockFile | None:
+    """`rows` written as a block file in `folder` (None for no rows: an empty frame is not a block)."""
+    if not rows.height:
+        return None
+    path = Path(folder) / f"{uuid.uuid4().hex}.parquet"
+    rows.write_parquet(path, compression="lz4", statistics=False)
+    row_range, contiguous = None, False
+    if ROW in rows.columns:
+        low, high = int(rows[ROW].min()), int(rows[ROW].max())
+        row_range = (low, high)
+        contiguous = high - low + 1 == rows.height and rows[ROW].is_sorted() and rows[ROW].n_unique() == rows.height
+    return BlockFile(path, rows.height, rows.schema, row_range, contiguous)
 
 
 @dataclass
@@ -41,16 +70,23 @@ class Blocks:
 
     def append(self, rows: pl.DataFrame) -> None:
         """Write `rows` as the next block (an empty frame is not a block)."""
-        if rows.height:
-            path = self.folder / f"{len(self.paths):06d}.parquet"
-            rows.write_parquet(path, compression="lz4", statistics=False)
-            self.paths.append(path)
-            self.heights.append(rows.height)
-            self.block_schemas.append(rows.schema)
-            if ROW in rows.columns:
-                low, high = int(rows[ROW].min()), int(rows[ROW].max())
-                self.row_ranges.append((low, high))
-                self.contiguous.append(high - low + 1 == rows.height and rows[ROW].is_sorted() and rows[ROW].n_unique() == rows.height)
+        self.add(write_block(rows, self.folder))
+
+    def add(self, block: BlockFile | None) -> None:
+        """A block written by `write_block` (here or in a worker), as the next block."""
+        if block is None:
+            return
+        self.__dict__.pop("schema", None)  # a new block may settle a column's type
+        self.paths.append(block.path)
+        self.heights.append(block.height)
+        self.block_schemas.append(block.schema)
+        if block.row_range is not None:
+            self.row_ranges.append(block.row_range)
+            self.contiguous.append(block.contiguous)
+
+    def __getstate__(self) -> dict:
+        """Sent to a worker without the blocks `take` keeps."""
+        return {**self.__dict__, "_recent": {}}
 
     @property
     def height(self) -> int:
@@ -144,5 +180,12 @@ class Blocks:
                 writer.close()
 
     def delete(self) -> None:
+        """The folder and everything in it (blocks that own their folder)."""
         self._recent = {}
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Only these blocks' files (blocks that share a folder with others: a shuffle's partitions)."""
+        self._recent = {}
+        for path in self.paths:
+            path.unlink(missing_ok=True)

@@ -3,29 +3,22 @@
 The executor asks its engine to apply each stage and checks what comes back the same way whichever
 engine it is (conservation, redaction of examples, artifacts), so a stage never knows where it runs.
 
-The Ray engine spreads a stage by what it declares (`core/stage.py`; the local engine streams by the same
-declarations, `streaming.py`), and the output is the local engine's row for row:
-- row-local stages (`Stage.row_local`: clean, redact) as Ray tasks over Arrow blocks in the object
-  store, on every worker of the cluster;
-- `Stage.aggregates` (quality, review): each block's `partial` as a task, then each block decided with the totals;
-- stages with a partition key (`Stage.partition_by`: exact dedup, by the normalised text) as a
-  shuffle: map tasks cut each block by the key's hash, one task per partition applies the stage to
-  every row with those keys, and `Stage.combine` joins the partitions' results;
-- stages that group rows by keys (`Stage.shuffles_groups`: MinHash dedup and split, by LSH band bucket) as
-  map, shuffle, reduce: each block's rows mapped (signatures) where the block is, their group
-  memberships cut by the group's hash, one task per partition turns whole groups into candidate pairs, the
-  pairs are cut by the blocks of their two rows and checked by one task per block pair (`Stage.pairs_that_hold`,
-  with those two blocks' mapped rows), and the driver clusters those that hold (`Stage.finish`);
-- every other stage (semantic dedup, labels, rebalance, the gate, training) on the driver over the collected
-  frame, as locally, except that embeddings a stage asks its `RunContext` for are encoded by a pool of actors
-  holding the model (`ActorEncoders`; a GPU each where the cluster has GPUs) (docs/scale.md: what is next).
-Rows come back in the order they went in (a row number travels with each row); stats add up.
+Both engines hold a small input as one frame and apply each stage to it whole. Past `block_rows` rows, the source
+(ingest) writes what it reads to Parquet blocks a batch at a time, and every stage that declares how it spreads
+(`core/stage.py`: row-local, aggregates, a partition key, group shuffles) runs over the blocks through
+`streaming.py`, the same code for both engines: the local engine runs its pieces one after another in this process,
+the Ray engine as Ray tasks on every worker (`RayPieces`), which read their blocks from the files and write what they
+keep as files, so the rows never pass through the driver or the object store. The output is the same row for row.
+Stages that need every row at once (semantic dedup, labels, rebalance, the gate, training) run on the rows collected
+into one frame; on Ray, on the driver, with the embeddings a stage asks its `RunContext` for encoded by a pool of
+actors holding the model (`ActorEncoders`; a GPU each where the cluster has GPUs).
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -33,9 +26,9 @@ from typing import Protocol
 import polars as pl
 
 from curate.core.context import RunContext
-from curate.core.stage import ROW, Stage, StageResult, merge_stats
+from curate.core.stage import Stage, StageResult
 from curate.io.blocks import Blocks
-from curate.pipeline.streaming import group_key, split_by_hash, stream_stage, streamed_as
+from curate.pipeline.streaming import InProcess, Pieces, stream_stage, streamed_as
 
 ENGINES = ("local", "ray")
 
@@ -56,23 +49,35 @@ class LocalEngine:
     # Up to a million rows the whole frame is faster (86 s against 124 s for the benchmark's million) in 2.5 GB.
     block_rows: int = 1_000_000
     name: str = "local"
+    blocks_dir: Path | None = None  # where blocks live while the run lasts (None: a fresh folder in TMPDIR)
     placement: dict[str, str] = field(default_factory=dict, init=False)  # per streamed stage: how it streamed (in the report)
     _spill: Path | None = field(default=None, init=False)
+
+    @property
+    def pieces(self) -> Pieces:
+        return InProcess()
 
     def apply(self, stage: Stage, rows: pl.DataFrame | Blocks, ctx: RunContext) -> StageResult:
         if stage.is_source:
             return self.read(stage, ctx)
         kind = streamed_as(stage)
-        if isinstance(rows, pl.DataFrame) and (rows.height <= self.block_rows or kind is None):
-            return stage.apply(rows, ctx)
-        if kind is None:  # a stage that needs every row at once (a model stage, the gate): the blocks collected
-            self.placement[stage.display_name] = "in memory"
-            return self.collected(stage, rows, ctx)
-        self.placement[stage.display_name] = f"streamed: {kind}"
+        if kind is None or (isinstance(rows, pl.DataFrame) and rows.height <= self.block_rows):
+            return self.in_one_piece(stage, rows, ctx)
+        self.placement[stage.display_name] = self.streamed_label(kind)
         blocks = rows if isinstance(rows, Blocks) else self.to_blocks(rows)
-        result = stream_stage(stage, blocks, ctx, self.spill)
+        result = stream_stage(stage, blocks, ctx, self.spill, self.pieces)
         blocks.delete()  # every piece was checked against them; the stage's kept blocks replace them
         return result
+
+    def streamed_label(self, kind: str) -> str:
+        return f"streamed: {kind}"
+
+    def in_one_piece(self, stage: Stage, rows: pl.DataFrame | Blocks, ctx: RunContext) -> StageResult:
+        """A stage on one frame: the rows as they are, or blocks collected (a model stage, the gate)."""
+        if isinstance(rows, pl.DataFrame):
+            return stage.apply(rows, ctx)
+        self.placement[stage.display_name] = "in memory"
+        return self.collected(stage, rows, ctx)
 
     def read(self, stage: Stage, ctx: RunContext) -> StageResult:
         """A source stage's rows, read a block at a time: held as one frame while they fit in `block_rows`, written to
@@ -88,7 +93,7 @@ class LocalEngine:
                 for frame in held:
                     blocks.append(frame)
                 held = []
-                self.placement[stage.display_name] = "streamed: read in blocks"
+                self.placement[stage.display_name] = self.streamed_label("read in blocks")
             if blocks is None:
                 held.append(part.kept)
             else:
@@ -98,9 +103,11 @@ class LocalEngine:
 
     @property
     def spill(self) -> Path:
-        """Where blocks live while the run lasts (TMPDIR; removed by `close`)."""
+        """Where blocks live while the run lasts (removed by `close`)."""
         if self._spill is None:
-            self._spill = Path(tempfile.mkdtemp(prefix="curate-stream-"))
+            if self.blocks_dir is not None:
+                Path(self.blocks_dir).mkdir(parents=True, exist_ok=True)
+            self._spill = Path(tempfile.mkdtemp(prefix="curate-stream-", dir=self.blocks_dir))
         return self._spill
 
     def to_blocks(self, rows: pl.DataFrame) -> Blocks:
@@ -124,47 +131,21 @@ class LocalEngine:
             self._spill = None
 
 
-def _apply_block(stage: Stage, ctx: RunContext, *blocks) -> StageResult:
-    """On a worker: one Arrow block, or the pieces of one shuffle partition, through the stage."""
-    import pyarrow as pa
+class RayPieces:
+    """A streamed stage's pieces as Ray tasks, on every worker of the cluster; what every piece reads is put in the
+    object store once. Workers get a context without the run's output folder or progress callback."""
 
-    rows = pl.from_arrow(pa.concat_tables(blocks) if len(blocks) > 1 else blocks[0])
-    result = stage.apply(rows, ctx)
-    return StageResult(kept=result.kept, rejected=result.rejected, stats=result.stats,
-                       artifacts={k: v for k, v in result.artifacts.items() if isinstance(v, pl.DataFrame)})
+    def map(self, fn: Callable, stage: Stage, ctx: RunContext, items: Sequence[tuple], what: str, shared: tuple = ()) -> list:
+        import ray
 
-
-def _partial(stage: Stage, ctx: RunContext, block) -> pl.DataFrame:
-    """On a worker: one block's share of an `aggregates` stage's totals."""
-    return stage.partial(pl.from_arrow(block), ctx)
-
-
-def _apply_given(stage: Stage, ctx: RunContext, totals: pl.DataFrame, block) -> StageResult:
-    """On a worker: one block of an `aggregates` stage, decided with the totals of every block."""
-    result = stage.apply_given(pl.from_arrow(block), totals, ctx)
-    return StageResult(kept=result.kept, rejected=result.rejected, stats=result.stats,
-                       artifacts={k: v for k, v in result.artifacts.items() if isinstance(v, pl.DataFrame)})
-
-
-def _split_by_key(block, key: pl.Expr, partitions: int) -> list:
-    """On a worker (the map side of a shuffle): one block's rows, cut into `partitions` pieces by the key's hash."""
-    pieces = [piece.to_arrow() for piece in split_by_hash(pl.from_arrow(block), key, partitions)]
-    return pieces if partitions > 1 else pieces[0]
-
-
-def _map_and_split(stage: Stage, block, partitions: int) -> list:
-    """On a worker (the map side of a group shuffle): the block's rows mapped, then their group memberships cut
-    into `partitions` pieces by the group's hash; returns [mapped, piece 0, ..., piece partitions-1]."""
-    mapped = stage.map_rows(pl.from_arrow(block))
-    pieces = split_by_hash(stage.group_keys(mapped), group_key(), partitions)
-    return [stage.for_finish(mapped).to_arrow(), *(piece.to_arrow() for piece in pieces)]
-
-
-def _reduce_groups(stage: Stage, *pieces):
-    """On a worker (the reduce side): every membership of some groups, from every block, through the stage."""
-    import pyarrow as pa
-
-    return stage.reduce_groups(pl.from_arrow(pa.concat_tables(pieces))).to_arrow()
+        task = ray.remote(fn)
+        common = [ray.put(value) for value in (stage, RunContext(seed=ctx.seed, datasets=ctx.datasets), *shared)]
+        refs = [task.remote(*common, *item) for item in items]
+        waiting = list(refs)
+        while waiting:
+            _, waiting = ray.wait(waiting, num_returns=1)
+            ctx.report(stage.display_name, what, len(refs) - len(waiting), len(refs))
+        return ray.get(refs)
 
 
 class EncoderActor:
@@ -235,24 +216,15 @@ class ActorEncoders:
         self.actors = {}
 
 
-def _pairs_that_hold(stage: Stage, pairs, rows: int, *mapped) -> tuple:
-    """On a worker: the pairs between two blocks (or within one) that hold, checked with those blocks' mapped rows."""
-    import pyarrow as pa
-
-    held, stats = stage.pairs_that_hold(pl.from_arrow(pa.concat_tables(mapped)).sort(ROW), pl.from_arrow(pairs), rows)
-    return held.to_arrow(), stats
-
-
 @dataclass
-class RayEngine:
-    """Row-local stages as Ray tasks over Arrow blocks; stages with a partition key (exact dedup) as a shuffle
-    by that key, then one task per partition; every other stage on the driver."""
+class RayEngine(LocalEngine):
+    """The local engine's streaming with its pieces as Ray tasks; stages that need every row on the driver, their
+    embeddings encoded by actors. On a cluster of several machines `blocks_dir` must be storage every node reads."""
 
     address: str | None = None  # None: start a local cluster (a laptop, CI); "auto" or ray://host:10001 for an existing one
-    block_rows: int = 50_000
+    block_rows: int = 250_000  # rows per block and per task
     name: str = "ray"
     _started: bool = field(default=False, init=False)
-    placement: dict[str, str] = field(default_factory=dict, init=False)  # per stage: where it ran (in the report)
     encoders: ActorEncoders = field(default_factory=ActorEncoders, init=False)
 
     def __post_init__(self) -> None:
@@ -261,94 +233,40 @@ class RayEngine:
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
             self._started = True
-        self._apply = ray.remote(_apply_block)
 
-    def apply(self, stage: Stage, rows: pl.DataFrame, ctx: RunContext) -> StageResult:
-        if stage.is_source:  # read on the driver (docs/scale.md: what is next)
-            return stage.apply(None, ctx)
-        key = stage.partition_by()
-        if rows.height <= self.block_rows or not (stage.row_local or key is not None or stage.shuffles_groups or stage.aggregates):
-            # one block, or a stage that looks across all rows: on the driver, its embeddings (if any) on actors
-            sent = self.encoders.chunks_sent
-            try:
-                result = stage.apply(rows, replace(ctx, encode_chunks=self.encoders))
-                self.placement[stage.display_name] = self.encoders.describe() if self.encoders.chunks_sent > sent else "driver"
-            finally:
-                self.encoders.close()  # the actors hold the cluster's CPUs: later stages' tasks need them back
-            return result
-        self.placement[stage.display_name] = streamed_as(stage)
-        import ray
+    @property
+    def pieces(self) -> Pieces:
+        return RayPieces()
 
-        worker_ctx = ray.put(RunContext(seed=ctx.seed, datasets=ctx.datasets))  # no output folder or progress callback there
-        stage_ref = ray.put(stage)
-        numbered = rows.with_row_index(ROW)
-        blocks = [numbered.slice(start, self.block_rows).to_arrow() for start in range(0, numbered.height, self.block_rows)]
-        if stage.shuffles_groups:
-            combined = self._map_shuffle_reduce(stage, stage_ref, numbered, blocks, ctx)
-        elif stage.aggregates and not stage.row_local:  # every block's share of the totals, then every block decided with them
-            totals = pl.concat(ray.get([ray.remote(_partial).remote(stage_ref, worker_ctx, block) for block in blocks]), how="diagonal_relaxed")
-            totals_ref = ray.put(totals)
-            combined = stage.combine(ray.get([ray.remote(_apply_given).remote(stage_ref, worker_ctx, totals_ref, block) for block in blocks]))
-            combined.stats = stage.finish_stats(combined.stats, totals, ctx)
-        else:
-            combined = stage.combine(ray.get([self._apply.remote(stage_ref, worker_ctx, *pieces)
-                                              for pieces in self._inputs(stage, key, blocks)]))
-        combined.kept = combined.kept.sort(ROW).drop(ROW)  # back in the order the rows came in
-        combined.rejected = combined.rejected.sort(ROW).drop(ROW)
-        combined.artifacts = {name: frame.drop(ROW, strict=False) if isinstance(frame, pl.DataFrame) else frame
-                              for name, frame in combined.artifacts.items()}
-        return combined
+    def streamed_label(self, kind: str) -> str:
+        return kind
 
-    def _map_shuffle_reduce(self, stage: Stage, stage_ref, numbered: pl.DataFrame, blocks: list, ctx: RunContext) -> StageResult:
-        import ray
-
-        partitions = len(blocks)
-        mapper = ray.remote(num_returns=partitions + 1)(_map_and_split)
-        outputs = [mapper.remote(stage_ref, block, partitions) for block in blocks]
-        reducer = ray.remote(_reduce_groups)
-        reduced = [reducer.remote(stage_ref, *[out[1 + i] for out in outputs]) for i in range(partitions)]
-        pairs = pl.concat([pl.from_arrow(table) for table in ray.get(reduced)])
-        # As when streamed locally: the pairs cut by the blocks of their two rows (a pair found in several bands is
-        # checked once), each part checked by a task that gets the mapped rows of those two blocks from the object store.
-        keyed = pairs.with_columns((pl.col("i") // self.block_rows).alias("_bi"), (pl.col("j") // self.block_rows).alias("_bj"))
-        checker = ray.remote(_pairs_that_hold)
-        checks = [checker.remote(stage_ref, piece.drop("_bi", "_bj").to_arrow(), numbered.height,
-                                 *[outputs[b][0] for b in sorted({bi, bj})])
-                  for (bi, bj), piece in sorted(keyed.partition_by("_bi", "_bj", as_dict=True).items())]
-        checked = ray.get(checks)
-        mapped = pl.concat([pl.from_arrow(table) for table in ray.get([out[0] for out in outputs])]).sort(ROW)
-        held = pl.concat([pl.from_arrow(table) for table, _ in checked]) if checked else pairs
-        pair_stats = merge_stats([stats for _, stats in checked]) if checked else stage.pairs_that_hold(mapped, pairs, numbered.height)[1]
-        held, more_stats = stage.pairs_that_hold_together(mapped, held, numbered.height)
-        result = stage.finish(numbered, mapped, held, ctx)
-        result.stats.update(pair_stats | more_stats)
+    def in_one_piece(self, stage: Stage, rows: pl.DataFrame | Blocks, ctx: RunContext) -> StageResult:
+        """On the driver; a model stage's embeddings (if any) on actors."""
+        sent = self.encoders.chunks_sent
+        on_actors = replace(ctx, encode_chunks=self.encoders)
+        try:
+            result = stage.apply(rows, on_actors) if isinstance(rows, pl.DataFrame) else self.collected(stage, rows, on_actors)
+            self.placement[stage.display_name] = self.encoders.describe() if self.encoders.chunks_sent > sent else "driver"
+        finally:
+            self.encoders.close()  # the actors hold the cluster's CPUs: later stages' tasks need them back
         return result
-
-    def _inputs(self, stage: Stage, key, blocks: list) -> list[list]:
-        """Per task, the Arrow pieces it applies the stage to: a block (row-local), or one shuffle partition."""
-        import ray
-
-        if stage.row_local:
-            return [[block] for block in blocks]
-        # a shuffle: every block cut by the key's hash, then partition i gathers piece i of every block
-        partitions = len(blocks)
-        split = ray.remote(num_returns=partitions)(_split_by_key)
-        pieces = [split.remote(block, key, partitions) for block in blocks]
-        pieces = [p if isinstance(p, list) else [p] for p in pieces]
-        return [[piece[i] for piece in pieces] for i in range(partitions)]
 
     def close(self) -> None:
         import ray
 
         if ray.is_initialized():
             self.encoders.close()
+        super().close()
         if self._started and ray.is_initialized():
             ray.shutdown()
 
 
-def make_engine(name: str = "local", address: str | None = None, block_rows: int | None = None) -> Engine:
+def make_engine(name: str = "local", address: str | None = None, block_rows: int | None = None,
+                blocks_dir: str | Path | None = None) -> Engine:
+    options = ({"block_rows": block_rows} if block_rows else {}) | ({"blocks_dir": Path(blocks_dir)} if blocks_dir else {})
     if name == "local":
-        return LocalEngine(**({"block_rows": block_rows} if block_rows else {}))
+        return LocalEngine(**options)
     if name == "ray":
         try:
             import ray  # noqa: F401
@@ -356,7 +274,7 @@ def make_engine(name: str = "local", address: str | None = None, block_rows: int
             from curate.core.errors import CurateError
 
             raise CurateError("the ray engine needs Ray", "--engine", hint="pip install 'curate[ray]' (ray[data])") from None
-        return RayEngine(address=address, **({"block_rows": block_rows} if block_rows else {}))
+        return RayEngine(address=address, **options)
     from curate.core.errors import CurateError
 
     raise CurateError(f"unknown engine '{name}'", "--engine", hint="local | ray")

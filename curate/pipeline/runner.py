@@ -142,7 +142,8 @@ def run_recipe(
     stack = contextlib.ExitStack()
     try:
         ctx = RunContext(seed=recipe.seed, output_dir=staging, datasets=datasets, progress=progress)
-        runner = make_engine(engine or recipe.engine, address or recipe.engine_address, recipe.engine_block_rows)
+        runner = make_engine(engine or recipe.engine, address or recipe.engine_address, recipe.engine_block_rows,
+                             recipe.engine_blocks_dir)
         stack.callback(runner.close)  # after the run directory is written: a streamed run's approved rows are its blocks
         result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end, engine=runner)
         privacy = redact_outputs(recipe, result)

@@ -1,36 +1,59 @@
-"""The local engine's streamed path: rows past one block flow from stage to stage as Parquet blocks on disk
-(`curate.io.blocks`), so memory follows the block, not the input.
+"""Streaming: rows past one block flow from stage to stage as Parquet blocks (`curate.io.blocks`), so memory follows
+the block, not the input. The local engine and the Ray engine both run stages this way; they differ only in who runs
+the pieces (`Pieces`): this process one after another, or Ray tasks on every worker (`engines.py`). A piece reads its
+blocks from their files and writes what it keeps as new files, and sends back only what is small (rejected rows,
+stats, the files it wrote), so neither the driver nor the object store holds the rows.
 
-A stage runs the way its declarations in `core/stage.py` allow, the declarations the Ray engine reads too:
+A stage runs the way its declarations in `core/stage.py` allow:
 - row-local stages (clean, redact): block by block;
 - `aggregates` (quality, review): `partial` of every block, then each block decided with the totals;
-- `partition_by` (exact dedup): every block cut by the key's hash into partition files on disk, the stage applied
-  per partition, the kept rows put back in row order;
+- `partition_by` (exact dedup): every block cut by the key's hash into partition files, the stage applied per
+  partition, each partition's kept rows sent to the block they came from, then every block put back in row order;
 - `shuffles_groups` (MinHash dedup, split): `map_rows` per block (what `finish` reads written to disk), the group
-  memberships cut into partition files, `reduce_groups` per partition; then `finish` gets only the rows that are in
-  some pair (a stage with `unpaired`: every other row passes through that) or the columns it reads (`finish_reads`)
-  of every row, and what it adds is joined back onto each block.
+  memberships cut into partition files, `reduce_groups` per partition, the pairs cut by the blocks of their two rows
+  and checked per block pair; then `finish` (on the driver) gets only the rows that are in some pair (a stage with
+  `unpaired`: every other row passes through that) or the columns it reads (`finish_reads`) of every row, and what it
+  adds is joined back onto each block.
 Any other stage (the model stages, the gate, training) runs on the rows collected into one frame, as in memory.
-Each piece's kept + rejected is checked to be exactly the rows it was given (the executor's check, per piece), and
-the executor's end-of-run check reads the ids of every block. Rejected rows and frame artifacts are held in memory:
-they are the few.
+Each piece's kept + rejected is checked to be exactly the rows it was given (the executor's check, per piece, where
+the piece runs), and the executor's end-of-run check reads the ids of every block. Rejected rows and frame artifacts
+come back to the driver: they are the few.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
 
 from curate.core.context import RunContext
 from curate.core.stage import GROUP_COLUMNS, ROW, Stage, StageResult, merge_stats
-from curate.io.blocks import Blocks
+from curate.io.blocks import BlockFile, Blocks, write_block
 
 PLACE = "_curate_place"  # a paired row's number among all rows, while `finish` numbers it among the paired ones
+
+
+class Pieces(Protocol):
+    """Who runs a streamed stage's pieces: `fn(stage, ctx, *shared, *item)` for each item, results in item order.
+    `shared` is what every piece reads (sent once to a cluster); progress is reported as `what` per piece done."""
+
+    def map(self, fn: Callable, stage: Stage, ctx: RunContext, items: Sequence[tuple], what: str, shared: tuple = ()) -> list: ...
+
+
+class InProcess:
+    """Every piece in this process, one after another (the local engine)."""
+
+    def map(self, fn: Callable, stage: Stage, ctx: RunContext, items: Sequence[tuple], what: str, shared: tuple = ()) -> list:
+        results = []
+        for k, item in enumerate(items):
+            results.append(fn(stage, ctx, *shared, *item))
+            ctx.report(stage.display_name, what, k + 1, len(items))
+        return results
 
 
 def streamed_as(stage: Stage) -> str | None:
@@ -47,7 +70,7 @@ def streamed_as(stage: Stage) -> str | None:
 
 
 def split_by_hash(rows: pl.DataFrame, key: pl.Expr, partitions: int) -> list[pl.DataFrame]:
-    """`rows` cut into `partitions` pieces by the hash of `key` (a shuffle's map side, here and on Ray)."""
+    """`rows` cut into `partitions` pieces by the hash of `key` (a shuffle's map side)."""
     bucket = rows.select((key.hash(seed=0) % partitions).alias("_bucket")).to_series()
     return [rows.filter(bucket == i) for i in range(partitions)]
 
@@ -56,15 +79,39 @@ def group_key() -> pl.Expr:
     return pl.struct(list(GROUP_COLUMNS))
 
 
-def numbered(blocks: Blocks) -> list[tuple[int, Callable[[], pl.DataFrame]]]:
-    """Per block: its first row's number among all rows, and a reader giving the block with `ROW`."""
-    return [(start, lambda i=i, start=start: blocks.read(i).with_row_index(ROW, offset=start).with_columns(pl.col(ROW).cast(pl.Int64)))
-            for i, start in enumerate(blocks.starts.tolist())]
+def numbered_block(blocks: Blocks, i: int) -> pl.DataFrame:
+    """Block `i` with `ROW`: each row's number among all rows."""
+    start = int(blocks.starts[i])
+    return blocks.read(i).with_row_index(ROW, offset=start).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+@dataclass
+class Piece:
+    """What a piece sends back: the file of rows it kept (if any), its rejected rows, stats and artifacts, and what the
+    executor's checks found (rows generated, rows put back by review)."""
+
+    kept: BlockFile | None
+    rejected: pl.DataFrame
+    stats: dict[str, Any]
+    artifacts: dict[str, Any]
+    added: int
+    restored: dict[str, int]
+
+
+def checked(stage: Stage, given: pl.DataFrame, result: StageResult, folder: Path | None) -> Piece:
+    """The executor's checks on one piece's result (kept + rejected is exactly `given`, plus generated rows; review's
+    keeps put back), its kept rows written to `folder` (None: `result.kept` is not written, the caller merges it)."""
+    from curate.pipeline.executor import check_stage_conservation, restore_kept_by_review
+
+    added = check_stage_conservation(stage.display_name, given, result)
+    restored = restore_kept_by_review(result)
+    return Piece(write_block(result.kept, folder) if folder is not None else None, result.rejected, result.stats,
+                 result.artifacts, added, restored)
 
 
 @dataclass
 class Outcome:
-    """A streamed stage's result as its pieces come in: kept rows to disk, the rest in memory, every piece checked."""
+    """A streamed stage's result as its pieces come in: kept files added to `kept` in order, the rest in memory."""
 
     stage: Stage
     kept: Blocks
@@ -73,15 +120,13 @@ class Outcome:
     added: int = 0
     restored: Counter = field(default_factory=Counter)
 
-    def check(self, given: pl.DataFrame, result: StageResult) -> StageResult:
-        """The executor's checks on one piece: kept + rejected is exactly `given` (plus generated rows); review's keeps."""
-        from curate.pipeline.executor import check_stage_conservation, restore_kept_by_review
-
-        self.added += check_stage_conservation(self.stage.display_name, given, result)
-        self.restored.update(restore_kept_by_review(result))
-        self.rejected.append(result.rejected)
-        self.results.append(StageResult(kept=pl.DataFrame(), rejected=pl.DataFrame(), stats=result.stats, artifacts=result.artifacts))
-        return result
+    def take(self, piece: Piece) -> Piece:
+        self.added += piece.added
+        self.restored.update(piece.restored)
+        self.rejected.append(piece.rejected)
+        self.results.append(StageResult(kept=pl.DataFrame(), rejected=pl.DataFrame(), stats=piece.stats, artifacts=piece.artifacts))
+        self.kept.add(piece.kept)
+        return piece
 
     def result(self, order: bool = False) -> StageResult:
         """One result: stats merged and frame artifacts joined by the stage's `combine`; rejected rows in row order when
@@ -95,140 +140,187 @@ class Outcome:
                            artifacts=artifacts, checked=(self.added, dict(self.restored)))
 
 
-def stream_stage(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path) -> StageResult:
-    """Run `stage` over `blocks`; its kept rows come back as new blocks in row order."""
+def stream_stage(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, pieces: Pieces | None = None) -> StageResult:
+    """Run `stage` over `blocks`, each piece run by `pieces` (this process by default); its kept rows come back as new
+    blocks in row order."""
+    pieces = pieces or InProcess()
     outcome = Outcome(stage, Blocks.create(spill))
     kind = streamed_as(stage)
+    every_block = [(i,) for i in range(len(blocks))]
     if kind == "blocks":
-        for i, block in enumerate(blocks):
-            outcome.kept.append(outcome.check(block, stage.apply(block, ctx)).kept)
-            ctx.report(stage.display_name, "blocks", i + 1, len(blocks))
+        for piece in pieces.map(_block_through, stage, ctx, every_block, "blocks", shared=(blocks, outcome.kept.folder)):
+            outcome.take(piece)
         return outcome.result()
     if kind == "blocks with totals":
-        totals = pl.concat([stage.partial(block, ctx) for block in blocks], how="diagonal_relaxed")
-        for i, block in enumerate(blocks):
-            outcome.kept.append(outcome.check(block, stage.apply_given(block, totals, ctx)).kept)
-            ctx.report(stage.display_name, "blocks", i + 1, len(blocks))
+        totals = pl.concat(pieces.map(_block_partial, stage, ctx, every_block, "blocks counted", shared=(blocks,)), how="diagonal_relaxed")
+        for piece in pieces.map(_block_given, stage, ctx, every_block, "blocks", shared=(blocks, outcome.kept.folder, totals)):
+            outcome.take(piece)
         combined = outcome.result()
         combined.stats = stage.finish_stats(combined.stats, totals, ctx)
         return combined
     if kind == "shuffle by key":
-        return shuffle_by_key(stage, blocks, ctx, spill, outcome)
-    return map_shuffle_reduce(stage, blocks, ctx, spill, outcome)
+        return shuffle_by_key(stage, blocks, ctx, spill, outcome, pieces)
+    return map_shuffle_reduce(stage, blocks, ctx, spill, outcome, pieces)
 
 
-@dataclass
-class InRowOrder:
-    """Kept rows of pieces that mix blocks (shuffle partitions), each sent to the block it came from as the piece is
-    done, then every block written back in row order (the rows carry `ROW`)."""
+# Pieces: module functions, so that Ray can send them to workers. Each reads its blocks from their files.
 
-    blocks: Blocks
-    destinations: list[Blocks]
-
-    @classmethod
-    def of(cls, blocks: Blocks, spill: Path) -> InRowOrder:
-        return cls(blocks, [Blocks.create(spill) for _ in range(len(blocks))])
-
-    def route(self, rows: pl.DataFrame) -> None:
-        if rows.height:
-            home = self.blocks.block_of(rows[ROW].to_numpy())
-            for b in np.unique(home).tolist():
-                self.destinations[b].append(rows.filter(pl.Series(home == b)))
-
-    def write_to(self, kept: Blocks) -> None:
-        for destination in self.destinations:
-            if len(destination):
-                kept.append(destination.collect().sort(ROW).drop(ROW))
-            destination.delete()
+def _block_through(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int) -> Piece:
+    block = blocks.read(i)
+    return checked(stage, block, stage.apply(block, ctx), folder)
 
 
-def shuffle_by_key(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome) -> StageResult:
-    partitions = [Blocks.create(spill) for _ in range(len(blocks))]
-    for _, read in numbered(blocks):
-        for partition, piece in zip(partitions, split_by_hash(read(), stage.partition_by(), len(partitions)), strict=True):
-            partition.append(piece)
-    in_order = InRowOrder.of(blocks, spill)
-    for i, partition in enumerate(partitions):
-        if len(partition):
-            given = partition.collect()
-            in_order.route(outcome.check(given, stage.apply(given, ctx)).kept)
-        partition.delete()
-        ctx.report(stage.display_name, "partitions", i + 1, len(partitions))
-    in_order.write_to(outcome.kept)
+def _block_partial(stage: Stage, ctx: RunContext, blocks: Blocks, i: int) -> pl.DataFrame:
+    return stage.partial(blocks.read(i), ctx)
+
+
+def _block_given(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, totals: pl.DataFrame, i: int) -> Piece:
+    block = blocks.read(i)
+    return checked(stage, block, stage.apply_given(block, totals, ctx), folder)
+
+
+def _cut_by_key(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int) -> list[BlockFile | None]:
+    return [write_block(piece, folder) for piece in split_by_hash(numbered_block(blocks, i), stage.partition_by(), len(blocks))]
+
+
+def _apply_partition(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, partition: Blocks) -> tuple[Piece, dict[int, BlockFile]]:
+    """One partition through the stage; its kept rows cut by the block each came from, a file per block."""
+    given = partition.collect()
+    piece = checked(stage, given, result := stage.apply(given, ctx), None)
+    partition.discard()
+    home = blocks.block_of(result.kept[ROW].to_numpy())
+    return piece, {b: write_block(result.kept.filter(pl.Series(home == b)), folder) for b in np.unique(home).tolist()}
+
+
+def _in_row_order(stage: Stage, ctx: RunContext, folder: Path, parts: Blocks) -> BlockFile | None:
+    """The kept rows of one block, gathered from every partition, in row order."""
+    rows = parts.collect().sort(ROW).drop(ROW) if len(parts) else pl.DataFrame()
+    parts.discard()
+    return write_block(rows, folder)
+
+
+def shuffle_by_key(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome, pieces: Pieces) -> StageResult:
+    shuffled = Blocks.create(spill)  # the folder every piece of every partition is written to
+    partitions = [Blocks(shuffled.folder) for _ in range(len(blocks))]
+    for cut in pieces.map(_cut_by_key, stage, ctx, [(i,) for i in range(len(blocks))], "blocks cut", shared=(blocks, shuffled.folder)):
+        for partition, file in zip(partitions, cut, strict=True):
+            partition.add(file)
+    homes = [Blocks(shuffled.folder) for _ in range(len(blocks))]  # per block, its kept rows from every partition
+    for piece, files in pieces.map(_apply_partition, stage, ctx, [(p,) for p in partitions if len(p)], "partitions",
+                                   shared=(blocks, shuffled.folder)):
+        outcome.take(piece)
+        for b, file in files.items():
+            homes[b].add(file)
+    for file in pieces.map(_in_row_order, stage, ctx, [(home,) for home in homes], "blocks put in order", shared=(outcome.kept.folder,)):
+        outcome.kept.add(file)
+    shuffled.delete()
     return outcome.result(order=True)
 
 
-def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome) -> StageResult:
-    mapped, partitions = Blocks.create(spill), [Blocks.create(spill) for _ in range(len(blocks))]
-    readers = numbered(blocks)
-    for i, (_, read) in enumerate(readers):
-        rows = stage.map_rows(read())
-        mapped.append(stage.for_finish(rows))
-        for partition, piece in zip(partitions, split_by_hash(stage.group_keys(rows), group_key(), len(partitions)), strict=True):
-            partition.append(piece)
-        ctx.report(stage.display_name, "blocks mapped", i + 1, len(blocks))
-    # The pairs each partition makes, cut again by the blocks their two rows are in: a pair found in several
-    # partitions (several LSH bands) meets its copies in one pair partition, which checks it once (so the counts of
-    # the stats add up), and checking a pair partition reads the mapped rows of two blocks only.
+def _map_block(stage: Stage, ctx: RunContext, blocks: Blocks, mapped_folder: Path, folder: Path, i: int) -> tuple:
+    """One block's `map_rows`: what `finish` reads, and the group memberships cut by the group's hash."""
+    rows = stage.map_rows(numbered_block(blocks, i))
+    return (write_block(stage.for_finish(rows), mapped_folder),
+            [write_block(piece, folder) for piece in split_by_hash(stage.group_keys(rows), group_key(), len(blocks))])
+
+
+def _reduce_partition(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, partition: Blocks) -> dict[tuple[int, int], BlockFile]:
+    """The pairs one partition's groups make, cut by the blocks of their two rows (a pair found in several partitions,
+    several LSH bands, meets its copies in one pair partition, which checks it once, so the counts add up)."""
+    reduced = stage.reduce_groups(partition.collect())
+    partition.discard()
+    keyed = reduced.with_columns(pl.Series("_bi", blocks.block_of(reduced["i"].to_numpy())),
+                                 pl.Series("_bj", blocks.block_of(reduced["j"].to_numpy())))
+    return {key: write_block(piece.drop("_bi", "_bj"), folder) for key, piece in keyed.partition_by("_bi", "_bj", as_dict=True).items()}
+
+
+def _check_pairs(stage: Stage, ctx: RunContext, mapped: Blocks, rows: int, pairs: Blocks) -> tuple[pl.DataFrame, dict]:
+    """The pairs of one pair partition that hold; reads the mapped rows of its two blocks only."""
+    held = stage.pairs_that_hold(mapped, pairs.collect(), rows)
+    pairs.discard()
+    return held
+
+
+def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome, pieces: Pieces) -> StageResult:
+    mapped, shuffled = Blocks.create(spill), Blocks.create(spill)
+    partitions = [Blocks(shuffled.folder) for _ in range(len(blocks))]
+    for mapped_file, cut in pieces.map(_map_block, stage, ctx, [(i,) for i in range(len(blocks))], "blocks mapped",
+                                       shared=(blocks, mapped.folder, shuffled.folder)):
+        mapped.add(mapped_file)
+        for partition, file in zip(partitions, cut, strict=True):
+            partition.add(file)
     pair_partitions: dict[tuple[int, int], Blocks] = {}
-    for partition in partitions:
-        if len(partition):
-            reduced = stage.reduce_groups(partition.collect())
-            home = [blocks.block_of(reduced[c].to_numpy()) for c in ("i", "j")]
-            keyed = reduced.with_columns(pl.Series("_bi", home[0]), pl.Series("_bj", home[1]))
-            for (bi, bj), piece in keyed.partition_by("_bi", "_bj", as_dict=True).items():
-                pair_partitions.setdefault((bi, bj), Blocks.create(spill)).append(piece.drop("_bi", "_bj"))
-        partition.delete()
-    held, pair_stats = [], []
-    for k, key in enumerate(sorted(pair_partitions)):
-        pairs, stats = stage.pairs_that_hold(mapped, pair_partitions[key].collect(), blocks.height)
-        held.append(pairs)
-        pair_stats.append(stats)
-        pair_partitions[key].delete()
-        ctx.report(stage.display_name, "pair partitions checked", k + 1, len(pair_partitions))
-    pairs = pl.concat(held) if held else pl.DataFrame(schema={"i": pl.Int64, "j": pl.Int64})
-    pair_stats = merge_stats(pair_stats) if pair_stats else stage.pairs_that_hold(mapped, pairs, blocks.height)[1]
+    for files in pieces.map(_reduce_partition, stage, ctx, [(p,) for p in partitions if len(p)], "partitions reduced",
+                            shared=(blocks, shuffled.folder)):
+        for key, file in files.items():
+            pair_partitions.setdefault(key, Blocks(shuffled.folder)).add(file)
+    checks = pieces.map(_check_pairs, stage, ctx, [(pair_partitions[key],) for key in sorted(pair_partitions)],
+                        "pair partitions checked", shared=(mapped, blocks.height))
+    shuffled.delete()
+    pairs = pl.concat([held for held, _ in checks]) if checks else pl.DataFrame(schema={"i": pl.Int64, "j": pl.Int64})
+    pair_stats = merge_stats([stats for _, stats in checks]) if checks else stage.pairs_that_hold(mapped, pairs, blocks.height)[1]
     pairs, more_stats = stage.pairs_that_hold_together(mapped, pairs, blocks.height)
     pair_stats = pair_stats | more_stats
-    paired = np.unique(np.concatenate([pairs["i"].to_numpy(), pairs["j"].to_numpy()])).astype(np.int64)
-    in_pairs = pl.col(ROW).is_in(pl.Series(paired, dtype=pl.Int64).implode())
     if stage.unpaired(blocks.clear()) is not None:  # finish sees the paired rows only; the others pass through
+        paired = np.unique(np.concatenate([pairs["i"].to_numpy(), pairs["j"].to_numpy()])).astype(np.int64)
         mapped_paired = mapped.take(paired)
         mapped.delete()
-        rows = pl.concat([read().filter(in_pairs) for _, read in readers])
+        rows = pl.concat([numbered_block(blocks, i).filter(_in(paired)) for i in range(len(blocks))])
         renumber = lambda column: pl.Series(np.searchsorted(paired, column.to_numpy()))  # noqa: E731
         rows = rows.with_columns(pl.col(ROW).alias(PLACE)).with_columns(renumber(rows[ROW]).alias(ROW))
         result = stage.finish(rows, mapped_paired.with_columns(renumber(mapped_paired[ROW]).alias(ROW)),
                               pairs.with_columns(renumber(pairs["i"]).alias("i"), renumber(pairs["j"]).alias("j")), ctx)
         result.stats.update(pair_stats)
-        result = outcome.check(rows, result)
-        outcome.rejected[-1] = result.rejected.drop(ROW).rename({PLACE: ROW})
-        return merge_paired(stage, outcome, readers, result.kept.drop(ROW).rename({PLACE: ROW}), in_pairs)
+        piece = checked(stage, rows, result, None)
+        outcome.take(Piece(None, result.rejected.drop(ROW).rename({PLACE: ROW}), piece.stats, piece.artifacts, piece.added, piece.restored))
+        kept_by_block = by_block(result.kept.drop(ROW).rename({PLACE: ROW}), blocks)
+        del rows, result, mapped_paired, pairs  # the driver holds only what the next pieces need
+        for piece in pieces.map(_merge_paired, stage, ctx, list(enumerate(kept_by_block)), "blocks merged",
+                                shared=(blocks, outcome.kept.folder, paired)):
+            outcome.take(piece)
+        return outcome.result(order=True)
     reads = list(stage.finish_reads) if stage.finish_reads is not None else blocks.columns
-    rows = pl.concat([read().select(ROW, *reads) for _, read in readers])
+    rows = pl.concat([numbered_block(blocks, i).select(ROW, *reads) for i in range(len(blocks))])
     result = stage.finish(rows, mapped, pairs, ctx)  # what map_rows made stays on disk
     result.stats.update(pair_stats)
-    result = outcome.check(rows, result)
+    outcome.take(checked(stage, rows, result, None))
     mapped.delete()
-    added = [c for c in result.kept.columns if c not in rows.columns]
-    additions = result.kept.select(ROW, *added)
-    stamps = result.rejected.select(ROW, *[c for c in result.rejected.columns if c not in rows.columns])
-    rejected = []
-    for _, read in readers:
-        block = read()
-        outcome.kept.append(block.join(additions, on=ROW, how="inner", maintain_order="left").drop(ROW))
-        rejected.append(block.join(stamps, on=ROW, how="inner", maintain_order="left"))
-    outcome.rejected[-1] = pl.concat(rejected, how="diagonal_relaxed")
+    # What finish added to each kept row, and each rejected row's stamp, cut by block: a piece joins only its own.
+    additions = by_block(result.kept.select(ROW, *[c for c in result.kept.columns if c not in rows.columns]), blocks)
+    stamps = by_block(result.rejected.select(ROW, *[c for c in result.rejected.columns if c not in rows.columns]), blocks)
+    del rows, result, pairs
+    outcome.rejected.pop()  # the narrow rejected rows: each block's whole rows take their place
+    for file, rejected in pieces.map(_join_back, stage, ctx, [(i, additions[i], stamps[i]) for i in range(len(blocks))],
+                                     "blocks joined", shared=(blocks, outcome.kept.folder)):
+        outcome.kept.add(file)
+        outcome.rejected.append(rejected)
     return outcome.result(order=True)
 
 
-def merge_paired(stage: Stage, outcome: Outcome, readers, kept: pl.DataFrame, in_pairs: pl.Expr) -> StageResult:
-    """Each block's rows in no pair, passed through `unpaired`, with the paired rows `finish` kept from that block."""
-    for start, read in readers:
-        block = read()
-        alone = block.filter(~in_pairs)
-        passed = outcome.check(alone, StageResult(kept=stage.unpaired(alone), rejected=alone.clear())).kept
-        mine = kept.filter(pl.col(ROW).is_between(start, start + block.height - 1))
-        outcome.kept.append(pl.concat([passed, mine], how="diagonal_relaxed").sort(ROW).drop(ROW))
-    outcome.rejected = [r for r in outcome.rejected if r.height]
-    return outcome.result(order=True)
+def _in(paired: np.ndarray) -> pl.Expr:
+    return pl.col(ROW).is_in(pl.Series(paired, dtype=pl.Int64).implode())
+
+
+def by_block(rows: pl.DataFrame, blocks: Blocks) -> list[pl.DataFrame]:
+    """`rows` (with `ROW`) cut by the block each row is in, one frame per block (none: no rows)."""
+    home = pl.Series("_block", blocks.block_of(rows[ROW].to_numpy()))
+    parts = rows.with_columns(home).partition_by("_block", as_dict=True, include_key=False)
+    return [parts.get((i,), rows.clear()) for i in range(len(blocks))]
+
+
+def _join_back(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int, additions: pl.DataFrame,
+               stamps: pl.DataFrame) -> tuple[BlockFile | None, pl.DataFrame]:
+    """What `finish` added to block `i`'s kept rows, and its rejected rows' stamps, joined onto its whole rows."""
+    block = numbered_block(blocks, i)
+    kept = block.join(additions, on=ROW, how="inner", maintain_order="left").drop(ROW)
+    return write_block(kept, folder), block.join(stamps, on=ROW, how="inner", maintain_order="left")
+
+
+def _merge_paired(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, paired: np.ndarray, i: int, mine: pl.DataFrame) -> Piece:
+    """Block `i`'s rows in no pair, passed through `unpaired`, with `mine`: the paired rows `finish` kept from it."""
+    alone = numbered_block(blocks, i).filter(~_in(paired))
+    passed = stage.unpaired(alone)
+    piece = checked(stage, alone, StageResult(kept=passed, rejected=alone.clear()), None)
+    piece.kept = write_block(pl.concat([passed, mine], how="diagonal_relaxed").sort(ROW).drop(ROW), folder)
+    piece.rejected = pl.DataFrame()
+    return piece

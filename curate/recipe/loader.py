@@ -32,7 +32,9 @@ class Recipe:
     rejected_text: str = "redacted"
     engine: str = "local"  # local | ray: where the stages run (the CLI's --engine overrides it)
     engine_address: str | None = None  # ray: an existing cluster ("auto", "ray://host:10001"); None starts a local one
-    engine_block_rows: int | None = None  # rows per block: ray 50,000; local 1,000,000 (a larger input streams through blocks on disk)
+    engine_block_rows: int | None = None  # rows per block: ray 250,000; local 1,000,000 (a larger input streams through blocks on disk)
+    # where blocks live while a streamed run lasts (None: TMPDIR); on a Ray cluster of several machines, storage every node reads
+    engine_blocks_dir: str | None = None
 
     @property
     def hash(self) -> str:
@@ -140,11 +142,12 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
         raise RecipeError(f"rejected_text must be 'redacted' or 'raw', not {rejected_text!r}", where("rejected_text"))
     engine = data.get("engine", "local")
     engine = engine if isinstance(engine, dict) else {"name": engine}
-    if engine.get("name") not in ("local", "ray") or set(engine) - {"name", "address", "block_rows"}:
-        raise RecipeError(f"engine must be local or ray (or {{name: ray, address: ...}}), not {data.get('engine')!r}", where("engine"))
+    if engine.get("name") not in ("local", "ray") or set(engine) - {"name", "address", "block_rows", "blocks_dir"}:
+        raise RecipeError(f"engine must be local or ray (or {{name: ray, address: ..., block_rows: ..., blocks_dir: ...}}), "
+                          f"not {data.get('engine')!r}", where("engine"))
     return Recipe(input=spec, stages=stages, output=Path(str(out)) if out is not None else None, seed=seed, source=text,
                   rejected_text=rejected_text, engine=engine["name"], engine_address=engine.get("address"),
-                  engine_block_rows=engine.get("block_rows"))
+                  engine_block_rows=engine.get("block_rows"), engine_blocks_dir=engine.get("blocks_dir"))
 
 
 def load_recipe(path: str | Path, input_path: str | Path | None = None, output: str | Path | None = None) -> Recipe:
