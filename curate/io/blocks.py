@@ -179,6 +179,10 @@ class Blocks:
             if writer is not None:
                 writer.close()
 
+    def forget(self) -> None:
+        """Drop the blocks `take` keeps (at 10M rows two blocks of signatures are 1 GB), once no more are asked for."""
+        self._recent = {}
+
     def delete(self) -> None:
         """The folder and everything in it (blocks that own their folder)."""
         self._recent = {}

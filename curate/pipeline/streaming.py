@@ -261,6 +261,7 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
     pair_stats = merge_stats([stats for _, stats in checks]) if checks else stage.pairs_that_hold(mapped, pairs, blocks.height)[1]
     pairs, more_stats = stage.pairs_that_hold_together(mapped, pairs, blocks.height)
     pair_stats = pair_stats | more_stats
+    mapped.forget()
     if stage.unpaired(blocks.clear()) is not None:  # finish sees the paired rows only; the others pass through
         paired = np.unique(np.concatenate([pairs["i"].to_numpy(), pairs["j"].to_numpy()])).astype(np.int64)
         mapped_paired = mapped.take(paired)
