@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -106,13 +106,11 @@ class Blocks:
 
     @cached_property
     def schema(self) -> pl.Schema:
-        """One type per column over every block: the first block's, unless it is Null there; columns in first-seen order."""
-        merged: dict[str, pl.DataType] = {}
-        for schema in self.block_schemas:
-            for name, dtype in schema.items():
-                if name not in merged or merged[name] == pl.Null:
-                    merged[name] = dtype
-        return pl.Schema(merged)
+        """One type per column over every block, as `pl.concat(..., how="diagonal_relaxed")` would settle it (a Null column
+        takes the other blocks' type, Int64 and Float64 make Float64); columns in first-seen order."""
+        if not self.block_schemas:
+            return pl.Schema()
+        return pl.concat([pl.DataFrame(schema=schema) for schema in self.block_schemas], how="diagonal_relaxed").schema
 
     @property
     def columns(self) -> list[str]:
@@ -193,3 +191,33 @@ class Blocks:
         self._recent = {}
         for path in self.paths:
             path.unlink(missing_ok=True)
+
+
+@dataclass
+class Pile:
+    """Frames that gather over a run (rejected rows, a frame artifact such as clusters), held in memory until they pass
+    `limit` rows and written to blocks in `spill()` from then on: a streamed run's rejected rows (a tenth of ten million
+    tickets) and clusters need not sit in the driver until the run directory is written. `gathered` is what
+    `pl.concat(frames, how="diagonal_relaxed")` would give, as a frame or as blocks."""
+
+    spill: Callable[[], Path] | None = None  # None: always in memory
+    limit: int = 1_000_000
+    frames: list[pl.DataFrame] = field(default_factory=list)
+    blocks: Blocks | None = None
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if self.blocks is None and self.spill is not None and sum(f.height for f in self.frames) + frame.height > self.limit:
+            self.blocks = Blocks.create(self.spill())
+            for held in self.frames:
+                self.blocks.append(held)
+            self.frames = []
+        if self.blocks is not None:
+            self.blocks.append(frame)
+        else:
+            self.frames.append(frame)
+
+    def __bool__(self) -> bool:
+        return self.blocks is not None or bool(self.frames)
+
+    def gathered(self) -> pl.DataFrame | Blocks:
+        return self.blocks if self.blocks is not None else pl.concat(self.frames, how="diagonal_relaxed")

@@ -27,7 +27,7 @@ import polars as pl
 
 from curate.core.context import RunContext
 from curate.core.stage import Stage, StageResult
-from curate.io.blocks import Blocks
+from curate.io.blocks import Blocks, Pile
 from curate.pipeline.streaming import InProcess, Pieces, stream_stage, streamed_as
 
 ENGINES = ("local", "ray")
@@ -109,6 +109,11 @@ class LocalEngine:
                 Path(self.blocks_dir).mkdir(parents=True, exist_ok=True)
             self._spill = Path(tempfile.mkdtemp(prefix="curate-stream-", dir=self.blocks_dir))
         return self._spill
+
+    def pile(self) -> Pile:
+        """Where rows that gather over the run (rejected rows, clusters) are held: in memory up to `block_rows`, then on
+        disk beside the blocks."""
+        return Pile(lambda: self.spill, self.block_rows)
 
     def to_blocks(self, rows: pl.DataFrame) -> Blocks:
         blocks = Blocks.create(self.spill)

@@ -21,7 +21,7 @@ from curate.core.columns import AUGMENTED_FROM, DETAIL, ID, REASON, REVIEW_KEEP,
 from curate.core.context import RunContext
 from curate.core.errors import ConservationError, RecipeError
 from curate.core.stage import Artifact, Stage, StageResult, count_reasons, empty_rejected
-from curate.io.blocks import Blocks
+from curate.io.blocks import Blocks, Pile
 from curate.pipeline.engines import Engine, LocalEngine
 
 EXAMPLES_PER_REASON = 3
@@ -46,7 +46,7 @@ class StageReport:
 @dataclass
 class RunResult:
     approved: pl.DataFrame | Blocks  # Blocks: a streamed run's rows on disk, until the runner writes them
-    rejected: pl.DataFrame
+    rejected: pl.DataFrame | Blocks  # Blocks: past `block_rows` rejected rows in a streamed run
     stages: list[StageReport]
     artifacts: dict[str, Artifact]
     input_rows: int
@@ -86,6 +86,8 @@ def check_run_conservation(input_ids: pl.Series, approved: pl.DataFrame, rejecte
     """Every input row is approved or rejected exactly once; generated rows are the only extras."""
     if isinstance(approved, Blocks):  # a streamed run: its ids, read block by block
         approved = approved.select(*[c for c in (ID, AUGMENTED_FROM) if c in approved.columns])
+    if isinstance(rejected, Blocks):
+        rejected = rejected.select(*[c for c in (ID, AUGMENTED_FROM) if c in rejected.columns])
     original = approved.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in approved.columns else approved
     original_rejected = rejected.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in rejected.columns else rejected
     accounted = pl.concat([_ids(original), _ids(original_rejected)])
@@ -123,11 +125,11 @@ def stage_report(stage: Stage, ctx: RunContext, rows_in: int, kept: int, result:
                        examples=_examples(result.rejected, ctx.redact))
 
 
-def collect_artifacts(result: StageResult, frames: dict[str, list[pl.DataFrame]], documents: dict[str, dict]) -> None:
+def collect_artifacts(result: StageResult, frames: dict[str, Pile], documents: dict[str, dict], pile: Callable[[], Pile]) -> None:
     """Frame artifacts are gathered by name across stages (concatenated at the end); a dict artifact's last version wins."""
     for name, artifact in result.artifacts.items():
         if isinstance(artifact, pl.DataFrame):
-            frames.setdefault(name, []).append(artifact)
+            frames.setdefault(name, pile()).add(artifact)
         else:
             documents[name] = artifact
 
@@ -170,9 +172,10 @@ def run_stages(
     current = rows if rows is not None else pl.DataFrame(schema={ID: pl.String, TEXT: pl.String})
     check_columns(stages, [] if stages and stages[0].is_source else current.columns)
     input_ids = _ids(current)
-    rejected_parts: list[pl.DataFrame] = []
+    pile = getattr(engine, "pile", Pile)  # where rows gathered over the run are held (a streaming engine spills them)
+    rejected = pile()
     reports: list[StageReport] = []
-    frames: dict[str, list[pl.DataFrame]] = {}
+    frames: dict[str, Pile] = {}
     documents: dict[str, dict] = {}
     halted, not_run = None, []
     for position, stage in enumerate(stages):
@@ -199,15 +202,14 @@ def run_stages(
         if on_end:
             on_end(report)
         if result.rejected.height:
-            rejected_parts.append(result.rejected)
-        collect_artifacts(result, frames, documents)
+            rejected.add(result.rejected)
+        collect_artifacts(result, frames, documents, pile)
         current = result.kept
         if result.halt:
             halted, not_run = f"{stage.display_name}: {result.halt}", [s.display_name for s in stages[position + 1 :]]
             break
-    all_rejected = (pl.concat(rejected_parts, how="diagonal_relaxed") if rejected_parts
-                    else empty_rejected(current.clear() if isinstance(current, Blocks) else current))
+    all_rejected = rejected.gathered() if rejected else empty_rejected(current.clear() if isinstance(current, Blocks) else current)
     check_run_conservation(input_ids, current, all_rejected)
-    artifacts: dict[str, Artifact] = {name: pl.concat(parts, how="diagonal_relaxed") for name, parts in frames.items()}
+    artifacts: dict[str, Artifact] = {name: parts.gathered() for name, parts in frames.items()}
     return RunResult(approved=current, rejected=all_rejected, stages=reports, artifacts={**artifacts, **documents},
                      input_rows=input_ids.len(), halted=halted, stages_not_run=not_run)

@@ -74,10 +74,19 @@ def redact_outputs(recipe: Recipe, result: RunResult) -> dict[str, Any]:
     counts: Counter = Counter()
     for name in [REJECTED, *result.artifacts]:
         frame = result.rejected if name == REJECTED else result.artifacts[name]
-        if not isinstance(frame, pl.DataFrame):
+        if isinstance(frame, Blocks):  # a streamed run's rows set aside on disk: redacted a block at a time
+            redacted = Blocks.create(frame.folder.parent)
+            for block in frame:
+                block, more = redact_rows_from(block, before, columns, finder)
+                redacted.append(block)
+                counts.update(more)
+            frame.delete()
+            frame = redacted
+        elif isinstance(frame, pl.DataFrame):
+            frame, more = redact_rows_from(frame, before, columns, finder)
+            counts.update(more)
+        else:
             continue
-        frame, more = redact_rows_from(frame, before, columns, finder)
-        counts.update(more)
         if name == REJECTED:
             result.rejected = frame
         else:
@@ -94,6 +103,14 @@ def redact_rows_from(frame: pl.DataFrame, stages: set[str] | None, columns: list
     needs = pl.col(STAGE).is_in(list(stages)).fill_null(True)
     redacted, _, counts = redact_columns(marked.filter(needs), columns, finder)
     return pl.concat([redacted, marked.filter(~needs)], how="diagonal_relaxed").sort("_order").drop("_order"), counts
+
+
+def from_run(name: str, rows: Any, run_dir: Path | None) -> Any:
+    """A streamed run's rows held as blocks (on the engine's disk, gone when it closes): read lazily from the run
+    directory, or collected when there is none; anything else as it is."""
+    if not isinstance(rows, Blocks):
+        return rows
+    return pl.scan_parquet(run_dir / artifact_file(name, rows)) if run_dir is not None else rows.collect()
 
 
 def build_report(recipe: Recipe, result: RunResult, seconds: float) -> dict[str, Any]:
@@ -161,10 +178,9 @@ def run_recipe(
             write_run(staging, {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts}, report,
                       render_markdown(report, result.artifacts))
             publish(staging, recipe.output)
-            if isinstance(result.approved, Blocks):  # too many rows to hold: the caller gets them lazily, from the run
-                result.approved = pl.scan_parquet(Path(recipe.output) / f"{APPROVED}.parquet")
-        elif isinstance(result.approved, Blocks):  # no run directory to read them from later
-            result.approved = result.approved.collect()
+        written = Path(recipe.output) if staging is not None else None
+        result.approved, result.rejected = from_run(APPROVED, result.approved, written), from_run(REJECTED, result.rejected, written)
+        result.artifacts = {name: from_run(name, artifact, written) for name, artifact in result.artifacts.items()}
     finally:
         stack.close()
         if staging is not None and staging.exists():

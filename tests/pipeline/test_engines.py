@@ -36,8 +36,8 @@ def assert_identical(local, remote) -> None:
     (a, report_a), (b, report_b) = local, remote
     assert report_a["engine"] == "local" and report_b["engine"] == "ray"
     rows = lambda frame: frame.collect() if isinstance(frame, pl.LazyFrame) else frame  # noqa: E731 - a streamed run's rows are read from its run
-    assert rows(a.approved).equals(rows(b.approved)) and a.rejected.equals(b.rejected)
-    assert a.artifacts["clusters"].equals(b.artifacts["clusters"])
+    assert rows(a.approved).equals(rows(b.approved)) and rows(a.rejected).equals(rows(b.rejected))
+    assert rows(a.artifacts["clusters"]).equals(rows(b.artifacts["clusters"]))
     strip = lambda report: [{k: v for k, v in s.items() if k != "seconds"} for s in report["stages"]]
     assert strip(report_a) == strip(report_b)  # kept, rejected, reasons, stats and examples, stage by stage
 
