@@ -2,13 +2,17 @@
 approved and rejected rows, clusters and stats: on the bundled sample (with semantic dedup, whose embeddings Ray's
 actors compute), and on 100,000 generated tickets."""
 
+import os
+import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
 
-from curate.core.stage import merge_stats
+from curate.core.stage import Stage, StageResult, merge_stats
+from curate.pipeline.engines import RayEngine
+from curate.pipeline.executor import run_stages
 from curate.pipeline.runner import run_recipe
 from curate.recipe import parse_recipe
 
@@ -69,6 +73,31 @@ def test_100k_generated_tickets_give_the_same_run_on_ray(ray_cluster, tmp_path, 
     rejected = local[0].rejected
     assert rejected.filter(pl.col("reason") == "exact_duplicate").height > 3_000 and rejected.filter(pl.col("reason") == "near_duplicate").height > 0 and local[1]["totals"]["input_rows"] == 100_000
     assert_identical(local, remote)
+
+
+class WherePiecesRan(Stage):
+    """A row-local stage that writes the id of the process it ran in onto every row."""
+
+    name = "where_pieces_ran"
+    row_local = True
+
+    def apply(self, rows, ctx=None):
+        return StageResult(kept=rows.with_columns(pl.lit(os.getpid()).alias("pid")), rejected=rows.clear())
+
+
+def test_ray_runs_a_streamed_stages_pieces_in_its_workers_on_blocks_in_blocks_dir(ray_cluster, tmp_path):
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+    rows = pl.DataFrame({"id": [f"r{i}" for i in range(40)], "text": [f"ticket {i}" for i in range(40)]})
+    engine = RayEngine(block_rows=10, blocks_dir=tmp_path / "shared")
+    try:
+        result = run_stages([WherePiecesRan()], rows=rows, engine=engine)
+        assert len(list((tmp_path / "shared").glob("curate-stream-*/*/*.parquet"))) == 4  # four blocks, where blocks_dir says
+        kept = result.approved.collect()
+    finally:
+        engine.close()
+    assert kept["id"].to_list() == rows["id"].to_list()  # every row, in input order
+    assert os.getpid() not in kept["pid"].to_list()  # each block went through the stage in a worker, not in the driver
+    assert engine.placement == {"where_pieces_ran": "blocks"} and not list((tmp_path / "shared").glob("curate-stream-*"))
 
 
 def test_stats_of_blocks_add_up():
