@@ -38,6 +38,8 @@ class Engine(Protocol):
 
     def apply(self, stage: Stage, rows: pl.DataFrame, ctx: RunContext) -> StageResult: ...
 
+    def pile(self) -> Pile: ...  # where rows that gather over a run (rejected rows, clusters) are held
+
     def close(self) -> None: ...
 
 

@@ -172,7 +172,7 @@ def run_stages(
     current = rows if rows is not None else pl.DataFrame(schema={ID: pl.String, TEXT: pl.String})
     check_columns(stages, [] if stages and stages[0].is_source else current.columns)
     input_ids = _ids(current)
-    pile = getattr(engine, "pile", Pile)  # where rows gathered over the run are held (a streaming engine spills them)
+    pile = engine.pile  # where rows gathered over the run are held (past a block, a streaming engine's disk)
     rejected = pile()
     reports: list[StageReport] = []
     frames: dict[str, Pile] = {}
