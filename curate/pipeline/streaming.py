@@ -79,10 +79,15 @@ def group_key() -> pl.Expr:
     return pl.struct(list(GROUP_COLUMNS))
 
 
-def numbered_block(blocks: Blocks, i: int) -> pl.DataFrame:
-    """Block `i` with `ROW`: each row's number among all rows."""
+def numbered_block(blocks: Blocks, i: int, columns: list[str] | None = None) -> pl.DataFrame:
+    """Block `i` (only `columns`, when given) with `ROW`: each row's number among all rows."""
     start = int(blocks.starts[i])
-    return blocks.read(i).with_row_index(ROW, offset=start).with_columns(pl.col(ROW).cast(pl.Int64))
+    return blocks.read(i, columns).with_row_index(ROW, offset=start).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def each_block(blocks: Blocks) -> list[tuple[int]]:
+    """One piece's item per block: its number."""
+    return [(i,) for i in range(len(blocks))]
 
 
 @dataclass
@@ -146,7 +151,7 @@ def stream_stage(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, pie
     pieces = pieces or InProcess()
     outcome = Outcome(stage, Blocks.create(spill))
     kind = streamed_as(stage)
-    every_block = [(i,) for i in range(len(blocks))]
+    every_block = each_block(blocks)
     if kind == "blocks":
         for piece in pieces.map(_block_through, stage, ctx, every_block, "blocks", shared=(blocks, outcome.kept.folder)):
             outcome.take(piece)
@@ -202,7 +207,7 @@ def _in_row_order(stage: Stage, ctx: RunContext, folder: Path, parts: Blocks) ->
 def shuffle_by_key(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome, pieces: Pieces) -> StageResult:
     shuffled = Blocks.create(spill)  # the folder every piece of every partition is written to
     partitions = [Blocks(shuffled.folder) for _ in range(len(blocks))]
-    for cut in pieces.map(_cut_by_key, stage, ctx, [(i,) for i in range(len(blocks))], "blocks cut", shared=(blocks, shuffled.folder)):
+    for cut in pieces.map(_cut_by_key, stage, ctx, each_block(blocks), "blocks cut", shared=(blocks, shuffled.folder)):
         for partition, file in zip(partitions, cut, strict=True):
             partition.add(file)
     homes = [Blocks(shuffled.folder) for _ in range(len(blocks))]  # per block, its kept rows from every partition
@@ -244,7 +249,7 @@ def _check_pairs(stage: Stage, ctx: RunContext, mapped: Blocks, rows: int, pairs
 def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome, pieces: Pieces) -> StageResult:
     mapped, shuffled = Blocks.create(spill), Blocks.create(spill)
     partitions = [Blocks(shuffled.folder) for _ in range(len(blocks))]
-    for mapped_file, cut in pieces.map(_map_block, stage, ctx, [(i,) for i in range(len(blocks))], "blocks mapped",
+    for mapped_file, cut in pieces.map(_map_block, stage, ctx, each_block(blocks), "blocks mapped",
                                        shared=(blocks, mapped.folder, shuffled.folder)):
         mapped.add(mapped_file)
         for partition, file in zip(partitions, cut, strict=True):
@@ -273,7 +278,8 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
                               pairs.with_columns(renumber(pairs["i"]).alias("i"), renumber(pairs["j"]).alias("j")), ctx)
         result.stats.update(pair_stats)
         piece = checked(stage, rows, result, None)
-        outcome.take(Piece(None, result.rejected.drop(ROW).rename({PLACE: ROW}), piece.stats, piece.artifacts, piece.added, piece.restored))
+        piece.rejected = piece.rejected.drop(ROW).rename({PLACE: ROW})  # named by their place among all rows again
+        outcome.take(piece)
         kept_by_block = by_block(result.kept.drop(ROW).rename({PLACE: ROW}), blocks)
         del rows, result, mapped_paired, pairs  # the driver holds only what the next pieces need
         for piece in pieces.map(_merge_paired, stage, ctx, list(enumerate(kept_by_block)), "blocks merged",
@@ -281,7 +287,7 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
             outcome.take(piece)
         return outcome.result(order=True)
     reads = list(stage.finish_reads) if stage.finish_reads is not None else blocks.columns
-    rows = pl.concat([numbered_block(blocks, i).select(ROW, *reads) for i in range(len(blocks))])
+    rows = pl.concat([numbered_block(blocks, i, reads) for i in range(len(blocks))])  # those columns only read
     result = stage.finish(rows, mapped, pairs, ctx)  # what map_rows made stays on disk
     result.stats.update(pair_stats)
     outcome.take(checked(stage, rows, result, None))
