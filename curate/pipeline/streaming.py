@@ -286,7 +286,7 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
                                 shared=(blocks, outcome.kept.folder, paired)):
             outcome.take(piece)
         return outcome.result(order=True)
-    reads = list(stage.finish_reads) if stage.finish_reads is not None else blocks.columns
+    reads = [c for c in stage.finish_reads if c in blocks.columns] if stage.finish_reads is not None else blocks.columns
     rows = pl.concat([numbered_block(blocks, i, reads) for i in range(len(blocks))])  # those columns only read
     result = stage.finish(rows, mapped, pairs, ctx)  # what map_rows made stays on disk
     result.stats.update(pair_stats)

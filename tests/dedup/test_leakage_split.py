@@ -28,3 +28,24 @@ def test_split_is_stratified_seeded_and_keeps_near_duplicates_together(sample_ro
     test = result.kept.filter(pl.col("split") == "test")
     assert find_leakage(train, test, threshold=0.7).is_empty()
     assert result.stats["groups_with_near_duplicates"] > 50
+
+
+def test_unlabelled_rows_are_split_by_the_shares_in_memory_and_streamed(tmp_path):
+    from curate.pipeline.engines import LocalEngine
+    from curate.pipeline.executor import run_stages
+
+    import random
+
+    words = "parcel refund depot invoice courier password account order delivery late broken charge card address email".split()
+    shuffler = random.Random(0)
+    texts = [" ".join(shuffler.sample(words, 6)) + f" case {i}" for i in range(400)]  # distinct texts: few near duplicates
+    rows = pl.DataFrame({"id": [f"r{i}" for i in range(400)], "text": texts})
+    in_memory = Split(validation=0.1, test=0.1, seed=5).apply(rows).kept
+    engine = LocalEngine(block_rows=100)  # four blocks: split's finish reads ids and (absent) labels of every block
+    try:
+        streamed = run_stages([Split(validation=0.1, test=0.1, seed=5)], rows=rows, engine=engine).approved.collect()
+    finally:
+        engine.close()
+    assert in_memory.equals(streamed)
+    shares = in_memory["split"].value_counts(normalize=True)
+    assert abs(dict(zip(shares["split"], shares["proportion"]))["train"] - 0.8) < 0.1

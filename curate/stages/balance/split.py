@@ -88,14 +88,16 @@ class Split(Stage):
         seeded. Groups are numbered (a cluster by its number, a lone row by `rows.height` + its place), not named by
         strings, so ten million rows are split in a few hundred MB."""
         n = rows.height
+        # Unlabelled rows are split as one class (the shares still hold, and near duplicates still stay together).
+        labels = rows[LABEL] if LABEL in rows.columns else pl.Series(LABEL, [None] * n, dtype=pl.String)
         clusters = np.asarray(clusters, dtype=np.int64)
         clustered = clusters >= 0
         key = np.where(clustered, clusters, n + np.arange(n, dtype=np.int64))
-        members = pl.DataFrame({"_group": key[clustered], "_first": np.flatnonzero(clustered), LABEL: rows[LABEL].filter(pl.Series(clustered))})
+        members = pl.DataFrame({"_group": key[clustered], "_first": np.flatnonzero(clustered), LABEL: labels.filter(pl.Series(clustered))})
         shared = members.group_by("_group").agg(
             pl.col("_first").min(), pl.len().alias("size"), pl.col(LABEL).drop_nulls().mode().sort().first().fill_null(""))
         alone = pl.DataFrame({"_group": key[~clustered], "_first": np.flatnonzero(~clustered)}).with_columns(
-            pl.lit(1, pl.UInt32).alias("size"), rows[LABEL].filter(pl.Series(~clustered)).fill_null("").alias(LABEL))
+            pl.lit(1, pl.UInt32).alias("size"), labels.filter(pl.Series(~clustered)).fill_null("").alias(LABEL))
         groups = pl.concat([shared, alone]).sort("_first")  # in the order of each group's first row
         assigned = assign_groups(groups, self.validation, self.test, (ctx or RunContext()).seed_for(self.seed))
         code_of_group = np.zeros(2 * n, dtype=np.int8)
