@@ -1,29 +1,40 @@
-"""Does curation help a model on real data? Raw vs curated vs references, on sets this project did not write.
+"""Does curation help a model on real data? The do-no-harm grid: raw, raw + random oversampling, the default
+recipe, each of its stages left out, and (on planted copies) perfect cleaning + oversampling.
 
-    python benchmarks/lift.py --data cfpb --seeds 3
-    python benchmarks/lift.py --data clinc150 --seeds 3 --configs raw default no-rebalance perfect clean
+    python benchmarks/lift.py run --sets clinc150 cfpb bitext-cut snips-cut clinc150-planted cfpb-planted --seeds 3
+    python benchmarks/lift.py table            # rebuilds the table from the result files
 
-For each seed, the clean training rows of a real set (CLINC150's imbalanced train split, or 70% of the
-CFPB complaints) are made raw by the project's defect generator (`plant_defects`: resends with typos,
-greetings and signatures, PII, HTML, mojibake, wrong labels, junk and empty rows), and a model is
-trained on:
-  raw          every raw row as it is
-  default      the default recipe's model-free and label stages (clean, redact, quality, exact and
-               MinHash dedup, labels dropping likely-mislabelled rows, bias, rebalance), run in memory
-  no-<stage>   the default recipe without one stage (ablation)
-  with-semantic the default recipe with semantic dedup (cosine 0.95) added after MinHash
-  flag-mislabelled the default recipe with `labels: {mislabelled: flag}` (the default drops them)
-  perfect      perfect cleaning from the generator's truth (originals only, true labels, clean text)
-               plus random oversampling to the recipe's max_ratio 3
-  clean        the clean source rows, before any defect
-and scored on the set's untouched test split (never tuned on). The model is the fast screen: a logistic
-regression (C=10) on the frozen MiniLM embeddings; `benchmarks/runner_vs_probe.py` compares the
-fine-tuning runner with this probe. Prints a markdown table of macro-F1, mean ± std over seeds.
+Every (model, set, configuration, seed) cell is written to its own JSON file under `benchmarks/results/lift/` as soon
+as it finishes, and a cell whose file exists is skipped, so the grid fills over several sittings (run it in the
+background, commit the files). A configuration's directory carries a hash of the stages it ran, so changing the
+default recipe starts its cells afresh instead of mixing two recipes in one row.
+
+Sets, each scored on a test split that is never tuned on and never touched by a defect:
+  clinc150          CLINC150's imbalanced train split (+ out-of-scope) as published; its test split
+  cfpb              the 1,000 CFPB complaint narratives as published, 70% train / 30% test per seed
+  bitext-cut        Bitext instructions → intent, 70/30 per seed, a third of the intents cut to a quarter in train
+  snips-cut         SNIPS train/test as published, a third of the intents cut to a quarter in train
+  <set>-planted     the same train rows made raw by the project's defect generator (`plant_defects`: resends with
+                    typos, greetings and signatures, PII, HTML, mojibake, ~3% wrong labels, junk and empty rows)
+Configurations:
+  raw               every training row as it is (empty texts left out: no model can take them)
+  oversample        raw + random copies of rows of small classes until no class is under 1/3 of the largest
+  default           the default recipe's data stages (recipes/tickets.yaml without review, split, gate and train)
+  no-<stage>        the default without one stage (exact, minhash and semantic name the dedup stages)
+  perfect           planted sets only: the generator's truth (originals, true labels, clean text) + oversample
+  flag-labels, drop-labels, augment, weight
+                    the default with `labels: {mislabelled: flag}`, `{mislabelled: drop}`, rebalance by checked
+                    back-translation before copies, or by a sample_weight column instead of copies: the alternatives
+                    the defaults were chosen against
+Models: `probe` (logistic regression, C=10, on frozen MiniLM embeddings: the fast screen) and `runner` (curate's
+fine-tuning runner at its defaults, `curate.train.classify`).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import hashlib
 import json
 import random
 import statistics
@@ -37,10 +48,17 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
-STAGES = ["clean", "redact", "quality", "exact", "minhash", "labels", "bias", "rebalance"]
+RESULTS = ROOT / "benchmarks" / "results" / "lift"
+RECIPE = ROOT / "recipes" / "tickets.yaml"
+NOT_DATA_STAGES = {"review", "split", "gate", "train"}  # the grid trains on approved rows and scores on the set's test split
+MAX_RATIO = 3
+SETS = ["clinc150", "cfpb", "bitext-cut", "snips-cut", "clinc150-planted", "cfpb-planted"]
+VARIANTS = {"flag-labels": ("labels", {"mislabelled": "flag"}), "drop-labels": ("labels", {"mislabelled": "drop"}),
+            "augment": ("rebalance", {"methods": ["backtranslate"]}), "weight": ("rebalance", {"fill": "weight"})}
 
 
-def clinc150() -> tuple[pl.DataFrame, pl.DataFrame]:
+# ---------------------------------------------------------------- data sets (train, test) as published
+def clinc150(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     data = json.loads((SHARED / "clinc150" / "data_imbalanced.json").read_text())
 
     def frame(*names: str) -> pl.DataFrame:
@@ -49,11 +67,53 @@ def clinc150() -> tuple[pl.DataFrame, pl.DataFrame]:
     return frame("train", "oos_train"), frame("test", "oos_test")
 
 
-def cfpb(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
-    rows = pl.read_csv(SHARED / "cfpb" / "complaints.csv").select(
-        pl.col("Consumer complaint narrative").alias("text"), pl.col("Product").alias("label"))
-    rows = rows.with_columns((pl.int_range(pl.len()).shuffle(seed=1000 + seed).over("label") < pl.len().over("label") * 0.7).alias("_train"))
+def held_out(rows: pl.DataFrame, seed: int, share: float = 0.3) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A stratified, seeded train/test split for sets published without one."""
+    rows = rows.with_columns((pl.int_range(pl.len()).shuffle(seed=1000 + seed).over("label") < pl.len().over("label") * (1 - share)).alias("_train"))
     return rows.filter("_train").drop("_train"), rows.filter(~pl.col("_train")).drop("_train")
+
+
+def cut_a_third(train: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """Every third intent (sorted names) kept at a quarter of its training rows, seeded: real text, real imbalance."""
+    labels = sorted(train["label"].unique().to_list())
+    small = labels[::3]
+    keep = pl.int_range(pl.len()).shuffle(seed=2000 + seed).over("label") < (pl.len().over("label") / 4).ceil()
+    return train.filter(~pl.col("label").is_in(small) | keep)
+
+
+def cfpb(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rows = pl.read_csv(SHARED / "cfpb" / "complaints.csv", infer_schema=False).select(
+        pl.col("Consumer complaint narrative").alias("text"), pl.col("Product").alias("label"))
+    return held_out(rows, seed)
+
+
+def bitext_cut(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rows = pl.read_csv(SHARED / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv", infer_schema=False).select(
+        pl.col("instruction").alias("text"), pl.col("intent").alias("label"))
+    train, test = held_out(rows, seed)
+    return cut_a_third(train, seed), test
+
+
+def snips_cut(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    train = pl.read_csv(SHARED / "snips" / "train.csv", infer_schema=False).select("text", "label")
+    test = pl.read_csv(SHARED / "snips" / "test.csv", infer_schema=False).select("text", "label")
+    return cut_a_third(train, seed), test
+
+
+LOADERS = {"clinc150": clinc150, "cfpb": cfpb, "bitext-cut": bitext_cut, "snips-cut": snips_cut}
+
+
+def load_set(name: str, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
+    """(train rows as id/text/label, test rows, the clean rows before planting, the planting truth)."""
+    planted = name.endswith("-planted")
+    base = name.removesuffix("-planted")
+    if base not in LOADERS:
+        raise SystemExit(f"unknown set '{name}': choose from {', '.join(SETS)}")
+    clean, test = LOADERS[base](seed)
+    if not planted:
+        return clean.with_row_index("id").with_columns(pl.format("r{}", "id").alias("id")), test, None, None
+    raw, truth = make_raw(clean, seed)
+    return raw, test, clean, truth
 
 
 def make_raw(clean: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -67,76 +127,201 @@ def make_raw(clean: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, pl.DataFrame
     return raw.select(pl.col("ticket_id").alias("id"), pl.col("body").alias("text"), pl.col("intent").alias("label")), truth
 
 
-def recipe_stages(leave_out: str | None = None, semantic: bool = False, mislabelled: str = "drop"):
-    from curate.recipe.registry import build_stage
+# ---------------------------------------------------------------- configurations
+def default_entries() -> list[tuple[str, dict]]:
+    """The default recipe's data stages as (name, parameters), read from the recipe itself."""
+    import yaml
 
-    entries = [("clean", {}), ("redact", {}), ("quality", {}), ("exact", {"method": "exact"}),
-               ("minhash", {"method": "minhash", "keep": "longest"}), ("labels", {"min_class_size": 10, "mislabelled": mislabelled}),
-               ("bias", {}), ("rebalance", {"target": "max_ratio", "max_ratio": 3})]
-    if semantic:
-        entries.insert(5, ("semantic", {"method": "semantic", "threshold": 0.95}))
-    names = {"exact": "dedup", "minhash": "dedup", "semantic": "dedup"}
-    return [build_stage(names.get(key, key), params) for key, params in entries if key != leave_out]
+    entries = []
+    for entry in yaml.safe_load(RECIPE.read_text())["stages"]:
+        name, params = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+        if name not in NOT_DATA_STAGES:
+            entries.append((name, dict(params or {})))
+    return entries
 
 
-def training_rows(config: str, clean: pl.DataFrame, raw: pl.DataFrame, truth: pl.DataFrame, seed: int) -> pl.DataFrame:
+def entry_key(name: str, params: dict) -> str:
+    return params.get("method", name) if name == "dedup" else name
+
+
+def config_entries(config: str) -> list[tuple[str, dict]] | None:
+    """The stages a configuration runs (None: a reference built without stages)."""
+    if config in ("raw", "oversample", "perfect", "clean"):
+        return None
+    entries = default_entries()
+    if config == "default":
+        return entries
+    if config in VARIANTS:
+        stage, override = VARIANTS[config]
+        return [(n, {**p, **override} if n == stage else p) for n, p in entries]
+    if config.startswith("no-"):
+        left_out = config.removeprefix("no-")
+        if left_out not in {entry_key(n, p) for n, p in entries}:
+            raise SystemExit(f"'{config}': the default recipe has no stage '{left_out}'")
+        return [(n, p) for n, p in entries if entry_key(n, p) != left_out]
+    raise SystemExit(f"unknown configuration '{config}': raw, oversample, default, perfect, clean, no-<stage>, {', '.join(VARIANTS)}")
+
+
+def config_id(config: str) -> str:
+    """The configuration's name plus a hash of the stages it runs, so a changed recipe gets fresh cells."""
+    entries = config_entries(config)
+    if entries is None:
+        return config
+    return f"{config}@{hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:8]}"
+
+
+def oversample(rows: pl.DataFrame, seed: int, max_ratio: float = MAX_RATIO) -> pl.DataFrame:
+    """Plain random oversampling: copies drawn with replacement until every class has 1/max_ratio of the largest."""
+    rng = np.random.default_rng(seed)
+    counts = dict(rows.group_by("label").len().sort("label").iter_rows())
+    floor = int(np.ceil(max(counts.values()) / max_ratio))
+    copies = []
+    for label, n in counts.items():
+        if n < floor:
+            members = rows.filter(pl.col("label") == label)
+            copies.append(members[rng.integers(0, n, floor - n).tolist()])
+    return pl.concat([rows, *copies]) if copies else rows
+
+
+def training_rows(config: str, raw: pl.DataFrame, clean: pl.DataFrame | None, truth: pl.DataFrame | None, seed: int) -> pl.DataFrame:
     from curate.core.context import RunContext
     from curate.pipeline.executor import run_stages
-    from curate.stages.balance.rebalance import Rebalance
+    from curate.recipe.registry import build_stage
 
-    if config == "clean":
-        return clean
+    usable = raw.filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "") & pl.col("label").is_not_null())
     if config == "raw":
-        return raw.filter(pl.col("text").str.strip_chars() != "")
-    if config == "perfect":
+        return usable
+    if config == "oversample":
+        return oversample(usable, seed)
+    if config in ("perfect", "clean"):
+        if truth is None:
+            raise SystemExit(f"'{config}' needs a planted set (its truth)")
+        if config == "clean":
+            return clean
         originals = truth.filter(pl.col("kind") == "original").select("ticket_id", "source_row", "true_intent")
         source = clean.with_row_index("source_row").with_columns(pl.col("source_row").cast(pl.Int64))
         rows = originals.join(source, on="source_row").select(pl.col("ticket_id").alias("id"), "text", pl.col("true_intent").alias("label"))
-        return Rebalance(target="max_ratio", max_ratio=3, methods=[], fallback="random", max_generated_share=0.99).apply(rows, RunContext(seed=seed)).kept
-    leave_out = config.removeprefix("no-") if config.startswith("no-") else None
-    stages = recipe_stages(leave_out, semantic=config == "with-semantic", mislabelled="flag" if config == "flag-mislabelled" else "drop")
-    return run_stages(stages, RunContext(seed=seed), rows=raw).approved
+        return oversample(rows, seed)
+    stages = [build_stage(name, copy.deepcopy(params)) for name, params in config_entries(config)]
+    approved = run_stages(stages, RunContext(seed=seed), rows=raw).approved
+    return approved.select("id", "text", "label", *(["sample_weight"] if "sample_weight" in approved.columns else []))
 
 
-def probe_score(train: pl.DataFrame, test: pl.DataFrame) -> float:
+# ---------------------------------------------------------------- models
+def probe_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
+    from sklearn.metrics import accuracy_score, f1_score
 
     from curate.core.embed import Embedder
 
-    train = train.filter(pl.col("label").is_not_null())
     embedder = Embedder()
-    model = LogisticRegression(C=10.0, max_iter=1000).fit(embedder.encode(train["text"]), train["label"].to_list())
-    return float(f1_score(test["label"].to_list(), model.predict(embedder.encode(test["text"])), average="macro"))
+    weights = train["sample_weight"].to_numpy() if "sample_weight" in train.columns else None
+    model = LogisticRegression(C=10.0, max_iter=1000).fit(embedder.encode(train["text"]), train["label"].to_list(), sample_weight=weights)
+    predicted = model.predict(embedder.encode(test["text"]))
+    truth = test["label"].to_list()
+    return {"macro_f1": float(f1_score(truth, predicted, average="macro")), "accuracy": float(accuracy_score(truth, predicted))}
+
+
+def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
+    from curate.train.classify import train_classifier
+
+    metrics = train_classifier(train, test, seed=seed)
+    return {"macro_f1": float(metrics["macro_f1"]), "accuracy": float(metrics["accuracy"]),
+            "probe_macro_f1": metrics.get("probe_macro_f1"), "kept": metrics.get("kept")}
+
+
+MODELS = {"probe": probe_scores, "runner": runner_scores}
+
+
+# ---------------------------------------------------------------- the grid
+def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:
+    return RESULTS / model / set_name / config_id(config) / f"seed{seed}.json"
+
+
+def run_grid(model: str, sets: list[str], configs: list[str], seeds: int) -> None:
+    for seed in range(seeds):  # seed-major: every configuration of seed 0 first, so a partial grid already compares
+        for set_name in sets:
+            todo = [c for c in configs if not cell_path(model, set_name, c, seed).exists()
+                    and not (c in ("perfect", "clean") and not set_name.endswith("-planted"))]
+            if not todo:
+                continue
+            raw, test, clean, truth = load_set(set_name, seed)
+            for config in todo:
+                started = time.perf_counter()
+                rows = training_rows(config, raw, clean, truth, seed)
+                scores = MODELS[model](rows, test, seed)
+                cell = {"set": set_name, "config": config, "config_id": config_id(config), "seed": seed, "model": model,
+                        "train_rows": rows.height, "input_rows": raw.height, "test_rows": test.height,
+                        "largest_to_smallest": round(max_ratio_of(rows), 2), "seconds": round(time.perf_counter() - started, 1), **scores}
+                path = cell_path(model, set_name, config, seed)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(cell, indent=1) + "\n")
+                print(f"{model} {set_name} seed {seed} {config}: {rows.height} rows, macro-F1 {scores['macro_f1']:.4f} "
+                      f"({cell['seconds']} s)", file=sys.stderr, flush=True)
+
+
+def max_ratio_of(rows: pl.DataFrame) -> float:
+    counts = rows.group_by("label").len()["len"]
+    return float(counts.max() / max(counts.min(), 1))
+
+
+def table(model: str, sets: list[str], configs: list[str]) -> str:
+    """Markdown: per set, each configuration's mean macro-F1 over the seeds it has, and paired differences with raw and
+    with raw + oversampling (seed by seed, over the seeds both have)."""
+    lines = [f"Model: {model}. Macro-F1 on each set's untouched test split, mean ± std over seeds; Δ = paired mean "
+             "difference (same seeds).", ""]
+    for set_name in sets:
+        cells = {}
+        for config in configs:
+            if config in ("perfect", "clean") and not set_name.endswith("-planted"):
+                continue
+            directory = RESULTS / model / set_name / config_id(config)
+            found = {int(p.stem.removeprefix("seed")): json.loads(p.read_text()) for p in sorted(directory.glob("seed*.json"))}
+            if found:
+                cells[config] = found
+        if not cells:
+            continue
+        lines += [f"**{set_name}**", "", "| configuration | seeds | train rows | largest/smallest | macro-F1 | Δ raw | Δ oversample | gap closed |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for config, found in cells.items():
+            values = [c["macro_f1"] for c in found.values()]
+
+            def delta(reference: str) -> str:
+                other = cells.get(reference, {})
+                paired = [found[s]["macro_f1"] - other[s]["macro_f1"] for s in found if s in other]
+                if not paired or reference == config:
+                    return ""
+                spread = f" ± {statistics.stdev(paired):.4f}" if len(paired) > 1 else ""
+                return f"{np.mean(paired):+.4f}{spread}"
+
+            gap = ""
+            if "perfect" in cells and "raw" in cells and config not in ("raw",):
+                seeds = [s for s in found if s in cells["perfect"] and s in cells["raw"]]
+                span = [cells["perfect"][s]["macro_f1"] - cells["raw"][s]["macro_f1"] for s in seeds]
+                if seeds and np.mean(span) > 0:
+                    gap = f"{np.mean([found[s]['macro_f1'] - cells['raw'][s]['macro_f1'] for s in seeds]) / np.mean(span):.0%}"
+            spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
+            lines.append(f"| {config} | {len(values)} | {np.mean([c['train_rows'] for c in found.values()]):,.0f} | "
+                         f"{np.mean([c['largest_to_smallest'] for c in found.values()]):.1f} | {np.mean(values):.4f}{spread} | "
+                         f"{delta('raw')} | {delta('oversample')} | {gap} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data", choices=["clinc150", "cfpb"], default="cfpb")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["run", "table"])
+    parser.add_argument("--model", choices=list(MODELS), default="probe")
+    parser.add_argument("--sets", nargs="+", default=SETS)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--configs", nargs="+", default=["raw", "default", *[f"no-{s}" for s in STAGES if s != "bias"], "with-semantic", "perfect", "clean"])
+    parser.add_argument("--configs", nargs="+", default=["raw", "oversample", "default", "no-labels", "no-rebalance", "no-quality",
+                                                         "no-minhash", "no-clean", "perfect"])
     args = parser.parse_args()
-    scores: dict[str, list[float]] = {c: [] for c in args.configs}
-    rows_used: dict[str, list[int]] = {c: [] for c in args.configs}
-    started = time.perf_counter()
-    for seed in range(args.seeds):
-        clean, test = clinc150() if args.data == "clinc150" else cfpb(seed)
-        raw, truth = make_raw(clean, seed)
-        for config in args.configs:
-            rows = training_rows(config, clean, raw, truth, seed)
-            scores[config].append(probe_score(rows, test))
-            rows_used[config].append(rows.height)
-            print(f"seed {seed} {config}: {rows.height} rows, macro-F1 {scores[config][-1]:.4f}", file=sys.stderr, flush=True)
-    print(f"\n`python benchmarks/lift.py --data {args.data} --seeds {args.seeds}` ({time.perf_counter() - started:.0f} s; "
-          f"probe = logistic regression on frozen MiniLM embeddings; test split untouched)\n")
-    print("| training rows | rows (mean) | macro-F1 mean ± std | vs raw (paired mean ± std) |")
-    print("|---|---|---|---|")
     for config in args.configs:
-        values = scores[config]
-        paired = [v - r for v, r in zip(values, scores.get("raw", values))]
-        spread = statistics.stdev(values) if len(values) > 1 else 0.0
-        paired_spread = statistics.stdev(paired) if len(paired) > 1 else 0.0
-        print(f"| {config} | {np.mean(rows_used[config]):,.0f} | {np.mean(values):.4f} ± {spread:.4f} | {np.mean(paired):+.4f} ± {paired_spread:.4f} |")
+        config_entries(config)  # an unknown configuration is an error before anything runs
+    if args.action == "run":
+        run_grid(args.model, args.sets, args.configs, args.seeds)
+    print(table(args.model, args.sets, args.configs))
 
 
 if __name__ == "__main__":

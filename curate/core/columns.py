@@ -27,6 +27,8 @@ LABEL_FLAGS = "label_flags"
 LABEL_ISSUE = "label_issue"
 LABEL_SUGGESTED = "label_suggested"
 LABEL_QUALITY = "label_quality"
+SAMPLE_WEIGHT = "sample_weight"  # rebalance {fill: weight}: how much a row counts in a weighted loss
+LABEL_CONFIRMED = "label_issue_confirmed"  # a second, different model suggests the same label
 IDENTITY_TERMS = "identity_terms"
 TOXIC = "toxic"
 

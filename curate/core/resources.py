@@ -24,4 +24,4 @@ def explorer_path() -> Path:
 
 
 def default_suite() -> Path:
-    return shipped("expectations") / "tickets.json"
+    return shipped("expectations") / "generic.json"

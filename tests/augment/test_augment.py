@@ -119,10 +119,10 @@ def test_targets():
     assert target_counts(counts, {"b": 12}, 3, None) == {"a": 100, "b": 12, "c": 40}
 
 
-def test_rebalance_undersamples_flagged_rows_first_and_fills_with_fallback():
+def test_rebalance_undersamples_flagged_rows_first_and_fills_with_copies():
     rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
                  ["refund"] * 12 + ["track"] * 2).with_columns(pl.Series("label_issue", [True, True] + [False] * 12))
-    result = Rebalance(target={"refund": 6, "track": 5}, methods=[], seed=0, fallback="random", max_generated_share=0.7).apply(rows)
+    result = Rebalance(target={"refund": 6, "track": 5}, seed=0).apply(rows)
     assert result.rejected.height == 6 and {"r0", "r1"} <= set(result.rejected["id"])
     assert set(result.rejected["reason"]) == {"undersampled"} and "reduced from 12 to 6" in result.rejected["detail"][0]
     after = result.kept.group_by("label").len()
@@ -130,13 +130,40 @@ def test_rebalance_undersamples_flagged_rows_first_and_fills_with_fallback():
     assert result.stats["random_copies"] == 3 and any("random oversampling" in f for f in result.stats["findings"])
 
 
-def test_rebalance_by_default_copies_nothing_and_generates_at_most_half_a_class():
+def test_rebalance_reaches_the_ratio_asked_with_even_copies_of_real_rows():
+    """3:1 asked of 40:3 (a class far below its target, as real sets have): reached, each real row copied as often as
+    the others give or take one, copies pointing at their source, the unsure row never copied."""
+    big = [f"question number {i} about refunds and money" for i in range(40)]
+    small = ["track my parcel please", "where is my parcel now", "parcel tracking link broken"]
+    rows = frame(big + small, ["refund"] * 40 + ["track"] * 3).with_columns(pl.Series("label_issue", [False] * 42 + [True]))
+    result = Rebalance(target="max_ratio", max_ratio=3, seed=0).apply(rows)
+    counts = dict(result.kept.group_by("label").len().iter_rows())
+    assert counts == {"refund": 40, "track": 14}  # ceil(40 / 3)
+    copies = result.kept.filter(pl.col("augment_method") == "random_oversample")
+    assert copies.height == 11 and set(copies["augmented_from"]) == {"r40", "r41"}
+    per_source = copies.group_by("augmented_from").len()["len"].to_list()
+    assert max(per_source) - min(per_source) <= 1
+    assert (copies.join(rows.select("id", pl.col("text").alias("source")), left_on="augmented_from", right_on="id")
+            .filter(pl.col("text") != pl.col("source")).height == 0)
+    assert result.stats["after"]["track"] * 3 >= result.stats["after"]["refund"]
+
+
+def test_rebalance_by_weight_adds_no_rows_and_weighs_small_classes_to_their_target():
     rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
                  ["refund"] * 12 + ["track"] * 2)
-    stage = Rebalance(target={"refund": 12, "track": 9}, methods=[], seed=0)
-    result = stage.apply(rows)
-    assert result.stats["targets"]["track"] == 4  # 2 written by people: at most 2 more, whatever the target
-    assert result.stats["random_copies"] == 0 and result.kept.height == rows.height
+    result = Rebalance(target="max_ratio", max_ratio=3, fill="weight", seed=0).apply(rows)
+    assert result.kept.height == rows.height and result.stats["random_copies"] == 0
+    weights = dict(result.kept.group_by("label").agg(pl.col("sample_weight").first()).iter_rows())
+    assert weights == {"refund": 1.0, "track": 2.0}  # 2 rows count as the 4 that 12 / 3 asks for
+
+
+def test_generated_rows_stay_at_most_half_a_class_and_copies_fill_the_rest():
+    rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
+                 ["refund"] * 12 + ["track"] * 2)
+    result = Rebalance(target={"refund": 12, "track": 9}, methods=["eda"], seed=0, fill="none").apply(rows)
+    generated = result.kept.filter(pl.col("augmented_from").is_not_null())
+    assert generated.height <= 2  # 2 written by people: at most 2 generated, whatever the target
+    assert result.stats["random_copies"] == 0
 
 
 def test_truncated_candidates_and_generated_sources_are_refused():

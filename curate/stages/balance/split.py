@@ -78,9 +78,15 @@ class Split(Stage):
     def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         return self.assign(rows, components(rows.height, pairs_of(reduced, rows.height)), ctx)
 
-    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+    def near_duplicate_pairs(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(mapped rows, the pairs i, j that split keeps together): the one definition of a near duplicate across
+        splits, which the gate's `cross_split_near_duplicates` counts with too."""
         mapped = self.map_rows(rows.with_row_index(ROW))
         held, _ = self.pairs_that_hold(mapped, as_pairs(candidate_edges(mapped["_signature"].to_numpy(), self.group_threshold)), rows.height)
+        return mapped, held
+
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        mapped, held = self.near_duplicate_pairs(rows)
         return self.finish(rows, mapped, held, ctx)
 
     def assign(self, rows: pl.DataFrame, clusters: np.ndarray, ctx: RunContext | None) -> StageResult:

@@ -49,7 +49,7 @@ class Clean(Stage):
         """(stat name, candidate regex, function) in the order they run."""
         chosen = [
             (self.fix_unicode, "unicode_fixed", r"[^\x00-\x7F]", T.fix_unicode),
-            (self.html, "html_converted", r"<[A-Za-z/!][^>]*>|&[A-Za-z]{2,8};|&#\d{2,5};", T.html_to_text),
+            (self.html, "html_converted", T.HTML_CANDIDATE, T.html_to_text),
             (self.quoted_replies, "quoted_replies_removed", r"(?im)wrote:|^\s*>|original message|^from:\s|_{10}", T.strip_quoted_reply),
             (self.signatures, "signatures_removed",
              r"(?im)^--\s?$|sent from my|get outlook|sent via|^\s*((best|kind|warm|many)\s+)?(regards|thanks|thank you|thx|cheers|sincerely|br|best)\W*$",

@@ -33,6 +33,20 @@ INLINE_GREETING = re.compile(
 # A thanks after the request on the same line: "... order 4521. Thanks!", "..., thank you so much"
 INLINE_THANKS = re.compile(r"(?i)[\s,.;!-]+(?:many\s+)?(?:thanks|thank you|thx|cheers)(?:\s+(?:in advance|a lot|so much|again))?[\s.!]*\Z")
 MIN_WORDS_LEFT = 3  # a greeting or thanks is removed only when a request of at least this many words remains
+# HTML's element names: only these make a text HTML. `<City>`, `<band>` or `<All alarms>` are template slots or a
+# customer's own brackets, and must reach `quality` as written (it judges slots), not vanish as unknown tags.
+HTML_ELEMENTS = (
+    "a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption center cite code col colgroup "
+    "data dd del details dfn dialog div dl dt em embed fieldset figcaption figure font footer form h1 h2 h3 h4 h5 h6 head header hr "
+    "html i iframe img input ins kbd label legend li link main map mark meta meter nav noscript object ol optgroup option output p "
+    "param picture pre progress q s samp script section select small source span strike strong style sub summary sup table tbody "
+    "td template textarea tfoot th thead title tr track tt u ul var video wbr o:p"
+).split()
+_ELEMENT = "(?:" + "|".join(sorted(map(re.escape, HTML_ELEMENTS), key=len, reverse=True)) + ")"
+# A real tag: a known element name, then the end of the tag, a space before attributes, or a self-closing slash.
+HTML_TAG = rf"</?{_ELEMENT}(?:[\s/][^<>]*)?>"
+HTML_CANDIDATE = rf"(?i){HTML_TAG}|<!--|<!doctype|&[A-Za-z]{{2,8}};|&#\d{{2,5}};"
+NOT_A_TAG = re.compile(rf"(?i)<(?!{HTML_TAG[1:]}|!--|!doctype)")
 BLOCK_TAG = re.compile(r"(?i)<\s*(?:br|/p|/div|/li|/tr|/h[1-6]|p|div|li|tr)\b[^>]*>")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -46,6 +60,7 @@ def html_to_text(text: str) -> str:
     """Turn an HTML fragment into text: block tags become line breaks, scripts and styles go."""
     from selectolax.lexbor import LexborHTMLParser
 
+    text = NOT_A_TAG.sub("&lt;", text)  # a bracket that opens no HTML element is text ("<City>", "a < b")
     tree = LexborHTMLParser(BLOCK_TAG.sub(lambda m: "\n" + m.group(0), text))
     tree.strip_tags(["script", "style", "head"])
     root = tree.body or tree.root

@@ -15,7 +15,7 @@ from curate.stages.gates.gx import validate
 
 @dataclass
 class Gate(Stage):
-    suite: str | None = None  # None: the default suite that ships with curate (expectations/tickets.json)
+    suite: str | None = None  # None: the generic suite that ships with curate (expectations/generic.json): binds no label set
     on_fail: Literal["stop", "warn"] = "stop"
 
     name: ClassVar[str] = "gate"

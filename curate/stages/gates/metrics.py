@@ -6,14 +6,20 @@ checks (class balance, duplicate rate, leakage across splits) stay standard GX e
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from curate.core.columns import LABEL, SPLIT, TRAIN
+from curate.core.columns import AUGMENTED_FROM, LABEL, SPLIT, TRAIN
 from curate.core.text import normalized_text
 
-def dataset_metrics(rows: pl.DataFrame, leakage_threshold: float = 0.8) -> dict[str, float]:
+
+def dataset_metrics(rows: pl.DataFrame) -> dict[str, float]:
+    """`duplicate_rate` counts rows people wrote (rebalance's copies are duplicates on purpose);
+    `cross_split_near_duplicates` counts held-out rows with a near duplicate in train by `split`'s own definition, so a
+    set that split made passes unless something after it (a generated row) leaks."""
     counts = rows.group_by(LABEL).len()["len"] if LABEL in rows.columns and rows.height else pl.Series([0])
-    duplicated = rows.select(normalized_text().is_duplicated().mean()).item() if rows.height else 0.0
+    written = rows.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in rows.columns else rows
+    duplicated = written.select(normalized_text().is_duplicated().mean()).item() if written.height else 0.0
     metrics = {
         "row_count": rows.height,
         "label_count": int(rows[LABEL].n_unique()) if LABEL in rows.columns else 0,
@@ -23,11 +29,12 @@ def dataset_metrics(rows: pl.DataFrame, leakage_threshold: float = 0.8) -> dict[
         "duplicate_rate": float(duplicated or 0.0),
         "cross_split_near_duplicates": 0,
     }
-    if SPLIT in rows.columns:
-        from curate.stages.dedup.leakage import find_leakage
+    if SPLIT in rows.columns and rows[SPLIT].n_unique() > 1:
+        from curate.stages.balance.split import Split
 
-        train = rows.filter(pl.col(SPLIT) == TRAIN)
-        held_out = rows.filter(pl.col(SPLIT) != TRAIN)
-        if train.height and held_out.height:
-            metrics["cross_split_near_duplicates"] = int(find_leakage(train, held_out, leakage_threshold)["id_b"].n_unique())
+        _, pairs = Split().near_duplicate_pairs(rows)
+        in_train = (rows[SPLIT] == TRAIN).to_numpy()
+        i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+        crossing = in_train[i] != in_train[j]
+        metrics["cross_split_near_duplicates"] = int(len(set(np.where(in_train[i], j, i)[crossing].tolist())))
     return metrics
