@@ -46,9 +46,12 @@ def _network_class():
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1), dim=-1)
 
-        def forward(self, input_ids, attention_mask, labels=None, **extra):
+        def forward(self, input_ids, attention_mask, labels=None, weights=None, **extra):
             logits = self.head(self.embed(input_ids, attention_mask))
-            loss = torch.nn.functional.cross_entropy(logits, labels) if labels is not None else None
+            loss = None
+            if labels is not None:  # per-row weights (class weights, rebalance's sample_weight): a weighted mean
+                losses = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+                loss = (losses * weights).sum() / weights.sum() if weights is not None else losses.mean()
             return SequenceClassifierOutput(loss=loss, logits=logits)
 
     return Network
@@ -79,14 +82,29 @@ def load_backbone(model: str | None, num_labels: int):
     return tokenizer, _network_class()(encoder, num_labels)
 
 
-def save_classifier(network, tokenizer, labels: list[str], folder: Path) -> None:
-    """The encoder as a transformers folder, the head as safetensors, the labels as JSON: nothing pickled."""
+def save_classifier(network, tokenizer, labels: list[str], folder: Path, max_length: int = 256) -> None:
+    """A sentence-transformers folder whose output is the classifier's logits (encoder → mean pooling → L2 norm →
+    linear head, exactly curate's network), `id2label` in its config: `SentenceTransformer(folder).encode(texts)`
+    loads and predicts without curate. Beside it the head as safetensors and the labels as JSON for curate's own
+    loader. Nothing pickled."""
+    import torch
     from safetensors.torch import save_file
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
 
+    network.encoder.config.id2label = dict(enumerate(labels))
+    network.encoder.config.label2id = {label: i for i, label in enumerate(labels)}
     network.encoder.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     save_file({k: v.contiguous() for k, v in network.head.state_dict().items()}, str(folder / HEAD_FILE))
-    (folder / LABELS_FILE).write_text(json.dumps({"labels": labels, "pooling": "mean"}, indent=2))
+    (folder / LABELS_FILE).write_text(json.dumps({"labels": labels, "pooling": "mean", "max_length": max_length}, indent=2))
+    hidden = network.encoder.config.hidden_size
+    head = Dense(hidden, len(labels), bias=True, activation_function=torch.nn.Identity())
+    with torch.no_grad():
+        head.linear.weight.copy_(network.head.weight.detach().cpu())
+        head.linear.bias.copy_(network.head.bias.detach().cpu())
+    modules = [Transformer(str(folder), max_seq_length=max_length), Pooling(hidden, "mean"), Normalize(), head]
+    SentenceTransformer(modules=modules, device="cpu").save(str(folder))
 
 
 def load_classifier(folder: Path):
@@ -114,7 +132,7 @@ def freeze_lower_layers(network, trainable_layers: int | None) -> None:
 
 
 def fit_probe(embedder, train_texts: list[str], targets: np.ndarray, validation: pl.DataFrame | None, labels: list[str],
-              seed: int) -> tuple[Any, dict[str, float]]:
+              seed: int, weights: np.ndarray | None = None) -> tuple[Any, dict[str, float]]:
     """The strong baseline and the head's starting point: logistic regression on the backbone's frozen
     embeddings, its C chosen on validation macro-F1 (1, 10 or 100; 10 without validation)."""
     from sklearn.linear_model import LogisticRegression
@@ -127,7 +145,7 @@ def fit_probe(embedder, train_texts: list[str], targets: np.ndarray, validation:
     held_out = embedder.encode(known[TEXT].to_list()) if len(grid) > 1 else None
     best, best_score = None, float("-inf")
     for c in grid:
-        probe = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(vectors, targets)
+        probe = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(vectors, targets, sample_weight=weights)
         score = (classification_metrics(known[LABEL].to_list(), [labels[i] for i in probe.predict(held_out)], labels)["macro_f1"]
                  if held_out is not None else 0.0)
         if score > best_score:
@@ -182,8 +200,10 @@ def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, confi
     seed_everything(config.seed)
     tokenizer, network = load_backbone(config.model, len(labels))
     texts, targets = train[TEXT].to_list(), np.array([label_index[x] for x in train[LABEL].to_list()])
+    weights, weighting = row_weights(train, targets, config.class_weights)
     max_length = sequence_length(tokenizer, texts, config.max_length)
-    probe, probe_stats = fit_probe(Embedder(config.model), texts, targets, validation, labels, config.seed)
+    probe, probe_stats = fit_probe(Embedder(config.model), texts, targets, validation, labels, config.seed, weights)
+    probe_stats["weighting"] = weighting
     set_head_from_probe(network, probe, len(labels))  # linear probing, then fine-tuning (LP-FT)
     freeze_lower_layers(network, config.trainable_layers)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -191,7 +211,10 @@ def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, confi
 
     def make_batch(index: np.ndarray) -> dict:
         encoded = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-        return {**{k: v.to(device) for k, v in encoded.items()}, "labels": torch.tensor(targets[index], device=device)}
+        batch = {**{k: v.to(device) for k, v in encoded.items()}, "labels": torch.tensor(targets[index], device=device)}
+        if weights is not None:
+            batch["weights"] = torch.tensor(weights[index], dtype=torch.float32, device=device)
+        return batch
 
     def score_epoch(train_loss: float) -> tuple[float, dict[str, float]]:
         if validation is None or not validation.height:
@@ -202,13 +225,27 @@ def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, confi
         return macro_f1, {"validation_macro_f1": macro_f1}
 
     def save_best() -> None:
-        save_classifier(network, tokenizer, labels, out / "model")
+        save_classifier(network, tokenizer, labels, out / "model", max_length)
 
     # Resume only the same run: same settings, same labels, same training rows.
     run_key = config.fingerprint() + hashlib.sha256("\x1f".join(f"{t}\x1e{y}" for t, y in zip(texts, targets)).encode()).hexdigest()[:16]
     history, seconds, speed = fit(network, len(texts), make_batch, config, out, score_epoch, save_best, run_key, on_step,
                                   score_before=True)
     return TrainedModel(out / "model", labels, history, seconds, speed, probe={**probe_stats, "model": probe, "backbone": config.model})
+
+
+def row_weights(train: pl.DataFrame, targets: np.ndarray, class_weights: str) -> tuple[np.ndarray | None, str]:
+    """Per-row loss weights and how they were chosen: the `sample_weight` column that `rebalance: {fill: weight}` writes,
+    else `class_weights: balanced` (n / (classes * class size), as scikit-learn's), else none."""
+    from curate.core.columns import SAMPLE_WEIGHT
+
+    if SAMPLE_WEIGHT in train.columns and train[SAMPLE_WEIGHT].null_count() < train.height:
+        return train[SAMPLE_WEIGHT].fill_null(1.0).cast(pl.Float64).to_numpy(), "sample_weight column"
+    if class_weights == "balanced":
+        counts = np.bincount(targets)
+        per_class = len(targets) / (np.count_nonzero(counts) * np.maximum(counts, 1))
+        return per_class[targets].astype(np.float64), "balanced class weights"
+    return None, "none"
 
 
 def metrics_labels(trained: TrainedModel, rows: pl.DataFrame) -> list[str]:
@@ -226,6 +263,7 @@ def evaluate_classifier(trained: TrainedModel, rows: pl.DataFrame, out: Path, ma
     predicted = [trained.labels[i] for i in probabilities.argmax(axis=1)]
     metrics = classification_metrics(rows[LABEL].to_list(), predicted, metrics_labels(trained, rows))
     metrics.update({"eval_rows_with_labels_unseen_in_training": unseen, "training_seconds": round(trained.seconds, 1),
+                    "weighting": (trained.probe or {}).get("weighting", "none"),
                     "training_samples_per_second": round(trained.samples_per_second, 1), "history": trained.history})
     if trained.probe and trained.probe.get("model") is not None:  # the baseline every fine-tune is read against
         vectors = Embedder(trained.probe.get("backbone")).encode(rows[TEXT].to_list())

@@ -158,3 +158,52 @@ def test_compare_shows_training_steps_of_both_sides_in_a_log(tiny_model, tmp_pat
     for side in ("raw", "curated"):
         lines = [line for line in result.output.splitlines() if line.startswith(f"compare: training on {side} rows, seed 0")]
         assert lines and " 4/4," in lines[-1] and "loss" in lines[-1], result.output
+
+
+def test_the_saved_model_loads_and_predicts_without_curate(tiny_model, tmp_path):
+    """The model folder is a sentence-transformers model whose output is the classifier's logits, with id2label in its
+    config: loaded in a fresh Python that never imports curate, it gives curate's predictions on the evaluation rows."""
+    import subprocess
+    import sys
+
+    config = TrainConfig(model=tiny_model, epochs=3, lr=5e-3, batch_size=8, early_stopping=0)
+    trained = train_classifier(toy(), toy(4), config, tmp_path)
+    evaluate_classifier(trained, toy(4), tmp_path / "evaluation")
+    ours = pl.read_parquet(tmp_path / "evaluation/predictions.parquet").sort("id")
+    script = (
+        "import json, sys\n"
+        "from sentence_transformers import SentenceTransformer\n"
+        "model = SentenceTransformer(sys.argv[1], device='cpu')\n"
+        "id2label = model[0].auto_model.config.id2label\n"
+        "texts = json.loads(sys.argv[2])\n"
+        "print(json.dumps([id2label[int(i)] for i in model.encode(texts).argmax(1)]))\n"
+        "assert 'curate' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(trained.model_dir), json.dumps(ours["text"].to_list())],
+                          capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ours["predicted"].to_list()
+
+
+def test_sample_weights_reach_the_loss_and_metrics(tiny_model, tmp_path):
+    """A `sample_weight` column (rebalance {fill: weight}) weighs the loss and the probe; metrics.json says so."""
+    rows = toy().with_columns(pl.when(pl.col("label") == "login").then(3.0).otherwise(1.0).alias("sample_weight"))
+    trained = train_classifier(rows, toy(4), TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8), tmp_path)
+    metrics = evaluate_classifier(trained, toy(4), tmp_path / "evaluation")
+    assert metrics["weighting"] == "sample_weight column"
+    unweighted = train_classifier(toy(), toy(4), TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8, class_weights="balanced"),
+                                  tmp_path / "b")
+    assert unweighted.probe["weighting"] == "balanced class weights"
+
+
+def test_a_zero_weight_row_does_not_move_the_loss(tiny_model):
+    import torch
+
+    from curate.train.classify import load_backbone
+
+    tokenizer, network = load_backbone(tiny_model, 2)
+    encoded = tokenizer(["refund my money", "cannot log in"], padding=True, return_tensors="pt")
+    labels = torch.tensor([0, 1])
+    first_only = network(**encoded, labels=labels, weights=torch.tensor([1.0, 0.0])).loss
+    alone = network(**tokenizer(["refund my money"], return_tensors="pt"), labels=labels[:1]).loss
+    assert torch.isclose(first_only, alone, atol=1e-5)
+    assert not torch.isclose(network(**encoded, labels=labels).loss, first_only, atol=1e-5)

@@ -28,6 +28,8 @@ AUTO_REPLY_HEAD = 160  # an automatic reply says so at its start: the phrase mus
 AUTO_REPLY_MAX_WORDS = 80  # ...of a short message, not in the middle of a customer's story
 LONG_TEXT_WORDS = 40  # from here on, repetition is measured on word 5-grams (a long text repeats its common words)
 CLASS_NORMAL_SHARE = 0.1  # a short or content-free text is normal for a class when at least this share of it is like that
+SHORT_TEXT_LETTERS = 8  # "no!" is a third symbols: a share over so few characters says nothing
+CHAR_RUN_SHARE = 0.3  # "sloooooooowly" in a sentence is emphasis; a run that is much of the text is junk ("aaaaaaaaaa!!")
 CLASS_MIN_ROWS = 20  # smaller classes cannot show what is normal for them: the absolute rule applies
 NO_CONTENT = r"(?i)^\W*(test(ing)?( test)*( ?\d+)*|hello\??|hi\??|hey\??|ok(ay)?|thanks?|thank you|\[(image|attachment|file)\]|lorem ipsum.*|n/?a|none|null|asdf\w*)\W*$"
 TEMPLATE_SLOT = r"\{\{[^{}]{1,60}\}\}|\{[a-z_]{3,40}\}|\[\[[^\[\]]{1,60}\]\]|<[A-Za-z][A-Za-z_ ]{1,38}[A-Za-z_]>"
@@ -57,6 +59,14 @@ def unusual(share_column: str) -> pl.Expr:
 def no_content() -> pl.Expr:
     """A test, greeting, placeholder or keyboard mash and nothing else."""
     return pl.col(TEXT).str.contains(NO_CONTENT) | keyboard_mash()
+
+
+def names_its_label() -> pl.Expr:
+    """"thank you" labelled thank_you, "hello" labelled hello: a short text that says its class's name is the class."""
+    if_labelled = pl.col(LABEL).cast(pl.String).fill_null("").str.to_lowercase().str.replace_all(r"[^a-z]+", " ").str.strip_chars()
+    words = pl.col(TEXT).fill_null("").str.to_lowercase().str.extract_all(r"[a-z]+")
+    return (if_labelled != "") & words.list.eval(pl.element().str.slice(0, 5)).list.set_intersection(
+        if_labelled.str.split(" ").list.eval(pl.element().str.slice(0, 5))).list.len().gt(0)
 
 
 def keyboard_mash() -> pl.Expr:
@@ -114,7 +124,7 @@ class Quality(Filter):
         """Per label: rows, short rows and content-free rows (what the class-relative rules compare a row with)."""
         rows = with_label(rows)
         return rows.group_by(LABEL).agg(pl.len().cast(pl.Int64).alias("n"), self.too_short().sum().alias("short"),
-                                        no_content().sum().alias("no_content"))
+                                        (no_content() & ~names_its_label()).sum().alias("no_content"))
 
     def too_short(self) -> pl.Expr:
         return pl.col(TEXT).str.len_chars().fill_null(0) < self.min_chars
@@ -122,13 +132,15 @@ class Quality(Filter):
     def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
         # Per-row scores a block at a time: their word and 5-gram lists are the stage's memory (5 GB at a
         # million rows in one piece); the class-relative shares come from the totals of every block.
+        unlabelled = LABEL not in rows.columns  # unlabelled rows are one class to the class-relative rules
+        rows = with_label(rows)
         blocks = []
         for start in range(0, rows.height, SCORE_BLOCK_ROWS):
             blocks.append(self.row_scores(rows.slice(start, SCORE_BLOCK_ROWS)))
             ctx.report(self.name, "rows scored", min(start + SCORE_BLOCK_ROWS, rows.height), rows.height)
         scored = pl.concat(blocks, how="vertical_relaxed") if blocks else self.row_scores(rows)
-        if LABEL not in scored.columns:  # unlabelled rows are one class to the class-relative rules
-            scored = class_shares(with_label(scored), totals, {"q_short_in_class": "short", "q_no_content_in_class": "no_content"})
+        if unlabelled:
+            scored = class_shares(scored, totals, {"q_short_in_class": "short", "q_no_content_in_class": "no_content"})
             return self.decide(scored.drop(LABEL), ctx)
         return self.decide(class_shares(scored, totals, {"q_short_in_class": "short", "q_no_content_in_class": "no_content"}), ctx)
 
@@ -153,6 +165,8 @@ class Quality(Filter):
             (letters / non_space_non_digit.clip(1)).round(3).alias("q_letter_share"),  # order numbers are not junk
             (text.str.count_matches(r"[^\p{L}\p{N}\s]") / non_space.clip(1)).round(3).alias("q_symbol_share"),
             unmasked.str.replace_all(r"[^\p{L}]+", " ").str.split("").list.eval(pl.element().rle().struct.field("len").max()).list.first().fill_null(0).alias("q_max_char_run"),
+            (unmasked.str.replace_all(r"[^\p{L}]+", " ").str.split("").list.eval(pl.element().rle().struct.field("len").max()).list.first().fill_null(0)
+             / letters.clip(1)).round(3).alias("q_char_run_share"),
             unmasked_words.list.eval(((pl.element().str.split("").list.n_unique() == 1) & (pl.element().str.len_chars() >= 3)).mean())
             .list.first().fill_null(0).round(3).alias("q_single_char_words"),  # "ggggg hhhhh"
             pl.when(unmasked_lower.list.len() < LONG_TEXT_WORDS)
@@ -163,7 +177,8 @@ class Quality(Filter):
             # `<City>`, `<band>`, `<ALL_CAPS>` are slots; a bare HTML tag such as `<div>` (a recipe without clean) is not
             text.str.replace_all(BARE_HTML_TAG, "").str.count_matches(TEMPLATE_SLOT).alias("q_template_slots"),
             (text.str.slice(0, AUTO_REPLY_HEAD).str.contains(AUTO_REPLY) & (words.list.len() <= AUTO_REPLY_MAX_WORDS)).alias("q_auto_reply"),
-            no_content().alias("q_no_content"),
+            (no_content() & ~names_its_label()).alias("q_no_content"),
+            (letters < SHORT_TEXT_LETTERS).alias("q_few_letters_to_judge"),
         )
         return scored.with_columns(self.language(scored[TEXT]))
 
@@ -201,8 +216,9 @@ class Quality(Filter):
              pl.lit("a test, greeting, placeholder or keyboard mash with no request, unlike the rest of its class")),
             ("auto_reply", pl.col("q_auto_reply") if self.auto_replies else pl.lit(False), pl.lit("an automatic reply or bounce, not a customer's message")),
             ("few_letters", pl.col("q_letter_share") < self.min_letter_share, detail(f"letter share {{}} < {self.min_letter_share}", "q_letter_share")),
-            ("many_symbols", pl.col("q_symbol_share") > self.max_symbol_share, detail(f"symbol share {{}} > {self.max_symbol_share}", "q_symbol_share")),
-            ("repeated_characters", (pl.col("q_max_char_run") > self.max_char_run) | (pl.col("q_single_char_words") >= 0.5),
+            ("many_symbols", (pl.col("q_symbol_share") > self.max_symbol_share) & ~pl.col("q_few_letters_to_judge"), detail(f"symbol share {{}} > {self.max_symbol_share}", "q_symbol_share")),
+            ("repeated_characters", ((pl.col("q_max_char_run") > self.max_char_run) & (pl.col("q_char_run_share") >= CHAR_RUN_SHARE))
+             | (pl.col("q_single_char_words") >= 0.5),
              detail(f"a character repeated {{}} times (maximum {self.max_char_run}); share of one-letter words {{}}", "q_max_char_run", "q_single_char_words")),
             ("repeated_words", pl.col("q_word_repetition") > pl.when(pl.col("q_own_words") < LONG_TEXT_WORDS).then(self.max_word_repetition).otherwise(self.max_ngram_repetition),
              detail(f"word repetition {{}} (maximum {self.max_word_repetition}; {self.max_ngram_repetition} on 5-grams from {LONG_TEXT_WORDS} words)", "q_word_repetition")),
