@@ -306,6 +306,9 @@ def train(
         probe = metrics["probe"]
         console.print(f"baseline: {probe['what']}: accuracy {probe['accuracy']:.4f}, macro-F1 {probe['macro_f1']:.4f} "
                       f"({metrics['macro_f1'] - probe['macro_f1']:+.4f} for the fine-tune)")
+    console.print(f"kept the {metrics['kept']} model: {metrics['kept_why']}")
+    console.print(f"load it without curate: SentenceTransformer('{trained.model_dir}').encode(texts).argmax(1) → "
+                  "model[0].auto_model.config.id2label")
 
 
 @command()

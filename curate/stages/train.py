@@ -93,13 +93,14 @@ class Train(Stage):
         stats = {k: round(metrics[k], 4) for k in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")}
         if "probe" in metrics:  # the baseline the fine-tune must beat: frozen embeddings + logistic regression
             stats["probe_macro_f1"], stats["probe_accuracy"] = round(metrics["probe"]["macro_f1"], 4), round(metrics["probe"]["accuracy"], 4)
+        stats.update({"kept": metrics["kept"], "weighting": metrics["weighting"], "findings": [f"kept the {metrics['kept']} model: {metrics['kept_why']}"]})
         stats.update({"train_rows": train.height, "evaluated_on": "eval file" if self.eval else "test split", "eval_rows": metrics["rows"],
                       "epochs_run": len(trained.history), "samples_per_second": round(trained.samples_per_second, 1),
                       "model_dir": str(trained.model_dir.relative_to(ctx.output_dir) if ctx.output_dir else trained.model_dir)})
         if trials:
             best = max(trials, key=lambda t: t["validation_macro_f1"])
             stats["search"] = trials
-            stats["findings"] = [f"searched {len(trials)} settings on validation macro-F1; best: "
+            stats["findings"] += [f"searched {len(trials)} settings on validation macro-F1; best: "
                                  + ", ".join(f"{k} {v}" for k, v in best.items() if k != "trial")]
         if self.cv:
             from curate.train.search import cross_validate

@@ -248,6 +248,22 @@ def row_weights(train: pl.DataFrame, targets: np.ndarray, class_weights: str) ->
     return None, "none"
 
 
+def kept_model(history: list[dict]) -> dict[str, str]:
+    """Which model was saved, and why: the fine-tune keeps the probe-initialised start (epoch 0) unless an epoch beat
+    it on validation, and a reader must know when the "fine-tuned" model is the probe."""
+    scored = [h for h in history if h.get("validation_macro_f1") is not None]
+    if not scored or scored[0].get("epoch") != 0:
+        return {"kept": "fine-tuned", "kept_why": "no probe-initialised start was scored"}
+    best = max(scored, key=lambda h: (h["validation_macro_f1"], -h["epoch"]))
+    start = scored[0]["validation_macro_f1"]
+    if best["epoch"] == 0:
+        tuned = max((h["validation_macro_f1"] for h in scored[1:]), default=None)
+        why = (f"no fine-tuned epoch beat the probe on validation (best {tuned:.4f} against {start:.4f}): the saved model is the "
+               "frozen encoder with the probe's head" if tuned is not None else "no fine-tuning epoch ran")
+        return {"kept": "probe", "kept_why": why}
+    return {"kept": "fine-tuned", "kept_why": f"epoch {best['epoch']} beat the probe on validation ({best['validation_macro_f1']:.4f} against {start:.4f})"}
+
+
 def metrics_labels(trained: TrainedModel, rows: pl.DataFrame) -> list[str]:
     return sorted(set(trained.labels) | set(rows[LABEL].to_list()))
 
@@ -262,6 +278,7 @@ def evaluate_classifier(trained: TrainedModel, rows: pl.DataFrame, out: Path, ma
     probabilities = predict(network, tokenizer, rows[TEXT].to_list(), max_length)
     predicted = [trained.labels[i] for i in probabilities.argmax(axis=1)]
     metrics = classification_metrics(rows[LABEL].to_list(), predicted, metrics_labels(trained, rows))
+    metrics.update(kept_model(trained.history))
     metrics.update({"eval_rows_with_labels_unseen_in_training": unseen, "training_seconds": round(trained.seconds, 1),
                     "weighting": (trained.probe or {}).get("weighting", "none"),
                     "training_samples_per_second": round(trained.samples_per_second, 1), "history": trained.history})

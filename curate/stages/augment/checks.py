@@ -1,5 +1,6 @@
 """Every generated row is checked before it is kept: it must keep the meaning (embedding similarity to
-its source within a band, and as many negations as its source), not be a copy of its source or of any existing row or other candidate,
+its source within a band, as many negations as its source, and every key term: names, places, codes,
+numbers, rare domain words), not be a copy of its source or of any existing row or other candidate,
 and, optionally, still get its source's label from a classifier trained on the original rows."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import polars as pl
 
 from curate.core.columns import AUGMENT_METHOD, AUGMENT_SIMILARITY, AUGMENTED_FROM, ID, LABEL, REVIEW_BAD_GENERATIONS, TEXT
 from curate.core.text import normalized_text
-from curate.stages.augment.protect import NEGATION
+from curate.stages.augment.protect import NEGATION, lost_key_terms
 
 
 def negation_count(column: str) -> pl.Expr:
@@ -28,6 +29,7 @@ class CandidateChecks:
     near_duplicate_threshold: float = 0.8  # as the gate's leakage check, so no generated row leaks into held-out splits
     label_check: bool = True  # a classifier trained on the original rows must still give the source's label
     min_length_ratio: float = 0.7  # a translation that lost more than 30% of its source's characters lost meaning
+    key_terms: bool = True  # names, places, codes, numbers and rare (domain) words of the source must survive
     model: str | None = None
     # Every candidate a check dropped, with the reason: a reviewer reads these (artifact `augment_dropped`).
     dropped: list[pl.DataFrame] = field(default_factory=list, init=False, repr=False)
@@ -63,6 +65,9 @@ class CandidateChecks:
         candidates = drop(keys == source_keys, "identical_to_source", candidates)
         negations = candidates.select(negation_count(TEXT) != negation_count("source_text")).to_series()
         candidates = drop(negations, "negation_changed", candidates)
+        if self.key_terms and candidates.height:
+            lost = pl.Series([bool(lost_key_terms(s, t)) for s, t in zip(candidates["source_text"].to_list(), candidates[TEXT].to_list())])
+            candidates = drop(lost, "key_term_changed", candidates)
         existing_keys = existing.select(normalized_text(TEXT)).to_series().unique()
         keys = candidates.select(normalized_text(TEXT)).to_series()
         candidates = drop(keys.is_in(existing_keys.implode()), "duplicate_of_existing_row", candidates)
