@@ -22,8 +22,8 @@ Configurations:
   default           the default recipe's data stages (recipes/tickets.yaml without review, split, gate and train)
   no-<stage>        the default without one stage (exact, minhash and semantic name the dedup stages)
   perfect           planted sets only: the generator's truth (originals, true labels, clean text) + oversample
-  flag-labels, drop-labels, augment, weight
-                    the default with `labels: {mislabelled: flag}`, `{mislabelled: drop}`, rebalance by checked
+  flag-labels, augment, weight
+                    the default with `labels: {mislabelled: flag}` (suspects flagged, none dropped), rebalance by checked
                     back-translation before copies, or by a sample_weight column instead of copies: the alternatives
                     the defaults were chosen against
 Models: `probe` (logistic regression, C=10, on frozen MiniLM embeddings: the fast screen) and `runner` (curate's
@@ -53,7 +53,7 @@ RECIPE = ROOT / "recipes" / "tickets.yaml"
 NOT_DATA_STAGES = {"review", "split", "gate", "train"}  # the grid trains on approved rows and scores on the set's test split
 MAX_RATIO = 3
 SETS = ["clinc150", "cfpb", "bitext-cut", "snips-cut", "clinc150-planted", "cfpb-planted"]
-VARIANTS = {"flag-labels": ("labels", {"mislabelled": "flag"}), "drop-labels": ("labels", {"mislabelled": "drop"}),
+VARIANTS = {"flag-labels": ("labels", {"mislabelled": "flag"}),
             "augment": ("rebalance", {"methods": ["backtranslate"]}), "weight": ("rebalance", {"fill": "weight"})}
 
 

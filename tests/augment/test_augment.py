@@ -186,3 +186,50 @@ def test_paraphrase_method_runs_offline():
     assert isinstance(out[0], str) and out[0].strip()  # nothing to protect: the model's rewording comes back
     # SmolLM2 drops the sentinel that stands for 4521 here: the candidate is refused, never emitted with another number.
     assert out[1] is None
+
+
+# Pairs read from back-translation on real sets (CLINC150, Bitext, SNIPS, the flight-query set of the issue): each
+# changed what its source is about, and each had passed the embedding, negation and label checks.
+CHANGED = [
+    ("flights from dallas to san francisco", "flights from Dublin to San Diego"),
+    ("what are the coach fares", "what are the bus fares"),
+    ("could you help me check the termination charge?", "Could you help me check the termination rate?"),
+    ("I want to play music off Deezer", "I want to play music outside Deezer"),
+    ("Rate The War of the Roses 2 out of 6", "The War 2 Rate of Roses outside of 6"),
+    ("what name would you like me to call you", "what name you'd like to call me"),
+    ("the creator of your ai, what is their name", "the creator of his ai, what is their name"),
+    ("add laundry to my list of shit to do", "add laundry to my shit list to make"),
+    ("Add Yma Sumac to this is animal collective", "Add Yma Sumac to this is a collective animal"),
+    ("tell me everything on my calendar for may 1", "Tell me everything in my calendar for 1"),
+    ("change the song to the next one on this playlist", "change the song to the next playlist"),
+    ("has the discover card approved my app", "have the discovery card approved my app"),
+    ("how do you spell verisimilitude", "How you spellra verisimilitude"),
+    ("play beatles", "play beatles (in"),
+    ("add tune to my country playlist", "add tuning to my country playlist"),
+    ("do i have any meetings today between 8 and 9", "I have all the meetings today between 8 and 9"),
+]
+# ... and pairs that reword without changing it, which must pass.
+KEPT = [
+    ("what is the full name of your boss", "What is your boss's full name"),
+    ("I am waiting for a refund of $299", "I'm waiting for a $299 refund"),
+    ("could I change order 732201349959?", "Can I change the order 732201349959?"),
+    ("I have to see the methods for shipping, can you help me?", "I have to see the shipping methods, can you help me?"),
+    ("Book a table for 6 in New Hampshire for next week.", "Book a table for 6 on New Hampshire for the next week."),
+]
+
+
+@pytest.mark.parametrize("source,candidate", CHANGED)
+def test_a_candidate_that_changes_what_the_text_is_about_is_dropped(source, candidate):
+    from curate.stages.augment.protect import lost_key_terms
+
+    assert lost_key_terms(source, candidate)
+    candidates = pl.DataFrame({"id": ["c0"], "label": ["x"], "source_text": [source], "text": [candidate]})
+    kept, reasons = CandidateChecks(min_similarity=0.0, max_similarity=1.0, label_check=False).check(candidates, frame(["other text"], ["x"]))
+    assert kept.is_empty() and reasons["key_term_changed"] == 1
+
+
+@pytest.mark.parametrize("source,candidate", KEPT)
+def test_a_rewording_that_keeps_what_the_text_is_about_passes(source, candidate):
+    from curate.stages.augment.protect import lost_key_terms
+
+    assert lost_key_terms(source, candidate) == []

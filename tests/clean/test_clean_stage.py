@@ -33,3 +33,12 @@ def test_clean_on_the_sample_removes_planted_markup(sample_rows, truth):
     source = pl.read_csv("data/sample/tickets.csv").select("ticket_id", pl.col("body").str.strip_chars())
     same = plain.join(source, left_on="id", right_on="ticket_id").select((pl.col("text") == pl.col("body")).mean()).item()
     assert same > 0.97
+
+
+def test_only_real_html_is_converted_and_template_slots_survive():
+    """`<All alarms>`, `<City>` and `<band>` (real home-assistant queries) are no HTML: clean emptied or stripped them."""
+    rows = frame(["<All alarms>", "Events in <City>", "play <band> now", "<p>my order <City> is <b>late</b></p>", "a < b and c > d"])
+    result = Clean().apply(rows)
+    assert result.rejected.is_empty()
+    assert result.kept["text"].to_list() == ["<All alarms>", "Events in <City>", "play <band> now", "my order <City> is late", "a < b and c > d"]
+    assert result.stats["html_converted"] == 1

@@ -68,3 +68,20 @@ def test_long_narratives_with_masks_and_common_words_are_kept():
              "I never received the letter and the account is still on my credit report with the wrong balance of $XXXX. ") * 3
     result = Quality().apply(frame([story + "I want the account removed.", "Where is my parcel? It was due yesterday."]))
     assert result.rejected.is_empty(), result.rejected["detail"].to_list()
+
+
+def test_real_rows_that_looked_like_junk_are_kept_and_slots_are_seen():
+    """Rows read among quality's drops on unseen real sets, each a real request: a complaint ending in the bureau's
+    masks, a 25,000-character complaint, a form letter that lists its disputed items, "thank you" as thank_you, "no!",
+    a stretched word in a sentence. `Events in <City>` (a template slot that clean used to strip) is dropped."""
+    narrative = ("I disputed the collection account with the bureau and sent the letters they asked for. " * 6
+                 + "XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX")
+    long_complaint = " ".join(f"On day {i} I called the servicer about my escrow account and was told something else again." for i in range(300))
+    form_letter = "I was a victim of identity theft. " + " ".join(
+        f"The following personal information is incorrect Account Number : EMPLOYER : XXXX item {k}." for k in range(8))
+    texts = [narrative, long_complaint, form_letter, "thank you", "no!", "why are you talking so sloooooooooowly, please speed it up!",
+             "Events in <City>"]
+    labels = ["Debt collection", "Mortgage", "Credit reporting", "thank_you", "no", "change_speed", "events"]
+    result = Quality().apply(frame(texts, labels))
+    assert len(long_complaint) > 25_000
+    assert result.rejected.select("text", "reason").rows() == [("Events in <City>", "template_slot")]

@@ -5,8 +5,11 @@ logistic regression on sentence embeddings, then `cleanlab.filter.find_label_iss
 whose labels are mostly right, most of those rows are correct (43 of 70 read on a home-assistant set),
 so they are flagged for review (`label_issue`, the suggested label, cleanlab's label-quality score),
 never dropped on that evidence alone. `mislabelled: drop` drops only the confirmed ones: a second,
-different model (word and character n-grams, also out of fold) suggests the same label, and that
-label is not a catch-all class (`oos`, `other`, ...), which attracts every odd phrasing.
+different model (word and character n-grams, also out of fold) suggests the same label, the row's
+own label gets under 3.5% out of fold, that label is not a catch-all class (`oos`, `other`, ...),
+which attracts every odd phrasing, and no suspect goes the other way between the two classes
+(suspects both ways mean two classes that overlap, not wrong labels). Read on real sets as
+published, such drops were right in 10 of 12 on CLINC150 and 12 of 12 on SNIPS; the rest are flagged.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import ID, LABEL, LABEL_CONFIRMED, LABEL_FLAGS, LABEL_ISSUE, LABEL_QUALITY, LABEL_SUGGESTED, TEXT
-from curate.core.params import Count, Folds
+from curate.core.params import Count, Folds, Share
 from curate.core.stage import Check, Filter, RunContext
 
 Action = Literal["drop", "flag"]
@@ -61,8 +64,9 @@ class LabelCheck(Filter):
     unknown: Action = "drop"
     min_class_size: Count = 10
     small_classes: Action = "flag"
-    mislabelled: Literal["drop", "flag", "off"] = "flag"  # drop: only confirmed suspicions (two models agree); the rest flagged
+    mislabelled: Literal["drop", "flag", "off"] = "drop"  # drop: only confirmed suspicions (see the docstring); the rest flagged
     catch_all: list[str] | None = None  # classes that take what fits nowhere else (default: names such as oos, other)
+    confirm_below: Share = 0.035  # a confirmed suspect's own label gets under this probability out of fold
     folds: Folds = 5
     min_rows_to_judge: Count = 30  # smaller classes are not judged: a classifier cannot know them well enough
     model: str | None = None
@@ -131,7 +135,12 @@ class LabelCheck(Filter):
         if issues.any():  # the second opinion is needed only where there is a suspicion
             second = out_of_fold_ngram_predictions(rows[TEXT].gather(index).fill_null("").to_list(), labels, self.folds, seed)
         catch_all = np.array([c in self.catch_all if self.catch_all is not None else bool(CATCH_ALL.match(c)) for c in classes])
-        confirmed_here = issues & (second == best) & ~catch_all[best]
+        # Confirmed: a second model of another kind suggests the same label, the embedding model gives the row's own label
+        # under `confirm_below`, the suggestion is no catch-all class, and no suspect goes the other way between the two
+        # classes (suspects in both directions mean the classes overlap, "find The Flying Ace" in SNIPS: not an error).
+        pairs = {(int(g), int(b)) for g, b in zip(labels[issues], best[issues])}
+        one_way = np.array([(int(b), int(g)) not in pairs for g, b in zip(labels, best)])
+        confirmed_here = issues & (second == best) & ~catch_all[best] & (quality < self.confirm_below) & one_way
         issue, confirmed, suggested, score = np.zeros(rows.height, bool), np.zeros(rows.height, bool), [None] * rows.height, np.full(rows.height, np.nan)
         issue[index] = issues
         confirmed[index] = confirmed_here

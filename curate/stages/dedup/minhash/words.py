@@ -58,6 +58,8 @@ def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words:
         rare, common = sorted((frequency[word], frequency[partner]))
         if _content(word, stop_words) and _content(partner, stop_words) and rare >= COMMON and rare >= TYPO_RARITY * common:
             return True  # two real words: "cats" / "rats", "debit" / "credit"
+        if _code(word, stop_words) and _code(partner, stop_words) and rare >= COMMON:
+            return True  # two codes the column uses: "fare code f" / "fare code h"
         only_a.remove(word)
         only_b.remove(partner)
     # What is left has no close counterpart (a typo's "nw" pairs with "new" above): a common content word, a direction
