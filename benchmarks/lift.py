@@ -223,11 +223,21 @@ def probe_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
 
 
 def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
-    from curate.train.classify import train_classifier
+    """curate's runner at its defaults: 10% of the training rows held out for validation (by split's own rules), the
+    model chosen there, scored on the untouched test split beside its own probe."""
+    import tempfile
 
-    metrics = train_classifier(train, test, seed=seed)
+    from curate.stages.train import split_for_training
+    from curate.train.classify import evaluate_classifier, train_classifier
+    from curate.train.loop import TrainConfig
+
+    fit_rows, validation, _ = split_for_training(train, test.with_columns(pl.format("t{}", pl.int_range(pl.len())).alias("id")))
+    with tempfile.TemporaryDirectory() as out:
+        trained = train_classifier(fit_rows, validation, TrainConfig(seed=seed), Path(out))
+        metrics = evaluate_classifier(trained, test.with_columns(pl.format("t{}", pl.int_range(pl.len())).alias("id")), Path(out) / "evaluation")
     return {"macro_f1": float(metrics["macro_f1"]), "accuracy": float(metrics["accuracy"]),
-            "probe_macro_f1": metrics.get("probe_macro_f1"), "kept": metrics.get("kept")}
+            "probe_macro_f1": metrics.get("probe", {}).get("macro_f1"), "kept": metrics.get("kept"),
+            "training_seconds": metrics.get("training_seconds")}
 
 
 MODELS = {"probe": probe_scores, "runner": runner_scores}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.core.columns import LABEL, RESPONSE, SPLIT, TEST, TEXT, TRAIN, VALIDATION
+from curate.core.columns import LABEL, RESPONSE, SAMPLE_WEIGHT, SPLIT, TEST, TEXT, TRAIN, VALIDATION
 from curate.core.errors import CurateError, InputError
 from curate.io.spec import InputSpec
 
@@ -60,8 +60,9 @@ def split_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def hand_off_columns(frame: pl.DataFrame) -> list[str]:
-    """The columns a trainer needs: id, text, label and response where the run has them."""
-    return [c for c in ("id", TEXT, LABEL, RESPONSE) if c in frame.columns and frame[c].null_count() < frame.height]
+    """The columns a trainer needs: id, text, label and response where the run has them, and `sample_weight` when
+    rebalance wrote weights instead of copies (`fill: weight`)."""
+    return [c for c in ("id", TEXT, LABEL, RESPONSE, SAMPLE_WEIGHT) if c in frame.columns and frame[c].null_count() < frame.height]
 
 
 def to_hf_dataset(frame: pl.DataFrame):

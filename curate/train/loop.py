@@ -35,6 +35,7 @@ class TrainConfig:
     max_length: int = 256  # a ceiling: the length used is what covers 95% of the training texts
     early_stopping: int = 2  # epochs without improvement before stopping; 0: never
     trainable_layers: int | None = None  # None: all; N: only the top N encoder layers and the head
+    cache_frozen_layers: bool = True  # with trainable_layers set, the frozen lower layers run once per text, not every step
     class_weights: Literal["none", "balanced"] = "none"  # a `sample_weight` column (rebalance {fill: weight}) wins over this
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1

@@ -233,3 +233,18 @@ def test_a_rewording_that_keeps_what_the_text_is_about_passes(source, candidate)
     from curate.stages.augment.protect import lost_key_terms
 
     assert lost_key_terms(source, candidate) == []
+
+
+def test_weights_reach_the_exports_a_trainer_reads(tmp_path):
+    """`fill: weight` is useful only if the weights leave curate: the per-split Parquet files and the HF dataset carry them."""
+    import datasets
+
+    from curate.io.writers import export_frame
+
+    rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
+                 ["refund"] * 12 + ["track"] * 2).with_columns(pl.lit("train").alias("split"))
+    weighted = Rebalance(target="max_ratio", max_ratio=3, fill="weight", seed=0).apply(rows).kept
+    export_frame(weighted, tmp_path / "splits", "splits")
+    assert pl.read_parquet(tmp_path / "splits" / "train.parquet").filter(pl.col("label") == "track")["sample_weight"].to_list() == [2.0, 2.0]
+    export_frame(weighted, tmp_path / "hf", "hf")
+    assert "sample_weight" in datasets.load_from_disk(str(tmp_path / "hf"))["train"].column_names
