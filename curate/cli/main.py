@@ -250,7 +250,7 @@ MaxSteps = Annotated[Optional[int], typer.Option(help="stop after this many opti
 LearningRate = Annotated[float, typer.Option("--lr", help="peak learning rate (linear warm-up, then decay)")]
 BatchSize = Annotated[int, typer.Option(help="rows per optimiser step")]
 Model = Annotated[Optional[str], typer.Option(help="a model folder or hub name (default: the packaged all-MiniLM-L6-v2)")]
-TrainableLayers = Annotated[int, typer.Option(help="top encoder layers to train; -1 for all")]
+TrainableLayers = Annotated[int, typer.Option(help="top encoder layers to train (the lower ones run once per text); -1 for all")]
 Seed = Annotated[int, typer.Option(help="seed for initialisation and batch order")]
 
 
@@ -271,8 +271,8 @@ def train(
     task: str = typer.Option("classify", help="classify (text -> label) or generate (text -> response)"),
     text: str = typer.Option("text", help="text column of a data file"),
     label: Optional[str] = typer.Option(None, help="label column of a data file (default: label)"),
-    epochs: Epochs = 4, max_steps: MaxSteps = None, lr: LearningRate = 5e-5, batch_size: BatchSize = 32,
-    model: Model = None, trainable_layers: TrainableLayers = -1, seed: Seed = 0,
+    epochs: Epochs = 4, max_steps: MaxSteps = None, lr: LearningRate = 3e-4, batch_size: BatchSize = 32,
+    model: Model = None, trainable_layers: TrainableLayers = 2, seed: Seed = 0,
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
     from curate.io.writers import load_dataset
@@ -316,8 +316,8 @@ def compare(
     recipe: Path = typer.Argument(..., help="the recipe whose curation is compared with its raw input"),
     eval: Path = typer.Option(..., "--eval", help="clean evaluation file, never touched by curation"),
     out: Path = typer.Option(Path("runs/compare"), "--out", "-o", help="folder for both models, their evaluations and compare.md"),
-    epochs: Epochs = 4, max_steps: MaxSteps = None, lr: LearningRate = 5e-5, batch_size: BatchSize = 32,
-    model: Model = None, trainable_layers: TrainableLayers = -1, seed: Seed = 0,
+    epochs: Epochs = 4, max_steps: MaxSteps = None, lr: LearningRate = 3e-4, batch_size: BatchSize = 32,
+    model: Model = None, trainable_layers: TrainableLayers = 2, seed: Seed = 0,
     seeds: int = typer.Option(1, min=1, help="train each side with this many seeds (seed, seed+1, ...): mean ± std and the paired difference"),
 ) -> None:
     """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""

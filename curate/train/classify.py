@@ -228,6 +228,38 @@ def _top_class():
     return Top
 
 
+def padded(parts: list) -> tuple:
+    """A batch of cached states (each tokens x hidden) as one zero-padded tensor and its attention mask."""
+    import torch
+
+    longest = max(p.shape[0] for p in parts)
+    hidden = torch.zeros(len(parts), longest, parts[0].shape[1])
+    mask = torch.zeros(len(parts), longest, dtype=torch.long)
+    for row, part in enumerate(parts):
+        hidden[row, : part.shape[0]] = part.float()
+        mask[row, : part.shape[0]] = 1
+    return hidden, mask
+
+
+def predict_cached(top, states: list, batch_size: int = 128) -> np.ndarray:
+    """Class probabilities from cached lower-layer states through the top layers (what `predict` gives, faster)."""
+    import torch
+
+    top.eval()
+    out = []
+    with torch.no_grad():
+        order = np.argsort([s.shape[0] for s in states], kind="stable")
+        for start in range(0, len(states), batch_size):
+            index = order[start : start + batch_size]
+            hidden, mask = padded([states[i] for i in index])
+            probabilities = torch.softmax(top(hidden.to(top.network.device), mask.to(top.network.device)).logits, dim=-1).cpu().numpy()
+            out.append((index, probabilities))
+    result = np.zeros((len(states), top.network.head.out_features), dtype=np.float32)
+    for index, probabilities in out:
+        result[index] = probabilities
+    return result
+
+
 def predict(network, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
     """Class probabilities for `texts`."""
     import torch
@@ -274,13 +306,7 @@ def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, confi
 
     def make_batch(index: np.ndarray) -> dict:
         if cached is not None:
-            parts = [cached[i] for i in index]
-            longest = max(p.shape[0] for p in parts)
-            hidden = torch.zeros(len(parts), longest, parts[0].shape[1])
-            mask = torch.zeros(len(parts), longest, dtype=torch.long)
-            for row, part in enumerate(parts):
-                hidden[row, : part.shape[0]] = part.float()
-                mask[row, : part.shape[0]] = 1
+            hidden, mask = padded([cached[i] for i in index])
             batch = {"hidden": hidden.to(device), "attention_mask": mask.to(device)}
         else:
             encoded = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
@@ -290,11 +316,17 @@ def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, confi
             batch["weights"] = torch.tensor(weights[index], dtype=torch.float32, device=device)
         return batch
 
+    known = validation.filter(pl.col(LABEL).is_in(labels)) if validation is not None else None
+    known_states = lower_states(network, tokenizer, known[TEXT].to_list(), max_length, frozen) if cached is not None and known is not None else None
+
     def score_epoch(train_loss: float) -> tuple[float, dict[str, float]]:
-        if validation is None or not validation.height:
+        if known is None or not known.height:
             return -train_loss, {}
-        known = validation.filter(pl.col(LABEL).is_in(labels))
-        predicted = [labels[i] for i in predict(network, tokenizer, known[TEXT].to_list(), max_length).argmax(axis=1)]
+        if known_states is not None:  # validation through the top layers only, on its own cached states
+            probabilities = predict_cached(trained_network, known_states)
+        else:
+            probabilities = predict(network, tokenizer, known[TEXT].to_list(), max_length)
+        predicted = [labels[i] for i in probabilities.argmax(axis=1)]
         macro_f1 = classification_metrics(known[LABEL].to_list(), predicted, labels)["macro_f1"]
         return macro_f1, {"validation_macro_f1": macro_f1}
 

@@ -207,3 +207,20 @@ def test_a_zero_weight_row_does_not_move_the_loss(tiny_model):
     alone = network(**tokenizer(["refund my money"], return_tensors="pt"), labels=labels[:1]).loss
     assert torch.isclose(first_only, alone, atol=1e-5)
     assert not torch.isclose(network(**encoded, labels=labels).loss, first_only, atol=1e-5)
+
+
+def test_top_layers_train_on_cached_lower_states_as_the_whole_network_would(tiny_model, tmp_path):
+    """With the lower layers frozen, their output is computed once: the top layers on those states give the whole
+    network's probabilities, and training that way saves a model that `predict` reads like any other."""
+    import numpy as np
+
+    from curate.train.classify import _top_class, load_backbone, lower_states, predict, predict_cached
+
+    tokenizer, network = load_backbone(tiny_model, 2)
+    texts = toy(4)["text"].to_list()
+    states = lower_states(network, tokenizer, texts, 32, frozen=1)
+    assert np.abs(predict_cached(_top_class()(network, 1), states) - predict(network, tokenizer, texts, 32)).max() < 1e-3
+    config = TrainConfig(model=tiny_model, epochs=3, lr=5e-3, batch_size=8, trainable_layers=1, early_stopping=0)
+    trained = train_classifier(toy(), toy(4), config, tmp_path)
+    assert [h["epoch"] for h in trained.history] == [0, 1, 2, 3]
+    assert evaluate_classifier(trained, toy(4), tmp_path / "evaluation")["accuracy"] >= 0.75
