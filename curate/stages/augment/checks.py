@@ -16,6 +16,9 @@ from curate.core.text import normalized_text
 from curate.stages.augment.protect import NEGATION, lost_key_terms
 
 
+WORD_SWAP_METHODS = frozenset({"synonym", "eda"})  # methods whose point is to change words: judged on names, codes and terms
+
+
 def negation_count(column: str) -> pl.Expr:
     """How many negations a text has: a rewording that gains or loses one says the opposite ("the information on my
     user" came back from a round trip as "the information not my user"), however close its embedding stays."""
@@ -66,7 +69,9 @@ class CandidateChecks:
         negations = candidates.select(negation_count(TEXT) != negation_count("source_text")).to_series()
         candidates = drop(negations, "negation_changed", candidates)
         if self.key_terms and candidates.height:
-            lost = pl.Series([bool(lost_key_terms(s, t)) for s, t in zip(candidates["source_text"].to_list(), candidates[TEXT].to_list())])
+            methods = candidates[AUGMENT_METHOD].to_list() if AUGMENT_METHOD in candidates.columns else [None] * candidates.height
+            lost = pl.Series([bool(lost_key_terms(s, t, word_swaps=m in WORD_SWAP_METHODS))
+                              for s, t, m in zip(candidates["source_text"].to_list(), candidates[TEXT].to_list(), methods)])
             candidates = drop(lost, "key_term_changed", candidates)
         existing_keys = existing.select(normalized_text(TEXT)).to_series().unique()
         keys = candidates.select(normalized_text(TEXT)).to_series()

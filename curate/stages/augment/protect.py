@@ -56,7 +56,8 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'&-]*[A-Za-z]|[A-Za-z0-9]*\d[A-Za-z0-9/.:-]*|
 FUNCTION_WORDS = frozenset("""a an the this that these those is are was were be been being am do does did doing done have has had having
 will would shall should can could may might must i me my mine myself you your yours yourself we us our ours they them their theirs he him
 his she her hers it its of for on in at as and or but if so than then there here what which who whom whose when where why how to from by
-with about into onto over under up down off out not no nor also just very too please get got let lets s t ll d re ve m""".split())
+with about into onto over under up down off out not no nor also just very too please get got let lets s t ll d re ve m
+dont doesnt didnt cant wont isnt arent wasnt werent couldnt wouldnt shouldnt havent hasnt hadnt aint cannot never""".split())
 NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand
 million first second third fourth fifth last next half dozen january february march april may june july august september october
 november december monday tuesday wednesday thursday friday saturday sunday today tomorrow yesterday tonight""".split())
@@ -92,15 +93,24 @@ def _count(words: list[str], group: frozenset[str]) -> list[str]:
     return sorted(w for w in words if w in group)
 
 
-def lost_key_terms(source: str, candidate: str) -> list[str]:
-    """What the candidate lost or brought in that changes what the source is about (empty: nothing)."""
+DOMAIN_ZIPF = 4.0  # words rarer than this in English (wordfreq) are names, places and domain terms: "refund", "escrow"
+
+
+def lost_key_terms(source: str, candidate: str, word_swaps: bool = False) -> list[str]:
+    """What the candidate lost or brought in that changes what the source is about (empty: nothing). `word_swaps`: the
+    method exists to replace words (synonyms, EDA): common content words may change, but numbers, codes, dates, rare
+    (domain) words, names and titles may not, and nor may persons, directions, questions or quantities."""
     from wordfreq import zipf_frequency
 
     source_words, candidate_words = _words(source), _words(candidate)
-    lost = [t for t in key_terms(source) if not _kept(t, set(candidate_words))]
-    lost += [f"added:{t}" for t in key_terms(candidate) if not _kept(t, set(source_words))]  # "list of shit to do" → "shit list to make"
-    if len(key_terms(candidate)) > len(key_terms(source)):
-        lost.append("a content word repeated")  # "restaurants around here are italian" → "around italian are Italian"
+    terms = key_terms(source)
+    if word_swaps:
+        terms = [t for t in terms if any(c.isdigit() for c in t) or t in NUMBER_WORDS or zipf_frequency(t, "en") < DOMAIN_ZIPF]
+    lost = [t for t in terms if not _kept(t, set(candidate_words))]
+    if not word_swaps:
+        lost += [f"added:{t}" for t in key_terms(candidate) if not _kept(t, set(source_words))]  # "list of shit to do" → "shit list to make"
+        if len(key_terms(candidate)) > len(key_terms(source)):
+            lost.append("a content word repeated")  # "restaurants around here are italian" → "around italian are Italian"
     for name, group in (("direction", DIRECTION), ("question", QUESTION), ("quantity", QUANTITY)):
         if _count(source_words, group) != _count(candidate_words, group):
             lost.append(f"{name} changed")  # "music off Deezer" → "outside Deezer"; "what name" → "Why Name"; "any" → "all"
@@ -112,7 +122,7 @@ def lost_key_terms(source: str, candidate: str) -> list[str]:
     adjacent = list(zip(candidate_words, candidate_words[1:])) + [
         (a, c) for a, b, c in zip(candidate_words, candidate_words[1:], candidate_words[2:]) if b in ARTICLES]
     lost += [f"order:{a} {b}" for a, b in _content_pairs(source_words)
-             if not any(_kept(a, {x}) and _kept(b, {y}) for x, y in adjacent)]
+             if not word_swaps and not any(_kept(a, {x}) and _kept(b, {y}) for x, y in adjacent)]
     lost += [f"title:{t}" for t in TITLE.findall(source) if len(t.split()) >= 2 and t.lower() not in candidate.lower()
              and not _sentence_opening(source, t)]
     lost += [f"not a word:{w}" for w in set(candidate_words) - set(source_words) if w.isalpha() and zipf_frequency(w, "en") == 0]
