@@ -291,8 +291,9 @@ def table(model: str, sets: list[str], configs: list[str]) -> str:
                 cells[config] = found
         if not cells:
             continue
-        lines += [f"**{set_name}**", "", "| configuration | seeds | train rows | largest/smallest | macro-F1 | Δ raw | Δ oversample | gap closed |",
-                  "|---|---|---|---|---|---|---|---|"]
+        runner = model == "runner"
+        lines += [f"**{set_name}**", "", "| configuration | seeds | train rows | largest/smallest | macro-F1 | Δ raw | Δ oversample | gap closed |"
+                  + (" its probe | probe kept |" if runner else ""), "|---|---|---|---|---|---|---|---|" + ("---|---|" if runner else "")]
         for config, found in cells.items():
             values = [c["macro_f1"] for c in found.values()]
 
@@ -313,7 +314,9 @@ def table(model: str, sets: list[str], configs: list[str]) -> str:
             spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
             lines.append(f"| {config} | {len(values)} | {np.mean([c['train_rows'] for c in found.values()]):,.0f} | "
                          f"{np.mean([c['largest_to_smallest'] for c in found.values()]):.1f} | {np.mean(values):.4f}{spread} | "
-                         f"{delta('raw')} | {delta('oversample')} | {gap} |")
+                         f"{delta('raw')} | {delta('oversample')} | {gap} |"
+                         + (f" {np.mean([c['probe_macro_f1'] for c in found.values()]):.4f} | "
+                            f"{sum(c.get('kept') == 'probe' for c in found.values())} of {len(found)} |" if runner else ""))
         lines.append("")
     return "\n".join(lines)
 
