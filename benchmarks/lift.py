@@ -231,10 +231,11 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
     from curate.train.classify import evaluate_classifier, train_classifier
     from curate.train.loop import TrainConfig
 
-    fit_rows, validation, _ = split_for_training(train, test.with_columns(pl.format("t{}", pl.int_range(pl.len())).alias("id")))
+    test = test.with_columns(pl.format("t{}", pl.int_range(pl.len())).alias("id"))
+    fit_rows, validation, _ = split_for_training(train, test)
     with tempfile.TemporaryDirectory() as out:
         trained = train_classifier(fit_rows, validation, TrainConfig(seed=seed), Path(out))
-        metrics = evaluate_classifier(trained, test.with_columns(pl.format("t{}", pl.int_range(pl.len())).alias("id")), Path(out) / "evaluation")
+        metrics = evaluate_classifier(trained, test, Path(out) / "evaluation")
     return {"macro_f1": float(metrics["macro_f1"]), "accuracy": float(metrics["accuracy"]),
             "probe_macro_f1": metrics.get("probe", {}).get("macro_f1"), "kept": metrics.get("kept"),
             "training_seconds": metrics.get("training_seconds")}

@@ -184,8 +184,9 @@ def test_the_saved_model_loads_and_predicts_without_curate(tiny_model, tmp_path)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ours["predicted"].to_list()
 
 
-def test_sample_weights_reach_the_loss_and_metrics(tiny_model, tmp_path):
-    """A `sample_weight` column (rebalance {fill: weight}) weighs the loss and the probe; metrics.json says so."""
+def test_the_weighting_used_is_reported(tiny_model, tmp_path):
+    """A `sample_weight` column (rebalance {fill: weight}) is picked up, else `class_weights: balanced`; metrics.json
+    and the trained model say which (that weights move the loss: `test_a_zero_weight_row_does_not_move_the_loss`)."""
     rows = toy().with_columns(pl.when(pl.col("label") == "login").then(3.0).otherwise(1.0).alias("sample_weight"))
     trained = train_classifier(rows, toy(4), TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8), tmp_path)
     metrics = evaluate_classifier(trained, toy(4), tmp_path / "evaluation")

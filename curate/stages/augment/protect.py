@@ -48,8 +48,8 @@ def restore(text: str, spans: list[str]) -> str | None:
 # changed 18-50% of the candidates that passed the embedding, negation and label checks: "dallas" → "Dublin", "coach
 # fares" → "bus fares", "termination charge" → "termination rate", "Book a table" → "Set a table", "music off Deezer"
 # → "music outside Deezer", "The War of the Roses" → "The War 2 Rate of Roses". So a candidate keeps every content
-# word of its source (by stem: it may reorder and change small words), every direction word, and every name or title
-# word for word, and brings in no word that is no English word at all ("spellra", "don've").
+# word of its source as written or as its plural (it may reorder and change small words), every direction word, and
+# every name or title word for word, and brings in no word that is no English word at all ("spellra", "don've").
 WORD = re.compile(r"[A-Za-z][A-Za-z'&-]*[A-Za-z]|[A-Za-z0-9]*\d[A-Za-z0-9/.:-]*|[A-Za-z]")
 # Function words may change in a rewording; anything else is content. (scikit-learn's stop list also holds "top",
 # "full", "first", "next", "show", "find", "name": words that carry a request.)

@@ -4,9 +4,9 @@ Large classes are undersampled, dropping first the rows other stages flagged (li
 quality flags), then rows with a near duplicate in their split group, then at random (seeded);
 each is rejected with the reason `undersampled`. Small classes reach their target: first by checked
 augmentation where a recipe asks for it (`methods`, at most `max_generated_share` of a class
-generated), then by `fill`: copies of the class's own rows (the default: on every real set measured,
-plain random oversampling trained as well as or better than back-translation, and it never changes
-what a text is about), a `sample_weight` column for trainers that take weights, or nothing. Runs on
+generated), then by `fill`: copies of the class's own rows (the default: copies never change what a
+text is about, and back-translation that is checked to keep it keeps only 4-10% of its candidates, too
+few to reach a ratio), a `sample_weight` column for trainers that take weights, or nothing. Runs on
 the training split only, after `split`.
 """
 
@@ -87,12 +87,13 @@ class Rebalance(Stage):
                    ctx: RunContext | None = None) -> tuple[pl.DataFrame, dict, pl.DataFrame]:
         checks = CandidateChecks(self.min_similarity, self.max_similarity)  # label and length checks on by default
         ctx = ctx or RunContext()
-        have = Counter(pool[LABEL].to_list())
+        originals = Counter(pool[LABEL].to_list())
+        have = Counter(originals)
         added, reasons, by_method = [], Counter(), Counter()
         cap = self.max_generated_share / (1 - self.max_generated_share) if self.max_generated_share < 1 else float("inf")
-        room = {label: int(have[label] * cap) for label in goals}  # generated rows a class may take: originals keep their share
+        room = {label: int(originals[label] * cap) for label in goals}  # generated rows a class may take: originals keep their share
         for round_ in range(self.max_rounds):
-            short = {label: min(goal - have[label], room[label] - (have[label] - pool.filter(pl.col(LABEL) == label).height))
+            short = {label: min(goal - have[label], room[label] - (have[label] - originals[label]))
                      for label, goal in goals.items() if goal > have[label]}
             short = {label: n for label, n in short.items() if n > 0}
             if not short or not self.methods or (round_ and DETERMINISTIC_METHODS.issuperset(self.methods)):

@@ -158,15 +158,15 @@ class Quality(Filter):
         # nothing the customer wrote (4 of 5 quality drops on unseen CFPB narratives were such runs).
         unmasked_lower = unmasked_words.list.eval(pl.element().str.to_lowercase().filter(pl.element().str.contains(r"\w")))
         ngrams = unmasked_lower.list.eval(pl.concat_str([pl.element().shift(-k) for k in range(5)], separator=" ").drop_nulls())
+        char_run = unmasked.str.replace_all(r"[^\p{L}]+", " ").str.split("").list.eval(pl.element().rle().struct.field("len").max()).list.first().fill_null(0)
         scored = rows.with_columns(
             text.str.len_chars().alias("q_chars"),
             words.list.len().alias("q_words"),
             unmasked_lower.list.len().alias("q_own_words"),
             (letters / non_space_non_digit.clip(1)).round(3).alias("q_letter_share"),  # order numbers are not junk
             (text.str.count_matches(r"[^\p{L}\p{N}\s]") / non_space.clip(1)).round(3).alias("q_symbol_share"),
-            unmasked.str.replace_all(r"[^\p{L}]+", " ").str.split("").list.eval(pl.element().rle().struct.field("len").max()).list.first().fill_null(0).alias("q_max_char_run"),
-            (unmasked.str.replace_all(r"[^\p{L}]+", " ").str.split("").list.eval(pl.element().rle().struct.field("len").max()).list.first().fill_null(0)
-             / letters.clip(1)).round(3).alias("q_char_run_share"),
+            char_run.alias("q_max_char_run"),
+            (char_run / letters.clip(1)).round(3).alias("q_char_run_share"),
             unmasked_words.list.eval(((pl.element().str.split("").list.n_unique() == 1) & (pl.element().str.len_chars() >= 3)).mean())
             .list.first().fill_null(0).round(3).alias("q_single_char_words"),  # "ggggg hhhhh"
             pl.when(unmasked_lower.list.len() < LONG_TEXT_WORDS)
