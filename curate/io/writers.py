@@ -10,6 +10,7 @@ import polars as pl
 
 from curate.core.columns import LABEL, RESPONSE, SAMPLE_WEIGHT, SPLIT, TEST, TEXT, TRAIN, VALIDATION
 from curate.core.errors import CurateError, InputError
+from curate.core.extras import require
 from curate.io.spec import InputSpec
 
 SUFFIX_FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -68,6 +69,7 @@ def hand_off_columns(frame: pl.DataFrame) -> list[str]:
 def to_hf_dataset(frame: pl.DataFrame):
     """A Hugging Face `DatasetDict`, one split per value of the run's split column (all rows in "train" without
     one), with id, text, the label as a `ClassLabel` (the same names, sorted, in every split) and the response."""
+    require("export --format hf", "datasets")
     import datasets
 
     columns = hand_off_columns(frame)

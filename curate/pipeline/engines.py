@@ -275,12 +275,9 @@ def make_engine(name: str = "local", address: str | None = None, block_rows: int
     if name == "local":
         return LocalEngine(**options)
     if name == "ray":
-        try:
-            import ray  # noqa: F401
-        except ImportError:
-            from curate.core.errors import CurateError
+        from curate.core.extras import require
 
-            raise CurateError("the ray engine needs Ray", "--engine", hint="pip install 'curate[ray]' (ray[data])") from None
+        require("the ray engine (--engine ray)", "ray")
         return RayEngine(address=address, **options)
     from curate.core.errors import CurateError
 

@@ -19,10 +19,14 @@ import polars as pl
 from curate.core.columns import ID, LABEL, TEXT
 from curate.core.embed import Embedder
 from curate.core.errors import CurateError
+from curate.core.extras import require
 from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
 
 HEAD_FILE = "head.safetensors"
 LABELS_FILE = "classifier.json"
+
+
+TRAINING_MODULES = ("torch", "transformers", "sentence_transformers", "safetensors", "matplotlib")
 
 
 def _network_class():
@@ -109,6 +113,7 @@ def save_classifier(network, tokenizer, labels: list[str], folder: Path, max_len
 
 def load_classifier(folder: Path):
     """(tokenizer, network, labels) from `save_classifier`'s folder."""
+    require("loading a trained classifier", *TRAINING_MODULES)
     from safetensors.torch import load_file
     from transformers import AutoModel, AutoTokenizer
 
@@ -277,6 +282,7 @@ def predict(network, tokenizer, texts: list[str], max_length: int, batch_size: i
 def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, config: TrainConfig, out: Path,
                      on_step: OnStep | None = None) -> TrainedModel:
     """Train on `train` (text, label), pick the best epoch on `validation`; resumable from `out/checkpoint.pt`."""
+    require("training a classifier", *TRAINING_MODULES)
     import torch
 
     from curate.train.metrics import classification_metrics

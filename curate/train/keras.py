@@ -15,6 +15,7 @@ import numpy as np
 
 from curate.core.columns import LABEL, TEXT
 from curate.core.errors import CurateError
+from curate.core.extras import require
 
 
 def _rows(split) -> tuple[list[str], list[int], list[str]]:
@@ -36,11 +37,11 @@ def to_keras_dataset(split, tokenizer=None, batch_size: int = 32, max_length: in
     """A PyDataset of (token ids, label index) batches; `.num_classes`, `.vocabulary_size` and `.label_names`
     size the model's first and last layers. Shuffled once per epoch (seeded) when `shuffle`."""
     os.environ.setdefault("KERAS_BACKEND", "torch")
-    try:
-        import keras
-    except ImportError:
-        raise CurateError("Keras is not installed", "keras", hint="pip install 'curate[keras]' (Keras 3 on the torch backend)") from None
+    require("to_keras_dataset (Keras 3 on the torch backend)", "keras", "torch")
+    import keras
+
     if tokenizer is None:
+        require("to_keras_dataset's default tokenizer", "transformers")
         from transformers import AutoTokenizer
 
         from curate.core.embed import resolve_model

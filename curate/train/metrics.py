@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from curate.core.extras import require
+
 
 def classification_metrics(true: list[str], predicted: list[str], labels: list[str]) -> dict[str, Any]:
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
@@ -25,6 +27,7 @@ def classification_metrics(true: list[str], predicted: list[str], labels: list[s
 
 
 def plot_confusion(matrix: dict[str, Any], path: Path) -> None:
+    require("plotting training results", "matplotlib")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,6 +49,7 @@ def plot_confusion(matrix: dict[str, Any], path: Path) -> None:
 
 
 def plot_history(history: list[dict[str, float]], path: Path) -> None:
+    require("plotting training results", "matplotlib")
     import matplotlib
 
     matplotlib.use("Agg")

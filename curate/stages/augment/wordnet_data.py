@@ -17,6 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from curate.core.extras import require
+
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 LEXNAMES_MANPAGE = Path("/usr/share/man/man5/lexnames.5WN.gz")
 POS_NUMBER = {"adj": 3, "adv": 4, "noun": 1, "verb": 2}
@@ -53,6 +55,7 @@ def install(target: Path | None = None) -> Path:
 
 def wordnet():
     """nltk's WordNet reader, or a clear error saying how to set the data up."""
+    require("synonym augmentation (WordNet through nltk)", "nltk")
     import nltk
 
     for base in (nltk_data_dir(),):

@@ -17,6 +17,7 @@ import polars as pl
 
 from curate.core.columns import ID
 from curate.core.errors import CurateError
+from curate.core.extras import require
 from curate.stages.gates.metrics import dataset_metrics
 
 MAX_EXAMPLES = 5
@@ -76,6 +77,7 @@ def load_suite(path: str | Path) -> dict[str, Any]:
 
 def _quiet_gx():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    require("the gate (Great Expectations)", "great_expectations", "pandas")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

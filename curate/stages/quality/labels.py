@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import ID, LABEL, LABEL_CONFIRMED, LABEL_FLAGS, LABEL_ISSUE, LABEL_QUALITY, LABEL_SUGGESTED, TEXT
+from curate.core.extras import require
 from curate.core.params import Count, Folds, Share
 from curate.core.stage import Check, Filter, RunContext
 
@@ -110,6 +111,8 @@ class LabelCheck(Filter):
 
     def find_issues(self, rows: pl.DataFrame, seed: int, embedder=None) -> pl.DataFrame:
         """Columns label_issue / label_suggested / label_quality for rows the classifier can judge."""
+        require("the label check's search for wrong labels (`mislabelled: off` needs no model)",
+                "cleanlab", "torch", "transformers", "sentence_transformers")
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
 
