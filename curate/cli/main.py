@@ -4,6 +4,7 @@ recipe, 3 a gate failed, 4 the conservation check failed."""
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +20,25 @@ from curate.core.errors import CurateError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate support-ticket datasets for fine-tuning.")
 console = Console(stderr=True)
+log = logging.getLogger("curate")
+
+
+class ConsoleHandler(logging.Handler):
+    """Log records on the CLI's console as written (rich markup, tables); `extra={"rich": {...}}` passes print options."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage() if isinstance(record.msg, str) else record.msg
+        console.print(message, **getattr(record, "rich", {}))
+
+
+def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """INFO by default (what `run` has always printed); --quiet: warnings and errors only; --verbose: DEBUG."""
+    if verbose and quiet:
+        raise CurateError("--verbose and --quiet cannot be used together", "--quiet")
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    if not any(isinstance(h, ConsoleHandler) for h in log.handlers):
+        log.addHandler(ConsoleHandler())
+    log.propagate = False
 
 
 def _version(value: bool) -> None:
@@ -32,6 +52,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit")) -> None:
     """Curate support-ticket datasets for fine-tuning."""
+    configure_logging()  # what every command prints goes through the `curate` logger; `run` takes --verbose/--quiet
 
 
 def _fail(error: CurateError) -> None:
@@ -73,7 +94,7 @@ class Progress:
         if console.is_terminal:
             self.status.update(line)
         elif now - self.printed >= self.every or done == total:
-            console.print(line, highlight=False)
+            log.info(line, extra={"rich": {"highlight": False}})
             self.printed = now
 
 
@@ -94,36 +115,45 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="run directory (overrides the recipe)"),
     engine: Optional[str] = typer.Option(None, "--engine", help="local (this process) or ray (a Ray cluster); overrides the recipe"),
     address: Optional[str] = typer.Option(None, "--address", help="ray: an existing cluster (auto, ray://host:10001); default: start one here"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also each stage's parameters, every rejection reason and its statistics"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="only warnings, errors and the report's path (on stdout)"),
 ) -> None:
     """Run a recipe: ingest, stages, and a run directory with approved/rejected rows and reports."""
     from curate.recipe import load_recipe
     from curate.pipeline.runner import run_recipe
 
+    configure_logging(verbose, quiet)
     parsed = load_recipe(recipe, input_path=input, output=out)
     status = console.status("")
-    status.start()
+    if not quiet:
+        status.start()
 
     def on_start(stage, rows: int) -> None:
         status.update(f"[bold]{stage.display_name}[/] on {rows:,} rows…" if rows else f"[bold]{stage.display_name}[/]…")
+        log.debug(f"{stage.display_name}: {stage!r}", extra={"rich": {"highlight": False, "soft_wrap": True}})
 
     def on_end(report) -> None:
-        console.print(f"[green]✓[/] {report.stage:<16} {report.rows_in:>9,} → {report.kept:>9,} kept, "
-                      f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)")
+        log.info(f"[green]✓[/] {report.stage:<16} {report.rows_in:>9,} → {report.kept:>9,} kept, "
+                 f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)")
+        if report.rejected_by_reason:
+            log.debug(f"  rejected by reason: {report.rejected_by_reason}", extra={"rich": {"highlight": False, "soft_wrap": True}})
+        for key, value in report.stats.items():
+            log.debug(f"  {key}: {value}", extra={"rich": {"highlight": False, "soft_wrap": True, "markup": False}})
 
     try:
         _, report = run_recipe(parsed, on_start=on_start, on_end=on_end, progress=Progress(status), engine=engine, address=address)
     finally:
         status.stop()
-    console.print(_summary(report))
+    log.info(_summary(report))
     if report.get("halted"):
-        console.print(f"[bold red]stopped[/] {report['halted']}", highlight=False, soft_wrap=True)
-        console.print(f"Report: [bold]{parsed.output / 'report.md'}[/]")
+        log.warning(f"[bold red]stopped[/] {report['halted']}", extra={"rich": {"highlight": False, "soft_wrap": True}})
+        log.warning(f"Report: [bold]{parsed.output / 'report.md'}[/]")
         raise typer.Exit(3)
     totals = report["totals"]
     generated = f" (+{totals['generated']:,} generated rows)" if totals["generated"] else ""
-    console.print(f"{totals['input_rows']:,} input rows → {totals['approved'] - totals['generated']:,} approved{generated}, "
-                  f"{totals['rejected']:,} rejected: every row accounted for")
-    console.print(f"Report: [bold]{parsed.output / 'report.md'}[/]  (run directory: {parsed.output})")
+    log.info(f"{totals['input_rows']:,} input rows → {totals['approved'] - totals['generated']:,} approved{generated}, "
+             f"{totals['rejected']:,} rejected: every row accounted for")
+    log.info(f"Report: [bold]{parsed.output / 'report.md'}[/]  (run directory: {parsed.output})")
     print(parsed.output / "report.md")
 
 

