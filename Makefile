@@ -16,6 +16,19 @@ test: setup  ## the whole suite, slow model tests included (as CI runs it)
 test-fast: setup  ## the suite without the slow model tests
 	@$(PY) -m pytest -q -ra -m "not slow"
 
+# The benchmarks that take minutes each on two cores, with the commands benchmarks/RESULTS.md quotes (the total was not timed).
+# Left to run by hand (tens of minutes to hours each, some write result files): lift.py, scale.py, runner_speed.py,
+# runner_vs_probe.py, long_texts.py, augment_fidelity.py, split_finish_memory.py.
+bench: setup  ## the quick benchmarks (PII, quality and label checks, dedup accuracy and speed, augmentation, training)
+	$(PY) benchmarks/pii.py --seed 1
+	$(PY) benchmarks/quality_accuracy.py --labels
+	$(PY) benchmarks/dedup_accuracy.py --semantic
+	$(PY) benchmarks/real_rows.py
+	$(PY) benchmarks/dedup_throughput.py --sizes 10000 100000 --baseline-limit 50000
+	cd benchmarks && $(abspath $(PY)) dedup_process.py --docs 200000 --repeats 2
+	$(PY) benchmarks/augment_throughput.py
+	$(PY) benchmarks/train_throughput.py --steps 30
+
 sample: setup  ## regenerate data/sample from ../shared/data/bitext (deterministic)
 	@$(PY) -m curate.samples.raw_tickets
 
