@@ -15,7 +15,9 @@ from pathlib import Path
 import streamlit as st
 from shared import RUN_KEY
 
+from curate.core.errors import CurateError
 from curate.explore import data as D
+from curate.io.rundir import RunDir
 
 st.set_page_config(page_title="curate explorer", layout="wide")
 QUERY_RUN = "run_from_query"
@@ -47,6 +49,13 @@ run = chosen_run()
 if run is None:
     st.title("curate explorer")
     st.info("No run directory found. Run `make demo` (or `curate run RECIPE`), then open it with `curate explore runs/tickets`.")
+    st.stop()
+try:
+    RunDir(run)  # verified against its manifest (hashed once per process, then again only when a file's stat moves)
+except CurateError as error:
+    st.title("curate explorer")
+    st.error(f"{error.where}: {error.message}")
+    st.caption(error.hint or "")
     st.stop()
 st.session_state[RUN_KEY] = str(run)
 st.sidebar.caption(f"run: `{run}`")

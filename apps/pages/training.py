@@ -12,7 +12,7 @@ RUN, REPORT, APPROVED, REJECTED, CLUSTERS = run_data()
 st.title("Training")
 result = D.training(RUN)
 if result is None:
-    st.info("This run trained no model (add `train` to the recipe, or run `curate train`).")
+    st.info("This run trained no model (add `train` to the recipe; `curate train RUN` writes beside the run, not into it).")
     st.stop()
 metrics = result["metrics"]
 cols = st.columns(4)

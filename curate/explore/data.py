@@ -12,6 +12,7 @@ import polars as pl
 from curate.core.pii import PLACEHOLDER
 from curate.core.text import english_stop_words
 from curate.core.columns import AUGMENTED_FROM, AUGMENT_SIMILARITY, LABEL, REASON, SPLIT, STAGE, TEXT, TEXT_BEFORE_CLEAN
+from curate.io.rundir import RunDir
 
 
 
@@ -191,12 +192,12 @@ def augmentation_pairs(approved: pl.DataFrame) -> pl.DataFrame:
 
 def dropped_candidates(run: Path) -> pl.DataFrame | None:
     """The candidates augmentation generated and dropped, with the reason (None for a run that generated nothing)."""
-    file = Path(run) / "augment_dropped.parquet"
-    return pl.read_parquet(file) if file.exists() else None
+    return RunDir(Path(run)).frame("augment_dropped")
 
 
 def training(run: Path) -> dict[str, Any] | None:
-    evaluation = run / "train" / "evaluation"
+    """What the recipe's train stage wrote into the run (read once the run is verified against its manifest)."""
+    evaluation = RunDir(Path(run)).path / "train" / "evaluation"
     metrics_file = evaluation / "metrics.json"
     if not metrics_file.exists():
         return None

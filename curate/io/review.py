@@ -3,6 +3,9 @@
     review/decisions.parquet  append-only: one row per decision (id, action, label, text, reviewer, note, at)
     review/signoff.json       who signed the run off, when, for which report.json (its sha256) and how many decisions
 
+Both change after the run, so `review/` is outside the run's manifest (curate.io.rundir); the sign-off's line
+appended to report.md is recorded in the manifest by `sign_off` itself (`reseal`).
+
 Decisions outlive the run they were made on: a recipe's `review` stage reads them on the next run
 (by default from its own output folder, where the runner carries them forward), so a fixed label or a
 restored row is part of the recipe's record, not a one-off edit of a Parquet file. A sign-off belongs
@@ -22,9 +25,8 @@ import polars as pl
 
 from curate.core.columns import ID, LABEL, TEXT
 from curate.core.errors import CurateError, InputError
-from curate.io.rundir import REPORT_MD, RunDir, report_hash
+from curate.io.rundir import REPORT_MD, REVIEW_FOLDER, RunDir, report_hash, reseal
 
-REVIEW_FOLDER = "review"
 DECISIONS_FILE = "decisions.parquet"
 SIGNOFF_FILE = "signoff.json"
 
@@ -107,7 +109,8 @@ def run_decisions_file(run: RunDir) -> Path:
 
 
 def sign_off(run_dir: Path, reviewer: str, note: str | None = None, at: datetime | None = None) -> dict[str, Any]:
-    """Record that `reviewer` approved this run as it is now, and say so at the end of report.md."""
+    """Record that `reviewer` approved this run as it is now (verified against its manifest), and say so at the end of
+    report.md, whose new hash goes into the manifest."""
     if not reviewer or not reviewer.strip():
         raise CurateError("a sign-off needs the reviewer's name", "--reviewer")
     run = RunDir(Path(run_dir))
@@ -120,6 +123,7 @@ def sign_off(run_dir: Path, reviewer: str, note: str | None = None, at: datetime
     with (run.path / REPORT_MD).open("a", encoding="utf-8") as report:  # report.json stays as the run wrote it
         report.write(f"\n## Sign-off\n\nSigned off by **{record['reviewer']}** on {record['at']} "
                      f"({record['decisions']} review decisions recorded){': ' + note if note else ''}.\n")
+    reseal(run.path, REPORT_MD)
     return record
 
 

@@ -67,9 +67,9 @@ def test_train_refuses_a_run_whose_gate_failed(tmp_path):
     (run / "report.json").write_text("{}")
     (run / "gate.json").write_text(json.dumps({"success": False, "outcomes": [
         {"expectation": "expect_column_values_to_be_in_set", "column": "label", "success": False}]}))
-    import hashlib
+    from curate.io.rundir import seal
 
-    (run / "_COMPLETE").write_text(hashlib.sha256(b"{}").hexdigest())  # a complete run, whose gate failed
+    seal(run)  # a complete run, whose gate failed
     result = CliRunner().invoke(app, ["train", str(run)])
     assert result.exit_code == 3 and "expect_column_values_to_be_in_set(label)" in result.output and "--force" in result.output
 
