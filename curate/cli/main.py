@@ -169,10 +169,12 @@ def export(
     require_review: bool = typer.Option(False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"),
 ) -> None:
     """Write the approved set as Parquet, JSONL, OpenAI chat JSONL, a Hugging Face DatasetDict or per-split Parquet."""
+    from curate.io.rundir import check_written_apart
     from curate.io.writers import export_frame, load_dataset, select_split
     from curate.pipeline.guards import check_trainable
 
-    warning = check_trainable(source, force, require_review)
+    warning = check_trainable(source, force, require_review)  # first: a folder that is not a run is named as such
+    check_written_apart(out, [source])
     if warning:
         console.print(f"[yellow]warning[/] {warning}")
     split = split or ("all" if format in ("hf", "splits") else "train")
@@ -193,10 +195,13 @@ def leakage(
     """Near duplicates between two datasets. Exit 0 when none, 3 when some rows leak."""
     from curate.stages.dedup.leakage import find_leakage
     from curate.stages.dedup.minhash import DEFAULT_THRESHOLD
+    from curate.io.rundir import check_written_apart
     from curate.io.writers import load_dataset
 
     if similarity not in ("jaccard", "edit"):
         raise CurateError(f"unknown similarity '{similarity}'", "--similarity", hint="use jaccard or edit")
+    if out:
+        check_written_apart(out, [a, b])
     pairs = find_leakage(load_dataset(a, text=text), load_dataset(b, text=text), threshold, similarity=similarity)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -239,8 +244,11 @@ def validate(
 
     from curate.core.resources import default_suite
     from curate.stages.gates.gx import validate as run_suite
+    from curate.io.rundir import check_written_apart
     from curate.io.writers import load_dataset
 
+    if out:
+        check_written_apart(out, [data, suite])
     report = run_suite(load_dataset(data, text=text, label=label, id=id), suite or default_suite())
     _print_gate(report)
     if out:
@@ -267,8 +275,10 @@ def expectations_init(
     import json
 
     from curate.stages.gates.draft import draft_suite
+    from curate.io.rundir import check_written_apart
     from curate.io.writers import load_dataset
 
+    check_written_apart(out, [data])
     suite = draft_suite(load_dataset(data, text=text, label=label, id=id), name)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(suite, indent=2) + "\n")
@@ -296,7 +306,7 @@ def _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, s
 def train(
     data: Path = typer.Argument(..., help="a run directory (trains on its approved set) or a data file"),
     eval: Optional[Path] = typer.Option(None, "--eval", help="clean evaluation file (default: the test split)"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default: DATA/train for a run)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder, never inside DATA (default: DATA-train beside a run)"),
     force: bool = typer.Option(False, "--force", help="train even though the run's gate failed"),
     require_review: bool = typer.Option(False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"),
     task: str = typer.Option("classify", help="classify (text -> label) or generate (text -> response)"),
@@ -306,17 +316,19 @@ def train(
     model: Model = None, trainable_layers: TrainableLayers = 2, seed: Seed = 0,
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
+    from curate.io.rundir import check_written_apart
     from curate.io.writers import load_dataset
     from curate.pipeline.guards import check_trainable
     from curate.stages.train import split_for_training
     from curate.train.classify import evaluate_classifier, train_classifier
 
+    out = out or (data.parent / f"{data.name}-train" if data.is_dir() else Path("runs") / f"train-{data.stem}")
     warning = check_trainable(data, force, require_review)
+    check_written_apart(out, [data, eval])  # a run's manifest lists what it holds: a model is written beside it
     if warning:
         console.print(f"[yellow]warning[/] {warning}")
     rows = load_dataset(data, text=text, label=label)
     train_rows, validation, evaluation = split_for_training(rows, load_dataset(eval, text=text, label=label) if eval else None)
-    out = out or (data / "train" if data.is_dir() else Path("runs") / f"train-{data.stem}")
     config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
     if task == "generate":
         from curate.train.generate import evaluate_generator, train_generator
