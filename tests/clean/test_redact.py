@@ -51,12 +51,19 @@ def test_name_and_address_lookalikes_are_left_alone(text):
     assert PiiFinder().find(text) == []
 
 
-def test_no_name_or_address_in_the_sample_tickets_or_their_answers(sample_rows):
-    """Bitext's utterances and agent answers carry no real names or addresses: anything found is a false positive."""
+def test_the_sample_names_people_only_in_its_signatures_and_has_no_address(sample_rows):
+    """Bitext's utterances and agent answers carry no names or addresses; the sample's generator signs some tickets
+    ("Kind regards,\nMaria Chen"). Every such signature is found, and nothing else."""
+    import re
+
     finder = PiiFinder(kinds=("ADDRESS", "NAME"))
     texts = sample_rows["text"].drop_nulls().to_list() + sample_rows["response"].drop_nulls().to_list()
     assert len(texts) > 3_900
-    assert [span for text in texts for span in finder.find(text)] == []
+    found = [(text, span) for text in texts for span in finder.find(text)]
+    sign_off = re.compile(r"(?:regards|thanks|cheers),\n$", re.I)
+    assert [span for text, span in found if span.kind == "ADDRESS" or not sign_off.search(text[:span.start])] == []
+    signatures = [m.group(1) for text in texts for m in re.finditer(r"(?:regards|Thanks|Cheers),\n([A-Z][a-z]+ [A-Z][a-z]+)\n?", text)]
+    assert len(signatures) > 100 and len(signatures) == sum(1 for _, span in found if span.kind == "NAME")
 
 
 def test_redact_stage_keeps_every_row_and_marks_kinds():
@@ -130,7 +137,9 @@ def test_no_phone_or_name_is_invented_in_real_complaints_and_queries():
     narratives = pl.read_csv(SHARED / "cfpb" / "complaints.csv")["Consumer complaint narrative"].drop_nulls().to_list()
     clinc = json.loads((SHARED / "clinc150" / "data_full.json").read_text())
     finder = PiiFinder()
-    assert [s for text in narratives for s in finder.find(text) if s.kind in ("PHONE", "NAME", "ADDRESS", "ACCOUNT")] == []
+    found = [s for text in narratives for s in finder.find(text) if s.kind in ("PHONE", "NAME", "ADDRESS", "ACCOUNT")]
+    # The one address the bureau left is its own P.O. box ("po box 4503 Iowa City"): an address, rightly found.
+    assert [s for s in found if s.value != "po box 4503"] == []
     found = [(intent, s.kind) for split in clinc.values() for text, intent in split for s in finder.find(text)]
     assert [f for f in found if f[1] == "PHONE" or (f[1] == "NAME" and f[0] not in ("change_user_name", "user_name"))] == []
     assert sum(1 for intent, kind in found if kind == "NAME") >= 10  # "my name is jason", "change my name to bob"

@@ -17,7 +17,7 @@ POSITIVES = [
     ("mail me: first.last@sub.domain.example.com", "EMAIL", "first.last@sub.domain.example.com"),
     ("I used jane.doe2@icloud.com when signing up", "EMAIL", "jane.doe2@icloud.com"),
     ("email chen.wei@qq.com or call", "EMAIL", "chen.wei@qq.com"),
-    ("old one was o'brien@eircom.net", "EMAIL", "brien@eircom.net"),
+    ("old one was o'brien@eircom.net", "EMAIL", "o'brien@eircom.net"),
     # phones: international and national formats
     ("call me on 0336 969 1667 after six", "PHONE", "0336 969 1667"),
     ("our office line is 03331 031 031", "PHONE", "03331 031 031"),
