@@ -314,7 +314,7 @@ def _phone_checker(region: str) -> Callable[[re.Match, str], Span | None]:
         if not 7 <= len(digits) <= 15 or DATE_LIKE.match(value):
             return False
         separated = bool(re.search(r"\d[ .\-()]+\d|\)\d", value))
-        if sum(len(g) == 1 for g in re.findall(r"\d+", value.replace("(0)", ""))[1:]) > 1:
+        if sum(len(g) == 1 for g in re.findall(r"\d+", value.replace("(0)", ""))[1:-1]) > 1:
             return False  # "1.3.6.1.4.1.41433": no phone is written in single digits
         if value.startswith("+"):  # phone-shaped with a country code, valid or not ("+49 151 2090801")
             return with_country_code(digits)

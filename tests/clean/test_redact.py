@@ -196,3 +196,78 @@ def test_only_rows_from_stages_before_redact_are_redacted_again():
     assert out["text"].to_list() == ["mail [EMAIL]", "mail [EMAIL]", "mail [EMAIL]"] and counts == Counter({"EMAIL": 2})
     untouched, _ = redact_rows_from(rows, {"ingest"}, ["text"], PiiFinder())
     assert untouched["text"].to_list() == ["mail [EMAIL]", "mail [EMAIL]", "mail z@y.com"]  # redact ran before dedup in that recipe
+
+
+# Issue 26's values, each tried in every sentence of its kind: left whole, left in part ("josé.garcí[EMAIL]",
+# "[NAME] Picard") or, for the look-alikes, invented. A value is gone when no word of it is left.
+LEFT_IN_ISSUE_26 = {
+    "PHONE": (["2024561111", "+49 151 2090801", "+1 (710) 850-8606", "(889) 917-8551", "+44 (0)20 7946 0958", "+33 6 12 34 56 7"],
+              ["call me on {} please", "Phone: {}", "You can text me at {} after 5pm."]),
+    "SSN": (["219099999", "219 09 9999", "219-09-9999"], ["SSN {}", "my social security number is {}.", "SSN: {}, thanks"]),
+    "CARD": (["4111.1111.1111.1111", "4111-1111-1111-1111", "4111 1111 1111 1111", "3782.822463.10005"],
+             ["card {} was charged twice", "Card number: {}, exp 09/27", "refund to {}."]),
+    "IBAN": (["ES91-2100-0418-4502-0005-1332", "es91 2100 0418 4502 0005 1332", "GB29-NWBK-6016-1331-9268-19", "FR1420041010050500013M02606"],
+             ["IBAN {}", "please wire the refund to {} today", "Bank details: {}."]),
+    "IP": (["::ffff:192.0.2.128", "::FFFF:10.1.2.3", "2001:db8::ff00:42:8329", "192.0.2.128"],
+           ["the login came from {}, not me", "Blocked IP: {}", "my router is at {}."]),
+    "EMAIL": (["lukas@münchen.de", "tom dot baker at yahoo dot com", "josé.garcía@gmail.com", "siobhan.o'brien@eircom.net",
+               "maria.rossi [at] libero [dot] it", "tom.baker(at)yahoo.com", "anna.berg at gmail.com"],
+              ["write to {} please", "Contact: {}", "my e-mail is {}."]),
+    "ADDRESS": (["55 W 46th St", "12 rue de Rivoli", "P.O. Box 4521", "Hauptstraße 5", "Via Roma, 3", "221B Baker Street",
+                 "1600 Pennsylvania Avenue NW", "Calle de Alcalá 12"],
+                ["ship it to {} please", "My new address is {}.", "I live at {} since May."]),
+    "ACCOUNT": (["88812345", "CU-50240", "000123456789"], ["customer number {}, order missing", "my account number is {}.", "Member ID: {}"]),
+    "NAME": (["KEVIN O'BRIEN", "José García", "Jean-Luc Picard", "Siobhán O'Brien", "Anne-Marie van der Berg"],
+             ["Hi, my name is {} and my parcel is late.", "Thanks,\n{}", "Kind regards,\n{}\nAccounts Payable", "This is {} from Acme."]),
+}
+INVENTED_IN_ISSUE_26 = [
+    "After updating to version 2.1.0.12 the app crashes.", "Firmware 10.0.0.1 update bricked it.", "I bought 2 Seagate Expansion Drive",
+    "Please call me Monday.", "call me tomorrow on the usual number", "Is SKU 400-12-3456 back in stock?",
+    "I've had this account 2019-2024 without problems.", "Field value was {$31000.00} in the export.", "My flight ap 57 was cancelled.",
+    "sha256 of the input: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "Checksum D41D8CD98F00B204E9800998ECF8427E does not match.", "The asset icon@2x.png is missing.",
+    "Please see 1.3.6.1.4.1.41433 of the terms.", "Tracking number 9400 1000 0000 0000 0000 00 shows no movement.",
+    "Order 239-6829040-7311520 arrived damaged.", "This is Wells Fargo's third error", "Thanks!\n\nSent from my iPhone",
+    "I AM LEGALLY Obligated to pay these alleged debts.", "I looked at the settings dot menu and nothing.",
+]
+
+
+def _left(value: str, text: str, redacted: str) -> list[str]:
+    """The words of `value` still in `redacted` (more often than in the sentence around the value)."""
+    import re
+
+    start = text.index(value)
+    around = text[:start] + " " + text[start + len(value):]
+    count = lambda word, s: len(re.findall(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", s))  # noqa: E731
+    return [w for w in set(re.findall(r"[^\W_]+", value)) if count(w, redacted) > count(w, around)]
+
+
+@pytest.mark.parametrize("kind", sorted(LEFT_IN_ISSUE_26))
+def test_the_values_issue_26_found_left_are_gone_in_every_sentence(kind):
+    finder = PiiFinder()
+    values, sentences = LEFT_IN_ISSUE_26[kind]
+    left = {}
+    for value in values:
+        for sentence in sentences:
+            text = sentence.format(value)
+            redacted, counts = finder.redact(text)
+            if _left(value, text, redacted) or counts[kind] != 1:
+                left[text] = redacted
+    assert left == {}
+
+
+def test_the_look_alikes_issue_26_found_redacted_are_left_alone():
+    finder = PiiFinder()
+    assert {text: finder.redact(text)[0] for text in INVENTED_IN_ISSUE_26 if finder.find(text)} == {}
+
+
+@pytest.mark.timeout(20)  # a stall guard, not a speed test: each takes about a second here
+@pytest.mark.parametrize("blob", [
+    pytest.param("a" * 1_000_000, id="one-megabyte-token"),
+    pytest.param("john.smith-" * 90_910, id="one-megabyte-email-like-token"),
+    pytest.param(" ".join(f"{i * 7919 % 256:02x}" for i in range(333_334)), id="one-megabyte-hex-dump"),
+    pytest.param("Billing Issue " * 71_429, id="one-megabyte-label"),
+])
+def test_a_megabyte_does_not_stall_the_detectors_and_what_follows_is_still_redacted(blob):
+    redacted, counts = PiiFinder().redact(blob + " write to maria.okafor@gmail.com")
+    assert redacted.endswith(" write to [EMAIL]") and counts["EMAIL"] == 1
