@@ -195,7 +195,7 @@ IP = re.compile(rf"(?=[\dA-Fa-f:])(?<![\w.])(?<![0-9A-Fa-f]:)(?:{_OCTET}(?:\.{_O
 # Words that make a dotted number a version: "version 2.1.0.12", "firmware 10.0.0.1 update".
 VERSION_BEFORE = re.compile(r"(?i)\b(?:v|ver|version|versions|build|firmware|fw|release|released|update|updated|updating|upgrade|"
                             r"upgraded|upgrading|patch|patched|rolled back to|roll back to|downgraded? to|installed|install|"
-                            r"release notes|changelog|sdk|api|kernel|driver|app)\W{0,3}(?:to\W{1,3})?$")
+                            r"release notes|changelog|sdk|api|kernel|driver|app|beta|alpha|preview|nightly|rc)\W{0,3}(?:to\W{1,3})?$")
 PHONE_CODE_BEFORE = re.compile(r"\+\d{1,3}[ \t]$")  # "+41 78.125.18.32" is a phone written with dots
 VERSION_AFTER = re.compile(r"(?i)^\W{0,2}(?:update|upgrade|release|build|version|firmware|patch|beta|rc\d?)\b")
 
@@ -242,6 +242,7 @@ ACCOUNT = re.compile(
     r"(?:[ \t]{1,3}is)?[ \t]{0,3}[:#]?[ \t]{0,3}"
     r"(?P<pii>(?-i:[A-Z]{1,4})?-?\d{2,12}(?:[ \-]\d{2,8}){0,3})(?![\w\-])")
 YEARS = re.compile(r"^(?:19|20)\d\d(?:\s*[-–/]\s*(?:(?:19|20)\d\d|\d\d))?$")
+DATE_FIRST = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}(?!\d)|\d{1,2}[-./]\d{1,2}[-./]\d{4}(?!\d)")  # "2016-12-19 21:06"
 DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 
 
@@ -311,7 +312,7 @@ def _phone_checker(region: str) -> Callable[[re.Match, str], Span | None]:
 
     def is_phone(value: str, cued: bool) -> bool:
         digits = _digits(value)
-        if not 7 <= len(digits) <= 15 or DATE_LIKE.match(value):
+        if not 7 <= len(digits) <= 15 or DATE_LIKE.match(value) or DATE_FIRST.match(value):
             return False
         separated = bool(re.search(r"\d[ .\-()]+\d|\)\d", value))
         if sum(len(g) == 1 for g in re.findall(r"\d+", value.replace("(0)", ""))[1:-1]) > 1:
@@ -345,7 +346,7 @@ def _phone_checker(region: str) -> Callable[[re.Match, str], Span | None]:
                 break  # unasked, a phone may shed at most a short number after it ("+1 415 555 2671 2 times")
             if is_phone(value[:end], cued):
                 after = text[match.start() + end:match.start() + end + 10]
-                if NOT_A_PHONE_BEFORE.search(before[-30:]) or AMOUNT_AROUND.search(before) or AMOUNT_AFTER.match(after):
+                if re.match(r":\d", after) or NOT_A_PHONE_BEFORE.search(before[-30:]) or AMOUNT_AROUND.search(before) or AMOUNT_AFTER.match(after):
                     return None
                 return match.start(), match.start() + end
         return None

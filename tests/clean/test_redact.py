@@ -229,6 +229,7 @@ INVENTED_IN_ISSUE_26 = [
     "Please see 1.3.6.1.4.1.41433 of the terms.", "Tracking number 9400 1000 0000 0000 0000 00 shows no movement.",
     "Order 239-6829040-7311520 arrived damaged.", "This is Wells Fargo's third error", "Thanks!\n\nSent from my iPhone",
     "I AM LEGALLY Obligated to pay these alleged debts.", "I looked at the settings dot menu and nothing.",
+    "fail2ban.log has 2016-12-19 21:06:25,137 fail2ban.actions", "i updated to beta (1.16.0.53) on MCPE",
 ]
 
 
