@@ -66,9 +66,16 @@ Check = Callable[[re.Match, str], "Span | None"]
 
 
 class Detector(NamedTuple):
+    """A pattern that proposes spans and a check that accepts, trims or refuses each. `gate` is a cheap pattern,
+    searched in the lower-cased text, without which the detector cannot match; an `anchored` detector's matches
+    begin where its gate matches, so only those places are tried."""
+
     kind: str
     pattern: re.Pattern
     check: Check
+    gate: re.Pattern
+    anchored: bool = False
+    hints: tuple[str, ...] = ()  # one of these is in any text the gate opens for: a quicker test of long gates
 
 
 def _digits(value: str) -> str:
@@ -465,7 +472,7 @@ ROMANCE_UNAMBIGUOUS = frozenset("rue boulevard allée impasse chemin quai calle 
                                 "calçada".split())
 _PARTICLE = r"(?:de|du|des|la|le|les|d'|l'|del|della|dei|degli|delle|di|da|do|dos|das|y|e|van|von)"
 ROMANCE_STREET = re.compile(
-    rf"(?=[^\W_])(?<![\w\-])(?:(?P<num>\d{{1,4}}(?:[ \t]?(?:bis|ter))?),?[ \t])?(?P<type>(?i:{ROMANCE_STREET_TYPES}))[ \t]"
+    rf"(?<![\w\-])(?P<type>(?i:{ROMANCE_STREET_TYPES}))[ \t]"
     rf"(?P<name>(?:(?i:{_PARTICLE})[ \t]?){{0,2}}[^\W\d_][\w'’\-]{{0,30}}(?:[ \t](?:(?i:{_PARTICLE})[ \t]?){{0,2}}[^\W\d_][\w'’\-]{{0,30}}){{0,3}})"
     rf"(?P<after>,?[ \t](?:(?:n[°º.][ \t]?)?\d{{1,4}}[A-Za-z]?(?:[/\-]\d{{1,4}})?|(?i:s/n|s\.n\.|sn))(?![\w]))?")
 
@@ -489,15 +496,20 @@ def _address_romance(match: re.Match, text: str) -> Span | None:
     if not kept or not any(w.strip() and w[0].isupper() for w in kept):
         return None
     end = match.start("name") + len("".join(kept))
-    numbered = match.group("num") is not None
+    number = HOUSE_NUMBER_BEFORE.search(_before(text, match.start(), 12))  # "12 rue de Rivoli", "12, rue…"
+    start = match.start() - len(number.group(0)) if number else match.start()
+    numbered = number is not None
     if end == match.end("name") and match.group("after"):
         numbered, end = True, match.end("after")
         unit = UNIT.match(text, end)
         end = unit.end() if unit else end
     if match.group("type").lower() not in ROMANCE_UNAMBIGUOUS:
-        if not numbered or not ADDRESS_WORD_BEFORE.search(_before(text, match.start(), 30)):
+        if not numbered or not ADDRESS_WORD_BEFORE.search(_before(text, start, 30)):
             return None
-    return match.start(), end
+    return start, end
+
+
+HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\w\-.,])\d{1,4}(?:[ \t]?(?:bis|ter))?,?[ \t]$")
 
 
 PO_BOX = re.compile(r"(?i)(?=[pbca])(?<![\w.])(?:p\.?[ \t]?o\.?[ \t]?box|post[ \t]office[ \t]box|pob|postfach|apartado(?:[ \t]de[ \t]correos)?|"
@@ -664,24 +676,36 @@ def _name_check(kind: str) -> Check:
 
 def detectors(region: str) -> list[Detector]:
     """Every detector in the order they claim spans."""
+    gate = re.compile
+    street_endings = GERMANIC_STREET_ENDINGS + GERMANIC_STREET_ENDINGS_CUED + tuple(GERMANIC_STREET_WORDS) + ("berg", "anger")
+    endings = "|".join(re.escape(e) for e in street_endings)
+    romance_types = tuple(t.replace("\\", "").replace("?", "").rstrip(".") for t in ROMANCE_STREET_TYPES.split("|"))
     return [
-        Detector("EMAIL", EMAIL, _email_check),
-        Detector("EMAIL", EMAIL_SPELLED, _spelled_email_check),
-        Detector("IBAN", IBAN, _iban_check),
-        Detector("CARD", CARD, _card_check),
-        Detector("IP", IP, _ip_check),
-        Detector("SSN", SSN_AFTER_CUE, _ssn_check),
-        Detector("SSN", SSN, _ssn_check),
-        Detector("ACCOUNT", ACCOUNT, _account_check),
-        Detector("PHONE", PHONE, _phone_checker(region)),
-        Detector("ADDRESS", PO_BOX, _po_box),
-        Detector("ADDRESS", ROMANCE_STREET, _address_romance),
-        Detector("ADDRESS", STREET_NUMBER_FIRST, _address_number_first),
-        Detector("ADDRESS", STREET_NAME_FIRST, _address_name_first),
-        Detector("NAME", NAME_STATED, _name_check("stated")),
-        Detector("NAME", NAME_THIS_IS, _name_check("this_is")),
-        Detector("NAME", NAME_I_AM, _name_check("i_am")),
-        Detector("NAME", NAME_SIGNED_OFF, _name_check("signed_off")),
+        Detector("EMAIL", EMAIL, _email_check, gate("@")),
+        Detector("EMAIL", EMAIL_SPELLED, _spelled_email_check,
+                 gate(r"[\[({<][ \t]?at[ \t]?[\])}>]|[ \t]at[ \t]+\S{1,40}(?:[ \t]+dot[ \t]|\.[a-z]{2})|@.{1,64}[ \t\[({<]dot[ \t\])}>]")),
+        Detector("IBAN", IBAN, _iban_check, gate(r"[a-z][a-z]\d\d")),
+        Detector("CARD", CARD, _card_check, gate(r"\d{4}")),
+        Detector("IP", IP, _ip_check, gate(r"\d\.\d{1,3}\.|:[0-9a-f]{0,4}:")),
+        Detector("SSN", SSN_AFTER_CUE, _ssn_check, gate(r"ssn|ss#|social|soc"), anchored=True),
+        Detector("SSN", SSN, _ssn_check, gate(r"\d{3}-\d\d-\d{4}")),
+        Detector("ACCOUNT", ACCOUNT, _account_check,
+                 gate(r"account|acct|a/c|customer|client|member|subscriber|loyalty|contract"), anchored=True),
+        Detector("PHONE", PHONE, _phone_checker(region), gate(r"\d")),
+        Detector("ADDRESS", PO_BOX, _po_box, gate(r"box|pob|postfach|apartado|casella|bo[iî]te|postbus|postboks")),
+        Detector("ADDRESS", ROMANCE_STREET, _address_romance, gate("(?:" + ROMANCE_STREET_TYPES + r")[ \t]"), anchored=True,
+                 hints=romance_types),
+        Detector("ADDRESS", STREET_NUMBER_FIRST, _address_number_first, gate(r"\d[a-z]?,?[ \t]")),
+        Detector("ADDRESS", STREET_NAME_FIRST, _address_name_first, gate(rf"(?:{endings})\.?[ \t]\d"),
+                 hints=street_endings),
+        Detector("NAME", NAME_STATED, _name_check("stated"),
+                 gate(r"my[ \t]name|my[ \t]full|name:|i[ \t]am[ \t]called|change[ \t]my|in[ \t]the[ \t]name|call[ \t]me|signed|"
+                      r"regards[ \t]from"), anchored=True),
+        Detector("NAME", NAME_THIS_IS, _name_check("this_is"), gate(r"this[ \t]is|it's|it[ \t]is"), anchored=True),
+        Detector("NAME", NAME_I_AM, _name_check("i_am"), gate(r"i'm|i[ \t]am|i’m"), anchored=True),
+        Detector("NAME", NAME_SIGNED_OFF, _name_check("signed_off"),
+                 gate(r"thank|many|cheers|best|kind|warm|regards|sincerely|yours|respectfully|cordially|take[ \t]care|ciao|bye"),
+                 anchored=True),
     ]
 
 
@@ -703,7 +727,12 @@ class PiiFinder:
     def __post_init__(self) -> None:
         self._detectors = [d for d in detectors(self.phone_region) if d.kind in self.kinds]
 
-    def find(self, text: str) -> list[PiiSpan]:
+    def gates(self) -> list[str]:
+        """Each detector's gate, as a pattern polars can search a lower-cased column with."""
+        return [d.gate.pattern for d in self._detectors]
+
+    def find(self, text: str, open_gates: list[bool] | None = None) -> list[PiiSpan]:
+        """The PII spans in `text`; `open_gates` (one flag per detector, as `gates()` found them) saves searching them here."""
         spans: list[PiiSpan] = []
         starts: list[int] = []  # the claimed spans, which never overlap, in order: their starts and ends
         ends: list[int] = []
@@ -714,8 +743,17 @@ class PiiFinder:
                 return False
             return not inside or (starts[i] <= start and end <= ends[i])
 
-        for kind, pattern, check in self._detectors:
-            for match in pattern.finditer(text):
+        low = text.lower()
+        for n, (kind, pattern, check, gate, anchored, hints) in enumerate(self._detectors):
+            if open_gates is not None and not open_gates[n]:
+                continue
+            if open_gates is None and ((hints and not any(h in low for h in hints)) or not gate.search(low)):
+                continue
+            if anchored and len(low) == len(text):  # lower-casing kept every position: try only where the gate is
+                matches = (m for m in (pattern.match(text, g.start()) for g in gate.finditer(low)) if m)
+            else:
+                matches = pattern.finditer(text)
+            for match in matches:
                 if claimed(match.start(), match.end(), inside=True):
                     continue
                 span = check(match, text)
@@ -730,9 +768,9 @@ class PiiFinder:
                 ends.insert(i, end)
         return sorted(spans, key=lambda s: s.start)
 
-    def redact(self, text: str) -> tuple[str, Counter]:
+    def redact(self, text: str, open_gates: list[bool] | None = None) -> tuple[str, Counter]:
         """Replace each span by its placeholder; the same value keeps the same placeholder."""
-        spans = self.find(text)
+        spans = self.find(text, open_gates)
         if not spans:
             return text, Counter()
         placeholders: dict[tuple[str, str], str] = {}
@@ -768,9 +806,14 @@ def redact_columns(frame, columns, finder: PiiFinder | None = None, on_progress:
     total, done = sum(len(index) for index in indices.values()), 0
     for column in present:
         texts, index = frame[column].cast(pl.String), indices[column]
+        candidates = texts.gather(index)
+        # Which detectors can match which text, decided for the whole column at once (in Rust, not per text in Python).
+        lower = candidates.str.to_lowercase()
+        gates = pl.DataFrame([lower.str.contains(g).fill_null(False).alias(str(i)) for i, g in enumerate(finder.gates())]).rows() \
+            if len(index) else []
         new_texts = []
-        for position, text in zip(index.to_list(), texts.gather(index).to_list()):
-            new_text, counts = finder.redact(text)
+        for position, text, open_gates in zip(index.to_list(), candidates.to_list(), gates):
+            new_text, counts = finder.redact(text, list(open_gates))
             new_texts.append(new_text)
             done += 1
             if on_progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
