@@ -77,7 +77,7 @@ def replacement_problem(folder: Path) -> str | None:
     if not folder.is_dir() or not any(folder.iterdir()):
         return None
     if not (folder / COMPLETE).is_file():
-        return "exists and is not a complete curate run (no _COMPLETE)"
+        return "exists and is not a curate run (no _COMPLETE)"
     try:
         manifest = read_manifest(folder)
     except InputError as error:

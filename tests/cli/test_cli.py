@@ -69,11 +69,14 @@ def test_export_formats(run_dir, tmp_path):
 def test_export_refuses_a_run_whose_gate_failed(run_dir, tmp_path):
     import shutil
 
+    from curate.io.rundir import reseal
+
     failed = tmp_path / "failed"
     shutil.copytree(run_dir, failed)
     gate = json.loads((failed / "gate.json").read_text())
     gate["outcomes"][0]["success"], gate["success"] = False, False
     (failed / "gate.json").write_text(json.dumps(gate))
+    reseal(failed, "gate.json")  # as if the run itself had failed its gate (an edited gate.json alone is refused as changed)
     refused = runner.invoke(app, ["export", str(failed), "--out", str(tmp_path / "x.jsonl")])
     assert refused.exit_code == 3 and "--force" in refused.output and not (tmp_path / "x.jsonl").exists()
     forced = runner.invoke(app, ["export", str(failed), "--force", "--out", str(tmp_path / "x.jsonl")])

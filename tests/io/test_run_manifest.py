@@ -61,7 +61,7 @@ def test_a_folder_holding_other_files_is_never_replaced(tmp_path):
     (project / "data" / "raw.csv").write_text("a,b\n1,2\n")
     before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
     code, output = run_cli("run", curate_run(tmp_path, "project"))
-    assert code == 2 and "project" in output and "not a complete curate run" in output
+    assert code == 2 and "project" in output and "is not a curate run (no _COMPLETE)" in output
     assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".project.")] == []
 
