@@ -26,12 +26,13 @@ refuses it; detectors run in order and the first claims a span:
   ("12 rue de Rivoli", "Hauptstraße 5", "Via Roma, 3", "ul. Polna 12").
 - NAME: after an introduction ("my name is", "this is … from", "I'm") or under a sign-off ("Thanks,\\n
   Kevin O'Brien"): capitalised words in any script with apostrophes, hyphens and particles; a lowercase
-  or single word must be a known first name (Faker's lists), so "call me Monday" and "This is Wells
-  Fargo" stay.
+  word, or a lone word after "this is", "I'm" or a sign-off, must be a known first name (Faker's lists),
+  so "call me Monday" and "This is Wells Fargo" stay.
 
 No offline NER model is at hand, so names and addresses are found only in those shapes. Every pattern
 starts only at a token's start and has bounded repeats, so a megabyte without spaces is read in linear
-time. Within one ticket the same value always gets the same placeholder (`[EMAIL]`, then `[EMAIL_2]`
+time. Each detector also has a cheap gate (a word or shape it cannot match without); `redact_columns`
+opens the gates for a whole column in polars, so a text runs only the detectors that can match it. Within one ticket the same value always gets the same placeholder (`[EMAIL]`, then `[EMAIL_2]`
 for a second address). Values never reach stats, reports or logs.
 """
 
