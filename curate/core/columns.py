@@ -23,6 +23,7 @@ AUGMENT_SIMILARITY = "augment_similarity"
 # Flags and scores that stages leave on kept rows.
 PII = "pii"  # the kinds of PII redacted in the row
 QUALITY_FLAGS = "quality_flags"
+RESPONSE_FLAGS = "response_flags"  # the response checks that fired on a kept row (stage `responses`)
 LABEL_FLAGS = "label_flags"
 LABEL_ISSUE = "label_issue"
 LABEL_SUGGESTED = "label_suggested"

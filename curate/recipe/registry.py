@@ -18,6 +18,7 @@ STAGES: dict[str, str | dict[str, str]] = {
     "clean": "curate.stages.clean.clean:Clean",
     "redact": "curate.stages.clean.redact:Redact",
     "quality": "curate.stages.quality.quality:Quality",
+    "responses": "curate.stages.quality.responses:ResponseChecks",
     "labels": "curate.stages.quality.labels:LabelCheck",
     "bias": "curate.stages.quality.bias:Bias",
     "dedup": {

@@ -1,0 +1,106 @@
+"""The response checks: planted defects in real Bitext answers are found with their reasons, untouched real answers stay."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from curate.core.context import RunContext
+from curate.core.errors import RecipeError
+from curate.core.text import stable_ids
+from curate.recipe.registry import build_stage
+from curate.stages.quality.responses import DEFAULT_ACTIONS, ResponseChecks
+
+BITEXT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+
+
+@pytest.fixture(scope="module")
+def answered(sample_rows):
+    """200 answered tickets of the bundled sample (Bitext prompts with their real Bitext answers)."""
+    return sample_rows.filter(pl.col("response").is_not_null()).head(200).select("id", "text", "label", "response")
+
+
+def plant(rows: pl.DataFrame, defects: dict[int, str]) -> pl.DataFrame:
+    responses = rows["response"].to_list()
+    for i, response in defects.items():
+        responses[i] = response
+    return rows.with_columns(pl.Series("response", responses))
+
+
+def test_planted_defects_are_dropped_or_flagged_with_their_reason(answered):
+    first = answered["response"][0]
+    defects = {
+        1: "   ",
+        2: first[: first.index(" ", 200)],  # cut in the middle of a sentence, at a word's end
+        3: "I'm sorry, but I can't assist with that request.",
+        4: answered["text"][4],  # the prompt said back
+        5: "Entiendo que quieres cancelar tu pedido. Por favor, inicia sesión en tu cuenta y ve a la sección de pedidos.",
+        6: "Okay, done.",
+        7: " ".join([answered["response"][7]] * 12),
+        8: answered["response"][8] + " Ask [Agent Name] for help.",
+        9: "To reach us, call {{Customer Support Phone Number}} during {{Customer Support Hours}}.",
+        **{i: "Thank you for your message. Our team will get back to you shortly." for i in range(10, 16)},
+    }
+    result = ResponseChecks().apply(plant(answered, defects))
+    reasons = dict(zip(result.rejected["id"], result.rejected["reason"], strict=True))
+    ids = answered["id"]
+    expected_drops = {1: "empty_response", 2: "cut_off", 3: "refusal", 4: "copies_prompt", 5: "other_language",
+                      6: "short_response", 7: "long_response"}
+    assert {ids[i]: reasons.get(ids[i]) for i in expected_drops} == {ids[i]: r for i, r in expected_drops.items()}
+    flags = dict(zip(result.kept["id"], result.kept["response_flags"].to_list(), strict=True))
+    assert "bracket_placeholder" in flags[ids[8]]
+    assert flags[ids[9]] == ["template_slot"] and result.kept.filter(pl.col("id") == ids[9])["r_template_slots"][0] == 2
+    assert all("canned_answer" in flags[ids[i]] for i in range(10, 16))
+    assert set(reasons) == {ids[i] for i in expected_drops}, "no untouched answer is dropped"
+
+
+def test_curates_own_redaction_is_no_placeholder_but_a_templates_is():
+    prompt, answer = "Where is my refund? I asked twice already.", "We sent the refund confirmation to {} yesterday."
+    rows = pl.DataFrame({"id": ["a", "b", "c"], "text": [prompt] * 3,
+                         "response": [answer.format("[EMAIL]"), answer.format("[EMAIL]"), answer.format("[NAME]")],
+                         "pii": ["EMAIL", None, "EMAIL"]})
+    kept = ResponseChecks().apply(rows).kept
+    assert kept["r_bracket_placeholders"].to_list() == [0, 1, 1]  # only where redact found an e-mail is [EMAIL] curate's
+
+
+def test_a_recipe_chooses_drop_flag_or_off_per_check(answered):
+    rows = plant(answered, {0: answered["response"][0] + " Or call {{Customer Support Phone Number}}.", 1: "   "})
+    dropped = ResponseChecks(actions={"template_slot": "drop"}).apply(rows)
+    assert dropped.rejected.filter(pl.col("id") == rows["id"][0])["reason"].to_list() == ["template_slot"]
+    off = ResponseChecks(actions={"template_slot": "off", "empty_response": "flag"}).apply(rows)
+    assert off.rejected.is_empty() or rows["id"][1] not in off.rejected["id"]
+    assert off.kept.filter(pl.col("id") == rows["id"][1])["response_flags"].to_list() == [["empty_response"]]
+    assert "template_slot" not in off.kept["response_flags"].explode().to_list()
+    with pytest.raises(RecipeError) as error:
+        build_stage("responses", {"actions": {"slots": "drop"}}, "stages[2]")
+    assert "slots" in str(error.value)
+
+
+def test_blocks_decided_with_the_totals_of_all_blocks_equal_one_piece(answered):
+    rows = plant(answered, {i: "Thank you for your message. Our team will get back to you shortly." for i in (3, 150, 160, 170, 199)})
+    stage, ctx = ResponseChecks(), RunContext()
+    whole = stage.apply(rows, ctx)
+    halves = [rows.slice(0, 100), rows.slice(100)]
+    totals = pl.concat([stage.partial(h, ctx) for h in halves])
+    parts = stage.combine([stage.apply_given(h, totals, ctx) for h in halves])
+    assert_frame_equal(parts.kept, whole.kept)
+    assert whole.kept.filter(pl.col("response_flags").list.contains("canned_answer")).height == 5
+
+
+@pytest.mark.skipif(not BITEXT.exists(), reason="the shared real data sets are not on this machine")
+def test_on_untouched_real_bitext_answers_at_most_one_percent_is_dropped():
+    bitext = pl.read_csv(BITEXT, infer_schema=False).select(pl.col("instruction").alias("text"), "response")
+    rows = bitext.with_columns(stable_ids(bitext["text"])).select("id", "text", "response")
+    result = ResponseChecks().apply(rows)
+    assert result.rejected.height <= 0.01 * rows.height
+    assert set(result.rejected["reason"]) <= {"refusal", "short_response"}
+    ai_self_talk = rows.filter(pl.col("response").str.contains("as an AI language model"))["id"]
+    assert ai_self_talk.len() and ai_self_talk.is_in(result.rejected["id"].to_list()).all()
+    assert result.stats["flagged"]["template_slot"] >= 0.6 * rows.height  # a set of templates, by design: flagged, kept
+    leaked_instruction = result.kept.filter(pl.col("response").str.contains("continue answering with the rest"))
+    assert leaked_instruction.height and leaked_instruction["response_flags"].list.contains("bracket_placeholder").all()
+
+
+def test_every_check_has_a_default_action():
+    assert {check.reason for check in ResponseChecks().checks()} == set(DEFAULT_ACTIONS)
