@@ -225,3 +225,26 @@ def test_top_layers_train_on_cached_lower_states_as_the_whole_network_would(tiny
     trained = train_classifier(toy(), toy(4), config, tmp_path)
     assert [h["epoch"] for h in trained.history] == [0, 1, 2, 3]
     assert evaluate_classifier(trained, toy(4), tmp_path / "evaluation")["accuracy"] >= 0.75
+
+
+def test_a_kept_probe_is_refitted_on_training_and_validation_rows(tiny_model, tmp_path):
+    """When no fine-tuned epoch beats the probe, the saved head (and the baseline reported beside the fine-tune) is the
+    logistic regression at the C validation chose, refitted on the training and validation rows together."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from curate.core.embed import Embedder
+    from curate.train.classify import load_classifier
+
+    train, validation = toy(), toy(4).with_columns(pl.col("text") + " again")
+    trained = train_classifier(train, validation, TrainConfig(model=tiny_model, epochs=1, lr=1e-9, batch_size=8, early_stopping=0), tmp_path)
+    assert trained.probe["refit_rows"] == train.height + validation.height
+    _, network, labels = load_classifier(trained.model_dir)
+    embedder, targets = Embedder(tiny_model), lambda rows: [labels.index(x) for x in rows["label"]]
+    everything = pl.concat([train, validation])
+    on_all = LogisticRegression(C=trained.probe["C"], max_iter=2000).fit(embedder.encode(everything["text"].to_list()), targets(everything))
+    on_train = LogisticRegression(C=trained.probe["C"], max_iter=2000).fit(embedder.encode(train["text"].to_list()), targets(train))
+    saved = network.head.weight.detach().numpy()
+    binary = lambda coef: np.vstack([-coef / 2, coef / 2])  # sklearn's one-row binary model as two logits
+    assert np.allclose(saved, binary(on_all.coef_), atol=1e-4)
+    assert not np.allclose(saved, binary(on_train.coef_), atol=1e-4)
