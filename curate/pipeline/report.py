@@ -41,6 +41,22 @@ def render_document(name: str, document: dict[str, Any]) -> list[str]:
     return [f"## {name}", "", *(facts or ["- (see the JSON file)"]), ""]
 
 
+def render_token_counts(stage: str, counts: dict[str, Any]) -> list[str]:
+    """The `tokens` stage's figures: what the rows it saw cost to train on."""
+    context = f"{counts['context']:,}" if counts.get("context") else "none known"
+    out = [f"## Tokens and cost ({stage}, tokenizer `{counts['tokenizer']}`)", ""]
+    out += _table(["examples", "tokens", "prompt", "response", "mean", "median", "p95", "max", "context", "over context"],
+                  [[f"{counts['examples']:,}", f"{counts['tokens']:,}", f"{counts['prompt_tokens']:,}", f"{counts['response_tokens']:,}",
+                    counts["mean"], counts["median"], counts["p95"], counts["max"], context, f"{counts['over_context']:,}"]])
+    billed = f"{counts['billed_tokens_per_epoch']:,} tokens an epoch (examples over the context counted up to it)"
+    if "cost_per_epoch" in counts:
+        out.append(f"- {billed}: **{counts['cost_per_epoch']:,.2f} an epoch** at {counts['price_per_million']:g} per million tokens; "
+                   f"{counts['epochs']} epoch(s): **{counts['cost']:,.2f}**")
+    else:
+        out.append(f"- {billed}; give `price_per_million` for the cost")
+    return out + [""]
+
+
 RENDERERS = {"gate": render_gate}  # JSON artifacts with a section of their own
 
 
@@ -78,7 +94,7 @@ def render_markdown(report: dict[str, Any], artifacts: dict[str, Any] | None = N
         out += [f"> **Stopped:** {report['halted']}. Stages not run: {', '.join(report.get('stages_not_run') or []) or 'none'}.", ""]
     out += ["## What each stage found", ""]
     for s in report["stages"]:
-        stats = {k: v for k, v in s["stats"].items() if k not in ("fingerprint", "labels")}
+        stats = {k: v for k, v in s["stats"].items() if k not in ("fingerprint", "labels", "token_counts")}
         facts = ", ".join(f"{k}: {v}" for k, v in stats.items() if not isinstance(v, (dict, list)))
         nested = "; ".join(
             f"{k}: " + ", ".join(f"{kk} {vv}" for kk, vv in v.items()) for k, v in stats.items() if isinstance(v, dict) and v
@@ -90,6 +106,9 @@ def render_markdown(report: dict[str, Any], artifacts: dict[str, Any] | None = N
         out += ["## Labels before and after", ""]
         names = list(labels["input"]) + [n for n in labels.get("approved", {}) if n not in labels["input"]]
         out += _table(["label", "input", "approved"], [[n, labels["input"].get(n, 0), labels.get("approved", {}).get(n, 0)] for n in names])
+    for s in report["stages"]:
+        if s["stats"].get("token_counts"):
+            out += render_token_counts(s["stage"], s["stats"]["token_counts"])
     for s in report["stages"]:
         if s["stats"].get("findings"):
             out += [f"## Findings of {s['stage']}", ""] + [f"- {finding}" for finding in s["stats"]["findings"]] + [""]

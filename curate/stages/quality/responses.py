@@ -21,6 +21,7 @@ import polars as pl
 from annotated_types import Gt
 
 from curate.core.columns import ID, PII, RESPONSE, RESPONSE_FLAGS, TEXT
+from curate.core.errors import CurateError
 from curate.core.params import Count, Positive, Share
 from curate.core.pii import PII_KINDS
 from curate.core.stage import Check, Filter, RunContext, StageResult
@@ -106,7 +107,8 @@ class ResponseChecks(Filter):
 
     name: ClassVar[str] = "responses"
     flag_column: ClassVar[str] = RESPONSE_FLAGS
-    requires: ClassVar[tuple[str, ...]] = (ID, TEXT, RESPONSE)
+    # The response is checked when the stage runs: ingest's declared columns do not say whether the input maps one.
+    requires: ClassVar[tuple[str, ...]] = (ID, TEXT)
     produces: ClassVar[tuple[str, ...]] = (RESPONSE_FLAGS,)
     aggregates: ClassVar[bool] = True
 
@@ -119,6 +121,9 @@ class ResponseChecks(Filter):
         return self.actions.get(check, DEFAULT_ACTIONS[check])
 
     def partial(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
+        if RESPONSE not in rows.columns:
+            raise CurateError("the responses stage needs a `response` column", "responses",
+                              hint=f"map it in the recipe's input (`response: answer`), or read OpenAI chat JSONL; columns: {', '.join(rows.columns)}")
         return answer_histogram(rows)
 
     def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
