@@ -25,6 +25,7 @@ STAGES: dict[str, str | dict[str, str]] = {
         "exact": "curate.stages.dedup.exact:ExactDedup",
         "minhash": "curate.stages.dedup.minhash:MinHashDedup",
         "semantic": "curate.stages.dedup.semantic:SemanticDedup",
+        "pairs": "curate.stages.dedup.pairs:PairDedup",
     },
     "split": "curate.stages.balance.split:Split",
     "rebalance": "curate.stages.balance.rebalance:Rebalance",
