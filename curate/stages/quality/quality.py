@@ -241,17 +241,27 @@ class Quality(Filter):
         """Counts that add up across blocks: flagged rows, languages, and the first rows of each flag (`finish_stats`
         turns them into findings once)."""
         languages = kept["q_language"].drop_nulls().value_counts(sort=True)
-        flagged = kept.filter(pl.col(QUALITY_FLAGS).list.len() > 0)
-        by_flag = flagged.explode(QUALITY_FLAGS).group_by(QUALITY_FLAGS, maintain_order=True).agg(pl.col(ID).head(3), pl.col(TEXT).head(3))
-        return {"flagged_rows": flagged.height, "languages": dict(zip(languages["q_language"].to_list(), languages["count"].to_list())),
-                "flag_examples": {row[QUALITY_FLAGS]: [f"`{i}` “{t[:60]}”" for i, t in zip(row[ID], row[TEXT], strict=True)]
-                                  for row in by_flag.iter_rows(named=True)}}
+        return {**flag_examples(kept, QUALITY_FLAGS, TEXT), "languages": dict(zip(languages["q_language"].to_list(), languages["count"].to_list()))}
 
     def finish_stats(self, stats: dict, totals: pl.DataFrame, ctx: RunContext) -> dict:
         stats = dict(stats)
         examples = stats.pop("flag_examples", {})
         stats["languages"] = dict(sorted(stats.get("languages", {}).items(), key=lambda kv: (-kv[1], kv[0])))
         if stats.get("flagged"):
-            stats["findings"] = [f"{count} rows flagged {flag} (kept), e.g. " + "; ".join(examples.get(flag, [])[:3])
-                                 for flag, count in sorted(stats["flagged"].items(), key=lambda kv: (-kv[1], kv[0]))]
+            stats["findings"] = flag_findings(stats["flagged"], examples, "rows")
         return stats
+
+
+def flag_examples(kept: pl.DataFrame, flag_column: str, shown: str) -> dict:
+    """Rows flagged (kept) and the first three of each flag, `shown` by their `shown` column: counts that add up across
+    blocks, turned into findings once by `flag_findings`."""
+    flagged = kept.filter(pl.col(flag_column).list.len() > 0)
+    by_flag = flagged.explode(flag_column).group_by(flag_column, maintain_order=True).agg(pl.col(ID).head(3), pl.col(shown).head(3))
+    return {"flagged_rows": flagged.height,
+            "flag_examples": {row[flag_column]: [f"`{i}` “{(t or '')[:60]}”" for i, t in zip(row[ID], row[shown], strict=True)]
+                              for row in by_flag.iter_rows(named=True)}}
+
+
+def flag_findings(flagged: dict[str, int], examples: dict[str, list[str]], what: str) -> list[str]:
+    return [f"{count} {what} flagged {flag} (kept), e.g. " + "; ".join(examples.get(flag, [])[:3])
+            for flag, count in sorted(flagged.items(), key=lambda kv: (-kv[1], kv[0]))]

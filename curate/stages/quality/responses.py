@@ -26,7 +26,7 @@ from curate.core.params import Count, Positive, Share
 from curate.core.pii import PII_KINDS
 from curate.core.stage import Check, Filter, RunContext, StageResult
 from curate.core.text import normalized_text
-from curate.stages.quality.quality import BARE_HTML_TAG, TEMPLATE_SLOT, identify_languages
+from curate.stages.quality.quality import BARE_HTML_TAG, TEMPLATE_SLOT, flag_examples, flag_findings, identify_languages
 
 Action = Literal["drop", "flag", "off"]
 # What each check does unless the recipe's `actions` says otherwise. Slots and placeholders flag: a set of templates
@@ -200,11 +200,7 @@ class ResponseChecks(Filter):
         return result
 
     def summarize(self, kept: pl.DataFrame, ctx: RunContext) -> dict:
-        flagged = kept.filter(pl.col(RESPONSE_FLAGS).list.len() > 0)
-        by_flag = flagged.explode(RESPONSE_FLAGS).group_by(RESPONSE_FLAGS, maintain_order=True).agg(pl.col(ID).head(3), pl.col(RESPONSE).head(3))
-        return {"flagged_rows": flagged.height,
-                "flag_examples": {row[RESPONSE_FLAGS]: [f"`{i}` “{t[:60]}”" for i, t in zip(row[ID], row[RESPONSE], strict=True)]
-                                  for row in by_flag.iter_rows(named=True)}}
+        return flag_examples(kept, RESPONSE_FLAGS, RESPONSE)
 
     def finish_stats(self, stats: dict, totals: pl.DataFrame, ctx: RunContext) -> dict:
         stats = dict(stats)
@@ -213,8 +209,7 @@ class ResponseChecks(Filter):
         if centre:
             stats["median_response_words"] = round(math.exp(centre[0]))
         if stats.get("flagged"):
-            stats["findings"] = [f"{count} responses flagged {flag} (kept), e.g. " + "; ".join(examples.get(flag, [])[:3])
-                                 for flag, count in sorted(stats["flagged"].items(), key=lambda kv: (-kv[1], kv[0]))]
+            stats["findings"] = flag_findings(stats["flagged"], examples, "responses")
         return stats
 
 
