@@ -55,6 +55,18 @@ def test_planted_defects_are_dropped_or_flagged_with_their_reason(answered):
     assert set(reasons) == {ids[i] for i in expected_drops}, "no untouched answer is dropped"
 
 
+def test_an_answer_in_another_language_to_a_prompt_too_short_to_tell_is_judged_against_the_expected_languages(answered):
+    rows = plant(answered, {0: "Claro, con gusto le ayudo a cancelar su pedido. Inicie sesión en su cuenta y vaya a la sección de pedidos."})
+    rows = rows.with_columns(pl.when(pl.col("id") == rows["id"][0]).then(pl.lit("cancel order pls")).otherwise(pl.col("text")).alias("text"))
+    result = ResponseChecks().apply(rows)
+    assert result.rejected["reason"].to_list() == ["other_language"]
+    assert "too short to tell; expected en" in result.rejected["detail"][0]
+    german = rows.with_columns(pl.when(pl.col("id") == rows["id"][0]).then(pl.lit("ICH WILL MEINE BESTELLUNG STORNIEREN BITTE SCHNELL")).otherwise(pl.col("text")).alias("text"),
+                               pl.when(pl.col("id") == rows["id"][0]).then(pl.lit("Hallo! Du kannst deine Bestellung in deinem Konto unter Bestellungen stornieren.")).otherwise(pl.col("response")).alias("response"))
+    assert "other_language" not in ResponseChecks().apply(german).rejected["reason"].to_list()  # a German answer to a German prompt
+    assert ResponseChecks(languages=["en", "es"]).apply(rows).rejected.is_empty()
+
+
 def test_curates_own_redaction_is_no_placeholder_but_a_templates_is():
     prompt, answer = "Where is my refund? I asked twice already.", "We sent the refund confirmation to {} yesterday."
     rows = pl.DataFrame({"id": ["a", "b", "c"], "text": [prompt] * 3,

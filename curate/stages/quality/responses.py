@@ -100,7 +100,7 @@ class ResponseChecks(Filter):
     min_rows_for_length: Positive = 50  # fewer answers cannot show a distribution: the length checks stay silent
     max_prompt_copy: Share = 0.8  # share of the answer's word 3-grams found in the prompt
     canned_min_prompts: Positive = 5  # the same answer to this many different prompts is canned
-    languages: list[str] = field(default_factory=lambda: ["en"])  # where the shortcut for English applies
+    languages: list[str] = field(default_factory=lambda: ["en"])  # expected where a prompt is too short to tell its language
     language_min_chars: Count = 25
     language_min_confidence: Share = 0.9
     actions: dict[str, Action] = field(default_factory=dict)  # check → drop | flag | off, over DEFAULT_ACTIONS
@@ -160,8 +160,9 @@ class ResponseChecks(Filter):
             normalized_text(RESPONSE).hash().alias("_answer_key"),
         )
         scored = scored.join(prompts_per_answer, left_on="_answer_key", right_on="key", how="left", maintain_order="left")
-        prompt_language, prompt_confidence = identify_languages(scored[TEXT], self.languages, self.language_min_chars)
-        answer_language, answer_confidence = identify_languages(scored[RESPONSE].fill_null(""), self.languages, self.language_min_chars)
+        # lower case: langid takes a shouted German prompt for Nigerian Pidgin (0.02), its lower case for German
+        prompt_language, prompt_confidence = identify_languages(scored[TEXT].str.to_lowercase(), self.languages, self.language_min_chars)
+        answer_language, answer_confidence = identify_languages(scored[RESPONSE].fill_null("").str.to_lowercase(), self.languages, self.language_min_chars)
         sure = self.language_min_confidence
         return scored.with_columns(
             prompt_language.alias("r_prompt_language"),
@@ -182,8 +183,13 @@ class ResponseChecks(Filter):
              detail(f"{{}} of the answer's word {COPY_NGRAM}-grams are the prompt's (maximum {self.max_prompt_copy})", "r_prompt_copy")),
             ("cut_off", pl.col("r_cut_off"), detail("ends mid-sentence: “…{}”", "r_ending")),
             ("refusal", pl.col("r_refusal"), pl.lit("a refusal or an assistant speaking of itself as an AI")),
-            ("other_language", pl.col("_prompt_known") & pl.col("_answer_known") & (pl.col("r_language") != pl.col("r_prompt_language")),
-             detail("answer in {}, prompt in {}", "r_language", "r_prompt_language")),
+            # against the prompt's language; where langid is unsure of the prompt or it is too short, against its guess and
+            # the expected `languages` both (a German answer to a German prompt langid is unsure of stays)
+            ("other_language", pl.col("_answer_known") & pl.col("r_language").ne_missing(pl.col("r_prompt_language"))
+             & (pl.col("_prompt_known") | ~pl.col("r_language").is_in(self.languages)),
+             pl.format("answer in {}, prompt in {}", pl.col("r_language"),
+                       pl.when(pl.col("_prompt_known")).then(pl.col("r_prompt_language"))
+                       .otherwise(pl.format(f"{{}} (unsure or too short to tell; expected {', '.join(self.languages)})", pl.col("r_prompt_language").fill_null("?"))))),
             ("short_response", pl.col("r_length_z") < -deviation, detail(f"{{}} words: length z {{}} (limit -{deviation:g})", "r_words", "r_length_z")),
             ("long_response", pl.col("r_length_z") > deviation, detail(f"{{}} words: length z {{}} (limit {deviation:g})", "r_words", "r_length_z")),
             ("template_slot", pl.col("r_template_slots") > 0, detail("{} unfilled template slot(s)", "r_template_slots")),
