@@ -55,6 +55,12 @@ class PairDedup(Stage):
     def partition_by(self) -> pl.Expr | None:
         return normalized_text() if self.prompts == "exact" else None  # near prompts may fall in any partition
 
+    def combine(self, parts: list[StageResult]) -> StageResult:
+        """Partitions' results in one: the groups listed by group and id, as one piece lists them."""
+        combined = super().combine(parts)
+        combined.artifacts = {name: frame.sort(PROMPT_GROUP, ID) for name, frame in combined.artifacts.items()}
+        return combined
+
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         if RESPONSE not in rows.columns:
             raise CurateError("dedup: {method: pairs} needs a `response` column", "dedup.method",
@@ -158,8 +164,8 @@ class PairDedup(Stage):
         singles = marked.filter(pl.col("_group").is_null()).with_columns(
             pl.lit(None, pl.String).alias(PROMPT_GROUP), pl.lit(None, pl.Int64).alias(ANSWER_VARIANT), pl.lit(False).alias(ANSWER_CONFLICT))
         kept = pl.concat([singles, ranked.filter(pl.col("_keep"))], how="diagonal_relaxed").sort("_order")
-        groups = ranked.sort("_order").select(pl.lit(self.display_name).alias(STAGE), PROMPT_GROUP, ID, TEXT, RESPONSE, ANSWER_VARIANT,
-                                              ANSWER_CONFLICT, pl.col("_keep").alias("kept"), pl.col("_size").alias("size"))
+        groups = ranked.select(pl.lit(self.display_name).alias(STAGE), PROMPT_GROUP, ID, TEXT, RESPONSE, ANSWER_VARIANT,
+                                              ANSWER_CONFLICT, pl.col("_keep").alias("kept"), pl.col("_size").alias("size")).sort(PROMPT_GROUP, ID)
         stats = {"answers_compared_by": self.answers, "same_answer": self.answer_threshold(), "prompt_groups": int(ranked["_group"].n_unique()) if ranked.height else 0, "rows_in_groups": ranked.height,
                  "answer_conflict_groups": int(ranked.filter(conflict)["_group"].n_unique()) if ranked.height else 0,
                  "conflict_policy": policy}
