@@ -77,3 +77,13 @@ def test_a_tokenizer_that_is_not_here_is_refused_without_downloading(pairs, tmp_
     with pytest.raises(CurateError) as error:
         Tokens(tokenizer=str(tmp_path / "no-such-tokenizer")).apply(pairs)
     assert error.value.where == "tokens.tokenizer"
+
+
+def test_a_tokenizer_by_folder_and_a_label_as_the_answer(pairs, tmp_path):
+    load_tokenizer("minilm").save_pretrained(tmp_path / "tok")
+    labelled = pairs.select("id", "text", "label")  # a classification set: `export` writes the label as the assistant's turn
+    by_folder = Tokens(tokenizer=str(tmp_path / "tok")).apply(labelled)
+    packaged = Tokens(tokenizer="minilm").apply(labelled)
+    assert by_folder.kept["tokens"].equals(packaged.kept["tokens"]) and by_folder.stats["token_counts"]["context"] == 512
+    tokenizer = load_tokenizer("minilm")
+    assert packaged.kept["response_tokens"].to_list() == [len(tokenizer(label, add_special_tokens=False)["input_ids"]) for label in labelled["label"]]
