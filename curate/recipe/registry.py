@@ -6,12 +6,11 @@ torch, sentence-transformers, Great Expectations...) is imported only when a rec
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import importlib
 from typing import Any
 
 from curate.core.errors import RecipeError
+from curate.core.params import check_params, suggest
 from curate.core.stage import Stage
 
 STAGES: dict[str, str | dict[str, str]] = {
@@ -43,45 +42,28 @@ def _import(path: str) -> type[Stage]:
     return getattr(importlib.import_module(module), attr)
 
 
-def _suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f"did you mean '{close[0]}'? " if close else ""
-
-
 def stage_class(name: str, params: dict[str, Any], where: str) -> tuple[type[Stage], dict[str, Any]]:
     """Resolve a recipe entry to its class; returns the class and the parameters left for it."""
     if name not in STAGES:
         known = sorted(STAGES)
-        raise RecipeError(f"unknown stage '{name}'", where, hint=f"{_suggest(name, known)}known stages: {', '.join(known)}")
+        raise RecipeError(f"unknown stage '{name}'", where, hint=f"{suggest(name, known)}known stages: {', '.join(known)}")
     entry = STAGES[name]
     if isinstance(entry, str):
         return _import(entry), params
     params = dict(params)
     method = params.pop("method", DEFAULT_METHOD.get(name))
+    if not isinstance(method, str):
+        raise RecipeError(f"method must be a name, not {method!r}", f"{where}.method", hint=f"methods: {', '.join(sorted(entry))}")
     if method not in entry:
         known = sorted(entry)
         raise RecipeError(
             f"unknown method '{method}' for stage '{name}'", f"{where}.method",
-            hint=f"{_suggest(str(method), known)}methods: {', '.join(known)}",
+            hint=f"{suggest(str(method), known)}methods: {', '.join(known)}",
         )
     return _import(entry[method]), params
 
 
 def build_stage(name: str, params: dict[str, Any] | None = None, where: str = "stage") -> Stage:
     """Build and validate a stage from its recipe name and parameters; errors name the key."""
-    import pydantic
-
     cls, params = stage_class(name, params or {}, where)
-    known = [f.name for f in dataclasses.fields(cls) if f.init]
-    for key in params:
-        if key not in known:
-            raise RecipeError(
-                f"unknown parameter '{key}' for stage '{name}'", f"{where}.{key}",
-                hint=f"{_suggest(key, known)}parameters: {', '.join(known) or '(none)'}",
-            )
-    try:
-        return pydantic.TypeAdapter(cls).validate_python(params)
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        raise RecipeError(f"{first['msg']} (got {first.get('input')!r})", f"{where}.{key}") from None
+    return check_params(cls, params, lambda key: f"{where}.{key}", f"stage '{name}'")

@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 import polars as pl
 
 from curate.core.columns import LABEL, SPLIT, TEST, TEXT, TRAIN, VALIDATION
-from curate.core.params import Count, Folds, Positive, Rate
+from curate.core.params import Count, Folds, Positive, Rate, Seed
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 from curate.train.loop import TrainConfig
 
@@ -39,7 +39,7 @@ class Train(Stage):
     early_stopping: Count = TrainConfig.early_stopping
     trainable_layers: Count | None = TrainConfig.trainable_layers  # the runner's defaults: one source of truth
     class_weights: Literal["none", "balanced"] = TrainConfig.class_weights
-    seed: int | None = None  # None: the recipe's seed
+    seed: Seed | None = None  # None: the recipe's seed
     search: dict[str, list[float | int]] | None = None  # e.g. {lr: [1e-4, 3e-4], epochs: [3, 5]}
     trials: int | None = None
     strategy: Literal["grid", "random"] = "grid"

@@ -17,7 +17,7 @@ import polars as pl
 
 from curate.stages.augment.checks import CandidateChecks
 from curate.core.columns import AUGMENT_DROPPED_ARTIFACT, AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, SPLIT, TEXT, TRAIN
-from curate.core.params import Positive, Share
+from curate.core.params import Positive, Seed, Share
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 
 PAIRS_IN_REPORT = 8
@@ -95,7 +95,7 @@ class Augment(Stage):
     min_similarity: Share = 0.75
     max_similarity: Share = 0.985
     label_check: bool = True
-    seed: int | None = None  # None: the recipe's seed
+    seed: Seed | None = None  # None: the recipe's seed
 
     name: ClassVar[str] = "augment"
 

@@ -23,7 +23,7 @@ import polars as pl
 from curate.stages.augment.checks import CandidateChecks
 from curate.stages.augment.augment import DETERMINISTIC_METHODS, augment_stats, augmentable, generate_checked, training_pool
 from curate.core.columns import AUGMENT_DROPPED_ARTIFACT, AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, QUALITY_FLAGS, SAMPLE_WEIGHT, SPLIT, SPLIT_GROUP, TRAIN
-from curate.core.params import AtLeastOne, Count, Positive, Share
+from curate.core.params import AtLeastOne, Count, Positive, Seed, Share
 from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Stage, StageResult
 
 
@@ -60,7 +60,7 @@ class Rebalance(Stage):
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
     min_similarity: Share = 0.75
     max_similarity: Share = 0.985
-    seed: int | None = None  # None: the recipe's seed
+    seed: Seed | None = None  # None: the recipe's seed
 
     name: ClassVar[str] = "rebalance"
 

@@ -14,7 +14,7 @@ from curate.stages.dedup.minhash.lsh import PAIRS_PER_CHUNK, as_pairs, band_memb
 from curate.stages.dedup.clusters import components
 from curate.stages.dedup.minhash.signatures import MinHasher
 from curate.stages.dedup.minhash.similarity import agreement
-from curate.core.params import Share, Similarity
+from curate.core.params import Seed, Share, Similarity
 from curate.core.stage import ROW, RunContext, Stage, StageResult, empty_rejected
 
 
@@ -42,7 +42,7 @@ class Split(Stage):
 
     validation: Share = 0.1
     test: Share = 0.1
-    seed: int | None = None  # None: the recipe's seed
+    seed: Seed | None = None  # None: the recipe's seed
     group_threshold: Similarity = 0.7
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ import polars as pl
 
 from curate.core.columns import LABEL, TEXT
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
-from curate.core.params import Positive, Similarity
+from curate.core.params import Positive, Seed, Similarity
 from curate.core.stage import RunContext, Stage, StageResult
 
 
@@ -57,7 +57,7 @@ class SemanticDedup(Stage):
     batch_size: Positive = 64
     exact_search_limit: Positive = 50_000
     partition_size: Positive = 5_000
-    seed: int | None = None  # k-means partitions above exact_search_limit; None: the recipe's seed
+    seed: Seed | None = None  # k-means partitions above exact_search_limit; None: the recipe's seed
     cache: bool = True
     keep: KeepPolicy = "first"
     on_label_conflict: ConflictPolicy = "majority"

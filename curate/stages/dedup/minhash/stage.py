@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import CLUSTER, LABEL, SIMILARITY, TEXT
-from curate.core.params import Positive
+from curate.core.params import NgramSize, Positive, Seed
 from curate.core.stage import ROW, RunContext, Stage, StageResult
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
 from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
@@ -44,9 +44,9 @@ class MinHashDedup(Stage):
     threshold: float | None = None
     candidate_threshold: float | None = None
     num_perm: Positive = 128
-    ngram: Positive = 3
+    ngram: NgramSize = 3
     unit: Literal["char", "word"] = "char"
-    seed: int = 1  # the permutations' seed (datasketch's default), not a source of randomness
+    seed: Seed = 1  # the permutations' seed (datasketch's default), not a source of randomness
     same_numbers: bool = True
     distinct_words: bool = True  # pairs that differ by a common content word ("debit" / "credit") are not duplicates
     ignore_pii_clauses: bool = True
