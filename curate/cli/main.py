@@ -171,8 +171,10 @@ def export(
     """Write the approved set as Parquet, JSONL, OpenAI chat JSONL, a Hugging Face DatasetDict or per-split Parquet."""
     from curate.io.rundir import check_written_apart
     from curate.io.writers import export_frame, load_dataset, select_split
+    from curate.io.paths import check_writable
     from curate.pipeline.guards import check_trainable
 
+    check_writable(out, "--out")
     warning = check_trainable(source, force, require_review)  # first: a folder that is not a run is named as such
     check_written_apart(out, [source])
     if warning:
@@ -195,12 +197,17 @@ def leakage(
     """Near duplicates between two datasets. Exit 0 when none, 3 when some rows leak."""
     from curate.stages.dedup.leakage import find_leakage
     from curate.stages.dedup.minhash import DEFAULT_THRESHOLD
+    from curate.core.params import Similarity, check_value
+    from curate.io.paths import check_writable
     from curate.io.rundir import check_written_apart
     from curate.io.writers import load_dataset
 
     if similarity not in ("jaccard", "edit"):
         raise CurateError(f"unknown similarity '{similarity}'", "--similarity", hint="use jaccard or edit")
+    if threshold is not None:
+        check_value(threshold, Similarity, "--threshold")
     if out:
+        check_writable(out, "--out")
         check_written_apart(out, [a, b])
     pairs = find_leakage(load_dataset(a, text=text), load_dataset(b, text=text), threshold, similarity=similarity)
     if out:
@@ -245,9 +252,11 @@ def validate(
     from curate.core.resources import default_suite
     from curate.stages.gates.gx import validate as run_suite
     from curate.io.rundir import check_written_apart
+    from curate.io.paths import check_writable
     from curate.io.writers import load_dataset
 
     if out:
+        check_writable(out, "--out")
         check_written_apart(out, [data, suite])
     report = run_suite(load_dataset(data, text=text, label=label, id=id), suite or default_suite())
     _print_gate(report)
@@ -276,8 +285,10 @@ def expectations_init(
 
     from curate.stages.gates.draft import draft_suite
     from curate.io.rundir import check_written_apart
+    from curate.io.paths import check_writable
     from curate.io.writers import load_dataset
 
+    check_writable(out, "--out")
     check_written_apart(out, [data])
     suite = draft_suite(load_dataset(data, text=text, label=label, id=id), name)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -296,10 +307,15 @@ Seed = Annotated[int, typer.Option(help="seed for initialisation and batch order
 
 
 def _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed):
+    """The options checked as the `train` stage's parameters are (a batch size of 0, a negative rate: refused)."""
+    from curate.core.params import check_params
+    from curate.stages.train import Train
     from curate.train.loop import TrainConfig
 
-    return TrainConfig(model=model, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size,
-                       trainable_layers=None if trainable_layers < 0 else trainable_layers, seed=seed)
+    options = dict(model=model, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size,
+                   trainable_layers=None if trainable_layers == -1 else trainable_layers, seed=seed)
+    check_params(Train, options, lambda key: f"--{key.replace('_', '-')}", "training")
+    return TrainConfig(**options)
 
 
 @command()
@@ -322,14 +338,17 @@ def train(
     from curate.stages.train import split_for_training
     from curate.train.classify import evaluate_classifier, train_classifier
 
+    from curate.io.paths import check_writable
+
+    config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
     out = out or (data.parent / f"{data.name}-train" if data.is_dir() else Path("runs") / f"train-{data.stem}")
+    check_writable(out, "--out")
     warning = check_trainable(data, force, require_review)
     check_written_apart(out, [data, eval])  # a run's manifest lists what it holds: a model is written beside it
     if warning:
         console.print(f"[yellow]warning[/] {warning}")
     rows = load_dataset(data, text=text, label=label)
     train_rows, validation, evaluation = split_for_training(rows, load_dataset(eval, text=text, label=label) if eval else None)
-    config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
     if task == "generate":
         from curate.train.generate import evaluate_generator, train_generator
 
@@ -365,11 +384,14 @@ def compare(
 ) -> None:
     """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
     from curate.recipe import load_recipe
+    from curate.io.paths import check_writable
     from curate.pipeline.compare import compare_recipe
 
+    config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
+    check_writable(out, "--out")
     parsed = load_recipe(recipe)
     with console.status("curating, then training on raw and curated data…") as status:
-        summary = compare_recipe(parsed, eval, _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), out, seeds,
+        summary = compare_recipe(parsed, eval, config, out, seeds,
                                  progress=Progress(status))
     table = Table(title=f"raw ({summary['rows']['raw']:,} rows) vs curated ({summary['rows']['curated']:,} rows), "
                         f"{summary['budget']['optimizer_steps']} steps each, on {summary['rows']['evaluation']:,} clean rows"

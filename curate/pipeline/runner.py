@@ -25,6 +25,7 @@ from curate.core.stage import Stage
 from curate.io.blocks import Blocks
 from curate.io.readers import INGEST, Ingest, label_counts
 from curate.io.review import decisions_path, read_decisions, write_decisions
+from curate.io.paths import check_input_file
 from curate.io.rundir import APPROVED, REJECTED, artifact_file, check_output, publish, staging_dir, write_run
 from curate.io.spec import InputSpec
 from curate.io.writers import load_dataset
@@ -150,6 +151,7 @@ def run_recipe(
     `address` override the recipe's (local: this process; ray: a Ray cluster, see curate.pipeline.engines)."""
     started = time.perf_counter()
     ingest = Ingest(recipe.input)
+    check_input_file(recipe.input.path)  # before anything runs: a FIFO, a device or a symlink loop is refused, not opened
     if recipe.output is not None:  # before anything runs: the folder a run replaces must hold nothing else
         read = [recipe.input.path, recipe.path, *(Path(spec["path"]) for s in recipe.stages for spec in s.datasets().values()
                                                   if spec.get("path") and spec.get("reader") != "decisions")]

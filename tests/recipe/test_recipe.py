@@ -108,3 +108,30 @@ def test_nonsense_parameters_are_refused_with_their_key(stage, key, message):
     with pytest.raises(RecipeError, match=message) as caught:
         parse_recipe(f"input: t.csv\nstages:\n  - {stage}\noutput: out\n", "r.yaml")
     assert caught.value.where.startswith("r.yaml:3") and key in caught.value.where
+
+
+@pytest.mark.parametrize("stage, field, expected", [
+    ("labels: {mislabelled: off}", "mislabelled", "off"),  # YAML 1.1 reads `off` and `no` as False
+    ("labels: {mislabelled: no}", "mislabelled", "off"),
+    ("labels: {mislabelled: 'off'}", "mislabelled", "off"),
+    ("responses: {actions: {cut_off: off, refusal: flag}}", "actions", {"cut_off": "off", "refusal": "flag"}),
+])
+def test_an_unquoted_off_is_the_word_where_the_parameter_takes_it(stage, field, expected):
+    recipe = parse_recipe(f"input: t.csv\nstages:\n  - {stage}\noutput: out\n", "r.yaml")
+    assert getattr(recipe.stages[0], field) == expected
+
+
+@pytest.mark.parametrize("stage, key", [("labels: {mislabelled: on}", "mislabelled"), ("quality: {min_chars: true}", "min_chars"),
+                                        ("dedup: {method: minhash, num_perm: yes}", "num_perm")])
+def test_a_boolean_is_no_number_and_no_other_word(stage, key):
+    with pytest.raises(RecipeError, match="not the boolean") as caught:
+        parse_recipe(f"input: t.csv\nstages:\n  - {stage}\noutput: out\n", "r.yaml")
+    assert key in caught.value.where
+
+
+def test_engine_settings_are_checked_as_parameters():
+    recipe = parse_recipe("input: t.csv\nstages: [clean]\noutput: out\nengine: {name: local, block_rows: 500}\n", "r.yaml")
+    assert (recipe.engine, recipe.engine_block_rows) == ("local", 500)
+    with pytest.raises(RecipeError, match="greater than or equal to 1") as caught:
+        parse_recipe("input: t.csv\nstages: [clean]\noutput: out\nengine: {name: ray, block_rows: 0}\n", "r.yaml")
+    assert caught.value.where == "r.yaml:4 (engine.block_rows)"
