@@ -21,14 +21,23 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from curate.core import columns
 from curate.core.text import StableIds
 from curate.core.columns import DETAIL, ID, LABEL, REASON, RESPONSE, SOURCE_LINE, TEXT
 from curate.core.errors import InputError
 from curate.io.blocks import Blocks
-from curate.io.spec import InputSpec
+from curate.io.paths import check_input_file
+from curate.io.spec import InputSpec, shared_column
 from curate.core.stage import RunContext, Stage, StageResult, stamp
 
 INGEST = "ingest"
+# Every column a stage writes or reads beside the row's own (columns.py names them all): an input column of such a name
+# would be taken for curate's (a `review_keep` restores rows, an `augmented_from` is a generated row), so a run's input
+# may not have one. Not: the four roles, split names and artifacts, and `source_line`, which the reader sets anew on a
+# re-read curate output.
+NOT_COLUMNS = {"ID", "TEXT", "LABEL", "RESPONSE", "SOURCE_LINE", "TRAIN", "VALIDATION", "TEST"}
+CURATE_COLUMNS = frozenset({value for name, value in vars(columns).items() if name.isupper() and isinstance(value, str)
+                            and name not in NOT_COLUMNS and not name.endswith("_ARTIFACT")})
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
 
@@ -202,7 +211,52 @@ def _json_lines(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str) -
     return rows, bad
 
 
-def _jsonl_batch(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+JSON_TYPES = {int: "a number", float: "a number", bool: "a boolean", dict: "an object", list: "a list"}
+
+
+def _not_text(numbered: list[tuple[int, str]], keys: list[str], path: Path, on_bad_rows: str) -> tuple[list[tuple[int, str]], list[dict[str, Any]]]:
+    """Lines whose text, label or response is a number, an object, a list, a boolean or NaN: an error naming the line
+    and key, or rejected rows, never values stringified. A polars pattern marks the candidates (the key followed by
+    anything but a string or null); only those are parsed here."""
+    pattern = "|".join(f'"{pl.escape_regex(key)}"\\s*:\\s*[^"\\sn]' for key in keys)
+    candidates = pl.Series([line for _, line in numbered], dtype=pl.String).str.contains(pattern).arg_true().to_list()
+    wrong: dict[int, str] = {}
+    for index in candidates:
+        number, line = numbered[index]
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue  # malformed: the JSON pass names it
+        key = next((k for k in keys if isinstance(obj, dict) and obj.get(k) is not None and not isinstance(obj[k], str)), None)
+        if key is None:
+            continue
+        value = obj[key]
+        what = "NaN" if isinstance(value, float) and value != value else JSON_TYPES.get(type(value), type(value).__name__)
+        problem = f"'{key}' holds {what} ({json.dumps(value)[:60]}), not text"
+        if on_bad_rows == "error":
+            raise InputError(problem, f"{path}:{number}", hint="write it as a JSON string, or set `on_bad_rows: reject` in the "
+                             "recipe's input to reject such rows with their line")
+        wrong[index] = problem
+    if not wrong:
+        return numbered, []
+    bad = [_bad_row(numbered[i][0], "not_text", f"line {numbered[i][0]}: {problem}", numbered[i][1]) for i, problem in wrong.items()]
+    return [pair for i, pair in enumerate(numbered) if i not in wrong], bad
+
+
+def _text_keys(spec: InputSpec) -> list[str]:
+    """The keys of a JSONL record that must hold strings: the text, the label and the response."""
+    return list(dict.fromkeys([spec.text, spec.label or LABEL, spec.response or RESPONSE]))
+
+
+def _jsonl_batch(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str, keys: list[str]) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    numbered, not_text = _not_text(numbered, keys, path, on_bad_rows)
+    if not numbered:  # every line of the batch rejected: no rows, with the columns a batch of rows would have
+        return pl.DataFrame(schema={"_line": pl.Int64, **{key: pl.String for key in keys}}), not_text
+    frame, bad = _jsonl_frame(numbered, path, on_bad_rows)
+    return frame, not_text + bad
+
+
+def _jsonl_frame(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     try:
         frame = pl.read_ndjson(io.BytesIO("\n".join(line for _, line in numbered).encode()), infer_schema_length=None)
         if frame.height == len(numbered):
@@ -273,22 +327,23 @@ def _column(frame: pl.DataFrame, wanted: str, role: str, path: Path) -> str:
                      hint=f"{hint}columns in the file: {columns}. Map it in the recipe, e.g. `input: {{{role}: <column>}}`")
 
 
-def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path, make_ids: StableIds) -> pl.DataFrame:
-    """Rename the mapped columns to id/text/label/response; keep the other columns as they are."""
+def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path, make_ids: StableIds, curate_output: bool) -> pl.DataFrame:
+    """Rename the mapped columns to id/text/label/response; keep the other columns as they are. Unless the file is a
+    curate output (`curate_output`), a column named like curate's own is refused."""
+    if problem := shared_column(spec):
+        raise InputError(problem, str(path), hint="map each role to a column of its own")
     mapping: dict[str, str] = {_column(frame, spec.text, "text", path): TEXT}
-    if spec.label is not None:
-        mapping[_column(frame, spec.label, "label", path)] = LABEL
-    elif LABEL in frame.columns:
-        mapping[LABEL] = LABEL
-    if spec.id is not None:
-        mapping[_column(frame, spec.id, "id", path)] = ID
-    elif ID in frame.columns:
-        mapping[ID] = ID
-    if spec.response is not None:
-        mapping[_column(frame, spec.response, "response", path)] = RESPONSE
-    elif RESPONSE in frame.columns:
-        mapping[RESPONSE] = RESPONSE
+    for role, wanted in ((LABEL, spec.label), (ID, spec.id), (RESPONSE, spec.response)):
+        if wanted is not None:
+            mapping[_column(frame, wanted, role, path)] = role
+        elif role in frame.columns and role not in mapping:  # the column of that name, unless mapped to another role
+            mapping[role] = role
     others = [c for c in frame.columns if c not in mapping and c not in mapping.values()]
+    taken = [] if curate_output else sorted(CURATE_COLUMNS.intersection(others))
+    if taken:
+        raise InputError(f"column(s) {', '.join(repr(c) for c in taken)} of the input are named like columns curate writes "
+                         "itself; their values would be read as curate's", str(path),
+                         hint="rename them in the file (a column the recipe maps as text, label, id or response may keep its name)")
     frame = frame.select([pl.col(src).alias(dst) for src, dst in mapping.items()] + others)
     for column in (TEXT, LABEL, RESPONSE):  # a list, a struct or a number is not text: say so, never stringify it
         if column in frame.columns and frame[column].dtype not in (pl.String, pl.Null, pl.Categorical, pl.Enum):
@@ -341,14 +396,11 @@ class InputReader:
 
     spec: InputSpec
     batch_rows: int | None = None
+    curate_output: bool = False  # a file curate wrote (an export): columns named like curate's are its own
     stats: dict[str, Any] = field(default_factory=dict)
 
     def batches(self) -> Iterator[StageResult]:
-        path = Path(self.spec.path)
-        if not path.exists():
-            raise InputError("input file not found", str(path), hint=f"paths are relative to the current folder ({Path.cwd()})")
-        if path.is_dir():
-            raise InputError("input is a folder, not a file", str(path))
+        path = check_input_file(self.spec.path)
         size = path.stat().st_size
         with open(path, "rb") as handle:
             head = handle.read(4096)
@@ -358,7 +410,7 @@ class InputReader:
         make_ids, given, labels, rows, schema = StableIds(), [], [], 0, None
         for frame, bad in self._parsed(path, fmt):
             gives_ids = self.spec.id is not None or ID in frame.columns
-            frame = _canonical(frame.drop(SOURCE_LINE, strict=False), self.spec, path, make_ids)  # a re-read curate output names its own lines
+            frame = _canonical(frame.drop(SOURCE_LINE, strict=False), self.spec, path, make_ids, self.curate_output)  # a re-read curate output names its own lines
             schema = schema or frame.schema
             frame = _as_first_batch(frame, schema, path)
             if gives_ids:
@@ -386,7 +438,7 @@ class InputReader:
             anything = False
             for numbered in _numbered_lines(_text_lines(path, spec.encoding), self.batch_rows):
                 anything = True
-                yield (_jsonl_batch(numbered, path, spec.on_bad_rows) if fmt == "jsonl"
+                yield (_jsonl_batch(numbered, path, spec.on_bad_rows, _text_keys(spec)) if fmt == "jsonl"
                        else _openai_batch(numbered, path, spec.on_bad_rows, spec.label))
             if not anything:
                 raise InputError("the file is empty", str(path))
@@ -409,9 +461,10 @@ def _as_first_batch(frame: pl.DataFrame, schema: pl.Schema, path: Path) -> pl.Da
     return frame
 
 
-def read_input(spec: InputSpec) -> Ingested:
-    """Read the recipe's input at once; malformed rows raise (or are rejected), empty texts are rejected."""
-    result = Ingest(spec).apply()
+def read_input(spec: InputSpec, curate_output: bool = False) -> Ingested:
+    """Read the recipe's input at once; malformed rows raise (or are rejected), empty texts are rejected. A
+    `curate_output` (an export read back) may hold curate's own columns."""
+    result = Ingest(spec, curate_output).apply()
     fingerprint = result.stats.pop("fingerprint")
     result.stats.pop("labels")
     return Ingested(result, fingerprint)
@@ -422,6 +475,7 @@ class Ingest(Stage):
     """The run's first stage: reads the recipe's input (given no rows); the fingerprint goes in its stats."""
 
     spec: InputSpec
+    curate_output: bool = False
 
     name: ClassVar[str] = INGEST
     requires: ClassVar[tuple[str, ...]] = ()
@@ -434,7 +488,7 @@ class Ingest(Stage):
                            rejected=pl.concat([p.rejected for p in parts], how="diagonal_relaxed"), stats=parts[-1].stats)
 
     def read_in_batches(self, batch_rows: int | None, ctx: RunContext | None = None) -> Iterator[StageResult]:
-        reader = InputReader(self.spec, batch_rows)
+        reader = InputReader(self.spec, batch_rows, self.curate_output)
         last = None
         for part in reader.batches():
             yield part

@@ -24,7 +24,7 @@ def load_dataset(source: str | Path | InputSpec, text: str = TEXT, label: str | 
     spec = source if isinstance(source, InputSpec) else InputSpec(path=Path(source), text=text, label=label, id=id)
     if Path(spec.path).is_dir():
         return RunDir(Path(spec.path)).approved
-    return read_input(spec).result.kept
+    return read_input(spec, curate_output=True).result.kept
 
 
 def select_split(frame: pl.DataFrame, split: str) -> pl.DataFrame:
