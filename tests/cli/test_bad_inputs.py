@@ -10,6 +10,7 @@ Each case is (name, files to write, command line, expected exit code, text the o
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import polars as pl
@@ -178,11 +179,137 @@ case("compare: no label", {"t.csv": "id,text\nr1,hi\n", "r.yaml": recipe(input_=
      ["compare", "{dir}/r.yaml", "--eval", "{dir}/t.csv"], 2, "label")
 
 
+# --- issue 26: reserved names, parameters and paths, values that are not strings ---------------------------------
+FIFO, LOOP = "<a FIFO>", "<a symlink to itself>"  # materialised as a named pipe and as a link that points at itself
+ISSUE_26_FAMILIES = ("reserved:", "recipe: parameter:", "parameter:", "recipe: path:", "path:", "input: not a string:")
+
+
+def frame_as(fmt: str, frame: pl.DataFrame) -> str | bytes:
+    if fmt == "csv":
+        return frame.write_csv()
+    if fmt == "jsonl":
+        return frame.write_ndjson()
+    return parquet_bytes(frame)
+
+
+# Reserved names: an input column named like one curate writes is refused, naming the column and the file; the same
+# name mapped as a role (`text: reason`) is the row's own text and runs.
+RESERVED = ["similarity", "review_keep", "augmented_from", "stage", "reason", "duplicate_of", "text_before_clean", "cluster",
+            "pii", "quality_flags", "label_issue", "split", "detail", "sample_weight", "identity_terms"]
+for fmt in ("csv", "jsonl", "parquet"):
+    for column in RESERVED:
+        rows = pl.DataFrame({"id": ["r1", "r2"], "text": ["hello there", "please help"], "label": ["a", "b"], column: ["1", "0"]})
+        files, argv = run_case({f"t.{fmt}": frame_as(fmt, rows)}, stages="[clean, {dedup: {method: exact}}]",
+                               input_=f"{{path: {{dir}}/t.{fmt}, label: label}}")
+        case(f"reserved: {column} ({fmt})", files, argv, 2, f"t.{fmt}: column(s) '{column}'")
+    rows = pl.DataFrame({"id": ["r1", "r2"], "reason": ["hello there", "please help"], "label": ["a", "b"]})
+    files, argv = run_case({f"t.{fmt}": frame_as(fmt, rows)}, input_=f"{{path: {{dir}}/t.{fmt}, text: reason, label: label}}")
+    case(f"reserved: mapped as the text ({fmt})", files, argv, 0, "every row accounted for")
+
+# Parameters: every value is checked, by type and range, before anything runs, and the message names the key.
+for extra, says in [
+    ("seed: -1", "(seed)"), ("seed: true", "(seed)"), ("seed: 1.5", "(seed)"), ("seed: abc", "(seed)"), ("seed: 4294967296", "(seed)"),
+    ("seed: [1]", "(seed)"), ("engine: {name: local, block_rows: abc}", "engine.block_rows"),
+    ("engine: {name: local, block_rows: 0}", "engine.block_rows"), ("engine: {name: local, block_rows: -5}", "engine.block_rows"),
+    ("engine: {name: local, block_rows: true}", "engine.block_rows"), ("engine: {name: local, workers: 3}", "unknown parameter 'workers'"),
+    ("engine: spark", "(engine)"), ("engine: [local]", "(engine)"), ("engine: {name: [ray]}", "engine.name"),
+    ("rejected_text: [raw]", "rejected_text"),
+]:
+    bad_recipe(f"parameter: {extra}", recipe(extra=extra), says)
+for output, says in [("[a, b]", "must be a folder path"), ("{dir: runs}", "must be a folder path"), ("~", "`output` is empty"),
+                     ("5", "must be a folder path"), ("null", "`output` is empty")]:
+    bad_recipe(f"parameter: output: {output}", recipe().replace("output: {dir}/out", f"output: {output}"), says)
+for input_, says in [
+    ("{path: {dir}/t.csv, text: text, label: text}", "the text and the label are both column 'text'"),
+    ("{path: {dir}/t.csv, id: text}", "the text and the id are both column 'text'"),
+    ("{path: {dir}/t.csv, label: id, id: id}", "the label and the id are both column 'id'"),
+    ("{path: {dir}/t.csv, text: [text]}", "input.text"), ("{path: {dir}/t.csv, label: {name: label}}", "input.label"),
+    ("{path: [a, b]}", "input.path"), ("{path: {dir}/t.csv, on_bad_rows: false}", "input.on_bad_rows"),
+    ("{path: {dir}/t.csv, encoding: 8}", "input.encoding"),
+]:
+    bad_recipe(f"parameter: input {input_}", recipe(input_=input_), says)
+for stages, says in [
+    ("[{dedup: {method: [exact]}}]", "method must be a name"), ("[{dedup: {method: {exact: 1}}}]", "method must be a name"),
+    ("[{[clean]: {}}]", "a key must be a name"), ("[{dedup: {method: minhash, ngram: 100000}}]", "ngram"),
+    ("[{dedup: {method: minhash, num_perm: true}}]", "num_perm"), ("[{quality: {min_chars: yes}}]", "min_chars"),
+    ("[{split: {seed: -1}}]", "split).seed"), ("[{split: {seed: true}}]", "expected an integer, not the boolean true"),
+    ("[{rebalance: {seed: -3}}]", "rebalance).seed"),
+    ("[{labels: {mislabelled: on}}]", "quote the word"), ("[{dedup: {method: minhash, seed: -1}}]", "seed"),
+]:
+    bad_stage(f"parameter: {stages}", stages, says)
+for text, says in [
+    ("a: &a [*a]\n", "recursive alias"), ("a: &a {b: *a}\n", "recursive alias"),
+    ("base: &b {path: {dir}/t.csv}\ninput: {<<: *b, label: label}\nstages: [clean]\noutput: {dir}/out\n", "merge key"),
+    ("input: {path: {dir}/t.csv}\nstages: [clean]\noutput: {dir}/out\n<<: {seed: 1}\n", "merge key"),
+    ("? [input]\n: {path: {dir}/t.csv}\nstages: [clean]\noutput: {dir}/out\n", "a key must be a name"),
+]:
+    bad_recipe(f"parameter: YAML {text[:30]!r}", text.replace("\\n", "\n"), says)
+TRAIN_FILES = {"t.csv": GOOD_CSV}
+for option, value in [("--batch-size", "0"), ("--batch-size", "-2"), ("--lr", "-1"), ("--lr", "0"), ("--lr", "nan"), ("--epochs", "0"),
+                      ("--max-steps", "0"), ("--seed", "-1"), ("--trainable-layers", "-5")]:
+    case(f"parameter: train {option} {value}", TRAIN_FILES, ["train", "{dir}/t.csv", option, value, "--out", "{dir}/model"], 2, option)
+    case(f"parameter: compare {option} {value}", {**TRAIN_FILES, "r.yaml": recipe()},
+         ["compare", "{dir}/r.yaml", "--eval", "{dir}/t.csv", option, value, "--out", "{dir}/cmp"], 2, option)
+for value in ("5", "0", "-0.5", "nan"):
+    case(f"parameter: leakage --threshold {value}", TRAIN_FILES, ["leakage", "{dir}/t.csv", "{dir}/t.csv", "--threshold", value], 2, "--threshold")
+
+# Paths that can never be written, for every command that writes: refused before anything runs, naming the path.
+IMPOSSIBLE = [("a folder under a file", "{dir}/t.csv/sub/x", "t.csv is a file"), ("a NUL", "{dir}/a\x00b/x", "NUL"),
+              ("a 300-character name", "{dir}/" + "n" * 300 + "/x", "at most 255"), ("under /proc", "/proc/curate-test/x", "/proc"),
+              ("under /sys", "/sys/curate-test/x", "/sys")]
+for what, target, says in IMPOSSIBLE:
+    quoted = json.dumps(target)
+    bad_recipe(f"path: run output {what}", recipe().replace("output: {dir}/out", f"output: {quoted}"), says)
+    says = "null byte" if what == "a NUL" else says  # on the command line, click refuses it: exit 2 with its usage error
+    case(f"path: run --out {what}", {"t.csv": GOOD_CSV, "r.yaml": recipe()}, ["run", "{dir}/r.yaml", "--out", target], 2, says)
+    case(f"path: export --out {what}", {"t.csv": GOOD_CSV}, ["export", "{dir}/t.csv", "--out", target + ".jsonl"], 2, says)
+    case(f"path: leakage --out {what}", {"t.csv": GOOD_CSV}, ["leakage", "{dir}/t.csv", "{dir}/t.csv", "--out", target + ".csv"], 2, says)
+    case(f"path: expectations init --out {what}", {"t.csv": GOOD_CSV}, ["expectations", "init", "{dir}/t.csv", "--out", target + ".json"], 2, says)
+    case(f"path: validate --out {what}", {"t.csv": GOOD_CSV}, ["validate", "{dir}/t.csv", "--out", target + ".json"], 2, says)
+    case(f"path: train --out {what}", {"t.csv": GOOD_CSV}, ["train", "{dir}/t.csv", "--out", target], 2, says)
+
+# Inputs that are no regular file: refused before they are opened (a FIFO would block, /dev/zero never ends).
+for what, files, source, says in [("a FIFO", {"in.csv": FIFO}, "{dir}/in.csv", "FIFO"), ("/dev/zero", {}, "/dev/zero", "device"),
+                                  ("a symlink loop", {"in.csv": LOOP}, "{dir}/in.csv", "symlink loop")]:
+    for command, argv in [("run", ["run", "{dir}/r.yaml"]), ("export", ["export", source, "--out", "{dir}/x.jsonl"]),
+                          ("leakage", ["leakage", "{dir}/t.csv", source]), ("validate", ["validate", source]),
+                          ("expectations init", ["expectations", "init", source, "--out", "{dir}/s.json"]),
+                          ("train", ["train", source, "--out", "{dir}/model"])]:
+        name = f"path: {command} reads {what}"
+        case(name, {"t.csv": GOOD_CSV, **files, "r.yaml": recipe(input_=f"{{path: {source}, format: csv}}")}, argv, 2, says)
+for what, files, says in [("a FIFO", {"r.yaml": FIFO}, "not a regular file"), ("a symlink loop", {"r.yaml": LOOP}, "r.yaml")]:
+    case(f"path: the recipe is {what}", files, ["run", "{dir}/r.yaml"], 2, says)
+
+# Values that are not strings: an error naming the line and the key, or (on_bad_rows: reject) a rejected row.
+GOOD_LINE = '{"id": "r0", "text": "hello there", "label": "a", "response": "hi"}\n'
+for key, raw, what in [("text", "12345", "a number"), ("text", '{"body": "help me"}', "an object"), ("text", "true", "a boolean"),
+                       ("text", "NaN", "NaN"), ("text", "1.5e3", "a number"), ("label", "NaN", "NaN"), ("label", "3", "a number"),
+                       ("label", "[\"a\"]", "a list"), ("response", "42", "a number"), ("response", "{}", "an object")]:
+    values = {"id": '"r1"', "text": '"please help"', "label": '"b"', "response": '"sure"', key: raw}
+    line = "{" + ", ".join(f'"{k}": {v}' for k, v in values.items()) + "}\n"
+    content = GOOD_LINE + line + GOOD_LINE.replace("r0", "r2")
+    bad_input(f"not a string: {key} is {raw}", content, f"t.jsonl:2: '{key}' holds {what}", filename="t.jsonl",
+              input_="{path: {dir}/t.jsonl, response: response}")
+    bad_input(f"not a string: {key} is {raw}, rejected", content, "1 rejected", filename="t.jsonl", code=0,
+              input_="{path: {dir}/t.jsonl, response: response, on_bad_rows: reject}")
+bad_input("not a string: mapped text key is a number", '{"body": 5, "label": "a"}\n', "t.jsonl:1: 'body' holds a number",
+          filename="t.jsonl", input_="{path: {dir}/t.jsonl, text: body}")
+bad_input("not a string: the key inside a text is no value", '{"text": "the \\"label\\": 5 field", "label": "a"}\n', "every row accounted for",
+          filename="t.jsonl", input_="{path: {dir}/t.jsonl}", code=0)
+bad_input("not a string: digits in a CSV are text", "id,text,label\nr1,12345,a\nr2,NaN,b\n", "every row accounted for", code=0)
+bad_input("not a string: Parquet NaN label", parquet_bytes(pl.DataFrame({"id": ["1"], "text": ["a"], "label": [float("nan")]})), "label",
+          filename="t.parquet")
+
+
 def materialise(folder: Path, files: dict, argv: list[str]) -> list[str]:
     for name, content in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
+        if content == FIFO:
+            os.mkfifo(path)
+        elif content == LOOP:
+            path.symlink_to(path)
+        elif isinstance(content, bytes):
             path.write_bytes(content)
         else:
             path.write_text(content.replace("{dir}", str(folder)), encoding="utf-8")
@@ -193,15 +320,22 @@ def test_the_corpus_is_large_enough():
     assert len(CASES) >= 100
 
 
+@pytest.mark.timeout(60)  # a FIFO or a device that is read instead of refused blocks: fail, do not hang
 @pytest.mark.parametrize("name, files, argv, code, says", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_gets_a_clear_answer(tmp_path, name, files, argv, code, says):
+def test_bad_input_gets_a_clear_answer(tmp_path, tmp_path_factory, monkeypatch, name, files, argv, code, says):
     args = materialise(tmp_path, files, argv)
+    cwd = tmp_path_factory.mktemp("cwd")  # a path taken literally (`output: [a, b]` as a folder "['a', 'b']") would appear here
+    monkeypatch.chdir(cwd)
+    written = {p.name for p in tmp_path.iterdir()}
     result = CliRunner().invoke(app, args)
     output = result.output
     assert "Traceback" not in output and not (result.exception and not isinstance(result.exception, SystemExit)), (
         f"{name}: {type(result.exception).__name__}: {result.exception}\n{output[-1500:]}")
     assert result.exit_code == code, f"{name}: exit {result.exit_code}\n{output[-1500:]}"
     assert says.replace("{dir}", str(tmp_path)) in output, f"{name}: expected {says!r} in\n{output[-1500:]}"
+    if code == 2 and name.startswith(ISSUE_26_FAMILIES):  # refused before anything ran: nothing written, under an odd name or any other
+        new = sorted({p.name for p in tmp_path.iterdir()} - written) + [p.name for p in cwd.iterdir()]
+        assert not new, f"{name}: wrote {new}"
     if code == 0 and (tmp_path / "out" / "report.json").exists():  # a run that succeeded accounts for every record
         report = json.loads((tmp_path / "out" / "report.json").read_text())
         assert report["totals"]["conservation"] == "ok"
