@@ -25,6 +25,7 @@ import polars as pl
 
 from curate.core.columns import ID, LABEL, TEXT
 from curate.core.errors import CurateError, InputError
+from curate.io.paths import check_input_file
 from curate.io.rundir import REPORT_MD, REVIEW_FOLDER, RunDir, report_hash, reseal
 
 DECISIONS_FILE = "decisions.parquet"
@@ -49,6 +50,7 @@ def read_decisions(path: Path | None) -> pl.DataFrame:
     """The decisions in `path`, oldest first; none when the file does not exist yet (no review so far)."""
     if path is None or not Path(path).exists():
         return no_decisions()
+    check_input_file(path)
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:  # polars raises several kinds for a file that is not Parquet

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections import Counter
+import os
 import platform
 import shutil
 import time
@@ -151,11 +152,13 @@ def run_recipe(
     `address` override the recipe's (local: this process; ray: a Ray cluster, see curate.pipeline.engines)."""
     started = time.perf_counter()
     ingest = Ingest(recipe.input)
-    check_input_file(recipe.input.path)  # before anything runs: a FIFO, a device or a symlink loop is refused, not opened
+    files = [recipe.input.path, *(Path(spec["path"]) for s in recipe.stages for spec in s.datasets().values()
+                                  if spec.get("path") and spec.get("reader") != "decisions")]
+    for file in files:  # before anything runs: a FIFO, a device or a symlink loop is refused, not opened (a missing file: later, with its key)
+        if os.path.lexists(file):
+            check_input_file(file)
     if recipe.output is not None:  # before anything runs: the folder a run replaces must hold nothing else
-        read = [recipe.input.path, recipe.path, *(Path(spec["path"]) for s in recipe.stages for spec in s.datasets().values()
-                                                  if spec.get("path") and spec.get("reader") != "decisions")]
-        check_output(recipe.output, read)
+        check_output(recipe.output, [*files, recipe.path])
     datasets, decision_files = stage_datasets(recipe.stages, recipe.output)
     staging = staging_dir(recipe.output) if recipe.output is not None else None  # stages that write files write here too
     stack = contextlib.ExitStack()

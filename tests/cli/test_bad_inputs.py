@@ -277,6 +277,10 @@ for what, files, source, says in [("a FIFO", {"in.csv": FIFO}, "{dir}/in.csv", "
                           ("train", ["train", source, "--out", "{dir}/model"])]:
         name = f"path: {command} reads {what}"
         case(name, {"t.csv": GOOD_CSV, **files, "r.yaml": recipe(input_=f"{{path: {source}, format: csv}}")}, argv, 2, says)
+    for stage in ("{gate: {suite: %s}}", "{review: {decisions: %s}}", "{train: {eval: {path: %s, format: csv}}}"):
+        if not (what == "a symlink loop" and "review" in stage):  # a decisions file that cannot be found is no review yet
+            bad_stage(f"path: {stage.split(':')[0][1:]} reads {what}", f"[clean, {stage % source}]", source.replace("{dir}/", ""),
+                      files=files)
 for what, files, says in [("a FIFO", {"r.yaml": FIFO}, "not a regular file"), ("a symlink loop", {"r.yaml": LOOP}, "r.yaml")]:
     case(f"path: the recipe is {what}", files, ["run", "{dir}/r.yaml"], 2, says)
 

@@ -61,10 +61,14 @@ def load_suite(path: str | Path) -> dict[str, Any]:
     if Path(path).is_dir():
         raise CurateError("the suite is a folder, not a JSON file", str(path), hint="name a suite file, e.g. expectations/tickets.json")
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO or a device: reading it would block or never end
+        raise CurateError("the suite is not a regular file", str(path), hint="name a suite file, e.g. expectations/tickets.json")
     try:
         suite = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CurateError("expectation suite not found", str(path), hint="suites live in expectations/; draft one with `curate expectations init DATA`") from None
+    except OSError as exc:  # a symlink loop, a name too long
+        raise CurateError(f"cannot read the suite ({exc.strerror})", str(path)) from None
     except json.JSONDecodeError as exc:
         raise CurateError(f"not valid JSON: {exc.msg}", f"{path}:{exc.lineno}") from None
     if not isinstance(suite, dict) or not isinstance(suite.get("expectations"), list):
