@@ -194,14 +194,22 @@ def _numbered_lines(lines: Iterator[str], batch_rows: int | None) -> Iterator[li
         yield batch
 
 
+def _json_object(line: str) -> dict:
+    try:
+        obj = json.loads(line)
+    except RecursionError:  # 100,000 nested brackets
+        raise ValueError("values nested too deep to read") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object, found {type(obj).__name__}")
+    return obj
+
+
 def _json_lines(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str) -> tuple[list[tuple[int, dict]], list[dict[str, Any]]]:
     rows, bad = [], []
     for number, line in numbered:
         try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError(f"expected a JSON object, found {type(obj).__name__}")
-        except (json.JSONDecodeError, ValueError) as exc:
+            obj = _json_object(line)
+        except ValueError as exc:
             if on_bad_rows == "error":
                 raise InputError(f"malformed JSON: {exc}", f"{path}:{number}",
                                  hint="fix the line, or set `on_bad_rows: reject` in the recipe's input") from None
@@ -225,8 +233,8 @@ def _not_text(numbered: list[tuple[int, str]], keys: list[str], path: Path, on_b
         number, line = numbered[index]
         try:
             obj = json.loads(line)
-        except ValueError:
-            continue  # malformed: the JSON pass names it
+        except (ValueError, RecursionError):
+            continue  # malformed or nested too deep: the JSON pass names it
         key = next((k for k in keys if isinstance(obj, dict) and obj.get(k) is not None and not isinstance(obj[k], str)), None)
         if key is None:
             continue

@@ -96,6 +96,8 @@ def _to_python(node: yaml.Node, lines: dict[str, int], path: str, origin: str, w
 def _read_yaml(text: str, origin: str) -> tuple[Any, dict[str, int]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise RecipeError("not valid YAML: lists or mappings nested too deep", origin) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark else origin
@@ -104,7 +106,10 @@ def _read_yaml(text: str, origin: str) -> tuple[Any, dict[str, int]]:
     if node is None:
         raise RecipeError("the recipe is empty", origin, hint="a recipe needs at least `input:` and `stages:`")
     lines: dict[str, int] = {}
-    return _to_python(node, lines, "", origin), lines
+    try:
+        return _to_python(node, lines, "", origin), lines
+    except RecursionError:
+        raise RecipeError("lists or mappings nested too deep for a recipe", origin) from None
 
 
 def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | None = None,

@@ -206,6 +206,8 @@ for fmt in ("csv", "jsonl", "parquet"):
     files, argv = run_case({f"t.{fmt}": frame_as(fmt, rows)}, input_=f"{{path: {{dir}}/t.{fmt}, text: reason, label: label}}")
     case(f"reserved: mapped as the text ({fmt})", files, argv, 0, "every row accounted for")
 
+GOOD_LINE = '{"id": "r0", "text": "hello there", "label": "a", "response": "hi"}\n'
+
 # Parameters: every value is checked, by type and range, before anything runs, and the message names the key.
 for extra, says in [
     ("seed: -1", "(seed)"), ("seed: true", "(seed)"), ("seed: 1.5", "(seed)"), ("seed: abc", "(seed)"), ("seed: 4294967296", "(seed)"),
@@ -244,6 +246,10 @@ for text, says in [
     ("? [input]\n: {path: {dir}/t.csv}\nstages: [clean]\noutput: {dir}/out\n", "a key must be a name"),
 ]:
     bad_recipe(f"parameter: YAML {text[:30]!r}", text.replace("\\n", "\n"), says)
+for depth in (900, 100_000):  # nested deeper than Python recurses
+    bad_recipe(f"parameter: YAML nested {depth:,} deep", recipe(extra="description: " + "[" * depth + "]" * depth + "\n"), "nested too deep")
+    bad_input(f"not a string: JSONL nested {depth:,} deep", GOOD_LINE + '{"id": "r1", "text": ' + "[" * depth + "]" * depth + "}\n",
+              "t.jsonl:2", filename="t.jsonl")
 TRAIN_FILES = {"t.csv": GOOD_CSV}
 for option, value in [("--batch-size", "0"), ("--batch-size", "-2"), ("--lr", "-1"), ("--lr", "0"), ("--lr", "nan"), ("--epochs", "0"),
                       ("--max-steps", "0"), ("--seed", "-1"), ("--trainable-layers", "-5")]:
@@ -285,7 +291,6 @@ for what, files, says in [("a FIFO", {"r.yaml": FIFO}, "not a regular file"), ("
     case(f"path: the recipe is {what}", files, ["run", "{dir}/r.yaml"], 2, says)
 
 # Values that are not strings: an error naming the line and the key, or (on_bad_rows: reject) a rejected row.
-GOOD_LINE = '{"id": "r0", "text": "hello there", "label": "a", "response": "hi"}\n'
 for key, raw, what in [("text", "12345", "a number"), ("text", '{"body": "help me"}', "an object"), ("text", "true", "a boolean"),
                        ("text", "NaN", "NaN"), ("text", "1.5e3", "a number"), ("label", "NaN", "NaN"), ("label", "3", "a number"),
                        ("label", "[\"a\"]", "a list"), ("response", "42", "a number"), ("response", "{}", "an object")]:
