@@ -50,16 +50,9 @@ if run is None:
     st.title("curate explorer")
     st.info("No run directory found. Run `make demo` (or `curate run RECIPE`), then open it with `curate explore runs/tickets`.")
     st.stop()
-try:
-    RunDir(run)  # verified against its manifest (hashed once per process, then again only when a file's stat moves)
-except CurateError as error:
-    st.title("curate explorer")
-    st.error(f"{error.where}: {error.message}")
-    st.caption(error.hint or "")
-    st.stop()
 st.session_state[RUN_KEY] = str(run)
 st.sidebar.caption(f"run: `{run}`")
-st.navigation([
+page = st.navigation([
     st.Page("pages/overview.py", title="Overview", default=True),
     st.Page("pages/review.py", title="Review"),
     st.Page("pages/map.py", title="Map"),
@@ -70,4 +63,11 @@ st.navigation([
     st.Page("pages/augmentation.py", title="Augmentation"),
     st.Page("pages/training.py", title="Training"),
     st.Page("pages/topics.py", title="Topics"),
-]).run()
+])
+try:  # after the navigation is drawn: hashing a big run must not leave the browser without it meanwhile
+    RunDir(run)  # verified against its manifest (hashed once per process, then again only when a file's stat moves)
+except CurateError as error:
+    st.error(f"{error.where}: {error.message}")
+    st.caption(error.hint or "")
+    st.stop()
+page.run()
