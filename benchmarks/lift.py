@@ -54,7 +54,8 @@ NOT_DATA_STAGES = {"review", "split", "gate", "train"}  # the grid trains on app
 MAX_RATIO = 3
 SETS = ["clinc150", "cfpb", "bitext-cut", "snips-cut", "clinc150-planted", "cfpb-planted"]
 VARIANTS = {"flag-labels": ("labels", {"mislabelled": "flag"}),
-            "augment": ("rebalance", {"methods": ["backtranslate"]}), "weight": ("rebalance", {"fill": "weight"})}
+            "augment": ("rebalance", {"methods": ["backtranslate"]}), "weight": ("rebalance", {"fill": "weight"}),
+            "judge-30": ("labels", {"min_rows_to_judge": 30})}
 
 
 # ---------------------------------------------------------------- data sets (train, test) as published
@@ -162,12 +163,24 @@ def config_entries(config: str) -> list[tuple[str, dict]] | None:
     raise SystemExit(f"unknown configuration '{config}': raw, oversample, default, perfect, clean, no-<stage>, {', '.join(VARIANTS)}")
 
 
+# Bumped when a stage changes what it does without a parameter changing (a parameter change alters the hash by itself).
+# 2: the label check confirms suspects without cleanlab's per-class noise estimate and never drops a catch-all row.
+BEHAVIOUR = 2
+
+
 def config_id(config: str) -> str:
-    """The configuration's name plus a hash of the stages it runs, so a changed recipe gets fresh cells."""
+    """The configuration's name plus a hash of the stages it runs with every parameter resolved (defaults included) and
+    BEHAVIOUR, so a changed recipe or a changed default gets fresh cells instead of mixing two recipes in one row."""
+    import dataclasses
+
+    from curate.recipe.registry import build_stage
+
     entries = config_entries(config)
     if entries is None:
         return config
-    return f"{config}@{hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:8]}"
+    resolved = [(name, dataclasses.asdict(build_stage(name, copy.deepcopy(params)))) for name, params in entries]
+    digest = hashlib.sha256(json.dumps([BEHAVIOUR, resolved], sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{config}@{digest}"
 
 
 def oversample(rows: pl.DataFrame, seed: int, max_ratio: float = MAX_RATIO) -> pl.DataFrame:
@@ -245,8 +258,13 @@ MODELS = {"probe": probe_scores, "runner": runner_scores}
 
 
 # ---------------------------------------------------------------- the grid
+# A model's folder names its version: the runner's cells of before its probe was refitted on training + validation
+# rows (runner/) stay as they were measured, and the current runner's fill runner-2/.
+MODEL_FOLDERS = {"probe": "probe", "runner": "runner-2"}
+
+
 def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:
-    return RESULTS / model / set_name / config_id(config) / f"seed{seed}.json"
+    return RESULTS / MODEL_FOLDERS[model] / set_name / config_id(config) / f"seed{seed}.json"
 
 
 def run_grid(model: str, sets: list[str], configs: list[str], seeds: int) -> None:
@@ -286,7 +304,7 @@ def table(model: str, sets: list[str], configs: list[str]) -> str:
         for config in configs:
             if config in ("perfect", "clean") and not set_name.endswith("-planted"):
                 continue
-            directory = RESULTS / model / set_name / config_id(config)
+            directory = RESULTS / MODEL_FOLDERS[model] / set_name / config_id(config)
             found = {int(p.stem.removeprefix("seed")): json.loads(p.read_text()) for p in sorted(directory.glob("seed*.json"))}
             if found:
                 cells[config] = found
