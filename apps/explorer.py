@@ -48,22 +48,26 @@ def chosen_run() -> Path | None:
 run = chosen_run()
 if run is None:
     st.title("curate explorer")
-    st.info("No run directory found. Run `make demo` (or `curate run RECIPE`), then open it with `curate explore runs/tickets`.")
+    st.info(
+        "No run directory found. Run `make demo` (or `curate run RECIPE`), then open it with `curate explore runs/tickets`."
+    )
     st.stop()
 st.session_state[RUN_KEY] = str(run)
 st.sidebar.caption(f"run: `{run}`")
-page = st.navigation([
-    st.Page("pages/overview.py", title="Overview", default=True),
-    st.Page("pages/review.py", title="Review"),
-    st.Page("pages/map.py", title="Map"),
-    st.Page("pages/words.py", title="Words"),
-    st.Page("pages/labels.py", title="Labels"),
-    st.Page("pages/duplicates.py", title="Duplicates"),
-    st.Page("pages/rejected.py", title="Rejected rows"),
-    st.Page("pages/augmentation.py", title="Augmentation"),
-    st.Page("pages/training.py", title="Training"),
-    st.Page("pages/topics.py", title="Topics"),
-])
+page = st.navigation(
+    [
+        st.Page("pages/overview.py", title="Overview", default=True),
+        st.Page("pages/review.py", title="Review"),
+        st.Page("pages/map.py", title="Map"),
+        st.Page("pages/words.py", title="Words"),
+        st.Page("pages/labels.py", title="Labels"),
+        st.Page("pages/duplicates.py", title="Duplicates"),
+        st.Page("pages/rejected.py", title="Rejected rows"),
+        st.Page("pages/augmentation.py", title="Augmentation"),
+        st.Page("pages/training.py", title="Training"),
+        st.Page("pages/topics.py", title="Topics"),
+    ]
+)
 try:  # after the navigation is drawn: hashing a big run must not leave the browser without it meanwhile
     RunDir(run)  # verified against its manifest (hashed once per process, then again only when a file's stat moves)
 except CurateError as error:

@@ -28,8 +28,9 @@ def training_rows(name: str) -> pl.DataFrame:
     import lift
 
     if name == "bitext":
-        return pl.read_csv(lift.SHARED / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv", infer_schema=False).select(
-            pl.col("instruction").alias("text"), pl.col("intent").alias("label"))
+        return pl.read_csv(
+            lift.SHARED / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv", infer_schema=False
+        ).select(pl.col("instruction").alias("text"), pl.col("intent").alias("label"))
     if name == "snips":
         return pl.read_csv(lift.SHARED / "snips" / "train.csv", infer_schema=False).select("text", "label")
     if name == "clinc150":
@@ -61,8 +62,13 @@ def main() -> None:
         dropped = checks.dropped_frame()
         with open(OUT / f"{name}_dropped.jsonl", "w") as f:
             for row in dropped.iter_rows(named=True):
-                f.write(json.dumps({"source": row["source_text"], "candidate": row["text"], "reason": row["reason"]}) + "\n")
-        print(f"{name}: {args.sources} sources, {kept.height} kept; dropped: " + ", ".join(f"{r} {n}" for r, n in reasons.most_common() if n))
+                f.write(
+                    json.dumps({"source": row["source_text"], "candidate": row["text"], "reason": row["reason"]}) + "\n"
+                )
+        print(
+            f"{name}: {args.sources} sources, {kept.height} kept; dropped: "
+            + ", ".join(f"{r} {n}" for r, n in reasons.most_common() if n)
+        )
 
 
 if __name__ == "__main__":

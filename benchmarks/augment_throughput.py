@@ -28,13 +28,17 @@ def main() -> None:
     spec = InputSpec(path=ROOT / "data/sample/eval.csv", text="body", label="intent", id="ticket_id")
     rows = read_input(spec).result.kept.head(args.rows)
     texts = rows["text"].to_list()
-    CandidateChecks().apply(rows.head(2).with_columns(pl.col("text").alias("source_text")), rows.head(2))  # load the embedder once
+    CandidateChecks().apply(
+        rows.head(2).with_columns(pl.col("text").alias("source_text")), rows.head(2)
+    )  # load the embedder once
     print(f"{'method':<14} {'batched rows/s':>15} {'one-at-a-time rows/s':>21} {'speed-up':>9} {'kept share':>11}")
     for name in args.methods:
         method = build_method(name, 0, "bergamot")
         n = len(texts) if name != "paraphrase" else min(len(texts), 16)
         started = time.perf_counter()
-        method.generate(texts[: n if name != "paraphrase" else 2])  # warm up, not timed: WordNet's lookups, model weights
+        method.generate(
+            texts[: n if name != "paraphrase" else 2]
+        )  # warm up, not timed: WordNet's lookups, model weights
         print(f"  ({name}: loading and warm-up {time.perf_counter() - started:.1f}s, not counted)")
         started = time.perf_counter()
         method.generate(texts[:n])

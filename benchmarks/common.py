@@ -8,8 +8,10 @@ import numpy as np
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = ("please urgent again today order refund account invoice delivery parcel password card "
-         "address help thanks asap still waiting week email phone").split()
+WORDS = (
+    "please urgent again today order refund account invoice delivery parcel password card "
+    "address help thanks asap still waiting week email phone"
+).split()
 
 
 def synthetic_tickets(n: int, seed: int = 0) -> pl.DataFrame:

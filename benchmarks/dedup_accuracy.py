@@ -42,9 +42,18 @@ from curate.core.stage import Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 BITEXT = ROOT.parent / "shared/data/bitext/Bitext_Sample_Customer_Support_Training_Dataset.csv"
-CONTRACTIONS = [(r"\bdon t\b|\bdont\b", "do not"), (r"\bi m\b", "i am"), (r"\bcan t\b|\bcant\b", "cannot"),
-                (r"\bwon t\b", "will not"), (r"\bi ve\b", "i have"), (r"\bi d\b", "i would"), (r"\bit s\b", "it is"),
-                (r"\bdoesn t\b|\bdoesnt\b", "does not"), (r"\bdidn t\b|\bdidnt\b", "did not"), (r"\bisn t\b", "is not")]
+CONTRACTIONS = [
+    (r"\bdon t\b|\bdont\b", "do not"),
+    (r"\bi m\b", "i am"),
+    (r"\bcan t\b|\bcant\b", "cannot"),
+    (r"\bwon t\b", "will not"),
+    (r"\bi ve\b", "i have"),
+    (r"\bi d\b", "i would"),
+    (r"\bit s\b", "it is"),
+    (r"\bdoesn t\b|\bdoesnt\b", "does not"),
+    (r"\bdidn t\b|\bdidnt\b", "did not"),
+    (r"\bisn t\b", "is not"),
+]
 
 
 def expanded(text: str) -> list[str]:
@@ -57,20 +66,33 @@ class Truth:
     """Which pairs of the rows are duplicates, template variants, or distinct."""
 
     def __init__(self, rows: pl.DataFrame) -> None:
-        truth = pl.read_csv(ROOT / "data/sample/truth.csv").join(rows.select("id", normalized_text("text").alias("norm")),
-                                                                  left_on="ticket_id", right_on="id")
+        truth = pl.read_csv(ROOT / "data/sample/truth.csv").join(
+            rows.select("id", normalized_text("text").alias("norm")), left_on="ticket_id", right_on="id"
+        )
         bitext = pl.read_csv(BITEXT, infer_schema=False).with_row_index("source_row")
-        self.source_words = dict(zip(bitext["source_row"].to_list(), map(expanded, bitext.select(normalized_text("instruction")).to_series())))
+        self.source_words = dict(
+            zip(
+                bitext["source_row"].to_list(), map(expanded, bitext.select(normalized_text("instruction")).to_series())
+            )
+        )
         self.source_intent = dict(zip(bitext["source_row"].to_list(), bitext["intent"].to_list()))
         self.source_row = dict(zip(truth["ticket_id"], truth["source_row"]))
         self.intent = dict(zip(truth["ticket_id"], truth["true_intent"]))
-        group = truth.select("ticket_id", pl.coalesce(pl.col("source_group").cast(pl.String), "junk: " + pl.col("norm")).alias("group"))
-        self.duplicates = {tuple(sorted(p)) for members in group.group_by("group").agg("ticket_id")["ticket_id"]
-                           for p in itertools.combinations(members, 2)}
+        group = truth.select(
+            "ticket_id", pl.coalesce(pl.col("source_group").cast(pl.String), "junk: " + pl.col("norm")).alias("group")
+        )
+        self.duplicates = {
+            tuple(sorted(p))
+            for members in group.group_by("group").agg("ticket_id")["ticket_id"]
+            for p in itertools.combinations(members, 2)
+        }
         present = set(truth["ticket_id"])
         resent = truth.filter(pl.col("kind").is_in(["exact_dup", "near_dup"]) & pl.col("duplicate_of").is_in(present))
         self.resends = {tuple(sorted(p)) for p in resent.select("ticket_id", "duplicate_of").iter_rows()}
-        self.retyped = {tuple(sorted(p)) for p in resent.filter(pl.col("kind") == "near_dup").select("ticket_id", "duplicate_of").iter_rows()}
+        self.retyped = {
+            tuple(sorted(p))
+            for p in resent.filter(pl.col("kind") == "near_dup").select("ticket_id", "duplicate_of").iter_rows()
+        }
 
     def template_variant(self, a: str, b: str) -> bool:
         ra, rb = self.source_row.get(a), self.source_row.get(b)
@@ -86,10 +108,16 @@ class Truth:
         precision = len(hits) / (len(hits) + wrong) if hits or wrong else 1.0
         recall = len(hits) / len(self.duplicates)
         return {
-            "precision": precision, "strict_precision": len(hits) / len(predicted) if predicted else 1.0, "recall": recall,
+            "precision": precision,
+            "strict_precision": len(hits) / len(predicted) if predicted else 1.0,
+            "recall": recall,
             "f1": 2 * precision * recall / (precision + recall) if hits else 0.0,
-            "resends": len(self.resends & predicted) / len(self.resends), "retyped": len(self.retyped & predicted) / len(self.retyped),
-            "variants": len(variants), "wrong": wrong, "other_intent": other_intent, "pairs": len(predicted),
+            "resends": len(self.resends & predicted) / len(self.resends),
+            "retyped": len(self.retyped & predicted) / len(self.retyped),
+            "variants": len(variants),
+            "wrong": wrong,
+            "other_intent": other_intent,
+            "pairs": len(predicted),
         }
 
 
@@ -113,7 +141,11 @@ def predicted_pairs(rows: pl.DataFrame, stages: list[Stage]) -> set[tuple[str, s
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--semantic", action="store_true", help="also score semantic dedup and the default recipe's chain (loads MiniLM)")
+    parser.add_argument(
+        "--semantic",
+        action="store_true",
+        help="also score semantic dedup and the default recipe's chain (loads MiniLM)",
+    )
     args = parser.parse_args()
     from curate.stages.dedup.exact import ExactDedup
     from curate.stages.dedup.minhash import MinHashDedup
@@ -127,10 +159,20 @@ def main() -> None:
     settings: list[tuple[str, list[Stage]]] = [("exact", [ExactDedup()])]
     for unit, ngram in [("char", 3), ("char", 5), ("word", 1), ("word", 2)]:
         for threshold in (0.7, 0.8):
-            settings.append((f"jaccard {unit}-{ngram} t={threshold}", [MinHashDedup(similarity="jaccard", threshold=threshold, unit=unit, ngram=ngram)]))
+            settings.append(
+                (
+                    f"jaccard {unit}-{ngram} t={threshold}",
+                    [MinHashDedup(similarity="jaccard", threshold=threshold, unit=unit, ngram=ngram)],
+                )
+            )
     for candidates in (0.4, 0.5, 0.6):
         for threshold in (0.85, 0.9, 0.92):
-            settings.append((f"edit c={candidates} t={threshold}", [MinHashDedup(threshold=threshold, candidate_threshold=candidates)]))
+            settings.append(
+                (
+                    f"edit c={candidates} t={threshold}",
+                    [MinHashDedup(threshold=threshold, candidate_threshold=candidates)],
+                )
+            )
     settings.append(("edit t=0.9, pii clauses kept", [MinHashDedup(ignore_pii_clauses=False)]))
     settings.append(("minhash default (edit c=0.5 t=0.9)", [MinHashDedup()]))
     if args.semantic:
@@ -138,13 +180,24 @@ def main() -> None:
 
         for threshold in (0.9, 0.93, 0.95):
             settings.append((f"semantic cos>={threshold}", [SemanticDedup(threshold=threshold)]))
-        settings.append(("recipe chain exact>minhash>semantic", [ExactDedup(), MinHashDedup(keep="longest"), SemanticDedup(threshold=0.95)]))
-    print(f"{len(rows)} rows; {len(truth.duplicates)} duplicate pairs, {len(truth.resends)} planted resends ({len(truth.retyped)} retyped)")
-    print(f"{'setting':<38} {'precision':>9} {'strict P':>8} {'recall':>7} {'F1':>6} {'resends':>8} {'retyped':>8} {'variants':>8} {'wrong':>6} {'intent':>6} {'pairs':>6}")
+        settings.append(
+            (
+                "recipe chain exact>minhash>semantic",
+                [ExactDedup(), MinHashDedup(keep="longest"), SemanticDedup(threshold=0.95)],
+            )
+        )
+    print(
+        f"{len(rows)} rows; {len(truth.duplicates)} duplicate pairs, {len(truth.resends)} planted resends ({len(truth.retyped)} retyped)"
+    )
+    print(
+        f"{'setting':<38} {'precision':>9} {'strict P':>8} {'recall':>7} {'F1':>6} {'resends':>8} {'retyped':>8} {'variants':>8} {'wrong':>6} {'intent':>6} {'pairs':>6}"
+    )
     for name, stages in settings:
         s = truth.score(predicted_pairs(rows, stages))
-        print(f"{name:<38} {s['precision']:>9.3f} {s['strict_precision']:>8.3f} {s['recall']:>7.3f} {s['f1']:>6.3f} {s['resends']:>8.3f} "
-              f"{s['retyped']:>8.3f} {s['variants']:>8} {s['wrong']:>6} {s['other_intent']:>6} {s['pairs']:>6}")
+        print(
+            f"{name:<38} {s['precision']:>9.3f} {s['strict_precision']:>8.3f} {s['recall']:>7.3f} {s['f1']:>6.3f} {s['resends']:>8.3f} "
+            f"{s['retyped']:>8.3f} {s['variants']:>8} {s['wrong']:>6} {s['other_intent']:>6} {s['pairs']:>6}"
+        )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import polars as pl
 from common import synthetic_tickets
 
 ROOT = Path(__file__).resolve().parents[1]
-RENSA_SCRIPT = '''
+RENSA_SCRIPT = """
 import sys
 import polars as pl
 from rensa import RMinHashDeduplicator
@@ -37,7 +37,7 @@ keep = dedup.add_pairs([(str(i), [t[j:j + 3] for j in range(max(len(t) - 2, 1))]
 kept = frame.filter(pl.Series(keep))
 kept.write_parquet(sys.argv[2])
 print(frame.height - kept.height)
-'''
+"""
 
 
 def best_of(command: list[str], repeats: int) -> tuple[float, str]:
@@ -63,13 +63,22 @@ def main() -> None:
     (folder / "rensa_dedup.py").write_text(RENSA_SCRIPT)
     python, curate = sys.executable, str(Path(sys.executable).with_name("curate"))
     rows = []
-    seconds, output = best_of([python, str(folder / "rensa_dedup.py"), str(data), str(folder / "rensa.parquet")], args.repeats)
+    seconds, output = best_of(
+        [python, str(folder / "rensa_dedup.py"), str(data), str(folder / "rensa.parquet")], args.repeats
+    )
     rows.append(("rensa script (Jaccard 0.8)", seconds, int(output.strip().splitlines()[-1])))
-    for label, stage in (("curate run, Jaccard 0.8", "{method: minhash, similarity: jaccard, threshold: 0.8, ngram: 3, same_numbers: false, "
-                                                    "distinct_words: false, ignore_pii_clauses: false}"),
-                         ("curate run, default (edit 0.9)", "{method: minhash}")):
+    for label, stage in (
+        (
+            "curate run, Jaccard 0.8",
+            "{method: minhash, similarity: jaccard, threshold: 0.8, ngram: 3, same_numbers: false, "
+            "distinct_words: false, ignore_pii_clauses: false}",
+        ),
+        ("curate run, default (edit 0.9)", "{method: minhash}"),
+    ):
         recipe = folder / "recipe.yaml"
-        recipe.write_text(f"input: {{path: {data}, text: text, id: id}}\nstages:\n  - dedup: {stage}\noutput: {folder / 'run'}\n")
+        recipe.write_text(
+            f"input: {{path: {data}, text: text, id: id}}\nstages:\n  - dedup: {stage}\noutput: {folder / 'run'}\n"
+        )
         seconds, _ = best_of([curate, "run", str(recipe)], args.repeats)
         rejected = pl.read_parquet(folder / "run" / "rejected.parquet").height
         rows.append((label, seconds, rejected))
@@ -77,7 +86,9 @@ def main() -> None:
     print(f"{args.docs:,} synthetic tickets, whole processes, best of {args.repeats}")
     print(f"{'contender':<32} {'seconds':>8} {'docs/s':>9} {'x rensa':>8} {'rejected':>9}")
     for label, seconds, rejected in rows:
-        print(f"{label:<32} {seconds:>8.1f} {args.docs / seconds:>9,.0f} {rensa_seconds / seconds:>8.2f} {rejected:>9,}")
+        print(
+            f"{label:<32} {seconds:>8.1f} {args.docs / seconds:>9,.0f} {rensa_seconds / seconds:>8.2f} {rejected:>9,}"
+        )
 
 
 if __name__ == "__main__":

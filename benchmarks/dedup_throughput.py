@@ -68,7 +68,13 @@ def curate_stage(frame: pl.DataFrame) -> tuple[float, float, int, float, int]:
     jaccard_seconds = time.perf_counter() - started
     started = time.perf_counter()
     edit = MinHashDedup(ngram=NGRAM, same_numbers=False).apply(frame)
-    return signatures_only, jaccard_seconds, jaccard.rejected.height, time.perf_counter() - started, edit.rejected.height
+    return (
+        signatures_only,
+        jaccard_seconds,
+        jaccard.rejected.height,
+        time.perf_counter() - started,
+        edit.rejected.height,
+    )
 
 
 def main() -> None:
@@ -89,13 +95,21 @@ def main() -> None:
             print(f"{n:>9,} {'datasketch loop' + note:<34} {base_n / base_rate:>8.1f} {base_rate:>10,.0f} {1.0:>12.1f}")
         seconds = rensa_batch(texts) if not args.stage_only else None
         if seconds is not None:
-            print(f"{n:>9,} {'rensa digest matrix + LSH':<34} {seconds:>8.1f} {n / seconds:>10,.0f} {n / seconds / base_rate:>12.1f}")
+            print(
+                f"{n:>9,} {'rensa digest matrix + LSH':<34} {seconds:>8.1f} {n / seconds:>10,.0f} {n / seconds / base_rate:>12.1f}"
+            )
         signatures_only, stage_seconds, rejected, edit_seconds, edit_rejected = curate_stage(frame)
-        print(f"{n:>9,} {'curate signatures':<34} {signatures_only:>8.1f} {n / signatures_only:>10,.0f} {n / signatures_only / base_rate:>12.1f}")
-        print(f"{n:>9,} {'curate stage, jaccard 0.8':<34} {stage_seconds:>8.1f} {n / stage_seconds:>10,.0f} {n / stage_seconds / base_rate:>12.1f}"
-              f"   rejected {rejected:,}")
-        print(f"{n:>9,} {'curate stage, default (edit 0.9)':<34} {edit_seconds:>8.1f} {n / edit_seconds:>10,.0f} {n / edit_seconds / base_rate:>12.1f}"
-              f"   rejected {edit_rejected:,}")
+        print(
+            f"{n:>9,} {'curate signatures':<34} {signatures_only:>8.1f} {n / signatures_only:>10,.0f} {n / signatures_only / base_rate:>12.1f}"
+        )
+        print(
+            f"{n:>9,} {'curate stage, jaccard 0.8':<34} {stage_seconds:>8.1f} {n / stage_seconds:>10,.0f} {n / stage_seconds / base_rate:>12.1f}"
+            f"   rejected {rejected:,}"
+        )
+        print(
+            f"{n:>9,} {'curate stage, default (edit 0.9)':<34} {edit_seconds:>8.1f} {n / edit_seconds:>10,.0f} {n / edit_seconds / base_rate:>12.1f}"
+            f"   rejected {edit_rejected:,}"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {peak:,.0f} MB")
 

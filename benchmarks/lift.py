@@ -20,7 +20,7 @@ Configurations:
   raw               every training row as it is (empty texts left out: no model can take them)
   oversample        raw + random copies of rows of small classes until no class is under 1/3 of the largest
   default           the default recipe's data stages (recipes/tickets.yaml without review, split, gate and train)
-  no-<stage>        the default without one stage (exact, minhash and semantic name the dedup stages)
+  no-<stage>        the default without one stage (exact, minhash and semantic name the dedup stages; no-dedup: all)
   perfect           planted sets only: the generator's truth (originals, true labels, clean text) + oversample
   flag-labels, augment, weight
                     the default with `labels: {mislabelled: flag}` (suspects flagged, none dropped), rebalance by checked
@@ -50,12 +50,20 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results" / "lift"
 RECIPE = ROOT / "recipes" / "tickets.yaml"
-NOT_DATA_STAGES = {"review", "split", "gate", "train"}  # the grid trains on approved rows and scores on the set's test split
+NOT_DATA_STAGES = {
+    "review",
+    "split",
+    "gate",
+    "train",
+}  # the grid trains on approved rows and scores on the set's test split
 MAX_RATIO = 3
 SETS = ["clinc150", "cfpb", "bitext-cut", "snips-cut", "clinc150-planted", "cfpb-planted"]
-VARIANTS = {"flag-labels": ("labels", {"mislabelled": "flag"}),
-            "augment": ("rebalance", {"methods": ["backtranslate"]}), "weight": ("rebalance", {"fill": "weight"}),
-            "judge-30": ("labels", {"min_rows_to_judge": 30})}
+VARIANTS = {
+    "flag-labels": ("labels", {"mislabelled": "flag"}),
+    "augment": ("rebalance", {"methods": ["backtranslate"]}),
+    "weight": ("rebalance", {"fill": "weight"}),
+    "judge-30": ("labels", {"min_rows_to_judge": 30}),
+}
 
 
 # ---------------------------------------------------------------- data sets (train, test) as published
@@ -63,14 +71,20 @@ def clinc150(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     data = json.loads((SHARED / "clinc150" / "data_imbalanced.json").read_text())
 
     def frame(*names: str) -> pl.DataFrame:
-        return pl.DataFrame([(t, lab) for name in names for t, lab in data[name]], schema=["text", "label"], orient="row")
+        return pl.DataFrame(
+            [(t, lab) for name in names for t, lab in data[name]], schema=["text", "label"], orient="row"
+        )
 
     return frame("train", "oos_train"), frame("test", "oos_test")
 
 
 def held_out(rows: pl.DataFrame, seed: int, share: float = 0.3) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A stratified, seeded train/test split for sets published without one."""
-    rows = rows.with_columns((pl.int_range(pl.len()).shuffle(seed=1000 + seed).over("label") < pl.len().over("label") * (1 - share)).alias("_train"))
+    rows = rows.with_columns(
+        (pl.int_range(pl.len()).shuffle(seed=1000 + seed).over("label") < pl.len().over("label") * (1 - share)).alias(
+            "_train"
+        )
+    )
     return rows.filter("_train").drop("_train"), rows.filter(~pl.col("_train")).drop("_train")
 
 
@@ -84,13 +98,15 @@ def cut_a_third(train: pl.DataFrame, seed: int) -> pl.DataFrame:
 
 def cfpb(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = pl.read_csv(SHARED / "cfpb" / "complaints.csv", infer_schema=False).select(
-        pl.col("Consumer complaint narrative").alias("text"), pl.col("Product").alias("label"))
+        pl.col("Consumer complaint narrative").alias("text"), pl.col("Product").alias("label")
+    )
     return held_out(rows, seed)
 
 
 def bitext_cut(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    rows = pl.read_csv(SHARED / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv", infer_schema=False).select(
-        pl.col("instruction").alias("text"), pl.col("intent").alias("label"))
+    rows = pl.read_csv(
+        SHARED / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv", infer_schema=False
+    ).select(pl.col("instruction").alias("text"), pl.col("intent").alias("label"))
     train, test = held_out(rows, seed)
     return cut_a_third(train, seed), test
 
@@ -125,7 +141,9 @@ def make_raw(clean: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, pl.DataFrame
     pool = clean.with_row_index("source_row").with_columns(pl.col("source_row").cast(pl.Int64))
     pool = pool.with_columns(pl.col("source_row").min().over(normalized_text("text")).alias("source_group"))
     raw, truth = plant_defects(pool, sorted(pool["label"].unique().to_list()), random.Random(seed), seed)
-    return raw.select(pl.col("ticket_id").alias("id"), pl.col("body").alias("text"), pl.col("intent").alias("label")), truth
+    return raw.select(
+        pl.col("ticket_id").alias("id"), pl.col("body").alias("text"), pl.col("intent").alias("label")
+    ), truth
 
 
 # ---------------------------------------------------------------- configurations
@@ -155,12 +173,16 @@ def config_entries(config: str) -> list[tuple[str, dict]] | None:
     if config in VARIANTS:
         stage, override = VARIANTS[config]
         return [(n, {**p, **override} if n == stage else p) for n, p in entries]
+    if config == "no-dedup":  # exact and MinHash take the same copies: left out one at a time, the other still does
+        return [(n, p) for n, p in entries if n != "dedup"]
     if config.startswith("no-"):
         left_out = config.removeprefix("no-")
         if left_out not in {entry_key(n, p) for n, p in entries}:
             raise SystemExit(f"'{config}': the default recipe has no stage '{left_out}'")
         return [(n, p) for n, p in entries if entry_key(n, p) != left_out]
-    raise SystemExit(f"unknown configuration '{config}': raw, oversample, default, perfect, clean, no-<stage>, {', '.join(VARIANTS)}")
+    raise SystemExit(
+        f"unknown configuration '{config}': raw, oversample, default, perfect, clean, no-<stage>, {', '.join(VARIANTS)}"
+    )
 
 
 # Bumped when a stage changes what it does without a parameter changing (a parameter change alters the hash by itself).
@@ -196,12 +218,16 @@ def oversample(rows: pl.DataFrame, seed: int, max_ratio: float = MAX_RATIO) -> p
     return pl.concat([rows, *copies]) if copies else rows
 
 
-def training_rows(config: str, raw: pl.DataFrame, clean: pl.DataFrame | None, truth: pl.DataFrame | None, seed: int) -> pl.DataFrame:
+def training_rows(
+    config: str, raw: pl.DataFrame, clean: pl.DataFrame | None, truth: pl.DataFrame | None, seed: int
+) -> pl.DataFrame:
     from curate.core.context import RunContext
     from curate.pipeline.executor import run_stages
     from curate.recipe.registry import build_stage
 
-    usable = raw.filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "") & pl.col("label").is_not_null())
+    usable = raw.filter(
+        pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "") & pl.col("label").is_not_null()
+    )
     if config == "raw":
         return usable
     if config == "oversample":
@@ -213,7 +239,9 @@ def training_rows(config: str, raw: pl.DataFrame, clean: pl.DataFrame | None, tr
             return clean
         originals = truth.filter(pl.col("kind") == "original").select("ticket_id", "source_row", "true_intent")
         source = clean.with_row_index("source_row").with_columns(pl.col("source_row").cast(pl.Int64))
-        rows = originals.join(source, on="source_row").select(pl.col("ticket_id").alias("id"), "text", pl.col("true_intent").alias("label"))
+        rows = originals.join(source, on="source_row").select(
+            pl.col("ticket_id").alias("id"), "text", pl.col("true_intent").alias("label")
+        )
         return oversample(rows, seed)
     stages = [build_stage(name, copy.deepcopy(params)) for name, params in config_entries(config)]
     approved = run_stages(stages, RunContext(seed=seed), rows=raw).approved
@@ -229,10 +257,15 @@ def probe_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
 
     embedder = Embedder()
     weights = train["sample_weight"].to_numpy() if "sample_weight" in train.columns else None
-    model = LogisticRegression(C=10.0, max_iter=1000).fit(embedder.encode(train["text"]), train["label"].to_list(), sample_weight=weights)
+    model = LogisticRegression(C=10.0, max_iter=1000).fit(
+        embedder.encode(train["text"]), train["label"].to_list(), sample_weight=weights
+    )
     predicted = model.predict(embedder.encode(test["text"]))
     truth = test["label"].to_list()
-    return {"macro_f1": float(f1_score(truth, predicted, average="macro")), "accuracy": float(accuracy_score(truth, predicted))}
+    return {
+        "macro_f1": float(f1_score(truth, predicted, average="macro")),
+        "accuracy": float(accuracy_score(truth, predicted)),
+    }
 
 
 def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
@@ -249,9 +282,13 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as out:
         trained = train_classifier(fit_rows, validation, TrainConfig(seed=seed), Path(out))
         metrics = evaluate_classifier(trained, test, Path(out) / "evaluation")
-    return {"macro_f1": float(metrics["macro_f1"]), "accuracy": float(metrics["accuracy"]),
-            "probe_macro_f1": metrics.get("probe", {}).get("macro_f1"), "kept": metrics.get("kept"),
-            "training_seconds": metrics.get("training_seconds")}
+    return {
+        "macro_f1": float(metrics["macro_f1"]),
+        "accuracy": float(metrics["accuracy"]),
+        "probe_macro_f1": metrics.get("probe", {}).get("macro_f1"),
+        "kept": metrics.get("kept"),
+        "training_seconds": metrics.get("training_seconds"),
+    }
 
 
 MODELS = {"probe": probe_scores, "runner": runner_scores}
@@ -270,8 +307,12 @@ def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:
 def run_grid(model: str, sets: list[str], configs: list[str], seeds: int) -> None:
     for seed in range(seeds):  # seed-major: every configuration of seed 0 first, so a partial grid already compares
         for set_name in sets:
-            todo = [c for c in configs if not cell_path(model, set_name, c, seed).exists()
-                    and not (c in ("perfect", "clean") and not set_name.endswith("-planted"))]
+            todo = [
+                c
+                for c in configs
+                if not cell_path(model, set_name, c, seed).exists()
+                and not (c in ("perfect", "clean") and not set_name.endswith("-planted"))
+            ]
             if not todo:
                 continue
             raw, test, clean, truth = load_set(set_name, seed)
@@ -279,14 +320,28 @@ def run_grid(model: str, sets: list[str], configs: list[str], seeds: int) -> Non
                 started = time.perf_counter()
                 rows = training_rows(config, raw, clean, truth, seed)
                 scores = MODELS[model](rows, test, seed)
-                cell = {"set": set_name, "config": config, "config_id": config_id(config), "seed": seed, "model": model,
-                        "train_rows": rows.height, "input_rows": raw.height, "test_rows": test.height,
-                        "largest_to_smallest": round(max_ratio_of(rows), 2), "seconds": round(time.perf_counter() - started, 1), **scores}
+                cell = {
+                    "set": set_name,
+                    "config": config,
+                    "config_id": config_id(config),
+                    "seed": seed,
+                    "model": model,
+                    "train_rows": rows.height,
+                    "input_rows": raw.height,
+                    "test_rows": test.height,
+                    "largest_to_smallest": round(max_ratio_of(rows), 2),
+                    "seconds": round(time.perf_counter() - started, 1),
+                    **scores,
+                }
                 path = cell_path(model, set_name, config, seed)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(cell, indent=1) + "\n")
-                print(f"{model} {set_name} seed {seed} {config}: {rows.height} rows, macro-F1 {scores['macro_f1']:.4f} "
-                      f"({cell['seconds']} s)", file=sys.stderr, flush=True)
+                print(
+                    f"{model} {set_name} seed {seed} {config}: {rows.height} rows, macro-F1 {scores['macro_f1']:.4f} "
+                    f"({cell['seconds']} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
 
 def max_ratio_of(rows: pl.DataFrame) -> float:
@@ -297,22 +352,33 @@ def max_ratio_of(rows: pl.DataFrame) -> float:
 def table(model: str, sets: list[str], configs: list[str]) -> str:
     """Markdown: per set, each configuration's mean macro-F1 over the seeds it has, and paired differences with raw and
     with raw + oversampling (seed by seed, over the seeds both have)."""
-    lines = [f"Model: {model}. Macro-F1 on each set's untouched test split, mean ± std over seeds; Δ = paired mean "
-             "difference (same seeds).", ""]
+    lines = [
+        f"Model: {model}. Macro-F1 on each set's untouched test split, mean ± std over seeds; Δ = paired mean "
+        "difference (same seeds).",
+        "",
+    ]
     for set_name in sets:
         cells = {}
         for config in configs:
             if config in ("perfect", "clean") and not set_name.endswith("-planted"):
                 continue
             directory = RESULTS / MODEL_FOLDERS[model] / set_name / config_id(config)
-            found = {int(p.stem.removeprefix("seed")): json.loads(p.read_text()) for p in sorted(directory.glob("seed*.json"))}
+            found = {
+                int(p.stem.removeprefix("seed")): json.loads(p.read_text())
+                for p in sorted(directory.glob("seed*.json"))
+            }
             if found:
                 cells[config] = found
         if not cells:
             continue
         runner = model == "runner"
-        lines += [f"**{set_name}**", "", "| configuration | seeds | train rows | largest/smallest | macro-F1 | Δ raw | Δ oversample | gap closed |"
-                  + (" its probe | probe kept |" if runner else ""), "|---|---|---|---|---|---|---|---|" + ("---|---|" if runner else "")]
+        lines += [
+            f"**{set_name}**",
+            "",
+            "| configuration | seeds | train rows | largest/smallest | macro-F1 | Δ raw | Δ oversample | gap closed |"
+            + (" its probe | probe kept |" if runner else ""),
+            "|---|---|---|---|---|---|---|---|" + ("---|---|" if runner else ""),
+        ]
         for config, found in cells.items():
             values = [c["macro_f1"] for c in found.values()]
 
@@ -331,11 +397,17 @@ def table(model: str, sets: list[str], configs: list[str]) -> str:
                 if seeds and np.mean(span) > 0:
                     gap = f"{np.mean([found[s]['macro_f1'] - cells['raw'][s]['macro_f1'] for s in seeds]) / np.mean(span):.0%}"
             spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
-            lines.append(f"| {config} | {len(values)} | {np.mean([c['train_rows'] for c in found.values()]):,.0f} | "
-                         f"{np.mean([c['largest_to_smallest'] for c in found.values()]):.1f} | {np.mean(values):.4f}{spread} | "
-                         f"{delta('raw')} | {delta('oversample')} | {gap} |"
-                         + (f" {np.mean([c['probe_macro_f1'] for c in found.values()]):.4f} | "
-                            f"{sum(c.get('kept') == 'probe' for c in found.values())} of {len(found)} |" if runner else ""))
+            lines.append(
+                f"| {config} | {len(values)} | {np.mean([c['train_rows'] for c in found.values()]):,.0f} | "
+                f"{np.mean([c['largest_to_smallest'] for c in found.values()]):.1f} | {np.mean(values):.4f}{spread} | "
+                f"{delta('raw')} | {delta('oversample')} | {gap} |"
+                + (
+                    f" {np.mean([c['probe_macro_f1'] for c in found.values()]):.4f} | "
+                    f"{sum(c.get('kept') == 'probe' for c in found.values())} of {len(found)} |"
+                    if runner
+                    else ""
+                )
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -346,8 +418,21 @@ def main() -> None:
     parser.add_argument("--model", choices=list(MODELS), default="probe")
     parser.add_argument("--sets", nargs="+", default=SETS)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--configs", nargs="+", default=["raw", "oversample", "default", "no-labels", "no-rebalance", "no-quality",
-                                                         "no-minhash", "no-clean", "perfect"])
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=[
+            "raw",
+            "oversample",
+            "default",
+            "no-labels",
+            "no-rebalance",
+            "no-quality",
+            "no-minhash",
+            "no-clean",
+            "perfect",
+        ],
+    )
     args = parser.parse_args()
     for config in args.configs:
         config_entries(config)  # an unknown configuration is an error before anything runs

@@ -77,9 +77,13 @@ def main() -> None:
     from curate.stages.dedup.semantic import SemanticDedup
     from curate.stages.quality.labels import LabelCheck
 
-    rows = read_input(InputSpec(path=CFPB, text="Consumer complaint narrative", label="Product")).result.kept.head(args.rows)
+    rows = read_input(InputSpec(path=CFPB, text="Consumer complaint narrative", label="Product")).result.kept.head(
+        args.rows
+    )
     texts = rows["text"].to_list()
-    print(f"{rows.height} CFPB narratives, median {int(rows['text'].str.len_chars().median())} characters, {os.cpu_count()} cores\n")
+    print(
+        f"{rows.height} CFPB narratives, median {int(rows['text'].str.len_chars().median())} characters, {os.cpu_count()} cores\n"
+    )
     load_sentence_model("all-MiniLM-L6-v2")  # loading is not counted
     old, new = WholeTextBackTranslator(), BackTranslator()
     old.generate(["warm up."]), new.generate(["warm up."])
@@ -89,8 +93,10 @@ def main() -> None:
     new_out, new_s = timed(lambda: new.generate(sample))
     print("back-translation (60 narratives)        rows/s   whole outputs")
     print(f"  each text whole, one thread (before)  {len(sample) / old_s:6.1f}   {whole_share(sample, old_out):.0%}")
-    print(f"  sentence at a time, every core        {len(sample) / new_s:6.1f}   {whole_share(sample, new_out):.0%}"
-          f"   ({old_s / new_s:.1f}x)\n")
+    print(
+        f"  sentence at a time, every core        {len(sample) / new_s:6.1f}   {whole_share(sample, new_out):.0%}"
+        f"   ({old_s / new_s:.1f}x)\n"
+    )
 
     ctx = RunContext(seed=0)
     pool = Split(validation=0.1, test=0.1, seed=7).apply(rows, ctx).kept
@@ -110,8 +116,10 @@ def main() -> None:
         s = result.stats
         print(f"  {label:<37} {rows.height / seconds:6.1f}   {s['candidates']:>10}   {s['kept']:>4}   {seconds:7.1f}")
     before, now = results["before"][1], results["now"][1]
-    print(f"  speed-up {before / now:.1f}x in rows/s; kept rows per second {results['before'][0].stats['kept'] / before:.2f} -> "
-          f"{results['now'][0].stats['kept'] / now:.2f}\n")
+    print(
+        f"  speed-up {before / now:.1f}x in rows/s; kept rows per second {results['before'][0].stats['kept'] / before:.2f} -> "
+        f"{results['now'][0].stats['kept'] / now:.2f}\n"
+    )
 
     fresh_cache()
     _, dedup_s = timed(lambda: SemanticDedup().apply(rows, ctx))
@@ -127,7 +135,9 @@ def main() -> None:
     sources = dict(zip(rows["id"], rows["text"]))
     print(f"--- {min(args.show, generated.height)} generated rows (source | generated, first 160 characters)")
     for row in generated.head(args.show).iter_rows(named=True):
-        print(f"  [{row['augment_similarity']}] {sources[row['augmented_from']][:160]!r}\n        -> {row['text'][:160]!r}")
+        print(
+            f"  [{row['augment_similarity']}] {sources[row['augmented_from']][:160]!r}\n        -> {row['text'][:160]!r}"
+        )
     dropped = results["now"][0].artifacts["augment_dropped"]
     print(f"\n--- {min(args.show, dropped.height)} dropped candidates")
     for row in dropped.head(args.show).iter_rows(named=True):

@@ -28,7 +28,9 @@ def main() -> None:
     parser.add_argument("--labels", action="store_true", help="also score the label checks (loads MiniLM)")
     args = parser.parse_args()
     truth = pl.read_csv(ROOT / "data/sample/truth.csv")
-    ingested = read_input(InputSpec(path=ROOT / "data/sample/tickets.csv", text="body", label="intent", id="ticket_id")).result
+    ingested = read_input(
+        InputSpec(path=ROOT / "data/sample/tickets.csv", text="body", label="intent", id="ticket_id")
+    ).result
     cleaned = Clean().apply(ingested.kept)
     redacted = Redact().apply(cleaned.kept).kept
     quality = Quality().apply(redacted)
@@ -55,7 +57,9 @@ def main() -> None:
         right = scored.filter(~pl.col("mislabelled"))
         hit = wrong["ticket_id"].is_in(flagged["id"].to_list())
         false = right["ticket_id"].is_in(flagged["id"].to_list())
-        print(f"wrong labels flagged: {hit.sum()}/{wrong.height} ({hit.mean():.1%}); clean rows flagged: {false.sum()}/{right.height} ({false.mean():.2%})")
+        print(
+            f"wrong labels flagged: {hit.sum()}/{wrong.height} ({hit.mean():.1%}); clean rows flagged: {false.sum()}/{right.height} ({false.mean():.2%})"
+        )
 
 
 if __name__ == "__main__":

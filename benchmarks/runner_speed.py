@@ -29,7 +29,11 @@ def clinc(rows: int | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 
     def frame(*names: str) -> pl.DataFrame:
         pairs = [(t, lab) for name in names for t, lab in data[name]]
-        return pl.DataFrame(pairs, schema=["text", "label"], orient="row").with_row_index("id").with_columns(pl.col("id").cast(pl.String))
+        return (
+            pl.DataFrame(pairs, schema=["text", "label"], orient="row")
+            .with_row_index("id")
+            .with_columns(pl.col("id").cast(pl.String))
+        )
 
     train = frame("train", "oos_train")
     if rows:
@@ -50,16 +54,20 @@ def main() -> None:
     parser.add_argument("--uncached-steps", type=int, default=40, help="steps timed without the cache (0: skip)")
     args = parser.parse_args()
     train, validation, test = clinc(args.rows)
-    config = TrainConfig(trainable_layers=args.trainable_layers, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size)
+    config = TrainConfig(
+        trainable_layers=args.trainable_layers, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size
+    )
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         trained = train_classifier(train, validation, config, Path(out))
         minutes = (time.perf_counter() - started) / 60
         metrics = evaluate_classifier(trained, test, Path(out) / "evaluation", config.max_length)
-    line = (f"cached: {train.height:,} rows, {minutes:.1f} min for the whole fine-tune (probe, cache, {len(trained.history) - 1} epochs, "
-            f"validation), {trained.samples_per_second:.0f} rows/s in training steps; test macro-F1 {metrics['macro_f1']:.4f}, "
-            f"probe {metrics['probe']['macro_f1']:.4f} ({metrics['macro_f1'] - metrics['probe']['macro_f1']:+.4f}); kept {metrics['kept']}: "
-            f"{metrics['kept_why']}")
+    line = (
+        f"cached: {train.height:,} rows, {minutes:.1f} min for the whole fine-tune (probe, cache, {len(trained.history) - 1} epochs, "
+        f"validation), {trained.samples_per_second:.0f} rows/s in training steps; test macro-F1 {metrics['macro_f1']:.4f}, "
+        f"probe {metrics['probe']['macro_f1']:.4f} ({metrics['macro_f1'] - metrics['probe']['macro_f1']:+.4f}); kept {metrics['kept']}: "
+        f"{metrics['kept_why']}"
+    )
     print(line, flush=True)
     if args.uncached_steps:
         from dataclasses import replace
@@ -70,10 +78,16 @@ def main() -> None:
         for name, c in (("uncached", slow), ("cached", fast)):
             with tempfile.TemporaryDirectory() as out:
                 speeds[name] = train_classifier(train, None, c, Path(out)).samples_per_second
-        print(f"training steps, same {args.uncached_steps} steps each: cached {speeds['cached']:.0f} rows/s, uncached "
-              f"{speeds['uncached']:.0f} rows/s ({speeds['cached'] / speeds['uncached']:.1f}x)", flush=True)
-    print(f"\n`.venv/bin/python benchmarks/runner_speed.py --trainable-layers {args.trainable_layers} --lr {args.lr} --epochs {args.epochs}"
-          + (f" --rows {args.rows}" if args.rows else "") + "`")
+        print(
+            f"training steps, same {args.uncached_steps} steps each: cached {speeds['cached']:.0f} rows/s, uncached "
+            f"{speeds['uncached']:.0f} rows/s ({speeds['cached'] / speeds['uncached']:.1f}x)",
+            flush=True,
+        )
+    print(
+        f"\n`.venv/bin/python benchmarks/runner_speed.py --trainable-layers {args.trainable_layers} --lr {args.lr} --epochs {args.epochs}"
+        + (f" --rows {args.rows}" if args.rows else "")
+        + "`"
+    )
 
 
 if __name__ == "__main__":

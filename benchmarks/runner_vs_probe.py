@@ -28,14 +28,22 @@ def clinc150() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 
     def split(*names: str) -> pl.DataFrame:
         rows = [(text, label) for name in names for text, label in data[name]]
-        return pl.DataFrame(rows, schema=["text", "label"], orient="row").with_row_index("id").with_columns(pl.col("id").cast(pl.String))
+        return (
+            pl.DataFrame(rows, schema=["text", "label"], orient="row")
+            .with_row_index("id")
+            .with_columns(pl.col("id").cast(pl.String))
+        )
 
     return split("train", "oos_train"), split("val", "oos_val"), split("test", "oos_test")
 
 
 def bitext(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    rows = pl.read_csv(SHARED / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv", infer_schema=False).select(
-        pl.col("instruction").alias("text"), pl.col("intent").alias("label")).with_row_index("id").with_columns(pl.col("id").cast(pl.String))
+    rows = (
+        pl.read_csv(SHARED / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv", infer_schema=False)
+        .select(pl.col("instruction").alias("text"), pl.col("intent").alias("label"))
+        .with_row_index("id")
+        .with_columns(pl.col("id").cast(pl.String))
+    )
     rows = rows.sample(fraction=1.0, shuffle=True, seed=seed)
     n = rows.height
     return rows.head(int(n * 0.6)), rows.slice(int(n * 0.6), int(n * 0.2)), rows.tail(n - int(n * 0.8))
@@ -52,13 +60,22 @@ def main() -> None:
     train, validation, test = clinc150() if args.data == "clinc150" else bitext(args.seed)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        trained = train_classifier(train, validation, TrainConfig(seed=args.seed), Path(out),
-                                   on_step=lambda step, total, loss: print(f"step {step}/{total} loss {loss:.3f}", flush=True) if step % 100 == 0 else None)
+        trained = train_classifier(
+            train,
+            validation,
+            TrainConfig(seed=args.seed),
+            Path(out),
+            on_step=lambda step, total, loss: (
+                print(f"step {step}/{total} loss {loss:.3f}", flush=True) if step % 100 == 0 else None
+            ),
+        )
         metrics = evaluate_classifier(trained, test, Path(out) / "evaluation")
     probe = metrics["probe"]
-    print(f"| {args.data} | {train.height:,} / {validation.height:,} / {test.height:,} | {metrics['macro_f1']:.4f} | {metrics['accuracy']:.4f} "
-          f"| {probe['macro_f1']:.4f} | {probe['accuracy']:.4f} (C={probe['C']:g}) | {metrics['macro_f1'] - probe['macro_f1']:+.4f} "
-          f"| {time.perf_counter() - started:.0f} s | epochs {[h['epoch'] for h in trained.history]}, best kept by validation |")
+    print(
+        f"| {args.data} | {train.height:,} / {validation.height:,} / {test.height:,} | {metrics['macro_f1']:.4f} | {metrics['accuracy']:.4f} "
+        f"| {probe['macro_f1']:.4f} | {probe['accuracy']:.4f} (C={probe['C']:g}) | {metrics['macro_f1'] - probe['macro_f1']:+.4f} "
+        f"| {time.perf_counter() - started:.0f} s | epochs {[h['epoch'] for h in trained.history]}, best kept by validation |"
+    )
     print("history:", json.dumps(trained.history))
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,9 +25,15 @@ import psutil
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["review", "clean", "redact", "quality", {"dedup": {"method": "exact"}},
-          {"dedup": {"method": "minhash", "similarity": "edit", "threshold": 0.9, "keep": "longest"}},
-          {"split": {"validation": 0.1, "test": 0.1, "seed": 7}}]
+STAGES = [
+    "review",
+    "clean",
+    "redact",
+    "quality",
+    {"dedup": {"method": "exact"}},
+    {"dedup": {"method": "minhash", "similarity": "edit", "threshold": 0.9, "keep": "longest"}},
+    {"split": {"validation": 0.1, "test": 0.1, "seed": 7}},
+]
 
 
 def sample_tree(pid: int, peak: list[int]) -> None:
@@ -51,13 +56,20 @@ def sample_tree(pid: int, peak: list[int]) -> None:
 def run_once(data: Path, engine: str, folder: Path) -> dict:
     recipe = {"input": {"path": str(data)}, "stages": STAGES, "output": str(folder / f"run-{engine}"), "seed": 0}
     (folder / "recipe.yaml").write_text(yaml.safe_dump(recipe))
-    code = ("import resource, sys, time; from curate.cli.main import app; "
-            "sys.argv = ['curate', 'run', sys.argv[1], '--engine', sys.argv[2]]\n"
-            "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    code = (
+        "import resource, sys, time; from curate.cli.main import app; "
+        "sys.argv = ['curate', 'run', sys.argv[1], '--engine', sys.argv[2]]\n"
+        "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code, str(folder / "recipe.yaml"), engine], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(folder / "recipe.yaml"), engine],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     tree_peak = [0]
     sampler = threading.Thread(target=sample_tree, args=(process.pid, tree_peak), daemon=True)
     sampler.start()
@@ -69,8 +81,14 @@ def run_once(data: Path, engine: str, folder: Path) -> dict:
         raise SystemExit(done.stdout[-2000:] + done.stderr[-2000:])
     peak_kb = int(done.stdout.rsplit("PEAK_KB", 1)[1].split()[0])
     report = json.loads((folder / f"run-{engine}" / "report.json").read_text())
-    return {"seconds": seconds, "peak_gb": peak_kb / 1e6, "tree_gb": tree_peak[0] / 1e9, "stages": {s["stage"]: s["seconds"] for s in report["stages"]},
-            "approved": report["totals"]["approved"], "rejected": report["totals"]["rejected"]}
+    return {
+        "seconds": seconds,
+        "peak_gb": peak_kb / 1e6,
+        "tree_gb": tree_peak[0] / 1e9,
+        "stages": {s["stage"]: s["seconds"] for s in report["stages"]},
+        "approved": report["totals"]["approved"],
+        "rejected": report["totals"]["rejected"],
+    }
 
 
 def main() -> None:
@@ -80,10 +98,16 @@ def main() -> None:
     args = parser.parse_args()
     from curate.samples.scale_tickets import generate_tickets
 
-    print(f"command: .venv/bin/python benchmarks/scale.py --sizes {' '.join(map(str, args.sizes))} --engines {' '.join(args.engines)}")
-    print(f"machine: {__import__('os').cpu_count()} cores; peak = the driver process's maximum resident memory; "
-          "all processes = the run's process tree (Ray's included), summed proportional set sizes, sampled every second")
-    print("| engine | rows | wall s | rows/s | peak GB | all processes GB | growth (time, memory) vs previous size | slowest stages (s) |")
+    print(
+        f"command: .venv/bin/python benchmarks/scale.py --sizes {' '.join(map(str, args.sizes))} --engines {' '.join(args.engines)}"
+    )
+    print(
+        f"machine: {__import__('os').cpu_count()} cores; peak = the driver process's maximum resident memory; "
+        "all processes = the run's process tree (Ray's included), summed proportional set sizes, sampled every second"
+    )
+    print(
+        "| engine | rows | wall s | rows/s | peak GB | all processes GB | growth (time, memory) vs previous size | slowest stages (s) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -94,11 +118,21 @@ def main() -> None:
                 if not data.exists():
                     generate_tickets(size, seed=0).write_parquet(data)
                 result = run_once(data, engine, folder)
-                growth = (f"{result['seconds'] / previous['seconds']:.1f}× time, {result['peak_gb'] / previous['peak_gb']:.1f}× memory "
-                          f"for {size / previous['size']:.0f}× rows") if previous else ""
-                slowest = ", ".join(f"{k} {v:.1f}" for k, v in sorted(result["stages"].items(), key=lambda kv: -kv[1])[:4])
-                print(f"| {engine} | {size:,} | {result['seconds']:.1f} | {size / result['seconds']:,.0f} | {result['peak_gb']:.2f} | {result['tree_gb']:.2f} | {growth} | {slowest} |",
-                      flush=True)
+                growth = (
+                    (
+                        f"{result['seconds'] / previous['seconds']:.1f}× time, {result['peak_gb'] / previous['peak_gb']:.1f}× memory "
+                        f"for {size / previous['size']:.0f}× rows"
+                    )
+                    if previous
+                    else ""
+                )
+                slowest = ", ".join(
+                    f"{k} {v:.1f}" for k, v in sorted(result["stages"].items(), key=lambda kv: -kv[1])[:4]
+                )
+                print(
+                    f"| {engine} | {size:,} | {result['seconds']:.1f} | {size / result['seconds']:,.0f} | {result['peak_gb']:.2f} | {result['tree_gb']:.2f} | {growth} | {slowest} |",
+                    flush=True,
+                )
                 previous = {**result, "size": size}
 
 

@@ -39,16 +39,29 @@ def bare_trainer(rows: pl.DataFrame, config: TrainConfig, checkpoint: bool = Tru
             return {"text": rows["text"][i], "label": index[rows["label"][i]]}
 
     def collate(batch):
-        encoded = tokenizer([b["text"] for b in batch], truncation=True, max_length=config.max_length, padding=True, return_tensors="pt")
+        encoded = tokenizer(
+            [b["text"] for b in batch], truncation=True, max_length=config.max_length, padding=True, return_tensors="pt"
+        )
         encoded["labels"] = torch.tensor([b["label"] for b in batch])
         return encoded
 
     with tempfile.TemporaryDirectory() as out:
         # Like the runner, which checkpoints (model, optimizer, scheduler, RNG) when its epoch ends, save once at the end.
         save = {"save_strategy": "steps", "save_steps": config.max_steps} if checkpoint else {"save_strategy": "no"}
-        arguments = TrainingArguments(output_dir=out, per_device_train_batch_size=config.batch_size, max_steps=config.max_steps,
-                                      learning_rate=config.lr, report_to=[], logging_strategy="no", **save,
-                                      disable_tqdm=True, use_cpu=True, seed=config.seed, remove_unused_columns=False, dataloader_num_workers=0)
+        arguments = TrainingArguments(
+            output_dir=out,
+            per_device_train_batch_size=config.batch_size,
+            max_steps=config.max_steps,
+            learning_rate=config.lr,
+            report_to=[],
+            logging_strategy="no",
+            **save,
+            disable_tqdm=True,
+            use_cpu=True,
+            seed=config.seed,
+            remove_unused_columns=False,
+            dataloader_num_workers=0,
+        )
         trainer = Trainer(model=network, args=arguments, train_dataset=Rows(), data_collator=collate)
         started = time.perf_counter()
         trainer.train()
@@ -60,8 +73,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--trainable-layers", type=int, default=2)
     args = parser.parse_args()
-    rows = load_dataset(ROOT / "data/sample/tickets.csv", text="body", label="intent").filter(pl.col("label").is_not_null())
-    config = TrainConfig(max_steps=args.steps, batch_size=32, max_length=64, trainable_layers=args.trainable_layers, early_stopping=0)
+    rows = load_dataset(ROOT / "data/sample/tickets.csv", text="body", label="intent").filter(
+        pl.col("label").is_not_null()
+    )
+    config = TrainConfig(
+        max_steps=args.steps, batch_size=32, max_length=64, trainable_layers=args.trainable_layers, early_stopping=0
+    )
     with tempfile.TemporaryDirectory() as out:
         ours = train_classifier(rows, None, config, Path(out)).samples_per_second
     bare = bare_trainer(rows, config)

@@ -55,6 +55,8 @@ def load_run(path: str | Path) -> Run:
     from curate.io.rundir import RunDir
 
     run_dir = RunDir(Path(path))
-    artifacts = {name: (run_dir.frame(name) if file.endswith(".parquet") else run_dir.artifact(name))
-                 for name, file in (run_dir.report.get("artifacts") or {}).items()}
+    artifacts = {
+        name: (run_dir.frame(name) if file.endswith(".parquet") else run_dir.artifact(name))
+        for name, file in (run_dir.report.get("artifacts") or {}).items()
+    }
     return Run(run_dir.approved, run_dir.rejected, run_dir.report, artifacts)

@@ -52,6 +52,8 @@ def sample_run(tmp_path_factory) -> Path:
     from curate.cli.main import app
 
     out = tmp_path_factory.mktemp("run") / "tickets"
-    result = CliRunner().invoke(app, ["run", str(ROOT / "recipes/tickets.yaml"), "--input", str(SAMPLE / "tickets.csv"), "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["run", str(ROOT / "recipes/tickets.yaml"), "--input", str(SAMPLE / "tickets.csv"), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     return out

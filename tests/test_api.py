@@ -24,8 +24,10 @@ def test_the_readme_python_example_runs(monkeypatch, capsys):
 def test_load_run_and_output(tmp_path):
     import curate
 
-    recipe = "input: {path: %s, text: body, label: intent, id: ticket_id}\nstages:\n  - clean\n  - dedup: {method: exact}\n" % (
-        ROOT / "data/sample/tickets.csv")
+    recipe = (
+        "input: {path: %s, text: body, label: intent, id: ticket_id}\nstages:\n  - clean\n  - dedup: {method: exact}\n"
+        % (ROOT / "data/sample/tickets.csv")
+    )
     written = curate.run(recipe, output=tmp_path / "run")
     again = curate.load_run(tmp_path / "run")
     assert again.approved.equals(written.approved) and again.clusters.equals(written.clusters)

@@ -52,7 +52,7 @@ def declared() -> tuple[set[str], dict[str, set[str]]]:
         names = set()
         for requirement in raw[extra]:
             if requirement.startswith("curate["):
-                for inner in requirement[len("curate["):-1].split(","):
+                for inner in requirement[len("curate[") : -1].split(","):
                     names |= expand(inner.strip())
             else:
                 names.add(requirement_name(requirement))
@@ -105,10 +105,17 @@ def third_party_imports() -> tuple[tuple[str, str, bool, bool], ...]:
                 while up in parents:
                     up = parents[up]
                     ancestors.append(up)
-                lazy = isinstance(node, ast.Call) or any(isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef)) for a in ancestors)
-                optional = any(isinstance(a, ast.Try) and any(
-                    isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError") for h in a.handlers)
-                    for a in ancestors)
+                lazy = isinstance(node, ast.Call) or any(
+                    isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef)) for a in ancestors
+                )
+                optional = any(
+                    isinstance(a, ast.Try)
+                    and any(
+                        isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+                        for h in a.handlers
+                    )
+                    for a in ancestors
+                )
                 for name in names:
                     top = name.split(".")[0]
                     if top not in sys.stdlib_module_names and top not in ("curate", "shared", "pages"):
@@ -122,13 +129,17 @@ def required_in(path: str) -> set[str]:
     constants = {"SMOLLM2": (SMOLLM2,)}
     for node in tree.body:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple) and len(node.targets) == 1:
-            constants[getattr(node.targets[0], "id", "")] = tuple(e.value for e in node.value.elts if isinstance(e, ast.Constant))
+            constants[getattr(node.targets[0], "id", "")] = tuple(
+                e.value for e in node.value.elts if isinstance(e, ast.Constant)
+            )
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "require":
             for arg in node.args[1:]:
                 arg = arg.value if isinstance(arg, ast.Starred) else arg
-                names.update([arg.value] if isinstance(arg, ast.Constant) else constants.get(getattr(arg, "id", ""), ()))
+                names.update(
+                    [arg.value] if isinstance(arg, ast.Constant) else constants.get(getattr(arg, "id", ""), ())
+                )
     return names
 
 
@@ -143,11 +154,17 @@ def test_declared_dependencies_are_the_imported_ones():
 
 def test_module_level_imports_are_in_the_base_install():
     base, extras = declared()
-    offenders = [f"{path} imports {module} at module level" for module, path, lazy, _ in third_party_imports()
-                 if not lazy and path.startswith("curate/") and distribution(module) not in base]
+    offenders = [
+        f"{path} imports {module} at module level"
+        for module, path, lazy, _ in third_party_imports()
+        if not lazy and path.startswith("curate/") and distribution(module) not in base
+    ]
     assert offenders == []
-    app_only = [f"{path}: {module}" for module, path, lazy, _ in third_party_imports()
-                if path.startswith("apps/") and distribution(module) not in base | extras["app"]]
+    app_only = [
+        f"{path}: {module}"
+        for module, path, lazy, _ in third_party_imports()
+        if path.startswith("apps/") and distribution(module) not in base | extras["app"]
+    ]
     assert app_only == []
 
 
@@ -185,8 +202,13 @@ def without(monkeypatch):
 
 
 def labelled_rows(n: int = 40) -> pl.DataFrame:
-    return pl.DataFrame({"id": [str(i) for i in range(n)], "text": [f"ticket number {i} about {'refunds' if i % 2 else 'logins'}" for i in range(n)],
-                         "label": ["refund" if i % 2 else "login" for i in range(n)]})
+    return pl.DataFrame(
+        {
+            "id": [str(i) for i in range(n)],
+            "text": [f"ticket number {i} about {'refunds' if i % 2 else 'logins'}" for i in range(n)],
+            "label": ["refund" if i % 2 else "login" for i in range(n)],
+        }
+    )
 
 
 def test_the_label_check_without_models_names_the_extra(without):
@@ -241,7 +263,9 @@ def test_the_cli_prints_the_extra_instead_of_a_traceback(without, tmp_path):
 
     (tmp_path / "rows.csv").write_text(labelled_rows().write_csv())
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(f"input: {{path: {tmp_path / 'rows.csv'}}}\nstages:\n  - dedup: {{method: semantic}}\noutput: {tmp_path / 'run'}\n")
+    recipe.write_text(
+        f"input: {{path: {tmp_path / 'rows.csv'}}}\nstages:\n  - dedup: {{method: semantic}}\noutput: {tmp_path / 'run'}\n"
+    )
     without("sentence_transformers")
     result = CliRunner().invoke(app, ["run", str(recipe)])
     assert result.exit_code == 2, result.output

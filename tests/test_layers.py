@@ -11,7 +11,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "curate"
 # What each layer may not import (by module prefix).
 FORBIDDEN = {
-    "core": ("curate.io", "curate.recipe", "curate.pipeline", "curate.cli", "curate.stages", "curate.train", "curate.explore"),
+    "core": (
+        "curate.io",
+        "curate.recipe",
+        "curate.pipeline",
+        "curate.cli",
+        "curate.stages",
+        "curate.train",
+        "curate.explore",
+    ),
     "stages": ("curate.io", "curate.recipe", "curate.pipeline", "curate.cli", "curate.explore"),
     "train": ("curate.io", "curate.recipe", "curate.pipeline", "curate.cli", "curate.explore", "curate.stages"),
     "io": ("curate.recipe", "curate.pipeline", "curate.cli", "curate.stages", "curate.train"),

@@ -49,14 +49,19 @@ class RejectsOdd(Stage):
 
     def apply(self, rows, ctx=None):
         odd = pl.int_range(pl.len()) % 2 == 1
-        return StageResult(kept=rows.filter(~odd), rejected=stamp(rows.filter(odd), self.display_name, "odd", "odd row"))
+        return StageResult(
+            kept=rows.filter(~odd), rejected=stamp(rows.filter(odd), self.display_name, "odd", "odd row")
+        )
 
 
-@pytest.mark.parametrize("stage, message", [
-    (LosesRows(), "2 of 3 rows are neither kept nor rejected"),
-    (KeepsAndRejects(), "stage returned rows twice"),
-    (InventsRows(), "1 new rows do not say which row they were generated from"),
-])
+@pytest.mark.parametrize(
+    "stage, message",
+    [
+        (LosesRows(), "2 of 3 rows are neither kept nor rejected"),
+        (KeepsAndRejects(), "stage returned rows twice"),
+        (InventsRows(), "1 new rows do not say which row they were generated from"),
+    ],
+)
 def test_conservation_violations_fail_loudly(stage, message):
     with pytest.raises(ConservationError, match=message) as caught:
         run_stages([stage], rows=frame(["a", "b", "c"]))
@@ -124,7 +129,9 @@ class QuotesRows(Stage):
     name: ClassVar[str] = "quotes"
 
     def apply(self, rows, ctx=None):
-        return StageResult(kept=rows, rejected=empty_rejected(rows), stats={"findings": [f"example: {rows['text'][0]}"]})
+        return StageResult(
+            kept=rows, rejected=empty_rejected(rows), stats={"findings": [f"example: {rows['text'][0]}"]}
+        )
 
 
 def test_findings_reach_the_report_redacted():

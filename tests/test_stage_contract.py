@@ -13,8 +13,11 @@ from curate.core.context import RunContext
 from curate.pipeline.executor import check_stage_conservation
 from curate.recipe.registry import STAGES, build_stage
 
-ENTRIES = [(name, {}) if isinstance(entry, str) else (name, {"method": method})
-           for name, entry in STAGES.items() for method in ([None] if isinstance(entry, str) else entry)]
+ENTRIES = [
+    (name, {}) if isinstance(entry, str) else (name, {"method": method})
+    for name, entry in STAGES.items()
+    for method in ([None] if isinstance(entry, str) else entry)
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +43,31 @@ def test_stage_contract(name, params, rows, tmp_path):
     assert set(stage.produces) <= set(first.kept.columns), "a stage adds the columns it declares"
 
 
-@pytest.mark.parametrize("name, params", [("clean", {}), ("redact", {}), ("quality", {}), ("dedup", {"method": "exact"}),
-                                          ("dedup", {"method": "minhash"}), ("bias", {}), ("split", {}), ("review", {})])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("clean", {}),
+        ("redact", {}),
+        ("quality", {}),
+        ("dedup", {"method": "exact"}),
+        ("dedup", {"method": "minhash"}),
+        ("bias", {}),
+        ("split", {}),
+        ("review", {}),
+    ],
+)
 def test_a_stage_takes_a_pandas_frame_without_ids(name, params):
     import pandas as pd
 
     from curate.recipe.registry import build_stage
 
-    texts = ["Please refund order 4411, mail me at ann@x.com", "Please refund order 4411, mail me at ann@x.com",
-             "where is my parcel, it is late", "I want to close my account today", "<p>change my delivery address</p>"] * 4
+    texts = [
+        "Please refund order 4411, mail me at ann@x.com",
+        "Please refund order 4411, mail me at ann@x.com",
+        "where is my parcel, it is late",
+        "I want to close my account today",
+        "<p>change my delivery address</p>",
+    ] * 4
     frame = pd.DataFrame({"text": texts, "label": ["refund", "refund", "track", "close", "address"] * 4})
     result = build_stage(name, params).apply(frame)
     assert isinstance(result.kept, pl.DataFrame) and result.kept.height + result.rejected.height == len(texts)

@@ -25,8 +25,16 @@ def test_smollm2_counts_are_the_chat_template_tokens_training_sees(pairs):
     exact = []
     for row in pairs.iter_rows(named=True):
         messages = ([{"role": "system", "content": row["system"]}] if row["system"] else []) + [
-            {"role": "user", "content": row["text"]}, {"role": "assistant", "content": row["response"]}]
-        exact.append(len(tokenizer(tokenizer.apply_chat_template(messages, tokenize=False), add_special_tokens=False)["input_ids"]))
+            {"role": "user", "content": row["text"]},
+            {"role": "assistant", "content": row["response"]},
+        ]
+        exact.append(
+            len(
+                tokenizer(tokenizer.apply_chat_template(messages, tokenize=False), add_special_tokens=False)[
+                    "input_ids"
+                ]
+            )
+        )
     assert kept["tokens"].to_list() == exact
     assert (kept["prompt_tokens"] + kept["response_tokens"] < kept["tokens"]).all()
 
@@ -35,7 +43,9 @@ def test_minilm_counts_a_text_pair_with_its_special_tokens(pairs):
     tokenizer = load_tokenizer("minilm")
     rows = pairs.drop("system")
     kept = Tokens(tokenizer="minilm").apply(rows).kept
-    assert kept["tokens"].to_list() == [len(tokenizer(t, r)["input_ids"]) for t, r in zip(rows["text"], rows["response"], strict=True)]
+    assert kept["tokens"].to_list() == [
+        len(tokenizer(t, r)["input_ids"]) for t, r in zip(rows["text"], rows["response"], strict=True)
+    ]
 
 
 def test_over_the_context_is_flagged_or_dropped_and_the_cost_is_billed_up_to_it(pairs):
@@ -48,8 +58,14 @@ def test_over_the_context_is_flagged_or_dropped_and_the_cost_is_billed_up_to_it(
     assert flagged.kept["token_flags"].list.contains("over_context").to_list() == over.to_list()
     counts = flagged.stats["token_counts"]
     billed = int(counted.clip(upper_bound=limit).sum())
-    assert (counts["over_context"], counts["billed_tokens_per_epoch"], counts["tokens"]) == (int(over.sum()), billed, int(counted.sum()))
-    assert counts["cost_per_epoch"] == round(billed * 2.5 / 1e6, 4) and counts["cost"] == round(3 * billed * 2.5 / 1e6, 4)
+    assert (counts["over_context"], counts["billed_tokens_per_epoch"], counts["tokens"]) == (
+        int(over.sum()),
+        billed,
+        int(counted.sum()),
+    )
+    assert counts["cost_per_epoch"] == round(billed * 2.5 / 1e6, 4) and counts["cost"] == round(
+        3 * billed * 2.5 / 1e6, 4
+    )
     dropped = Tokens(tokenizer="minilm", max_tokens=limit, over_limit="drop").apply(rows)
     assert dropped.rejected.height == over.sum() and set(dropped.rejected["reason"]) == {"over_context"}
     assert dropped.rejected["detail"][0].endswith(f"tokens (context {limit})")
@@ -66,11 +82,20 @@ def test_blocks_counted_apart_give_the_same_rows_and_totals(pairs):
 
 
 def test_the_report_shows_tokens_and_cost(pairs):
-    stats = Tokens(tokenizer="minilm", max_tokens=100, price_per_million=4.0, epochs=2).apply(pairs.drop("system")).stats
+    stats = (
+        Tokens(tokenizer="minilm", max_tokens=100, price_per_million=4.0, epochs=2).apply(pairs.drop("system")).stats
+    )
     text = "\n".join(render_token_counts("tokens", stats["token_counts"]))
     counts = stats["token_counts"]
-    assert "## Tokens and cost" in text and f"{counts['tokens']:,}" in text and f"| 100 | {counts['over_context']:,} |" in text
-    assert f"**{counts['cost_per_epoch']:,.2f} an epoch** at 4 per million tokens; 2 epoch(s): **{counts['cost']:,.2f}**" in text
+    assert (
+        "## Tokens and cost" in text
+        and f"{counts['tokens']:,}" in text
+        and f"| 100 | {counts['over_context']:,} |" in text
+    )
+    assert (
+        f"**{counts['cost_per_epoch']:,.2f} an epoch** at 4 per million tokens; 2 epoch(s): **{counts['cost']:,.2f}**"
+        in text
+    )
 
 
 def test_a_tokenizer_that_is_not_here_is_refused_without_downloading(pairs, tmp_path):
@@ -81,9 +106,15 @@ def test_a_tokenizer_that_is_not_here_is_refused_without_downloading(pairs, tmp_
 
 def test_a_tokenizer_by_folder_and_a_label_as_the_answer(pairs, tmp_path):
     load_tokenizer("minilm").save_pretrained(tmp_path / "tok")
-    labelled = pairs.select("id", "text", "label")  # a classification set: `export` writes the label as the assistant's turn
+    labelled = pairs.select(
+        "id", "text", "label"
+    )  # a classification set: `export` writes the label as the assistant's turn
     by_folder = Tokens(tokenizer=str(tmp_path / "tok")).apply(labelled)
     packaged = Tokens(tokenizer="minilm").apply(labelled)
-    assert by_folder.kept["tokens"].equals(packaged.kept["tokens"]) and by_folder.stats["token_counts"]["context"] == 512
+    assert (
+        by_folder.kept["tokens"].equals(packaged.kept["tokens"]) and by_folder.stats["token_counts"]["context"] == 512
+    )
     tokenizer = load_tokenizer("minilm")
-    assert packaged.kept["response_tokens"].to_list() == [len(tokenizer(label, add_special_tokens=False)["input_ids"]) for label in labelled["label"]]
+    assert packaged.kept["response_tokens"].to_list() == [
+        len(tokenizer(label, add_special_tokens=False)["input_ids"]) for label in labelled["label"]
+    ]

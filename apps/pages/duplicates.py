@@ -12,10 +12,15 @@ RUN, REPORT, APPROVED, REJECTED, CLUSTERS = run_data()
 
 st.title("Duplicate clusters")
 overview_table = D.cluster_overview(CLUSTERS)
-duplicates_rejected = REJECTED.filter(pl.col(REASON).str.contains("duplicate|label_conflict")).height if REJECTED.height else 0
+duplicates_rejected = (
+    REJECTED.filter(pl.col(REASON).str.contains("duplicate|label_conflict")).height if REJECTED.height else 0
+)
 if overview_table.is_empty():
-    st.info("No duplicate clusters in this run." if not duplicates_rejected else
-            f"{duplicates_rejected:,} rows were rejected as duplicates, but this run has no clusters.parquet to show their clusters.")
+    st.info(
+        "No duplicate clusters in this run."
+        if not duplicates_rejected
+        else f"{duplicates_rejected:,} rows were rejected as duplicates, but this run has no clusters.parquet to show their clusters."
+    )
     st.stop()
 conflicts_only = st.toggle(f"only clusters whose labels disagree ({overview_table['label_conflict'].sum():,})")
 member = st.text_input("find the cluster of row id")
@@ -29,13 +34,17 @@ number = st.number_input("page", min_value=1, max_value=pages, value=1)
 shown = D.page(table, int(number), 200)
 st.dataframe(shown, hide_index=True)
 if shown.height:
-    choice = st.selectbox("cluster", [f"{r['stage']} / {r['cluster']} ({r['size']} rows)" for r in shown.iter_rows(named=True)])
+    choice = st.selectbox(
+        "cluster", [f"{r['stage']} / {r['cluster']} ({r['size']} rows)" for r in shown.iter_rows(named=True)]
+    )
     stage, rest = choice.split(" / ", 1)
     members = D.cluster_members(CLUSTERS, stage, rest.rsplit(" (", 1)[0])
     st.dataframe(members, hide_index=True)
     kept_text = members.filter(pl.col("kept"))[TEXT].first() or ""
     st.markdown("**side by side** (words that differ from the kept row in bold)")
     for row in members.iter_rows(named=True):
-        st.markdown(f"- `{row[ID]}` {'**kept**' if row['kept'] else ''} `{row[LABEL]}`: {R.word_diff(kept_text, row[TEXT])}")
+        st.markdown(
+            f"- `{row[ID]}` {'**kept**' if row['kept'] else ''} `{row[LABEL]}`: {R.word_diff(kept_text, row[TEXT])}"
+        )
     if st.button("review a member"):
         open_row(members.filter(~pl.col("kept"))[ID].first() or members[ID][0])

@@ -13,12 +13,21 @@ st.title("Labels")
 distribution = D.label_distribution(REPORT)
 st.subheader("Class distribution: input and approved")
 st.caption(f"{distribution.height} classes")
-st.bar_chart(distribution.to_pandas(), x="label", y=["input", "approved"], stack=False, horizontal=True, sort=False,
-             height=max(300, 22 * distribution.height))
+st.bar_chart(
+    distribution.to_pandas(),
+    x="label",
+    y=["input", "approved"],
+    stack=False,
+    horizontal=True,
+    sort=False,
+    height=max(300, 22 * distribution.height),
+)
 st.dataframe(distribution, hide_index=True)
 st.subheader("Per split, and through rebalancing")
-st.caption("approved rows per split (written by people), rows generated for the training split, and the rebalance "
-           "stage's training counts before, its targets and after (report.json)")
+st.caption(
+    "approved rows per split (written by people), rows generated for the training split, and the rebalance "
+    "stage's training counts before, its targets and after (report.json)"
+)
 st.dataframe(D.classes_by_split(APPROVED, REPORT), hide_index=True)
 st.subheader("Length by class")
 st.dataframe(D.length_by_label(APPROVED), hide_index=True)

@@ -32,7 +32,10 @@ if flags.is_empty():
 else:
     st.caption("rows that stages flagged for a person's attention; a button opens them on the Review page")
     for flag, approved, rejected in flags.iter_rows():
-        if st.button(f"review {approved + rejected:,} rows flagged {flag} ({approved:,} approved, {rejected:,} rejected)", key=f"flag-{flag}"):
+        if st.button(
+            f"review {approved + rejected:,} rows flagged {flag} ({approved:,} approved, {rejected:,} rejected)",
+            key=f"flag-{flag}",
+        ):
             review_rows(flags=[flag])
 
 st.subheader("Rejected rows by stage and reason")

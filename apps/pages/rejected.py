@@ -18,7 +18,9 @@ number = st.number_input("page", min_value=1, max_value=pages, value=1)
 st.caption(f"{found.height:,} rows; page {number} of {pages}")
 st.dataframe(D.page(found, int(number)), hide_index=True)
 for row in D.page(found, int(number), 5).iter_rows(named=True):
-    shown = row["text"] or (f"*(empty after clean; it came in as:)* {row[TEXT_BEFORE_CLEAN]}" if row.get(TEXT_BEFORE_CLEAN) else "*(empty)*")
+    shown = row["text"] or (
+        f"*(empty after clean; it came in as:)* {row[TEXT_BEFORE_CLEAN]}" if row.get(TEXT_BEFORE_CLEAN) else "*(empty)*"
+    )
     st.markdown(f"**{row['id']}** · {row['stage']} / {row['reason']}: {D.highlight_placeholders(shown)}")
 if found.height and st.button("review the first of them (restore it, or confirm)"):
     open_row(found["id"][0])

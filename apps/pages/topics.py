@@ -13,8 +13,11 @@ st.title("Topics")
 k = st.slider("clusters", 2, 20, 8)
 topics = load_topics(str(RUN), STAMP, k)
 st.dataframe(topics.drop("ids"), hide_index=True)
-topic = st.selectbox("rows of topic", topics["topic"].to_list(),
-                     format_func=lambda t: f"{t}: {topics.filter(pl.col('topic') == t)['top terms'].item()}")
+topic = st.selectbox(
+    "rows of topic",
+    topics["topic"].to_list(),
+    format_func=lambda t: f"{t}: {topics.filter(pl.col('topic') == t)['top terms'].item()}",
+)
 members = APPROVED.filter(pl.col(ID).is_in(topics.filter(pl.col("topic") == topic)["ids"].item().implode()))
 st.dataframe(members.select(ID, LABEL, TEXT), hide_index=True)
 if members.height and st.button("review one of them"):

@@ -50,15 +50,25 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit")) -> None:
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
     """Curate support-ticket datasets for fine-tuning."""
     configure_logging()  # what every command prints goes through the `curate` logger; `run` takes --verbose/--quiet
 
 
 def _fail(error: CurateError) -> None:
-    console.print(f"[bold red]error[/] {escape(error.where + ': ' if error.where else '')}{escape(error.message)}", highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold red]error[/] {escape(error.where + ': ' if error.where else '')}{escape(error.message)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if error.hint:
-        console.print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False, soft_wrap=True)  # hints hold `curate[models]`
+        console.print(
+            f"[dim]hint:[/] {escape(error.hint)}", highlight=False, soft_wrap=True
+        )  # hints hold `curate[models]`
     raise typer.Exit(error.exit_code)
 
 
@@ -87,8 +97,14 @@ class Progress:
     def __call__(self, stage: str, what: str, done: int, total: int | None) -> None:
         now = time.monotonic()
         first_done, first_time = self.started.setdefault((stage, what.split(" (")[0]), (done, now))
-        rate = (done - first_done) / (now - first_time) if now > first_time else 0.0  # measured from the first report on
-        eta = f", ETA {int((total - done) / rate) // 60}:{int((total - done) / rate) % 60:02d}" if total and rate else ", ETA …"
+        rate = (
+            (done - first_done) / (now - first_time) if now > first_time else 0.0
+        )  # measured from the first report on
+        eta = (
+            f", ETA {int((total - done) / rate) // 60}:{int((total - done) / rate) % 60:02d}"
+            if total and rate
+            else ", ETA …"
+        )
         pace = "" if done == total and not rate else f", {rate:.1f}/s{eta}"  # a one-off report has no pace to tell
         line = f"{stage}: {what} {done:,}{f'/{total:,}' if total else ''}{pace}"
         if console.is_terminal:
@@ -104,7 +120,15 @@ def _summary(report: dict) -> Table:
         table.add_column(column, justify="right" if column in ("in", "kept", "rejected", "added", "s") else "left")
     for s in report["stages"]:
         reasons = ", ".join(f"{r} {n}" for r, n in list(s["rejected_by_reason"].items())[:3])
-        table.add_row(s["stage"], f"{s['rows_in']:,}", f"{s['kept']:,}", f"{s['rejected']:,}", f"{s['added']:,}", reasons, f"{s['seconds']:.1f}")
+        table.add_row(
+            s["stage"],
+            f"{s['rows_in']:,}",
+            f"{s['kept']:,}",
+            f"{s['rejected']:,}",
+            f"{s['added']:,}",
+            reasons,
+            f"{s['seconds']:.1f}",
+        )
     return table
 
 
@@ -113,9 +137,15 @@ def run(
     recipe: Path = typer.Argument(..., help="recipe YAML"),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="input file (overrides the recipe)"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="run directory (overrides the recipe)"),
-    engine: Optional[str] = typer.Option(None, "--engine", help="local (this process) or ray (a Ray cluster); overrides the recipe"),
-    address: Optional[str] = typer.Option(None, "--address", help="ray: an existing cluster (auto, ray://host:10001); default: start one here"),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="also each stage's parameters, every rejection reason and its statistics"),
+    engine: Optional[str] = typer.Option(
+        None, "--engine", help="local (this process) or ray (a Ray cluster); overrides the recipe"
+    ),
+    address: Optional[str] = typer.Option(
+        None, "--address", help="ray: an existing cluster (auto, ray://host:10001); default: start one here"
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="also each stage's parameters, every rejection reason and its statistics"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only warnings, errors and the report's path (on stdout)"),
 ) -> None:
     """Run a recipe: ingest, stages, and a run directory with approved/rejected rows and reports."""
@@ -133,15 +163,22 @@ def run(
         log.debug(f"{stage.display_name}: {stage!r}", extra={"rich": {"highlight": False, "soft_wrap": True}})
 
     def on_end(report) -> None:
-        log.info(f"[green]✓[/] {report.stage:<16} {report.rows_in:>9,} → {report.kept:>9,} kept, "
-                 f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)")
+        log.info(
+            f"[green]✓[/] {report.stage:<16} {report.rows_in:>9,} → {report.kept:>9,} kept, "
+            f"{report.rejected:,} rejected{f', {report.added:,} added' if report.added else ''} ({report.seconds:.1f}s)"
+        )
         if report.rejected_by_reason:
-            log.debug(f"  rejected by reason: {report.rejected_by_reason}", extra={"rich": {"highlight": False, "soft_wrap": True}})
+            log.debug(
+                f"  rejected by reason: {report.rejected_by_reason}",
+                extra={"rich": {"highlight": False, "soft_wrap": True}},
+            )
         for key, value in report.stats.items():
             log.debug(f"  {key}: {value}", extra={"rich": {"highlight": False, "soft_wrap": True, "markup": False}})
 
     try:
-        _, report = run_recipe(parsed, on_start=on_start, on_end=on_end, progress=Progress(status), engine=engine, address=address)
+        _, report = run_recipe(
+            parsed, on_start=on_start, on_end=on_end, progress=Progress(status), engine=engine, address=address
+        )
     finally:
         status.stop()
     log.info(_summary(report))
@@ -151,8 +188,10 @@ def run(
         raise typer.Exit(3)
     totals = report["totals"]
     generated = f" (+{totals['generated']:,} generated rows)" if totals["generated"] else ""
-    log.info(f"{totals['input_rows']:,} input rows → {totals['approved'] - totals['generated']:,} approved{generated}, "
-             f"{totals['rejected']:,} rejected: every row accounted for")
+    log.info(
+        f"{totals['input_rows']:,} input rows → {totals['approved'] - totals['generated']:,} approved{generated}, "
+        f"{totals['rejected']:,} rejected: every row accounted for"
+    )
     log.info(f"Report: [bold]{parsed.output / 'report.md'}[/]  (run directory: {parsed.output})")
     print(parsed.output / "report.md")
 
@@ -161,12 +200,22 @@ def run(
 def export(
     source: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
     out: Path = typer.Option(..., "--out", "-o", help="file to write"),
-    format: str = typer.Option("", "--format", "-f", help="parquet | jsonl | openai | hf (a Hugging Face DatasetDict folder) | splits (a folder, one Parquet file per split); default: from --out's suffix"),
+    format: str = typer.Option(
+        "",
+        "--format",
+        "-f",
+        help="parquet | jsonl | openai | hf (a Hugging Face DatasetDict folder) | splits (a folder, one Parquet file per split); default: from --out's suffix",
+    ),
     system: Optional[str] = typer.Option(None, help="system prompt for OpenAI chat JSONL"),
     target: str = typer.Option("auto", help="assistant turn for OpenAI chat: response | label | auto"),
-    split: Optional[str] = typer.Option(None, help="train | validation | test | all: the split of a run to export (default: all for hf and splits, which keep the splits apart; train otherwise, so held-out rows stay held out)"),
+    split: Optional[str] = typer.Option(
+        None,
+        help="train | validation | test | all: the split of a run to export (default: all for hf and splits, which keep the splits apart; train otherwise, so held-out rows stay held out)",
+    ),
     force: bool = typer.Option(False, "--force", help="export even though the run's gate failed"),
-    require_review: bool = typer.Option(False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"),
+    require_review: bool = typer.Option(
+        False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"
+    ),
 ) -> None:
     """Write the approved set as Parquet, JSONL, OpenAI chat JSONL, a Hugging Face DatasetDict or per-split Parquet."""
     from curate.io.rundir import check_written_apart
@@ -189,8 +238,12 @@ def export(
 def leakage(
     a: Path = typer.Argument(..., help="first dataset (e.g. train): a file or a run directory"),
     b: Path = typer.Argument(..., help="second dataset (e.g. test)"),
-    threshold: Optional[float] = typer.Option(None, help="similarity at which two texts count as near duplicates (default 0.8 jaccard, 0.9 edit)"),
-    similarity: str = typer.Option("jaccard", help="jaccard (estimated, MinHash) or edit (normalised Levenshtein: finds retyped copies)"),
+    threshold: Optional[float] = typer.Option(
+        None, help="similarity at which two texts count as near duplicates (default 0.8 jaccard, 0.9 edit)"
+    ),
+    similarity: str = typer.Option(
+        "jaccard", help="jaccard (estimated, MinHash) or edit (normalised Levenshtein: finds retyped copies)"
+    ),
     text: str = typer.Option("text", help="text column of plain files"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write all pairs here (.csv or .parquet)"),
 ) -> None:
@@ -215,7 +268,9 @@ def leakage(
         pairs.write_parquet(out) if out.suffix == ".parquet" else pairs.write_csv(out)
     if pairs.is_empty():
         measure = "estimated Jaccard" if similarity == "jaccard" else "edit similarity"
-        console.print(f"no near duplicates between {a} and {b} at {measure} >= {DEFAULT_THRESHOLD[similarity] if threshold is None else threshold}")
+        console.print(
+            f"no near duplicates between {a} and {b} at {measure} >= {DEFAULT_THRESHOLD[similarity] if threshold is None else threshold}"
+        )
         return
     table = Table(title=f"{pairs['id_b'].n_unique():,} rows of {b.name} have a near duplicate in {a.name}")
     for column in ("id_a", "id_b", "similarity", "text_a", "text_b"):
@@ -233,14 +288,18 @@ def _print_gate(report) -> None:
     for o in report.outcomes:
         examples = "; ".join(str(e.get("id", e.get("value", ""))) for e in o.examples[:3])
         observed = o.observed if o.observed is not None else o.unexpected_count
-        table.add_row("[green]✓[/]" if o.success else "[red]✗[/]", o.expectation, o.column or "", str(observed)[:40], examples)
+        table.add_row(
+            "[green]✓[/]" if o.success else "[red]✗[/]", o.expectation, o.column or "", str(observed)[:40], examples
+        )
     console.print(table)
 
 
 @command()
 def validate(
     data: Path = typer.Argument(..., help="a run directory (its approved set) or a data file"),
-    suite: Optional[Path] = typer.Option(None, "--suite", "-s", help="Great Expectations suite (JSON); default: the one curate ships"),
+    suite: Optional[Path] = typer.Option(
+        None, "--suite", "-s", help="Great Expectations suite (JSON); default: the one curate ships"
+    ),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the results as JSON"),
     text: str = typer.Option("text", help="text column of a data file"),
     label: Optional[str] = typer.Option(None, help="label column of a data file (default: label, when present)"),
@@ -274,7 +333,9 @@ app.add_typer(expectations_app, name="expectations")
 @command(expectations_app, "init")
 def expectations_init(
     data: Path = typer.Argument(..., help="a dataset you trust: a run directory or a data file"),
-    out: Path = typer.Option(Path("expectations/drafted.json"), "--out", "-o", help="where to write the drafted suite (JSON)"),
+    out: Path = typer.Option(
+        Path("expectations/drafted.json"), "--out", "-o", help="where to write the drafted suite (JSON)"
+    ),
     name: str = typer.Option("tickets", help="the suite's name"),
     text: str = typer.Option("text", help="text column of a data file"),
     label: Optional[str] = typer.Option(None, help="label column of a data file (default: label, when present)"),
@@ -293,7 +354,9 @@ def expectations_init(
     suite = draft_suite(load_dataset(data, text=text, label=label, id=id), name)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(suite, indent=2) + "\n")
-    console.print(f"drafted {len(suite['expectations'])} expectations -> {out}; edit the limits, then use it with `gate: {{suite: {out}}}`")
+    console.print(
+        f"drafted {len(suite['expectations'])} expectations -> {out}; edit the limits, then use it with `gate: {{suite: {out}}}`"
+    )
 
 
 # The training options `train` and `compare` share.
@@ -301,8 +364,12 @@ Epochs = Annotated[int, typer.Option(help="passes over the training rows")]
 MaxSteps = Annotated[Optional[int], typer.Option(help="stop after this many optimiser steps (overrides epochs)")]
 LearningRate = Annotated[float, typer.Option("--lr", help="peak learning rate (linear warm-up, then decay)")]
 BatchSize = Annotated[int, typer.Option(help="rows per optimiser step")]
-Model = Annotated[Optional[str], typer.Option(help="a model folder or hub name (default: the packaged all-MiniLM-L6-v2)")]
-TrainableLayers = Annotated[int, typer.Option(help="top encoder layers to train (the lower ones run once per text); -1 for all")]
+Model = Annotated[
+    Optional[str], typer.Option(help="a model folder or hub name (default: the packaged all-MiniLM-L6-v2)")
+]
+TrainableLayers = Annotated[
+    int, typer.Option(help="top encoder layers to train (the lower ones run once per text); -1 for all")
+]
 Seed = Annotated[int, typer.Option(help="seed for initialisation and batch order")]
 
 
@@ -312,8 +379,15 @@ def _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, s
     from curate.stages.train import Train
     from curate.train.loop import TrainConfig
 
-    options = dict(model=model, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size,
-                   trainable_layers=None if trainable_layers == -1 else trainable_layers, seed=seed)
+    options = dict(
+        model=model,
+        epochs=epochs,
+        max_steps=max_steps,
+        lr=lr,
+        batch_size=batch_size,
+        trainable_layers=None if trainable_layers == -1 else trainable_layers,
+        seed=seed,
+    )
     check_params(Train, options, lambda key: f"--{key.replace('_', '-')}", "training")
     return TrainConfig(**options)
 
@@ -322,14 +396,23 @@ def _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, s
 def train(
     data: Path = typer.Argument(..., help="a run directory (trains on its approved set) or a data file"),
     eval: Optional[Path] = typer.Option(None, "--eval", help="clean evaluation file (default: the test split)"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder, never inside DATA (default: DATA-train beside a run)"),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="output folder, never inside DATA (default: DATA-train beside a run)"
+    ),
     force: bool = typer.Option(False, "--force", help="train even though the run's gate failed"),
-    require_review: bool = typer.Option(False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"),
+    require_review: bool = typer.Option(
+        False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"
+    ),
     task: str = typer.Option("classify", help="classify (text -> label) or generate (text -> response)"),
     text: str = typer.Option("text", help="text column of a data file"),
     label: Optional[str] = typer.Option(None, help="label column of a data file (default: label)"),
-    epochs: Epochs = 4, max_steps: MaxSteps = None, lr: LearningRate = 3e-4, batch_size: BatchSize = 32,
-    model: Model = None, trainable_layers: TrainableLayers = 2, seed: Seed = 0,
+    epochs: Epochs = 4,
+    max_steps: MaxSteps = None,
+    lr: LearningRate = 3e-4,
+    batch_size: BatchSize = 32,
+    model: Model = None,
+    trainable_layers: TrainableLayers = 2,
+    seed: Seed = 0,
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
     from curate.io.rundir import check_written_apart
@@ -348,39 +431,63 @@ def train(
     if warning:
         console.print(f"[yellow]warning[/] {warning}")
     rows = load_dataset(data, text=text, label=label)
-    train_rows, validation, evaluation = split_for_training(rows, load_dataset(eval, text=text, label=label) if eval else None)
+    train_rows, validation, evaluation = split_for_training(
+        rows, load_dataset(eval, text=text, label=label) if eval else None
+    )
     if task == "generate":
         from curate.train.generate import evaluate_generator, train_generator
 
         with console.status("training a causal LM…"):
             trained = train_generator(train_rows, validation, config, out)
         metrics = evaluate_generator(trained.model_dir, evaluation, out / "evaluation", config.max_length)
-        console.print(f"perplexity {metrics['perplexity']} on {metrics['rows']:,} responses; results in {out / 'evaluation'}")
+        console.print(
+            f"perplexity {metrics['perplexity']} on {metrics['rows']:,} responses; results in {out / 'evaluation'}"
+        )
         return
     with console.status("training…") as status:
         progress = Progress(status)
-        trained = train_classifier(train_rows, validation, config, out,
-                                   on_step=lambda step, total, loss: progress("train", f"training steps (loss {loss:.3f})", step, total))
+        trained = train_classifier(
+            train_rows,
+            validation,
+            config,
+            out,
+            on_step=lambda step, total, loss: progress("train", f"training steps (loss {loss:.3f})", step, total),
+        )
     metrics = evaluate_classifier(trained, evaluation, out / "evaluation", config.max_length)
-    console.print(f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['rows']:,} rows; "
-                  f"{trained.samples_per_second:.1f} samples/s; results in {out / 'evaluation'}")
+    console.print(
+        f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['rows']:,} rows; "
+        f"{trained.samples_per_second:.1f} samples/s; results in {out / 'evaluation'}"
+    )
     if "probe" in metrics:
         probe = metrics["probe"]
-        console.print(f"baseline: {probe['what']}: accuracy {probe['accuracy']:.4f}, macro-F1 {probe['macro_f1']:.4f} "
-                      f"({metrics['macro_f1'] - probe['macro_f1']:+.4f} for the fine-tune)")
+        console.print(
+            f"baseline: {probe['what']}: accuracy {probe['accuracy']:.4f}, macro-F1 {probe['macro_f1']:.4f} "
+            f"({metrics['macro_f1'] - probe['macro_f1']:+.4f} for the fine-tune)"
+        )
     console.print(f"kept the {metrics['kept']} model: {metrics['kept_why']}")
-    console.print(f"load it without curate: SentenceTransformer('{trained.model_dir}').encode(texts).argmax(1) → "
-                  "model[0].auto_model.config.id2label")
+    console.print(
+        f"load it without curate: SentenceTransformer('{trained.model_dir}').encode(texts).argmax(1) → "
+        "model[0].auto_model.config.id2label"
+    )
 
 
 @command()
 def compare(
     recipe: Path = typer.Argument(..., help="the recipe whose curation is compared with its raw input"),
     eval: Path = typer.Option(..., "--eval", help="clean evaluation file, never touched by curation"),
-    out: Path = typer.Option(Path("runs/compare"), "--out", "-o", help="folder for both models, their evaluations and compare.md"),
-    epochs: Epochs = 4, max_steps: MaxSteps = None, lr: LearningRate = 3e-4, batch_size: BatchSize = 32,
-    model: Model = None, trainable_layers: TrainableLayers = 2, seed: Seed = 0,
-    seeds: int = typer.Option(1, min=1, help="train each side with this many seeds (seed, seed+1, ...): mean ± std and the paired difference"),
+    out: Path = typer.Option(
+        Path("runs/compare"), "--out", "-o", help="folder for both models, their evaluations and compare.md"
+    ),
+    epochs: Epochs = 4,
+    max_steps: MaxSteps = None,
+    lr: LearningRate = 3e-4,
+    batch_size: BatchSize = 32,
+    model: Model = None,
+    trainable_layers: TrainableLayers = 2,
+    seed: Seed = 0,
+    seeds: int = typer.Option(
+        1, min=1, help="train each side with this many seeds (seed, seed+1, ...): mean ± std and the paired difference"
+    ),
 ) -> None:
     """Train the same model on the raw input and on the curated set; evaluate both on one clean file."""
     from curate.recipe import load_recipe
@@ -391,11 +498,12 @@ def compare(
     check_writable(out, "--out")
     parsed = load_recipe(recipe)
     with console.status("curating, then training on raw and curated data…") as status:
-        summary = compare_recipe(parsed, eval, config, out, seeds,
-                                 progress=Progress(status))
-    table = Table(title=f"raw ({summary['rows']['raw']:,} rows) vs curated ({summary['rows']['curated']:,} rows), "
-                        f"{summary['budget']['optimizer_steps']} steps each, on {summary['rows']['evaluation']:,} clean rows"
-                        + (f", {seeds} seeds (mean ± std)" if seeds > 1 else ""))
+        summary = compare_recipe(parsed, eval, config, out, seeds, progress=Progress(status))
+    table = Table(
+        title=f"raw ({summary['rows']['raw']:,} rows) vs curated ({summary['rows']['curated']:,} rows), "
+        f"{summary['budget']['optimizer_steps']} steps each, on {summary['rows']['evaluation']:,} clean rows"
+        + (f", {seeds} seeds (mean ± std)" if seeds > 1 else "")
+    )
     for column in ("metric", "raw", "curated", "difference"):
         table.add_column(column, justify="left" if column == "metric" else "right")
 
@@ -433,25 +541,42 @@ def review(
     file = run_decisions_file(run)
     decisions = read_decisions(file)
     applied = (run.report.get("review") or {}).get("decisions")
-    console.print(f"{decisions.height} decision(s) in {file}" + (f"; this run applied {applied}" if applied is not None else
-                                                                  "; this run has no review stage, so none were applied"))
+    console.print(
+        f"{decisions.height} decision(s) in {file}"
+        + (
+            f"; this run applied {applied}"
+            if applied is not None
+            else "; this run has no review stage, so none were applied"
+        )
+    )
     if decisions.height:
         table = Table("at", "reviewer", "action", "id", "label / text", "note")
         for row in decisions.tail(50).iter_rows(named=True):
-            table.add_row(row["at"], row["reviewer"] or "", row["action"], row["id"], row["label"] or (row["text"] or "")[:60], row["note"] or "")
+            table.add_row(
+                row["at"],
+                row["reviewer"] or "",
+                row["action"],
+                row["id"],
+                row["label"] or (row["text"] or "")[:60],
+                row["note"] or "",
+            )
         console.print(table)
         counts = decisions.group_by("action").len().sort("action")
         console.print(", ".join(f"{a}: {n}" for a, n in counts.iter_rows()))
     signoff, problem = read_signoff(run.path), review_problem(run.path)
     if signoff:
-        console.print(f"signed off by {signoff['reviewer']} at {signoff['at']}" + (f": {signoff['note']}" if signoff.get("note") else ""))
+        console.print(
+            f"signed off by {signoff['reviewer']} at {signoff['at']}"
+            + (f": {signoff['note']}" if signoff.get("note") else "")
+        )
     console.print("reviewed: yes" if problem is None else f"reviewed: no ({problem})")
 
 
 @command()
 def explore(
     run_dir: Optional[Path] = typer.Argument(None, help="run directory to open (default: a picker over runs/)"),
-    port: int = typer.Option(8501, help="port to serve the explorer on"), address: str = typer.Option("127.0.0.1", help="listen address (local only by default)"),
+    port: int = typer.Option(8501, help="port to serve the explorer on"),
+    address: str = typer.Option("127.0.0.1", help="listen address (local only by default)"),
 ) -> None:
     """Open the Streamlit explorer on a run directory (127.0.0.1, no usage statistics)."""
     import os
@@ -465,10 +590,27 @@ def explore(
     app_file = explorer_path()
     if run_dir is not None:
         RunDir(run_dir)  # a clear error for a folder that is not a run
-    command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.address", address, "--server.port", str(port),
-               "--browser.gatherUsageStats", "false", "--server.headless", "true", "--", *([str(run_dir.resolve())] if run_dir else [])]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_file),
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.headless",
+        "true",
+        "--",
+        *([str(run_dir.resolve())] if run_dir else []),
+    ]
     console.print(f"explorer on http://{address}:{port}")
-    raise typer.Exit(subprocess.call(command, env={**os.environ, "CURATE_RUN": str(run_dir.resolve()) if run_dir else ""}))
+    raise typer.Exit(
+        subprocess.call(command, env={**os.environ, "CURATE_RUN": str(run_dir.resolve()) if run_dir else ""})
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,7 +50,9 @@ TRAIN, VALIDATION, TEST = "train", "validation", "test"
 # Artifacts a run writes beside its rows: frames as <name>.parquet, dicts as <name>.json.
 CLUSTERS_ARTIFACT = "clusters"
 GATE_ARTIFACT = "gate"
-AUGMENT_DROPPED_ARTIFACT = "augment_dropped"  # candidates augmentation generated and its checks dropped, with the reason
+AUGMENT_DROPPED_ARTIFACT = (
+    "augment_dropped"  # candidates augmentation generated and its checks dropped, with the reason
+)
 
 # A reviewer's decisions, applied by the review stage (curate/stages/review.py).
 REVIEW_DECISION = "review_decision"  # what the reviewer decided about the row: keep, reject, relabel

@@ -23,7 +23,9 @@ Progress = Callable[[str, str, int, int | None], None]
 class RunContext:
     seed: int = 0
     output_dir: Path | None = None  # the run directory; None: nothing is written (a notebook, a test)
-    datasets: dict[str, pl.DataFrame] = field(default_factory=dict)  # e.g. {"train.eval": rows of a clean evaluation file}
+    datasets: dict[str, pl.DataFrame] = field(
+        default_factory=dict
+    )  # e.g. {"train.eval": rows of a clean evaluation file}
     progress: Progress | None = None
     # Where embeddings are computed (core/embed.py's ChunkEncoder): None, in this process; the Ray engine sets a pool of
     # actors that hold the model, so a model stage on the driver encodes on every worker (a GPU where there is one).

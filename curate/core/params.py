@@ -84,8 +84,11 @@ def check_params(cls: type, params: dict[str, Any], where: Callable[[str], str],
     known = [f.name for f in dataclasses.fields(cls) if f.init]
     for key in params:
         if not isinstance(key, str) or key not in known:
-            raise RecipeError(f"unknown parameter '{key}' for {what}", where(str(key)),
-                              hint=f"{suggest(str(key), known)}parameters: {', '.join(known) or '(none)'}")
+            raise RecipeError(
+                f"unknown parameter '{key}' for {what}",
+                where(str(key)),
+                hint=f"{suggest(str(key), known)}parameters: {', '.join(known) or '(none)'}",
+            )
     hints = typing.get_type_hints(cls, include_extras=True)
     params = dict(params)
     for key, value in params.items():

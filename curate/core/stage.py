@@ -120,13 +120,17 @@ class Stage:
         """Row pairs (columns `i`, `j`: row numbers) from whole groups."""
         raise NotImplementedError
 
-    def pairs_that_hold(self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict[str, Any]]:
+    def pairs_that_hold(
+        self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int
+    ) -> tuple[pl.DataFrame, dict[str, Any]]:
         """Of the pairs `reduce_groups` made (row numbers below `rows`), those that hold (MinHash: verified duplicates),
         and counts for the stats. Engines call it before `finish`, which gets only these; `mapped` may be lazy (on disk),
         so a stage reads it a chunk of pairs at a time."""
         return reduced, {}
 
-    def pairs_that_hold_together(self, mapped: pl.DataFrame | pl.LazyFrame, held: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict[str, Any]]:
+    def pairs_that_hold_together(
+        self, mapped: pl.DataFrame | pl.LazyFrame, held: pl.DataFrame, rows: int
+    ) -> tuple[pl.DataFrame, dict[str, Any]]:
         """Checks that need every held pair and every row at once (MinHash: how common a word is in the whole column),
         after `pairs_that_hold` has run on every part of the pairs; engines call it once, before `finish`."""
         return held, {}
@@ -135,7 +139,9 @@ class Stage:
         """The columns of `map_rows`' output that `finish` needs (an engine sends only these to the driver)."""
         return mapped
 
-    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+    def finish(
+        self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None
+    ) -> StageResult:
         raise NotImplementedError
 
     # What `finish` reads of the rows, when not every column (split: ids and labels); it may add columns, not change
@@ -178,10 +184,12 @@ class Stage:
             for name, artifact in part.artifacts.items():
                 if isinstance(artifact, pl.DataFrame):
                     frames.setdefault(name, []).append(artifact)
-        return StageResult(kept=pl.concat([p.kept for p in parts], how="diagonal_relaxed"),
-                           rejected=pl.concat([p.rejected for p in parts], how="diagonal_relaxed"),
-                           stats=merge_stats([p.stats for p in parts]),
-                           artifacts={name: pl.concat(f, how="diagonal_relaxed") for name, f in frames.items()})
+        return StageResult(
+            kept=pl.concat([p.kept for p in parts], how="diagonal_relaxed"),
+            rejected=pl.concat([p.rejected for p in parts], how="diagonal_relaxed"),
+            stats=merge_stats([p.stats for p in parts]),
+            artifacts={name: pl.concat(f, how="diagonal_relaxed") for name, f in frames.items()},
+        )
 
     def split_marked(self, marked: pl.DataFrame, stats: dict[str, Any] | None = None) -> StageResult:
         """Split a frame whose `_reject_reason` column is null for kept rows into a StageResult."""
@@ -210,7 +218,11 @@ def as_rows(rows: Any) -> pl.DataFrame:
     if TEXT not in rows.columns:
         from curate.core.errors import InputError
 
-        raise InputError(f"the rows have no '{TEXT}' column", "rows", hint=f"columns: {', '.join(rows.columns)}; rename the text column to '{TEXT}'")
+        raise InputError(
+            f"the rows have no '{TEXT}' column",
+            "rows",
+            hint=f"columns: {', '.join(rows.columns)}; rename the text column to '{TEXT}'",
+        )
     from curate.core.text import stable_ids
 
     return rows.with_columns(stable_ids(rows[TEXT])).select(ID, *rows.columns)
@@ -223,7 +235,9 @@ def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
     for stats in parts:
         for key, value in stats.items():
             if key not in merged:
-                merged[key] = dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list) else value
+                merged[key] = (
+                    dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list) else value
+                )
             elif isinstance(value, bool) or not isinstance(value, (int, dict, list)):
                 continue
             elif isinstance(value, int):
@@ -239,8 +253,11 @@ def stamp(rows: pl.DataFrame, stage: str, reason: str | pl.Expr, detail: str | p
     """Mark `rows` as rejected: the one place that writes the stage, reason and detail columns."""
     reason = reason if isinstance(reason, pl.Expr) else pl.lit(reason)
     detail = detail if isinstance(detail, pl.Expr) else pl.lit(detail)
-    return rows.with_columns(pl.lit(stage).alias(STAGE), reason.cast(pl.String).alias(REASON),
-                             detail.fill_null("").cast(pl.String).alias(DETAIL))
+    return rows.with_columns(
+        pl.lit(stage).alias(STAGE),
+        reason.cast(pl.String).alias(REASON),
+        detail.fill_null("").cast(pl.String).alias(DETAIL),
+    )
 
 
 def empty_rejected(like: pl.DataFrame) -> pl.DataFrame:
@@ -298,13 +315,22 @@ class Filter(Stage):
             reason = pl.when(fails).then(pl.lit(check.reason)).otherwise(reason)
             detail = pl.when(fails).then(check.detail).otherwise(detail)
         flagging = [c for c in checks if c.action == "flag"]
-        flags = (pl.concat_list([pl.when(c.fails.fill_null(False)).then(pl.lit(c.reason)) for c in flagging]).list.drop_nulls()
-                 if flagging else pl.lit([], pl.List(pl.String)))
-        marked = scored.with_columns(reason.alias(REJECT_REASON), detail.alias(REJECT_DETAIL), flags.alias(self.flag_column))
+        flags = (
+            pl.concat_list(
+                [pl.when(c.fails.fill_null(False)).then(pl.lit(c.reason)) for c in flagging]
+            ).list.drop_nulls()
+            if flagging
+            else pl.lit([], pl.List(pl.String))
+        )
+        marked = scored.with_columns(
+            reason.alias(REJECT_REASON), detail.alias(REJECT_DETAIL), flags.alias(self.flag_column)
+        )
         result = self.split_marked(marked)
         counts = result.kept[self.flag_column].explode().drop_nulls().value_counts(sort=True)
-        result.stats = {"flagged": dict(zip(counts[self.flag_column].to_list(), counts["count"].to_list())),
-                        **self.summarize(result.kept, ctx)}
+        result.stats = {
+            "flagged": dict(zip(counts[self.flag_column].to_list(), counts["count"].to_list())),
+            **self.summarize(result.kept, ctx),
+        }
         return result
 
 

@@ -32,17 +32,28 @@ class StableIds:
         self.seen = pl.DataFrame(schema={"k": pl.UInt64, "earlier": pl.UInt32})
 
     def __call__(self, texts: pl.Series) -> pl.Series:
-        hashes = pl.Series("h", [xxhash.xxh3_64_hexdigest((t or "").encode()) for t in texts.to_list()], dtype=pl.String)
-        frame = pl.DataFrame({"h": hashes}).with_columns(pl.col("h").str.to_integer(base=16, dtype=pl.UInt64).alias("k"),
-                                                         pl.int_range(pl.len(), dtype=pl.UInt32).over("h").alias("n"))
+        hashes = pl.Series(
+            "h", [xxhash.xxh3_64_hexdigest((t or "").encode()) for t in texts.to_list()], dtype=pl.String
+        )
+        frame = pl.DataFrame({"h": hashes}).with_columns(
+            pl.col("h").str.to_integer(base=16, dtype=pl.UInt64).alias("k"),
+            pl.int_range(pl.len(), dtype=pl.UInt32).over("h").alias("n"),
+        )
         if self.seen.height:
-            frame = (frame.join(self.seen, on="k", how="left", maintain_order="left")
-                     .with_columns(pl.col("n") + pl.col("earlier").fill_null(0)))
+            frame = frame.join(self.seen, on="k", how="left", maintain_order="left").with_columns(
+                pl.col("n") + pl.col("earlier").fill_null(0)
+            )
         counts = frame.group_by("k").agg(pl.len().cast(pl.UInt32).alias("earlier"))
-        self.seen = pl.concat([self.seen, counts]).group_by("k").agg(pl.col("earlier").sum()) if self.seen.height else counts
-        return frame.select(
-            pl.when(pl.col("n") == 0).then(pl.col("h")).otherwise(pl.col("h") + "-" + pl.col("n").cast(pl.String))
-        ).to_series().alias(ID)
+        self.seen = (
+            pl.concat([self.seen, counts]).group_by("k").agg(pl.col("earlier").sum()) if self.seen.height else counts
+        )
+        return (
+            frame.select(
+                pl.when(pl.col("n") == 0).then(pl.col("h")).otherwise(pl.col("h") + "-" + pl.col("n").cast(pl.String))
+            )
+            .to_series()
+            .alias(ID)
+        )
 
 
 @lru_cache(maxsize=1)

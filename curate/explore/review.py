@@ -10,9 +10,28 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.core.columns import (AUGMENT_METHOD, AUGMENTED_FROM, CLUSTER, DETAIL, DUPLICATE_OF, ID, IDENTITY_TERMS, LABEL,
-                                 LABEL_CONFLICT, LABEL_FLAGS, LABEL_ISSUE, LABEL_SUGGESTED, QUALITY_FLAGS, REASON,
-                                 REVIEW_DECISION, SPLIT, STAGE, TEXT, TEXT_BEFORE_CLEAN, TOXIC)
+from curate.core.columns import (
+    AUGMENT_METHOD,
+    AUGMENTED_FROM,
+    CLUSTER,
+    DETAIL,
+    DUPLICATE_OF,
+    ID,
+    IDENTITY_TERMS,
+    LABEL,
+    LABEL_CONFLICT,
+    LABEL_FLAGS,
+    LABEL_ISSUE,
+    LABEL_SUGGESTED,
+    QUALITY_FLAGS,
+    REASON,
+    REVIEW_DECISION,
+    SPLIT,
+    STAGE,
+    TEXT,
+    TEXT_BEFORE_CLEAN,
+    TOXIC,
+)
 
 STATUS = "status"
 FLAGS = "flags"
@@ -21,27 +40,61 @@ APPROVED, REJECTED = "approved", "rejected"
 BOOLEAN_FLAGS = {LABEL_ISSUE: "likely_mislabelled", LABEL_CONFLICT: "label_conflict", TOXIC: "toxic_terms"}
 LIST_FLAGS = (QUALITY_FLAGS, LABEL_FLAGS)
 # The columns the browser shows first; the rest of a row is in the row view.
-BROWSER_COLUMNS = (ID, STATUS, STAGE, REASON, LABEL, SPLIT, FLAGS, TEXT, LABEL_SUGGESTED, DUPLICATE_OF, AUGMENTED_FROM,
-                   AUGMENT_METHOD, REVIEW_DECISION, DETAIL)
+BROWSER_COLUMNS = (
+    ID,
+    STATUS,
+    STAGE,
+    REASON,
+    LABEL,
+    SPLIT,
+    FLAGS,
+    TEXT,
+    LABEL_SUGGESTED,
+    DUPLICATE_OF,
+    AUGMENTED_FROM,
+    AUGMENT_METHOD,
+    REVIEW_DECISION,
+    DETAIL,
+)
 
 
 def all_rows(approved: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
     """Approved and rejected rows in one frame, with `status` and every flag listed in one `flags` column."""
-    frame = pl.concat([approved.with_columns(pl.lit(APPROVED).alias(STATUS)), rejected.with_columns(pl.lit(REJECTED).alias(STATUS))],
-                      how="diagonal_relaxed")
-    parts = [pl.when(pl.col(c).fill_null(False)).then(pl.lit([name])).otherwise(pl.lit([], pl.List(pl.String)))
-             for c, name in BOOLEAN_FLAGS.items() if c in frame.columns]
+    frame = pl.concat(
+        [approved.with_columns(pl.lit(APPROVED).alias(STATUS)), rejected.with_columns(pl.lit(REJECTED).alias(STATUS))],
+        how="diagonal_relaxed",
+    )
+    parts = [
+        pl.when(pl.col(c).fill_null(False)).then(pl.lit([name])).otherwise(pl.lit([], pl.List(pl.String)))
+        for c, name in BOOLEAN_FLAGS.items()
+        if c in frame.columns
+    ]
     parts += [pl.col(c).fill_null([]) for c in LIST_FLAGS if c in frame.columns]
     if IDENTITY_TERMS in frame.columns:
-        parts.append(pl.when(pl.col(IDENTITY_TERMS).list.len() > 0).then(pl.lit(["identity_terms"])).otherwise(pl.lit([], pl.List(pl.String))))
+        parts.append(
+            pl.when(pl.col(IDENTITY_TERMS).list.len() > 0)
+            .then(pl.lit(["identity_terms"]))
+            .otherwise(pl.lit([], pl.List(pl.String)))
+        )
     flags = pl.concat_list(parts).list.unique(maintain_order=True) if parts else pl.lit([], pl.List(pl.String))
     frame = frame.with_columns(flags.alias(FLAGS))
-    return frame.select([c for c in BROWSER_COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in BROWSER_COLUMNS])
+    return frame.select(
+        [c for c in BROWSER_COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in BROWSER_COLUMNS]
+    )
 
 
-def filter_rows(frame: pl.DataFrame, status: str | None = None, stages: list[str] | None = None, reasons: list[str] | None = None,
-                labels: list[str] | None = None, flags: list[str] | None = None, query: str = "", generated: bool | None = None,
-                sort_by: str | None = None, descending: bool = False) -> pl.DataFrame:
+def filter_rows(
+    frame: pl.DataFrame,
+    status: str | None = None,
+    stages: list[str] | None = None,
+    reasons: list[str] | None = None,
+    labels: list[str] | None = None,
+    flags: list[str] | None = None,
+    query: str = "",
+    generated: bool | None = None,
+    sort_by: str | None = None,
+    descending: bool = False,
+) -> pl.DataFrame:
     """The rows matching every filter given (a flag filter keeps rows with any of the flags)."""
     rows = frame
     if status:
@@ -78,9 +131,13 @@ def row_view(frame: pl.DataFrame, row_id: str, clusters: pl.DataFrame | None = N
     linked: dict[str, Any] = {"row": row, "before_clean": row.get(TEXT_BEFORE_CLEAN)}
     keep = ("id", STATUS, LABEL, TEXT)
     if row.get(DUPLICATE_OF):
-        linked["kept_row"] = frame.filter(pl.col(ID) == row[DUPLICATE_OF]).select([c for c in keep if c in frame.columns])
+        linked["kept_row"] = frame.filter(pl.col(ID) == row[DUPLICATE_OF]).select(
+            [c for c in keep if c in frame.columns]
+        )
     if row.get(AUGMENTED_FROM):
-        linked["source_row"] = frame.filter(pl.col(ID) == row[AUGMENTED_FROM]).select([c for c in keep if c in frame.columns])
+        linked["source_row"] = frame.filter(pl.col(ID) == row[AUGMENTED_FROM]).select(
+            [c for c in keep if c in frame.columns]
+        )
     if AUGMENTED_FROM in frame.columns:
         generated = frame.filter(pl.col(AUGMENTED_FROM) == row_id)
         if generated.height:
@@ -88,7 +145,9 @@ def row_view(frame: pl.DataFrame, row_id: str, clusters: pl.DataFrame | None = N
     if clusters is not None and clusters.height:
         mine = clusters.filter(pl.col(ID) == row_id).select(STAGE, CLUSTER).unique()
         if mine.height:
-            linked["cluster"] = clusters.join(mine, on=[STAGE, CLUSTER]).select(STAGE, CLUSTER, ID, "kept", "similarity", LABEL, TEXT)
+            linked["cluster"] = clusters.join(mine, on=[STAGE, CLUSTER]).select(
+                STAGE, CLUSTER, ID, "kept", "similarity", LABEL, TEXT
+            )
     return linked
 
 
@@ -128,7 +187,12 @@ def projection(rows: pl.DataFrame, seed: int = 0, sample: int = 3000, model: str
     rows = rows.sample(sample, seed=seed) if rows.height > sample else rows
     vectors = Embedder(model).encode(rows[TEXT].fill_null(""))
     perplexity = float(max(2, min(30, (rows.height - 1) // 3)))
-    xy = TSNE(n_components=2, metric="cosine", init="pca", perplexity=perplexity, random_state=seed).fit_transform(vectors)
+    xy = TSNE(n_components=2, metric="cosine", init="pca", perplexity=perplexity, random_state=seed).fit_transform(
+        vectors
+    )
     flagged = rows[FLAGS].list.len() > 0 if FLAGS in rows.columns else pl.Series([False] * rows.height)
-    return rows.select(ID, LABEL, TEXT).with_columns(pl.Series("x", xy[:, 0].astype(np.float64)), pl.Series("y", xy[:, 1].astype(np.float64)),
-                                                     flagged.alias("flagged"))
+    return rows.select(ID, LABEL, TEXT).with_columns(
+        pl.Series("x", xy[:, 0].astype(np.float64)),
+        pl.Series("y", xy[:, 1].astype(np.float64)),
+        flagged.alias("flagged"),
+    )

@@ -120,8 +120,12 @@ class Blocks:
         """Block `i`, cast to `schema` (only `columns`, when given)."""
         wanted = columns or self.columns
         block = pl.read_parquet(self.paths[i], columns=[c for c in wanted if c in self.block_schemas[i]])
-        return block.select([pl.col(c).cast(self.schema[c]) if c in block.columns else pl.lit(None, self.schema[c]).alias(c)
-                             for c in wanted])
+        return block.select(
+            [
+                pl.col(c).cast(self.schema[c]) if c in block.columns else pl.lit(None, self.schema[c]).alias(c)
+                for c in wanted
+            ]
+        )
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
         return (self.read(i) for i in range(len(self.paths)))
@@ -206,7 +210,11 @@ class Pile:
     blocks: Blocks | None = None
 
     def add(self, frame: pl.DataFrame) -> None:
-        if self.blocks is None and self.spill is not None and sum(f.height for f in self.frames) + frame.height > self.limit:
+        if (
+            self.blocks is None
+            and self.spill is not None
+            and sum(f.height for f in self.frames) + frame.height > self.limit
+        ):
             self.blocks = Blocks.create(self.spill())
             for held in self.frames:
                 self.blocks.append(held)

@@ -21,11 +21,16 @@ def _check_text(path: Path | str, where: str) -> str:
     if "\x00" in text:
         raise InputError(f"the path {text!r} holds a NUL character", where)
     if len(os.fsencode(text)) >= PATH_MAX:
-        raise InputError(f"the path is {len(os.fsencode(text)):,} bytes long; at most {PATH_MAX - 1:,} are allowed", where)
+        raise InputError(
+            f"the path is {len(os.fsencode(text)):,} bytes long; at most {PATH_MAX - 1:,} are allowed", where
+        )
     for name in Path(text).parts:
         if len(os.fsencode(name)) > NAME_MAX:
-            raise InputError(f"a name in the path is {len(os.fsencode(name))} bytes long ({name[:40]}…); at most {NAME_MAX} are allowed",
-                             where, hint="shorten the name")
+            raise InputError(
+                f"a name in the path is {len(os.fsencode(name))} bytes long ({name[:40]}…); at most {NAME_MAX} are allowed",
+                where,
+                hint="shorten the name",
+            )
     return text
 
 
@@ -45,13 +50,21 @@ def check_writable(path: Path | str, where: str) -> Path:
         except OSError as error:
             raise InputError(f"cannot follow the path to {path} ({error.strerror})", where) from None
         if not stat.S_ISDIR(mode):
-            raise InputError(f"{ancestor} is a file, so {path} cannot be created under it", where, hint="choose another path")
+            raise InputError(
+                f"{ancestor} is a file, so {path} cannot be created under it", where, hint="choose another path"
+            )
         break
     root = _system_folder(ancestor)
     if root is not None:
-        raise InputError(f"{path} is under {root}, a system folder, not a place to write files", where, hint="choose a folder of your own")
+        raise InputError(
+            f"{path} is under {root}, a system folder, not a place to write files",
+            where,
+            hint="choose a folder of your own",
+        )
     if not os.access(ancestor, os.W_OK | os.X_OK) or os.statvfs(ancestor).f_flag & os.ST_RDONLY:
-        raise InputError(f"{ancestor} is not writable, so {path} cannot be created", where, hint="choose a folder you can write to")
+        raise InputError(
+            f"{ancestor} is not writable, so {path} cannot be created", where, hint="choose a folder you can write to"
+        )
     return Path(path)
 
 
@@ -63,7 +76,9 @@ def check_input_file(path: Path | str, where: str | None = None) -> Path:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise InputError("input file not found", where, hint=f"paths are relative to the current folder ({Path.cwd()})") from None
+        raise InputError(
+            "input file not found", where, hint=f"paths are relative to the current folder ({Path.cwd()})"
+        ) from None
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise InputError("the path is a symlink loop", where, hint="point it at a real file") from None
@@ -71,7 +86,18 @@ def check_input_file(path: Path | str, where: str | None = None) -> Path:
     if stat.S_ISDIR(mode):
         raise InputError("input is a folder, not a file", where)
     if not stat.S_ISREG(mode):
-        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
-        raise InputError(f"the input is {kind}, not a regular file; curate reads files it can read to the end", where,
-                         hint="copy the data to a file first")
+        kind = (
+            "a FIFO (named pipe)"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
+        raise InputError(
+            f"the input is {kind}, not a regular file; curate reads files it can read to the end",
+            where,
+            hint="copy the data to a file first",
+        )
     return Path(path)

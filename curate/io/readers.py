@@ -36,8 +36,13 @@ INGEST = "ingest"
 # may not have one. Not: the four roles, split names and artifacts, and `source_line`, which the reader sets anew on a
 # re-read curate output.
 NOT_COLUMNS = {"ID", "TEXT", "LABEL", "RESPONSE", "SOURCE_LINE", "TRAIN", "VALIDATION", "TEST"}
-CURATE_COLUMNS = frozenset({value for name, value in vars(columns).items() if name.isupper() and isinstance(value, str)
-                            and name not in NOT_COLUMNS and not name.endswith("_ARTIFACT")})
+CURATE_COLUMNS = frozenset(
+    {
+        value
+        for name, value in vars(columns).items()
+        if name.isupper() and isinstance(value, str) and name not in NOT_COLUMNS and not name.endswith("_ARTIFACT")
+    }
+)
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
 
@@ -50,8 +55,11 @@ class Ingested:
 def detect_format(path: Path, head: bytes) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"cannot tell the format from the suffix '{path.suffix}'", str(path),
-                         hint="use .csv, .jsonl or .parquet, or set `format:` in the recipe's input")
+        raise InputError(
+            f"cannot tell the format from the suffix '{path.suffix}'",
+            str(path),
+            hint="use .csv, .jsonl or .parquet, or set `format:` in the recipe's input",
+        )
     if fmt == "jsonl":
         first = head.lstrip().split(b"\n", 1)[0]
         if b'"messages"' in first:
@@ -69,7 +77,8 @@ def _decode_error(path: Path, encoding: str) -> InputError:
         line = data[: exc.start].count(b"\n") + 1
         return InputError(
             f"line {line} is not valid {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            f"{path}:{line}", hint="set `encoding: cp1252` (or latin-1) in the recipe's input if the file comes from Windows or Excel",
+            f"{path}:{line}",
+            hint="set `encoding: cp1252` (or latin-1) in the recipe's input if the file comes from Windows or Excel",
         )
     return InputError(f"the file is not valid {encoding}", str(path))
 
@@ -94,7 +103,9 @@ def _bad_row(line: int, reason: str, detail: str, raw: str) -> dict[str, Any]:
 BARE_CR = re.compile(r"\r(?!\n)")  # an old Mac line end: a record end for the csv module, not for polars
 
 
-def _csv_batches(lines: Iterator[str], path: Path, on_bad_rows: str, batch_rows: int | None) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
+def _csv_batches(
+    lines: Iterator[str], path: Path, on_bad_rows: str, batch_rows: int | None
+) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
     """Every physical record is read or rejected alone: a malformed record that spans several lines (an
     unclosed quote swallows what follows) is re-read line by line, so one bad quote cannot take 198 rows with it.
     Yields (rows, bad rows) per `batch_rows` records; the csv module's line numbers hold across batches."""
@@ -118,8 +129,11 @@ def _csv_batches(lines: Iterator[str], path: Path, on_bad_rows: str, batch_rows:
     consumed.clear()
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
-        raise InputError(f"the header names column(s) {', '.join(repr(h) for h in repeated)} more than once", f"{path}:1",
-                         hint="give every column its own name")
+        raise InputError(
+            f"the header names column(s) {', '.join(repr(h) for h in repeated)} more than once",
+            f"{path}:1",
+            hint="give every column its own name",
+        )
     bad: list[dict[str, Any]] = []
     records: list[tuple[int, list[str]]] = []
     record_lines: list[str] = []  # the physical lines of `records`, for polars' faster parse
@@ -128,8 +142,11 @@ def _csv_batches(lines: Iterator[str], path: Path, on_bad_rows: str, batch_rows:
     def reject(line: int, row: list[str]) -> None:
         problem = f"expected {len(header)} fields, found {len(row)}"
         if on_bad_rows == "error":
-            raise InputError(problem + " (is a comma or quote unescaped?)", f"{path}:{line}",
-                             hint="fix the row, or set `on_bad_rows: reject` in the recipe's input to reject such rows with their line")
+            raise InputError(
+                problem + " (is a comma or quote unescaped?)",
+                f"{path}:{line}",
+                hint="fix the row, or set `on_bad_rows: reject` in the recipe's input to reject such rows with their line",
+            )
         bad.append(_bad_row(line, "malformed_row", f"line {line}: {problem}", delimiter.join(row)))
 
     try:
@@ -163,7 +180,9 @@ def _csv_batches(lines: Iterator[str], path: Path, on_bad_rows: str, batch_rows:
         yield _csv_frame(header, header_text + "".join(record_lines), records, bad or recovered, delimiter), bad
 
 
-def _csv_frame(header: list[str], text: str, records: list[tuple[int, list[str]]], irregular: bool, delimiter: str) -> pl.DataFrame:
+def _csv_frame(
+    header: list[str], text: str, records: list[tuple[int, list[str]]], irregular: bool, delimiter: str
+) -> pl.DataFrame:
     """One batch's records as a frame of strings: parsed by polars when the batch is regular (faster), else from the
     records the csv module read; either way with each record's line."""
     frame = None
@@ -172,12 +191,20 @@ def _csv_frame(header: list[str], text: str, records: list[tuple[int, list[str]]
             frame = pl.read_csv(io.BytesIO(text.encode()), infer_schema=False, separator=delimiter)
         except pl.exceptions.PolarsError:
             frame = None
-        if frame is not None and frame.height != len(records):  # the csv module's count is the one rows are accounted by
+        if frame is not None and frame.height != len(
+            records
+        ):  # the csv module's count is the one rows are accounted by
             frame = None
     if frame is None:
         rows = [row for _, row in records]
-        frame = pl.DataFrame(rows, schema=header, orient="row") if rows else pl.DataFrame(schema={h: pl.String for h in header})
-        frame = frame.with_columns(pl.when(pl.all() != "").then(pl.all()))  # an empty field is missing, as polars reads it
+        frame = (
+            pl.DataFrame(rows, schema=header, orient="row")
+            if rows
+            else pl.DataFrame(schema={h: pl.String for h in header})
+        )
+        frame = frame.with_columns(
+            pl.when(pl.all() != "").then(pl.all())
+        )  # an empty field is missing, as polars reads it
     return frame.with_columns(pl.Series("_line", [line for line, _ in records][: frame.height], dtype=pl.Int64))
 
 
@@ -204,15 +231,20 @@ def _json_object(line: str) -> dict:
     return obj
 
 
-def _json_lines(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str) -> tuple[list[tuple[int, dict]], list[dict[str, Any]]]:
+def _json_lines(
+    numbered: list[tuple[int, str]], path: Path, on_bad_rows: str
+) -> tuple[list[tuple[int, dict]], list[dict[str, Any]]]:
     rows, bad = [], []
     for number, line in numbered:
         try:
             obj = _json_object(line)
         except ValueError as exc:
             if on_bad_rows == "error":
-                raise InputError(f"malformed JSON: {exc}", f"{path}:{number}",
-                                 hint="fix the line, or set `on_bad_rows: reject` in the recipe's input") from None
+                raise InputError(
+                    f"malformed JSON: {exc}",
+                    f"{path}:{number}",
+                    hint="fix the line, or set `on_bad_rows: reject` in the recipe's input",
+                ) from None
             bad.append(_bad_row(number, "malformed_row", f"line {number}: {exc}", line))
             continue
         rows.append((number, obj))
@@ -222,7 +254,9 @@ def _json_lines(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str) -
 JSON_TYPES = {int: "a number", float: "a number", bool: "a boolean", dict: "an object", list: "a list"}
 
 
-def _not_text(numbered: list[tuple[int, str]], keys: list[str], path: Path, on_bad_rows: str) -> tuple[list[tuple[int, str]], list[dict[str, Any]]]:
+def _not_text(
+    numbered: list[tuple[int, str]], keys: list[str], path: Path, on_bad_rows: str
+) -> tuple[list[tuple[int, str]], list[dict[str, Any]]]:
     """Lines whose text, label or response is a number, an object, a list, a boolean or NaN: an error naming the line
     and key, or rejected rows, never values stringified. A polars pattern marks the candidates (the key followed by
     anything but a string or null); only those are parsed here."""
@@ -235,19 +269,30 @@ def _not_text(numbered: list[tuple[int, str]], keys: list[str], path: Path, on_b
             obj = json.loads(line)
         except (ValueError, RecursionError):
             continue  # malformed or nested too deep: the JSON pass names it
-        key = next((k for k in keys if isinstance(obj, dict) and obj.get(k) is not None and not isinstance(obj[k], str)), None)
+        key = next(
+            (k for k in keys if isinstance(obj, dict) and obj.get(k) is not None and not isinstance(obj[k], str)), None
+        )
         if key is None:
             continue
         value = obj[key]
-        what = "NaN" if isinstance(value, float) and value != value else JSON_TYPES.get(type(value), type(value).__name__)
+        what = (
+            "NaN" if isinstance(value, float) and value != value else JSON_TYPES.get(type(value), type(value).__name__)
+        )
         problem = f"'{key}' holds {what} ({json.dumps(value)[:60]}), not text"
         if on_bad_rows == "error":
-            raise InputError(problem, f"{path}:{number}", hint="write it as a JSON string, or set `on_bad_rows: reject` in the "
-                             "recipe's input to reject such rows with their line")
+            raise InputError(
+                problem,
+                f"{path}:{number}",
+                hint="write it as a JSON string, or set `on_bad_rows: reject` in the "
+                "recipe's input to reject such rows with their line",
+            )
         wrong[index] = problem
     if not wrong:
         return numbered, []
-    bad = [_bad_row(numbered[i][0], "not_text", f"line {numbered[i][0]}: {problem}", numbered[i][1]) for i, problem in wrong.items()]
+    bad = [
+        _bad_row(numbered[i][0], "not_text", f"line {numbered[i][0]}: {problem}", numbered[i][1])
+        for i, problem in wrong.items()
+    ]
     return [pair for i, pair in enumerate(numbered) if i not in wrong], bad
 
 
@@ -256,7 +301,9 @@ def _text_keys(spec: InputSpec) -> list[str]:
     return list(dict.fromkeys([spec.text, spec.label or LABEL, spec.response or RESPONSE]))
 
 
-def _jsonl_batch(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str, keys: list[str]) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def _jsonl_batch(
+    numbered: list[tuple[int, str]], path: Path, on_bad_rows: str, keys: list[str]
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     numbered, not_text = _not_text(numbered, keys, path, on_bad_rows)
     if not numbered:  # every line of the batch rejected: no rows, with the columns a batch of rows would have
         return pl.DataFrame(schema={"_line": pl.Int64, **{key: pl.String for key in keys}}), not_text
@@ -264,7 +311,9 @@ def _jsonl_batch(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str, 
     return frame, not_text + bad
 
 
-def _jsonl_frame(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def _jsonl_frame(
+    numbered: list[tuple[int, str]], path: Path, on_bad_rows: str
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     try:
         frame = pl.read_ndjson(io.BytesIO("\n".join(line for _, line in numbered).encode()), infer_schema_length=None)
         if frame.height == len(numbered):
@@ -283,7 +332,9 @@ def _content(message: dict) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _openai_batch(numbered: list[tuple[int, str]], path: Path, on_bad_rows: str, label_key: str | None) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def _openai_batch(
+    numbered: list[tuple[int, str]], path: Path, on_bad_rows: str, label_key: str | None
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """OpenAI chat JSONL: the user turns become `text`, the last assistant turn `response`."""
     rows, bad = _json_lines(numbered, path, on_bad_rows)
     records = []
@@ -318,7 +369,10 @@ def _parquet_batches(path: Path, batch_rows: int | None) -> Iterator[tuple[pl.Da
         step = batch_rows or max(rows, 1)
         for start in range(0, max(rows, 1), step):
             frame = pl.scan_parquet(path).slice(start, step).collect()
-            yield frame.with_columns(pl.int_range(start + 1, start + frame.height + 1, dtype=pl.Int64).alias("_line")), []
+            yield (
+                frame.with_columns(pl.int_range(start + 1, start + frame.height + 1, dtype=pl.Int64).alias("_line")),
+                [],
+            )
     except pl.exceptions.PolarsError as exc:  # polars/arrow raise several types for a broken file
         raise InputError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", str(path)) from None
     except OSError as exc:
@@ -331,11 +385,16 @@ def _column(frame: pl.DataFrame, wanted: str, role: str, path: Path) -> str:
     close = difflib.get_close_matches(wanted, [c for c in frame.columns if c != "_line"], n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     columns = ", ".join(c for c in frame.columns if c != "_line")
-    raise InputError(f"the {role} column '{wanted}' is missing", str(path),
-                     hint=f"{hint}columns in the file: {columns}. Map it in the recipe, e.g. `input: {{{role}: <column>}}`")
+    raise InputError(
+        f"the {role} column '{wanted}' is missing",
+        str(path),
+        hint=f"{hint}columns in the file: {columns}. Map it in the recipe, e.g. `input: {{{role}: <column>}}`",
+    )
 
 
-def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path, make_ids: StableIds, curate_output: bool) -> pl.DataFrame:
+def _canonical(
+    frame: pl.DataFrame, spec: InputSpec, path: Path, make_ids: StableIds, curate_output: bool
+) -> pl.DataFrame:
     """Rename the mapped columns to id/text/label/response; keep the other columns as they are. Unless the file is a
     curate output (`curate_output`), a column named like curate's own is refused."""
     if problem := shared_column(spec):
@@ -349,15 +408,21 @@ def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path, make_ids: Stabl
     others = [c for c in frame.columns if c not in mapping and c not in mapping.values()]
     taken = [] if curate_output else sorted(CURATE_COLUMNS.intersection(others))
     if taken:
-        raise InputError(f"column(s) {', '.join(repr(c) for c in taken)} of the input are named like columns curate writes "
-                         "itself; their values would be read as curate's", str(path),
-                         hint="rename them in the file (a column the recipe maps as text, label, id or response may keep its name)")
+        raise InputError(
+            f"column(s) {', '.join(repr(c) for c in taken)} of the input are named like columns curate writes "
+            "itself; their values would be read as curate's",
+            str(path),
+            hint="rename them in the file (a column the recipe maps as text, label, id or response may keep its name)",
+        )
     frame = frame.select([pl.col(src).alias(dst) for src, dst in mapping.items()] + others)
     for column in (TEXT, LABEL, RESPONSE):  # a list, a struct or a number is not text: say so, never stringify it
         if column in frame.columns and frame[column].dtype not in (pl.String, pl.Null, pl.Categorical, pl.Enum):
             source = next(src for src, dst in mapping.items() if dst == column)
-            raise InputError(f"column '{source}' (the {column}) holds {frame[column].dtype} values, not text", str(path),
-                             hint="map the column that holds the text, or convert it to strings first")
+            raise InputError(
+                f"column '{source}' (the {column}) holds {frame[column].dtype} values, not text",
+                str(path),
+                hint="map the column that holds the text, or convert it to strings first",
+            )
     frame = frame.with_columns(pl.col(TEXT).cast(pl.String))
     if LABEL not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias(LABEL))
@@ -366,7 +431,11 @@ def _canonical(frame: pl.DataFrame, spec: InputSpec, path: Path, make_ids: Stabl
         frame = frame.with_columns(pl.col(ID).cast(pl.String))
         if frame[ID].null_count():
             line = frame.filter(pl.col(ID).is_null())["_line"][0]
-            raise InputError("the id is empty", f"{path}:{line}", hint="give every row an id, or drop the `id:` mapping to let curate make stable ids")
+            raise InputError(
+                "the id is empty",
+                f"{path}:{line}",
+                hint="give every row an id, or drop the `id:` mapping to let curate make stable ids",
+            )
     else:
         frame = frame.with_columns(make_ids(frame[TEXT]))
     return frame.select([ID, TEXT, LABEL] + [c for c in frame.columns if c not in (ID, TEXT, LABEL)])
@@ -377,19 +446,34 @@ def _check_unique_ids(given: pl.DataFrame, path: Path) -> None:
     dupes = given.group_by(ID).agg(pl.col("_line").sort()).filter(pl.col("_line").list.len() > 1)
     if dupes.height:
         first = dupes.sort(pl.col("_line").list.first()).row(0, named=True)
-        raise InputError(f"id '{first[ID]}' is used by more than one row (lines {', '.join(map(str, first['_line'][:5]))}); "
-                         f"{dupes.height} ids repeat", str(path), hint="ids must be unique; drop the `id:` mapping to let curate make stable ids")
+        raise InputError(
+            f"id '{first[ID]}' is used by more than one row (lines {', '.join(map(str, first['_line'][:5]))}); "
+            f"{dupes.height} ids repeat",
+            str(path),
+            hint="ids must be unique; drop the `id:` mapping to let curate make stable ids",
+        )
 
 
 def _batch_result(frame: pl.DataFrame, bad: list[dict[str, Any]], path: Path) -> StageResult:
     """One batch's rows: those with text kept; empty texts and malformed rows rejected with their line."""
     is_empty = pl.col(TEXT).is_null() | (pl.col(TEXT).str.strip_chars() == "")
-    empty = stamp(frame.filter(is_empty), INGEST, "empty_text", pl.format("line {}: the text is empty", pl.col("_line")))
+    empty = stamp(
+        frame.filter(is_empty), INGEST, "empty_text", pl.format("line {}: the text is empty", pl.col("_line"))
+    )
     rejected_bad = pl.DataFrame(bad, schema={"line": pl.Int64, REASON: pl.String, DETAIL: pl.String, TEXT: pl.String})
-    rejected_bad = stamp(rejected_bad.select(
-        (pl.lit(f"{path.name}:line-") + pl.col("line").cast(pl.String)).alias(ID), TEXT,
-        pl.lit(None, pl.String).alias(LABEL), pl.col("line").alias("_line"), REASON, DETAIL,
-    ), INGEST, pl.col(REASON), pl.col(DETAIL))
+    rejected_bad = stamp(
+        rejected_bad.select(
+            (pl.lit(f"{path.name}:line-") + pl.col("line").cast(pl.String)).alias(ID),
+            TEXT,
+            pl.lit(None, pl.String).alias(LABEL),
+            pl.col("line").alias("_line"),
+            REASON,
+            DETAIL,
+        ),
+        INGEST,
+        pl.col(REASON),
+        pl.col(DETAIL),
+    )
     rejected = pl.concat([empty, rejected_bad], how="diagonal_relaxed").rename({"_line": SOURCE_LINE})
     return StageResult(kept=frame.filter(~is_empty).rename({"_line": SOURCE_LINE}), rejected=rejected)
 
@@ -418,7 +502,9 @@ class InputReader:
         make_ids, given, labels, rows, schema = StableIds(), [], [], 0, None
         for frame, bad in self._parsed(path, fmt):
             gives_ids = self.spec.id is not None or ID in frame.columns
-            frame = _canonical(frame.drop(SOURCE_LINE, strict=False), self.spec, path, make_ids, self.curate_output)  # a re-read curate output names its own lines
+            frame = _canonical(
+                frame.drop(SOURCE_LINE, strict=False), self.spec, path, make_ids, self.curate_output
+            )  # a re-read curate output names its own lines
             schema = schema or frame.schema
             frame = _as_first_batch(frame, schema, path)
             if gives_ids:
@@ -433,7 +519,12 @@ class InputReader:
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
         fingerprint = {"path": str(path), "format": fmt, "bytes": size, "sha256": digest, "rows": rows}
         label_totals = pl.concat(labels).group_by(LABEL).agg(pl.col("len").sum()) if labels else pl.DataFrame()
-        self.stats = {"format": fmt, "rows_read": rows, "fingerprint": fingerprint, "labels": _ordered_counts(label_totals)}
+        self.stats = {
+            "format": fmt,
+            "rows_read": rows,
+            "fingerprint": fingerprint,
+            "labels": _ordered_counts(label_totals),
+        }
 
     def _parsed(self, path: Path, fmt: str) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
         """(rows with their `_line`, malformed rows) per batch, in the file's format."""
@@ -446,8 +537,11 @@ class InputReader:
             anything = False
             for numbered in _numbered_lines(_text_lines(path, spec.encoding), self.batch_rows):
                 anything = True
-                yield (_jsonl_batch(numbered, path, spec.on_bad_rows, _text_keys(spec)) if fmt == "jsonl"
-                       else _openai_batch(numbered, path, spec.on_bad_rows, spec.label))
+                yield (
+                    _jsonl_batch(numbered, path, spec.on_bad_rows, _text_keys(spec))
+                    if fmt == "jsonl"
+                    else _openai_batch(numbered, path, spec.on_bad_rows, spec.label)
+                )
             if not anything:
                 raise InputError("the file is empty", str(path))
         else:
@@ -464,8 +558,12 @@ def _as_first_batch(frame: pl.DataFrame, schema: pl.Schema, path: Path) -> pl.Da
         try:
             frame = frame.with_columns(pl.col(name).cast(first))
         except pl.exceptions.PolarsError:
-            raise InputError(f"column '{name}' holds {first} values in the file's first rows and {dtype} values from line "
-                             f"{frame['_line'][0]} on", str(path), hint="give the column one type throughout (or convert the file to Parquet)") from None
+            raise InputError(
+                f"column '{name}' holds {first} values in the file's first rows and {dtype} values from line "
+                f"{frame['_line'][0]} on",
+                str(path),
+                hint="give the column one type throughout (or convert the file to Parquet)",
+            ) from None
     return frame
 
 
@@ -492,8 +590,11 @@ class Ingest(Stage):
 
     def apply(self, rows: pl.DataFrame | None = None, ctx: RunContext | None = None) -> StageResult:
         parts = list(self.read_in_batches(None, ctx))
-        return StageResult(kept=pl.concat([p.kept for p in parts], how="diagonal_relaxed"),
-                           rejected=pl.concat([p.rejected for p in parts], how="diagonal_relaxed"), stats=parts[-1].stats)
+        return StageResult(
+            kept=pl.concat([p.kept for p in parts], how="diagonal_relaxed"),
+            rejected=pl.concat([p.rejected for p in parts], how="diagonal_relaxed"),
+            stats=parts[-1].stats,
+        )
 
     def read_in_batches(self, batch_rows: int | None, ctx: RunContext | None = None) -> Iterator[StageResult]:
         reader = InputReader(self.spec, batch_rows, self.curate_output)

@@ -34,8 +34,15 @@ SIGNOFF_FILE = "signoff.json"
 # keep: keep the row whatever a stage decides (restores a false rejection); reject: drop it;
 # relabel: give it `label`; bad_generation: never generate `text` again from row `id`.
 ACTIONS = ("keep", "reject", "relabel", "bad_generation")
-DECISION_SCHEMA = {ID: pl.String, "action": pl.String, LABEL: pl.String, TEXT: pl.String, "reviewer": pl.String,
-                   "note": pl.String, "at": pl.String}
+DECISION_SCHEMA = {
+    ID: pl.String,
+    "action": pl.String,
+    LABEL: pl.String,
+    TEXT: pl.String,
+    "reviewer": pl.String,
+    "note": pl.String,
+    "at": pl.String,
+}
 
 
 def decisions_path(run_dir: Path) -> Path:
@@ -54,25 +61,43 @@ def read_decisions(path: Path | None) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:  # polars raises several kinds for a file that is not Parquet
-        raise InputError(f"cannot read the decisions file ({type(exc).__name__})", str(path),
-                         hint="it is written by the explorer or `curate review`; restore it from version control") from None
+        raise InputError(
+            f"cannot read the decisions file ({type(exc).__name__})",
+            str(path),
+            hint="it is written by the explorer or `curate review`; restore it from version control",
+        ) from None
     missing = [c for c in (ID, "action") if c not in frame.columns]
     if missing:
         raise InputError(f"the decisions file has no column(s) {', '.join(missing)}", str(path))
-    frame = frame.with_columns([pl.lit(None, dtype).alias(c) for c, dtype in DECISION_SCHEMA.items() if c not in frame.columns])
+    frame = frame.with_columns(
+        [pl.lit(None, dtype).alias(c) for c, dtype in DECISION_SCHEMA.items() if c not in frame.columns]
+    )
     frame = frame.select([pl.col(c).cast(dtype) for c, dtype in DECISION_SCHEMA.items()])
-    bad = frame.with_row_index("row").filter(~pl.col("action").is_in(ACTIONS) | pl.col(ID).is_null()
-                                             | ((pl.col("action") == "relabel") & pl.col(LABEL).is_null())
-                                             | ((pl.col("action") == "bad_generation") & pl.col(TEXT).is_null()))
+    bad = frame.with_row_index("row").filter(
+        ~pl.col("action").is_in(ACTIONS)
+        | pl.col(ID).is_null()
+        | ((pl.col("action") == "relabel") & pl.col(LABEL).is_null())
+        | ((pl.col("action") == "bad_generation") & pl.col(TEXT).is_null())
+    )
     if bad.height:
         first = bad.row(0, named=True)
-        raise InputError(f"decision {first['row']} (id {first[ID]!r}, action {first['action']!r}) is not valid", str(path),
-                         hint=f"actions: {', '.join(ACTIONS)}; relabel needs a label, bad_generation the generated text")
+        raise InputError(
+            f"decision {first['row']} (id {first[ID]!r}, action {first['action']!r}) is not valid",
+            str(path),
+            hint=f"actions: {', '.join(ACTIONS)}; relabel needs a label, bad_generation the generated text",
+        )
     return frame
 
 
-def new_decision(id: str, action: str, label: str | None = None, text: str | None = None, reviewer: str | None = None,
-                 note: str | None = None, at: datetime | None = None) -> pl.DataFrame:
+def new_decision(
+    id: str,
+    action: str,
+    label: str | None = None,
+    text: str | None = None,
+    reviewer: str | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> pl.DataFrame:
     """One decision as a row; refuses an action it does not know or one that lacks what it needs."""
     if action not in ACTIONS:
         raise CurateError(f"unknown review action '{action}'", "action", hint=f"one of {', '.join(ACTIONS)}")
@@ -81,8 +106,20 @@ def new_decision(id: str, action: str, label: str | None = None, text: str | Non
     if action == "bad_generation" and not text:
         raise CurateError("a bad_generation decision needs the generated text", "text")
     when = (at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    return pl.DataFrame([{ID: id, "action": action, LABEL: label, TEXT: text, "reviewer": reviewer or None,
-                          "note": note or None, "at": when}], schema=DECISION_SCHEMA)
+    return pl.DataFrame(
+        [
+            {
+                ID: id,
+                "action": action,
+                LABEL: label,
+                TEXT: text,
+                "reviewer": reviewer or None,
+                "note": note or None,
+                "at": when,
+            }
+        ],
+        schema=DECISION_SCHEMA,
+    )
 
 
 def _write_atomically(frame: pl.DataFrame, path: Path) -> None:
@@ -117,14 +154,21 @@ def sign_off(run_dir: Path, reviewer: str, note: str | None = None, at: datetime
         raise CurateError("a sign-off needs the reviewer's name", "--reviewer")
     run = RunDir(Path(run_dir))
     decisions = read_decisions(run_decisions_file(run))
-    record = {"reviewer": reviewer.strip(), "note": note or None, "at": (at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
-              "report_sha256": report_hash(run.path), "decisions": decisions.height}
+    record = {
+        "reviewer": reviewer.strip(),
+        "note": note or None,
+        "at": (at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        "report_sha256": report_hash(run.path),
+        "decisions": decisions.height,
+    }
     folder = run.path / REVIEW_FOLDER
     folder.mkdir(exist_ok=True)
     (folder / SIGNOFF_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     with (run.path / REPORT_MD).open("a", encoding="utf-8") as report:  # report.json stays as the run wrote it
-        report.write(f"\n## Sign-off\n\nSigned off by **{record['reviewer']}** on {record['at']} "
-                     f"({record['decisions']} review decisions recorded){': ' + note if note else ''}.\n")
+        report.write(
+            f"\n## Sign-off\n\nSigned off by **{record['reviewer']}** on {record['at']} "
+            f"({record['decisions']} review decisions recorded){': ' + note if note else ''}.\n"
+        )
     reseal(run.path, REPORT_MD)
     return record
 
@@ -139,7 +183,9 @@ def review_problem(run_dir: Path) -> str | None:
     run = RunDir(Path(run_dir))
     signoff = read_signoff(run.path)
     if signoff is None:
-        return "it has not been signed off (the explorer's Review page, or `curate review RUN --sign-off --reviewer NAME`)"
+        return (
+            "it has not been signed off (the explorer's Review page, or `curate review RUN --sign-off --reviewer NAME`)"
+        )
     if signoff["report_sha256"] != report_hash(run.path):
         return f"its sign-off by {signoff['reviewer']} was for an earlier run of this folder"
     made = read_decisions(run_decisions_file(run)).height

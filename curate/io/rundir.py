@@ -58,18 +58,32 @@ def check_output(run_dir: Path, keep: list[Path] = ()) -> None:
     the folder whole, so it must be empty, absent or a complete run holding nothing but what a run writes (its
     manifest's files and review/), and must not hold a file the run reads. A symlink is followed, not replaced."""
     if not str(run_dir).strip() or str(run_dir).strip() in (".", "./"):
-        raise InputError("the output folder is empty or the current folder", str(run_dir), hint="name a folder of its own, e.g. runs/tickets")
+        raise InputError(
+            "the output folder is empty or the current folder",
+            str(run_dir),
+            hint="name a folder of its own, e.g. runs/tickets",
+        )
     folder = output_target(run_dir)
     if folder in Path.cwd().resolve().parents or folder == Path.cwd().resolve() or folder == folder.parent:
-        raise InputError("the output folder holds the current folder", str(run_dir), hint="name a folder of its own, e.g. runs/tickets")
+        raise InputError(
+            "the output folder holds the current folder",
+            str(run_dir),
+            hint="name a folder of its own, e.g. runs/tickets",
+        )
     for path in keep:
         if path is not None and (folder == Path(path).resolve() or folder in Path(path).resolve().parents):
-            raise InputError(f"the output folder holds {path}, which this run reads; a run replaces its folder whole", str(run_dir),
-                             hint="write the run somewhere else, e.g. runs/tickets")
+            raise InputError(
+                f"the output folder holds {path}, which this run reads; a run replaces its folder whole",
+                str(run_dir),
+                hint="write the run somewhere else, e.g. runs/tickets",
+            )
     problem = replacement_problem(folder)
     if problem:
-        raise InputError(f"the output folder {problem}; a run replaces its folder whole", str(run_dir),
-                         hint="choose a new folder, or move your files out of this one yourself")
+        raise InputError(
+            f"the output folder {problem}; a run replaces its folder whole",
+            str(run_dir),
+            hint="choose a new folder, or move your files out of this one yourself",
+        )
 
 
 def replacement_problem(folder: Path) -> str | None:
@@ -95,8 +109,12 @@ def _older_run(folder: Path) -> bool:
     marker = (folder / COMPLETE).read_text(encoding="utf-8", errors="replace").strip()
     if not (folder / REPORT_JSON).is_file() or marker != report_hash(folder):
         return False
-    return all(entry.name in (REVIEW_FOLDER, "train") if entry.is_dir() and not entry.is_symlink()
-               else entry.suffix in (".parquet", ".json") or entry.name in (REPORT_MD, COMPLETE) for entry in folder.iterdir())
+    return all(
+        entry.name in (REVIEW_FOLDER, "train")
+        if entry.is_dir() and not entry.is_symlink()
+        else entry.suffix in (".parquet", ".json") or entry.name in (REPORT_MD, COMPLETE)
+        for entry in folder.iterdir()
+    )
 
 
 def check_written_apart(out: Path, read: list[Path | None], option: str = "--out") -> None:
@@ -108,8 +126,11 @@ def check_written_apart(out: Path, read: list[Path | None], option: str = "--out
             continue
         where = Path(source).resolve()
         if target == where or (where.is_dir() and where in target.parents):
-            raise InputError(f"{option} would write into {source}, which this command reads", str(out),
-                             hint="write it somewhere else, e.g. beside the run (runs/tickets-export.jsonl)")
+            raise InputError(
+                f"{option} would write into {source}, which this command reads",
+                str(out),
+                hint="write it somewhere else, e.g. beside the run (runs/tickets-export.jsonl)",
+            )
 
 
 def output_target(path: Path) -> Path:
@@ -117,7 +138,9 @@ def output_target(path: Path) -> Path:
     try:
         return Path(path).resolve()
     except (RuntimeError, OSError) as error:  # RuntimeError: a symlink loop
-        raise InputError(f"cannot follow this path ({error})", str(path), hint="point the output at a real folder") from None
+        raise InputError(
+            f"cannot follow this path ({error})", str(path), hint="point the output at a real folder"
+        ) from None
 
 
 def staging_dir(run_dir: Path) -> Path:
@@ -208,7 +231,9 @@ def run_files(run_dir: Path) -> list[str]:
         if relative == Path("."):
             subfolders[:] = [d for d in subfolders if d != REVIEW_FOLDER]
             files = [f for f in files if f not in (COMPLETE, OWNER)]
-        names += [(relative / name).as_posix() for name in files + [d for d in subfolders if Path(folder, d).is_symlink()]]
+        names += [
+            (relative / name).as_posix() for name in files + [d for d in subfolders if Path(folder, d).is_symlink()]
+        ]
     return sorted(names)
 
 
@@ -228,7 +253,9 @@ def reseal(run_dir: Path, *names: str) -> None:
     run_dir = Path(run_dir).resolve()
     files = read_manifest(run_dir)
     files.update({name: file_hash(run_dir / name) for name in names})
-    temporary = run_dir.parent / f".{run_dir.name}.manifest-{uuid.uuid4().hex[:8]}"  # same file system: os.replace is atomic
+    temporary = (
+        run_dir.parent / f".{run_dir.name}.manifest-{uuid.uuid4().hex[:8]}"
+    )  # same file system: os.replace is atomic
     _write_manifest(files, temporary)
     os.replace(temporary, run_dir / COMPLETE)
 
@@ -237,15 +264,25 @@ def read_manifest(run_dir: Path) -> dict[str, str]:
     """The files a run recorded, {relative path: sha256}; refuses a folder without a readable manifest."""
     marker = Path(run_dir) / COMPLETE
     if not marker.is_file():
-        raise InputError("an incomplete run directory (interrupted, or not written by curate: no _COMPLETE)", str(run_dir),
-                         hint="run the recipe again; curate writes a run whole or not at all")
+        raise InputError(
+            "an incomplete run directory (interrupted, or not written by curate: no _COMPLETE)",
+            str(run_dir),
+            hint="run the recipe again; curate writes a run whole or not at all",
+        )
     try:
         manifest = json.loads(marker.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
         manifest = None
-    if not isinstance(manifest, dict) or manifest.get("curate_run") != MANIFEST_VERSION or not isinstance(manifest.get("files"), dict):
-        raise InputError("_COMPLETE does not list the run's files (written by an older curate, or damaged)", str(marker),
-                         hint="run the recipe again into a new folder, so the run records every file it holds")
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("curate_run") != MANIFEST_VERSION
+        or not isinstance(manifest.get("files"), dict)
+    ):
+        raise InputError(
+            "_COMPLETE does not list the run's files (written by an older curate, or damaged)",
+            str(marker),
+            hint="run the recipe again into a new folder, so the run records every file it holds",
+        )
     return manifest["files"]
 
 
@@ -264,13 +301,20 @@ def verify(run_dir: Path) -> None:
         return
     problems = [(name, "was added after the run") for name in present if name not in manifest]
     problems += [(name, "is missing") for name in manifest if name not in present]
-    problems += [(name, "changed after the run") for name in present if name in manifest and _hash_or_none(run_dir / name) != manifest[name]]
+    problems += [
+        (name, "changed after the run")
+        for name in present
+        if name in manifest and _hash_or_none(run_dir / name) != manifest[name]
+    ]
     if problems:
         listed = "; ".join(f"{name} {what}" for name, what in problems[:3])
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise InputError(f"this run's files are not the ones it wrote: {listed}{more}", str(run_dir / problems[0][0]),
-                         hint="curate reads a run only as it wrote it (its _COMPLETE lists every file's sha256); "
-                              "move added files out, or run the recipe again")
+        raise InputError(
+            f"this run's files are not the ones it wrote: {listed}{more}",
+            str(run_dir / problems[0][0]),
+            hint="curate reads a run only as it wrote it (its _COMPLETE lists every file's sha256); "
+            "move added files out, or run the recipe again",
+        )
     _verified[run_dir] = stamp
 
 
@@ -295,7 +339,9 @@ class RunDir:
     def __post_init__(self) -> None:
         self.path = Path(self.path)
         if not (self.path / REPORT_JSON).exists() and not (self.path / COMPLETE).exists():
-            raise InputError("not a run directory (no report.json)", str(self.path), hint="pass the `output` folder of `curate run`")
+            raise InputError(
+                "not a run directory (no report.json)", str(self.path), hint="pass the `output` folder of `curate run`"
+            )
         verify(self.path)
 
     @cached_property

@@ -16,7 +16,9 @@ from curate.io.spec import InputSpec
 SUFFIX_FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-def load_dataset(source: str | Path | InputSpec, text: str = TEXT, label: str | None = None, id: str | None = None) -> pl.DataFrame:
+def load_dataset(
+    source: str | Path | InputSpec, text: str = TEXT, label: str | None = None, id: str | None = None
+) -> pl.DataFrame:
     """The approved rows of a run directory, or the readable rows of a data file (columns id/text/label)."""
     from curate.io.readers import read_input
     from curate.io.rundir import RunDir
@@ -63,7 +65,11 @@ def split_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
 def hand_off_columns(frame: pl.DataFrame) -> list[str]:
     """The columns a trainer needs: id, text, label and response where the run has them, and `sample_weight` when
     rebalance wrote weights instead of copies (`fill: weight`)."""
-    return [c for c in ("id", TEXT, LABEL, RESPONSE, SAMPLE_WEIGHT) if c in frame.columns and frame[c].null_count() < frame.height]
+    return [
+        c
+        for c in ("id", TEXT, LABEL, RESPONSE, SAMPLE_WEIGHT)
+        if c in frame.columns and frame[c].null_count() < frame.height
+    ]
 
 
 def to_hf_dataset(frame: pl.DataFrame):
@@ -83,12 +89,18 @@ def to_hf_dataset(frame: pl.DataFrame):
     return datasets.DatasetDict(result)
 
 
-def export_frame(frame: pl.DataFrame, out: Path, format: str | None = None, system: str | None = None, target: str = "auto") -> int:
+def export_frame(
+    frame: pl.DataFrame, out: Path, format: str | None = None, system: str | None = None, target: str = "auto"
+) -> int:
     """Write `frame` to `out`; returns the number of rows written."""
     out = Path(out)
     format = format or SUFFIX_FORMATS.get(out.suffix.lower())
     if format is None:
-        raise CurateError(f"cannot tell the format from '{out.suffix}'", str(out), hint="pass --format parquet | jsonl | openai | hf | splits")
+        raise CurateError(
+            f"cannot tell the format from '{out.suffix}'",
+            str(out),
+            hint="pass --format parquet | jsonl | openai | hf | splits",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     if format == "parquet":
         frame.write_parquet(out, compression="zstd")

@@ -52,7 +52,9 @@ class LocalEngine:
     block_rows: int = 1_000_000
     name: str = "local"
     blocks_dir: Path | None = None  # where blocks live while the run lasts (None: a fresh folder in TMPDIR)
-    placement: dict[str, str] = field(default_factory=dict, init=False)  # per streamed stage: how it streamed (in the report)
+    placement: dict[str, str] = field(
+        default_factory=dict, init=False
+    )  # per streamed stage: how it streamed (in the report)
     _spill: Path | None = field(default=None, init=False)
 
     @property
@@ -101,7 +103,11 @@ class LocalEngine:
             else:
                 blocks.append(part.kept)
         rejected_rows = pl.concat(rejected, how="diagonal_relaxed")
-        return StageResult(kept=blocks if blocks is not None else pl.concat(held, how="diagonal_relaxed"), rejected=rejected_rows, stats=stats)
+        return StageResult(
+            kept=blocks if blocks is not None else pl.concat(held, how="diagonal_relaxed"),
+            rejected=rejected_rows,
+            stats=stats,
+        )
 
     @property
     def spill(self) -> Path:
@@ -142,7 +148,9 @@ class RayPieces:
     """A streamed stage's pieces as Ray tasks, on every worker of the cluster; what every piece reads is put in the
     object store once. Workers get a context without the run's output folder or progress callback."""
 
-    def map(self, fn: Callable, stage: Stage, ctx: RunContext, items: Sequence[tuple], what: str, shared: tuple = ()) -> list:
+    def map(
+        self, fn: Callable, stage: Stage, ctx: RunContext, items: Sequence[tuple], what: str, shared: tuple = ()
+    ) -> list:
         import ray
 
         task = ray.remote(fn)
@@ -188,7 +196,9 @@ class ActorEncoders:
 
         parts = []
         pool = ActorPool(self.pool(model, len(chunks)))
-        for chunk, vectors in zip(chunks, pool.map(lambda actor, chunk: actor.encode.remote(chunk, batch_size), chunks)):
+        for chunk, vectors in zip(
+            chunks, pool.map(lambda actor, chunk: actor.encode.remote(chunk, batch_size), chunks)
+        ):
             parts.append(vectors)
             on_chunk(len(chunk))
         self.chunks_sent += len(chunks)
@@ -207,7 +217,9 @@ class ActorEncoders:
             resources = ray.cluster_resources()
             per_actor = {"num_gpus": 1} if self.on_gpu else {"num_cpus": 1}
             count = int(resources.get("GPU", 0)) if self.on_gpu else max(1, int(resources.get("CPU", 1)))
-            self.actors[model] = [ray.remote(**per_actor)(EncoderActor).remote(model) for _ in range(min(count, wanted))]
+            self.actors[model] = [
+                ray.remote(**per_actor)(EncoderActor).remote(model) for _ in range(min(count, wanted))
+            ]
         return self.actors[model]
 
     def describe(self) -> str:
@@ -228,7 +240,9 @@ class RayEngine(LocalEngine):
     """The local engine's streaming with its pieces as Ray tasks; stages that need every row on the driver, their
     embeddings encoded by actors. On a cluster of several machines `blocks_dir` must be storage every node reads."""
 
-    address: str | None = None  # None: start a local cluster (a laptop, CI); "auto" or ray://host:10001 for an existing one
+    address: str | None = (
+        None  # None: start a local cluster (a laptop, CI); "auto" or ray://host:10001 for an existing one
+    )
     block_rows: int = 250_000  # rows per block and per task
     name: str = "ray"
     _started: bool = field(default=False, init=False)
@@ -253,8 +267,14 @@ class RayEngine(LocalEngine):
         sent = self.encoders.chunks_sent
         on_actors = replace(ctx, encode_chunks=self.encoders)
         try:
-            result = stage.apply(rows, on_actors) if isinstance(rows, pl.DataFrame) else self.collected(stage, rows, on_actors)
-            self.placement[stage.display_name] = self.encoders.describe() if self.encoders.chunks_sent > sent else "driver"
+            result = (
+                stage.apply(rows, on_actors)
+                if isinstance(rows, pl.DataFrame)
+                else self.collected(stage, rows, on_actors)
+            )
+            self.placement[stage.display_name] = (
+                self.encoders.describe() if self.encoders.chunks_sent > sent else "driver"
+            )
         finally:
             self.encoders.close()  # the actors hold the cluster's CPUs: later stages' tasks need them back
         return result
@@ -269,9 +289,12 @@ class RayEngine(LocalEngine):
             ray.shutdown()
 
 
-def make_engine(name: str = "local", address: str | None = None, block_rows: int | None = None,
-                blocks_dir: str | Path | None = None) -> Engine:
-    options = ({"block_rows": block_rows} if block_rows else {}) | ({"blocks_dir": Path(blocks_dir)} if blocks_dir else {})
+def make_engine(
+    name: str = "local", address: str | None = None, block_rows: int | None = None, blocks_dir: str | Path | None = None
+) -> Engine:
+    options = ({"block_rows": block_rows} if block_rows else {}) | (
+        {"blocks_dir": Path(blocks_dir)} if blocks_dir else {}
+    )
     if name == "local":
         return LocalEngine(**options)
     if name == "ray":

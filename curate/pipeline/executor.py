@@ -71,7 +71,8 @@ def check_stage_conservation(stage: str, given: pl.DataFrame, result: StageResul
     missing = given_ids.join(out_ids, on=ID, how="anti")
     if missing.height:
         raise ConservationError(
-            f"{missing.height} of {given.height} rows are neither kept nor rejected (ids {missing[ID].head(5).to_list()})", stage
+            f"{missing.height} of {given.height} rows are neither kept nor rejected (ids {missing[ID].head(5).to_list()})",
+            stage,
         )
     new = result.kept.join(given_ids, on=ID, how="anti")
     if new.height and (AUGMENTED_FROM not in new.columns or new[AUGMENTED_FROM].null_count()):
@@ -89,12 +90,15 @@ def check_run_conservation(input_ids: pl.Series, approved: pl.DataFrame, rejecte
     if isinstance(rejected, Blocks):
         rejected = rejected.select(*[c for c in (ID, AUGMENTED_FROM) if c in rejected.columns])
     original = approved.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in approved.columns else approved
-    original_rejected = rejected.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in rejected.columns else rejected
+    original_rejected = (
+        rejected.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in rejected.columns else rejected
+    )
     accounted = pl.concat([_ids(original), _ids(original_rejected)])
     if accounted.len() != input_ids.len() or accounted.is_duplicated().any() or not input_ids.is_in(accounted).all():
         raise ConservationError(
             f"{input_ids.len()} input rows, but {original.height} approved + {original_rejected.height} rejected "
-            f"({accounted.n_unique()} distinct ids)", "run",
+            f"({accounted.n_unique()} distinct ids)",
+            "run",
         )
 
 
@@ -113,19 +117,37 @@ def restore_kept_by_review(result: StageResult) -> dict[str, int]:
     return count_reasons(restored)
 
 
-def stage_report(stage: Stage, ctx: RunContext, rows_in: int, kept: int, result: StageResult, added: int, seconds: float,
-                 restored: dict[str, int]) -> StageReport:
+def stage_report(
+    stage: Stage,
+    ctx: RunContext,
+    rows_in: int,
+    kept: int,
+    result: StageResult,
+    added: int,
+    seconds: float,
+    restored: dict[str, int],
+) -> StageReport:
     """What the report says about one stage (`result.kept` is not read: a streamed run holds it on disk)."""
     if restored:
         result.stats["restored_by_review"] = restored
     if result.stats.get("findings"):  # findings quote rows: no PII may reach a report
         result.stats["findings"] = [ctx.redact(finding) for finding in result.stats["findings"]]
-    return StageReport(stage=stage.display_name, rows_in=rows_in, kept=kept, rejected=result.rejected.height, added=added,
-                       rejected_by_reason=count_reasons(result.rejected), seconds=round(seconds, 3), stats=result.stats,
-                       examples=_examples(result.rejected, ctx.redact))
+    return StageReport(
+        stage=stage.display_name,
+        rows_in=rows_in,
+        kept=kept,
+        rejected=result.rejected.height,
+        added=added,
+        rejected_by_reason=count_reasons(result.rejected),
+        seconds=round(seconds, 3),
+        stats=result.stats,
+        examples=_examples(result.rejected, ctx.redact),
+    )
 
 
-def collect_artifacts(result: StageResult, frames: dict[str, Pile], documents: dict[str, dict], pile: Callable[[], Pile]) -> None:
+def collect_artifacts(
+    result: StageResult, frames: dict[str, Pile], documents: dict[str, dict], pile: Callable[[], Pile]
+) -> None:
     """Frame artifacts are gathered by name across stages (concatenated at the end); a dict artifact's last version wins."""
     for name, artifact in result.artifacts.items():
         if isinstance(artifact, pl.DataFrame):
@@ -152,8 +174,11 @@ def check_columns(stages: list[Stage], columns: list[str]) -> None:
     for position, stage in enumerate(stages):
         missing = [c for c in stage.requires if c not in available]
         if missing:
-            raise RecipeError(f"stage '{stage.display_name}' needs column(s) {', '.join(missing)}, which no earlier stage provides",
-                              f"stages[{position}]", hint="order the stages so that the one producing the column comes first")
+            raise RecipeError(
+                f"stage '{stage.display_name}' needs column(s) {', '.join(missing)}, which no earlier stage provides",
+                f"stages[{position}]",
+                hint="order the stages so that the one producing the column comes first",
+            )
         available |= set(stage.produces)
 
 
@@ -183,8 +208,12 @@ def run_stages(
             on_start(stage, current.height)
         started = time.perf_counter()
         if not stage.is_source and current.height == 0 and position > 0:
-            result = StageResult(kept=current, rejected=empty_rejected(current), stats={"findings": ["no rows left: skipped"]},
-                                 halt="no rows reached it" if stage.on_no_rows == "halt" else None)
+            result = StageResult(
+                kept=current,
+                rejected=empty_rejected(current),
+                stats={"findings": ["no rows left: skipped"]},
+                halt="no rows reached it" if stage.on_no_rows == "halt" else None,
+            )
         else:
             result = engine.apply(stage, current, ctx)
         seconds = time.perf_counter() - started
@@ -196,8 +225,16 @@ def run_stages(
         else:
             added = check_stage_conservation(stage.display_name, current, result) if not stage.is_source else 0
             restored = restore_kept_by_review(result)
-        report = stage_report(stage, ctx, result.kept.height + result.rejected.height if stage.is_source else current.height,
-                              result.kept.height, result, added, seconds, restored)
+        report = stage_report(
+            stage,
+            ctx,
+            result.kept.height + result.rejected.height if stage.is_source else current.height,
+            result.kept.height,
+            result,
+            added,
+            seconds,
+            restored,
+        )
         reports.append(report)
         if on_end:
             on_end(report)
@@ -208,8 +245,17 @@ def run_stages(
         if result.halt:
             halted, not_run = f"{stage.display_name}: {result.halt}", [s.display_name for s in stages[position + 1 :]]
             break
-    all_rejected = rejected.gathered() if rejected else empty_rejected(current.clear() if isinstance(current, Blocks) else current)
+    all_rejected = (
+        rejected.gathered() if rejected else empty_rejected(current.clear() if isinstance(current, Blocks) else current)
+    )
     check_run_conservation(input_ids, current, all_rejected)
     artifacts: dict[str, Artifact] = {name: parts.gathered() for name, parts in frames.items()}
-    return RunResult(approved=current, rejected=all_rejected, stages=reports, artifacts={**artifacts, **documents},
-                     input_rows=input_ids.len(), halted=halted, stages_not_run=not_run)
+    return RunResult(
+        approved=current,
+        rejected=all_rejected,
+        stages=reports,
+        artifacts={**artifacts, **documents},
+        input_rows=input_ids.len(),
+        halted=halted,
+        stages_not_run=not_run,
+    )

@@ -56,8 +56,11 @@ def stage_datasets(stages: list[Stage], output: Path | None = None) -> tuple[dic
             else:
                 unknown = sorted(set(spec) - {f.name for f in dataclasses.fields(InputSpec)})
                 if unknown:
-                    raise RecipeError(f"unknown key(s) {', '.join(unknown)} in the file spec of '{stage.name}.{key}'",
-                                      f"{stage.name}.{key}.{unknown[0]}", hint="keys: path, format, text, label, id, response, encoding")
+                    raise RecipeError(
+                        f"unknown key(s) {', '.join(unknown)} in the file spec of '{stage.name}.{key}'",
+                        f"{stage.name}.{key}.{unknown[0]}",
+                        hint="keys: path, format, text, label, id, response, encoding",
+                    )
                 datasets[name] = load_dataset(InputSpec(**spec))
     return datasets, decision_files
 
@@ -96,7 +99,9 @@ def redact_outputs(recipe: Recipe, result: RunResult) -> dict[str, Any]:
     return {"rejected": "redacted", "columns": columns, "placeholders_added": dict(sorted(counts.items()))}
 
 
-def redact_rows_from(frame: pl.DataFrame, stages: set[str] | None, columns: list[str], finder: PiiFinder) -> tuple[pl.DataFrame, Counter]:
+def redact_rows_from(
+    frame: pl.DataFrame, stages: set[str] | None, columns: list[str], finder: PiiFinder
+) -> tuple[pl.DataFrame, Counter]:
     """`frame` with the rows that `stages` produced redacted (every row when `stages` is None or unknown), in order."""
     if stages is None or STAGE not in frame.columns:
         frame, _, counts = redact_columns(frame, columns, finder)
@@ -121,7 +126,12 @@ def build_report(recipe: Recipe, result: RunResult, seconds: float) -> dict[str,
         "curate_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
-        "recipe": {"path": str(recipe.path) if recipe.path else None, "hash": recipe.hash, "text": recipe.source, "seed": recipe.seed},
+        "recipe": {
+            "path": str(recipe.path) if recipe.path else None,
+            "hash": recipe.hash,
+            "text": recipe.source,
+            "seed": recipe.seed,
+        },
         "input": ingest.stats["fingerprint"],
         "totals": {
             "input_rows": result.input_rows,
@@ -152,21 +162,36 @@ def run_recipe(
     `address` override the recipe's (local: this process; ray: a Ray cluster, see curate.pipeline.engines)."""
     started = time.perf_counter()
     ingest = Ingest(recipe.input)
-    files = [recipe.input.path, *(Path(spec["path"]) for s in recipe.stages for spec in s.datasets().values()
-                                  if spec.get("path") and spec.get("reader") != "decisions")]
+    files = [
+        recipe.input.path,
+        *(
+            Path(spec["path"])
+            for s in recipe.stages
+            for spec in s.datasets().values()
+            if spec.get("path") and spec.get("reader") != "decisions"
+        ),
+    ]
     for file in files:  # before anything runs: a FIFO, a device or a symlink loop is refused, not opened (a missing file: later, with its key)
         if os.path.lexists(file):
             check_input_file(file)
     if recipe.output is not None:  # before anything runs: the folder a run replaces must hold nothing else
         check_output(recipe.output, [*files, recipe.path])
     datasets, decision_files = stage_datasets(recipe.stages, recipe.output)
-    staging = staging_dir(recipe.output) if recipe.output is not None else None  # stages that write files write here too
+    staging = (
+        staging_dir(recipe.output) if recipe.output is not None else None
+    )  # stages that write files write here too
     stack = contextlib.ExitStack()
     try:
         ctx = RunContext(seed=recipe.seed, output_dir=staging, datasets=datasets, progress=progress)
-        runner = make_engine(engine or recipe.engine, address or recipe.engine_address, recipe.engine_block_rows,
-                             recipe.engine_blocks_dir)
-        stack.callback(runner.close)  # after the run directory is written: a streamed run's approved rows are its blocks
+        runner = make_engine(
+            engine or recipe.engine,
+            address or recipe.engine_address,
+            recipe.engine_block_rows,
+            recipe.engine_blocks_dir,
+        )
+        stack.callback(
+            runner.close
+        )  # after the run directory is written: a streamed run's approved rows are its blocks
         result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end, engine=runner)
         privacy = redact_outputs(recipe, result)
         report = build_report(recipe, result, time.perf_counter() - started)
@@ -174,17 +199,30 @@ def run_recipe(
         report["engine"] = runner.name
         if getattr(runner, "placement", None):
             report["placement"] = dict(runner.placement)  # where each stage ran on the cluster
-        for key, path in decision_files.items():  # the log this run applied travels with it, so the next run applies it too
+        for (
+            key,
+            path,
+        ) in decision_files.items():  # the log this run applied travels with it, so the next run applies it too
             own = path is None or recipe.output is None or path == decisions_path(recipe.output)
-            report["review"] = {"decisions_file": None if own else str(path.resolve()), "decisions": datasets[key].height}
+            report["review"] = {
+                "decisions_file": None if own else str(path.resolve()),
+                "decisions": datasets[key].height,
+            }
             if staging is not None and datasets[key].height:
                 write_decisions(decisions_path(staging), datasets[key])
         if staging is not None:
-            write_run(staging, {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts}, report,
-                      render_markdown(report, result.artifacts))
+            write_run(
+                staging,
+                {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts},
+                report,
+                render_markdown(report, result.artifacts),
+            )
             publish(staging, recipe.output)
         written = Path(recipe.output) if staging is not None else None
-        result.approved, result.rejected = from_run(APPROVED, result.approved, written), from_run(REJECTED, result.rejected, written)
+        result.approved, result.rejected = (
+            from_run(APPROVED, result.approved, written),
+            from_run(REJECTED, result.rejected, written),
+        )
         result.artifacts = {name: from_run(name, artifact, written) for name, artifact in result.artifacts.items()}
     finally:
         stack.close()

@@ -42,13 +42,17 @@ class Pieces(Protocol):
     """Who runs a streamed stage's pieces: `fn(stage, ctx, *shared, *item)` for each item, results in item order.
     `shared` is what every piece reads (sent once to a cluster); progress is reported as `what` per piece done."""
 
-    def map(self, fn: Callable, stage: Stage, ctx: RunContext, items: Sequence[tuple], what: str, shared: tuple = ()) -> list: ...
+    def map(
+        self, fn: Callable, stage: Stage, ctx: RunContext, items: Sequence[tuple], what: str, shared: tuple = ()
+    ) -> list: ...
 
 
 class InProcess:
     """Every piece in this process, one after another (the local engine)."""
 
-    def map(self, fn: Callable, stage: Stage, ctx: RunContext, items: Sequence[tuple], what: str, shared: tuple = ()) -> list:
+    def map(
+        self, fn: Callable, stage: Stage, ctx: RunContext, items: Sequence[tuple], what: str, shared: tuple = ()
+    ) -> list:
         results = []
         for k, item in enumerate(items):
             results.append(fn(stage, ctx, *shared, *item))
@@ -110,8 +114,14 @@ def checked(stage: Stage, given: pl.DataFrame, result: StageResult, folder: Path
 
     added = check_stage_conservation(stage.display_name, given, result)
     restored = restore_kept_by_review(result)
-    return Piece(write_block(result.kept, folder) if folder is not None else None, result.rejected, result.stats,
-                 result.artifacts, added, restored)
+    return Piece(
+        write_block(result.kept, folder) if folder is not None else None,
+        result.rejected,
+        result.stats,
+        result.artifacts,
+        added,
+        restored,
+    )
 
 
 @dataclass
@@ -129,7 +139,9 @@ class Outcome:
         self.added += piece.added
         self.restored.update(piece.restored)
         self.rejected.append(piece.rejected)
-        self.results.append(StageResult(kept=pl.DataFrame(), rejected=pl.DataFrame(), stats=piece.stats, artifacts=piece.artifacts))
+        self.results.append(
+            StageResult(kept=pl.DataFrame(), rejected=pl.DataFrame(), stats=piece.stats, artifacts=piece.artifacts)
+        )
         self.kept.add(piece.kept)
         return piece
 
@@ -137,15 +149,29 @@ class Outcome:
         """One result: stats merged and frame artifacts joined by the stage's `combine`; rejected rows in row order when
         `order` (they carry `ROW`)."""
         combined = self.stage.combine(self.results)
-        rejected = pl.concat([r for r in self.rejected if r.width], how="diagonal_relaxed") if any(r.width for r in self.rejected) else pl.DataFrame()
+        rejected = (
+            pl.concat([r for r in self.rejected if r.width], how="diagonal_relaxed")
+            if any(r.width for r in self.rejected)
+            else pl.DataFrame()
+        )
         if order and ROW in rejected.columns:
             rejected = rejected.sort(ROW)
-        artifacts = {k: v.drop(ROW, PLACE, strict=False) if isinstance(v, pl.DataFrame) else v for k, v in combined.artifacts.items()}
-        return StageResult(kept=self.kept, rejected=rejected.drop(ROW, PLACE, strict=False), stats=combined.stats,
-                           artifacts=artifacts, checked=(self.added, dict(self.restored)))
+        artifacts = {
+            k: v.drop(ROW, PLACE, strict=False) if isinstance(v, pl.DataFrame) else v
+            for k, v in combined.artifacts.items()
+        }
+        return StageResult(
+            kept=self.kept,
+            rejected=rejected.drop(ROW, PLACE, strict=False),
+            stats=combined.stats,
+            artifacts=artifacts,
+            checked=(self.added, dict(self.restored)),
+        )
 
 
-def stream_stage(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, pieces: Pieces | None = None) -> StageResult:
+def stream_stage(
+    stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, pieces: Pieces | None = None
+) -> StageResult:
     """Run `stage` over `blocks`, each piece run by `pieces` (this process by default); its kept rows come back as new
     blocks in row order."""
     pieces = pieces or InProcess()
@@ -153,12 +179,19 @@ def stream_stage(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, pie
     kind = streamed_as(stage)
     every_block = each_block(blocks)
     if kind == "blocks":
-        for piece in pieces.map(_block_through, stage, ctx, every_block, "blocks", shared=(blocks, outcome.kept.folder)):
+        for piece in pieces.map(
+            _block_through, stage, ctx, every_block, "blocks", shared=(blocks, outcome.kept.folder)
+        ):
             outcome.take(piece)
         return outcome.result()
     if kind == "blocks with totals":
-        totals = pl.concat(pieces.map(_block_partial, stage, ctx, every_block, "blocks counted", shared=(blocks,)), how="diagonal_relaxed")
-        for piece in pieces.map(_block_given, stage, ctx, every_block, "blocks", shared=(blocks, outcome.kept.folder, totals)):
+        totals = pl.concat(
+            pieces.map(_block_partial, stage, ctx, every_block, "blocks counted", shared=(blocks,)),
+            how="diagonal_relaxed",
+        )
+        for piece in pieces.map(
+            _block_given, stage, ctx, every_block, "blocks", shared=(blocks, outcome.kept.folder, totals)
+        ):
             outcome.take(piece)
         combined = outcome.result()
         combined.stats = stage.finish_stats(combined.stats, totals, ctx)
@@ -169,6 +202,7 @@ def stream_stage(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, pie
 
 
 # Pieces: module functions, so that Ray can send them to workers. Each reads its blocks from their files.
+
 
 def _block_through(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int) -> Piece:
     block = blocks.read(i)
@@ -185,10 +219,15 @@ def _block_given(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, to
 
 
 def _cut_by_key(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int) -> list[BlockFile | None]:
-    return [write_block(piece, folder) for piece in split_by_hash(numbered_block(blocks, i), stage.partition_by(), len(blocks))]
+    return [
+        write_block(piece, folder)
+        for piece in split_by_hash(numbered_block(blocks, i), stage.partition_by(), len(blocks))
+    ]
 
 
-def _apply_partition(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, partition: Blocks) -> tuple[Piece, dict[int, BlockFile]]:
+def _apply_partition(
+    stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, partition: Blocks
+) -> tuple[Piece, dict[int, BlockFile]]:
     """One partition through the stage; its kept rows cut by the block each came from, a file per block."""
     given = partition.collect()
     piece = checked(stage, given, result := stage.apply(given, ctx), None)
@@ -204,19 +243,29 @@ def _in_row_order(stage: Stage, ctx: RunContext, folder: Path, parts: Blocks) ->
     return write_block(rows, folder)
 
 
-def shuffle_by_key(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome, pieces: Pieces) -> StageResult:
+def shuffle_by_key(
+    stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome, pieces: Pieces
+) -> StageResult:
     shuffled = Blocks.create(spill)  # the folder every piece of every partition is written to
     partitions = [Blocks(shuffled.folder) for _ in range(len(blocks))]
     for cut in pieces.map(_cut_by_key, stage, ctx, each_block(blocks), "blocks cut", shared=(blocks, shuffled.folder)):
         for partition, file in zip(partitions, cut, strict=True):
             partition.add(file)
     homes = [Blocks(shuffled.folder) for _ in range(len(blocks))]  # per block, its kept rows from every partition
-    for piece, files in pieces.map(_apply_partition, stage, ctx, [(p,) for p in partitions if len(p)], "partitions",
-                                   shared=(blocks, shuffled.folder)):
+    for piece, files in pieces.map(
+        _apply_partition,
+        stage,
+        ctx,
+        [(p,) for p in partitions if len(p)],
+        "partitions",
+        shared=(blocks, shuffled.folder),
+    ):
         outcome.take(piece)
         for b, file in files.items():
             homes[b].add(file)
-    for file in pieces.map(_in_row_order, stage, ctx, [(home,) for home in homes], "blocks put in order", shared=(outcome.kept.folder,)):
+    for file in pieces.map(
+        _in_row_order, stage, ctx, [(home,) for home in homes], "blocks put in order", shared=(outcome.kept.folder,)
+    ):
         outcome.kept.add(file)
     shuffled.delete()
     return outcome.result(order=True)
@@ -225,18 +274,27 @@ def shuffle_by_key(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, o
 def _map_block(stage: Stage, ctx: RunContext, blocks: Blocks, mapped_folder: Path, folder: Path, i: int) -> tuple:
     """One block's `map_rows`: what `finish` reads, and the group memberships cut by the group's hash."""
     rows = stage.map_rows(numbered_block(blocks, i))
-    return (write_block(stage.for_finish(rows), mapped_folder),
-            [write_block(piece, folder) for piece in split_by_hash(stage.group_keys(rows), group_key(), len(blocks))])
+    return (
+        write_block(stage.for_finish(rows), mapped_folder),
+        [write_block(piece, folder) for piece in split_by_hash(stage.group_keys(rows), group_key(), len(blocks))],
+    )
 
 
-def _reduce_partition(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, partition: Blocks) -> dict[tuple[int, int], BlockFile]:
+def _reduce_partition(
+    stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, partition: Blocks
+) -> dict[tuple[int, int], BlockFile]:
     """The pairs one partition's groups make, cut by the blocks of their two rows (a pair found in several partitions,
     several LSH bands, meets its copies in one pair partition, which checks it once, so the counts add up)."""
     reduced = stage.reduce_groups(partition.collect())
     partition.discard()
-    keyed = reduced.with_columns(pl.Series("_bi", blocks.block_of(reduced["i"].to_numpy())),
-                                 pl.Series("_bj", blocks.block_of(reduced["j"].to_numpy())))
-    return {key: write_block(piece.drop("_bi", "_bj"), folder) for key, piece in keyed.partition_by("_bi", "_bj", as_dict=True).items()}
+    keyed = reduced.with_columns(
+        pl.Series("_bi", blocks.block_of(reduced["i"].to_numpy())),
+        pl.Series("_bj", blocks.block_of(reduced["j"].to_numpy())),
+    )
+    return {
+        key: write_block(piece.drop("_bi", "_bj"), folder)
+        for key, piece in keyed.partition_by("_bi", "_bj", as_dict=True).items()
+    }
 
 
 def _check_pairs(stage: Stage, ctx: RunContext, mapped: Blocks, rows: int, pairs: Blocks) -> tuple[pl.DataFrame, dict]:
@@ -246,24 +304,43 @@ def _check_pairs(stage: Stage, ctx: RunContext, mapped: Blocks, rows: int, pairs
     return held
 
 
-def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome, pieces: Pieces) -> StageResult:
+def map_shuffle_reduce(
+    stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome, pieces: Pieces
+) -> StageResult:
     mapped, shuffled = Blocks.create(spill), Blocks.create(spill)
     partitions = [Blocks(shuffled.folder) for _ in range(len(blocks))]
-    for mapped_file, cut in pieces.map(_map_block, stage, ctx, each_block(blocks), "blocks mapped",
-                                       shared=(blocks, mapped.folder, shuffled.folder)):
+    for mapped_file, cut in pieces.map(
+        _map_block, stage, ctx, each_block(blocks), "blocks mapped", shared=(blocks, mapped.folder, shuffled.folder)
+    ):
         mapped.add(mapped_file)
         for partition, file in zip(partitions, cut, strict=True):
             partition.add(file)
     pair_partitions: dict[tuple[int, int], Blocks] = {}
-    for files in pieces.map(_reduce_partition, stage, ctx, [(p,) for p in partitions if len(p)], "partitions reduced",
-                            shared=(blocks, shuffled.folder)):
+    for files in pieces.map(
+        _reduce_partition,
+        stage,
+        ctx,
+        [(p,) for p in partitions if len(p)],
+        "partitions reduced",
+        shared=(blocks, shuffled.folder),
+    ):
         for key, file in files.items():
             pair_partitions.setdefault(key, Blocks(shuffled.folder)).add(file)
-    checks = pieces.map(_check_pairs, stage, ctx, [(pair_partitions[key],) for key in sorted(pair_partitions)],
-                        "pair partitions checked", shared=(mapped, blocks.height))
+    checks = pieces.map(
+        _check_pairs,
+        stage,
+        ctx,
+        [(pair_partitions[key],) for key in sorted(pair_partitions)],
+        "pair partitions checked",
+        shared=(mapped, blocks.height),
+    )
     shuffled.delete()
     pairs = pl.concat([held for held, _ in checks]) if checks else pl.DataFrame(schema={"i": pl.Int64, "j": pl.Int64})
-    pair_stats = merge_stats([stats for _, stats in checks]) if checks else stage.pairs_that_hold(mapped, pairs, blocks.height)[1]
+    pair_stats = (
+        merge_stats([stats for _, stats in checks])
+        if checks
+        else stage.pairs_that_hold(mapped, pairs, blocks.height)[1]
+    )
     pairs, more_stats = stage.pairs_that_hold_together(mapped, pairs, blocks.height)
     pair_stats = pair_stats | more_stats
     mapped.forget()
@@ -274,16 +351,26 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
         rows = pl.concat([numbered_block(blocks, i).filter(_in(paired)) for i in range(len(blocks))])
         renumber = lambda column: pl.Series(np.searchsorted(paired, column.to_numpy()))  # noqa: E731
         rows = rows.with_columns(pl.col(ROW).alias(PLACE)).with_columns(renumber(rows[ROW]).alias(ROW))
-        result = stage.finish(rows, mapped_paired.with_columns(renumber(mapped_paired[ROW]).alias(ROW)),
-                              pairs.with_columns(renumber(pairs["i"]).alias("i"), renumber(pairs["j"]).alias("j")), ctx)
+        result = stage.finish(
+            rows,
+            mapped_paired.with_columns(renumber(mapped_paired[ROW]).alias(ROW)),
+            pairs.with_columns(renumber(pairs["i"]).alias("i"), renumber(pairs["j"]).alias("j")),
+            ctx,
+        )
         result.stats.update(pair_stats)
         piece = checked(stage, rows, result, None)
         piece.rejected = piece.rejected.drop(ROW).rename({PLACE: ROW})  # named by their place among all rows again
         outcome.take(piece)
         kept_by_block = by_block(result.kept.drop(ROW).rename({PLACE: ROW}), blocks)
         del rows, result, mapped_paired, pairs  # the driver holds only what the next pieces need
-        for piece in pieces.map(_merge_paired, stage, ctx, list(enumerate(kept_by_block)), "blocks merged",
-                                shared=(blocks, outcome.kept.folder, paired)):
+        for piece in pieces.map(
+            _merge_paired,
+            stage,
+            ctx,
+            list(enumerate(kept_by_block)),
+            "blocks merged",
+            shared=(blocks, outcome.kept.folder, paired),
+        ):
             outcome.take(piece)
         return outcome.result(order=True)
     reads = [c for c in stage.finish_reads if c in blocks.columns] if stage.finish_reads is not None else blocks.columns
@@ -294,11 +381,19 @@ def map_shuffle_reduce(stage: Stage, blocks: Blocks, ctx: RunContext, spill: Pat
     mapped.delete()
     # What finish added to each kept row, and each rejected row's stamp, cut by block: a piece joins only its own.
     additions = by_block(result.kept.select(ROW, *[c for c in result.kept.columns if c not in rows.columns]), blocks)
-    stamps = by_block(result.rejected.select(ROW, *[c for c in result.rejected.columns if c not in rows.columns]), blocks)
+    stamps = by_block(
+        result.rejected.select(ROW, *[c for c in result.rejected.columns if c not in rows.columns]), blocks
+    )
     del rows, result, pairs
     outcome.rejected.pop()  # the narrow rejected rows: each block's whole rows take their place
-    for file, rejected in pieces.map(_join_back, stage, ctx, [(i, additions[i], stamps[i]) for i in range(len(blocks))],
-                                     "blocks joined", shared=(blocks, outcome.kept.folder)):
+    for file, rejected in pieces.map(
+        _join_back,
+        stage,
+        ctx,
+        [(i, additions[i], stamps[i]) for i in range(len(blocks))],
+        "blocks joined",
+        shared=(blocks, outcome.kept.folder),
+    ):
         outcome.kept.add(file)
         outcome.rejected.append(rejected)
     return outcome.result(order=True)
@@ -315,15 +410,18 @@ def by_block(rows: pl.DataFrame, blocks: Blocks) -> list[pl.DataFrame]:
     return [parts.get((i,), rows.clear()) for i in range(len(blocks))]
 
 
-def _join_back(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int, additions: pl.DataFrame,
-               stamps: pl.DataFrame) -> tuple[BlockFile | None, pl.DataFrame]:
+def _join_back(
+    stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int, additions: pl.DataFrame, stamps: pl.DataFrame
+) -> tuple[BlockFile | None, pl.DataFrame]:
     """What `finish` added to block `i`'s kept rows, and its rejected rows' stamps, joined onto its whole rows."""
     block = numbered_block(blocks, i)
     kept = block.join(additions, on=ROW, how="inner", maintain_order="left").drop(ROW)
     return write_block(kept, folder), block.join(stamps, on=ROW, how="inner", maintain_order="left")
 
 
-def _merge_paired(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, paired: np.ndarray, i: int, mine: pl.DataFrame) -> Piece:
+def _merge_paired(
+    stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, paired: np.ndarray, i: int, mine: pl.DataFrame
+) -> Piece:
     """Block `i`'s rows in no pair, passed through `unpaired`, with `mine`: the paired rows `finish` kept from it."""
     alone = numbered_block(blocks, i).filter(~_in(paired))
     passed = stage.unpaired(alone)

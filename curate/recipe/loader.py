@@ -34,7 +34,9 @@ class Recipe:
     rejected_text: str = "redacted"
     engine: str = "local"  # local | ray: where the stages run (the CLI's --engine overrides it)
     engine_address: str | None = None  # ray: an existing cluster ("auto", "ray://host:10001"); None starts a local one
-    engine_block_rows: int | None = None  # rows per block: ray 250,000; local 1,000,000 (a larger input streams through blocks on disk)
+    engine_block_rows: int | None = (
+        None  # rows per block: ray 250,000; local 1,000,000 (a larger input streams through blocks on disk)
+    )
     # where blocks live while a streamed run lasts (None: TMPDIR); on a Ray cluster of several machines, storage every node reads
     engine_blocks_dir: str | None = None
 
@@ -57,10 +59,14 @@ def _scalar(node: yaml.Node, origin: str) -> Any:
     try:
         return yaml.safe_load(yaml.serialize(node))
     except yaml.YAMLError as exc:
-        raise RecipeError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", f"{origin}:{node.start_mark.line + 1}") from None
+        raise RecipeError(
+            f"not valid YAML: {getattr(exc, 'problem', None) or exc}", f"{origin}:{node.start_mark.line + 1}"
+        ) from None
 
 
-def _to_python(node: yaml.Node, lines: dict[str, int], path: str, origin: str, within: frozenset[int] = frozenset()) -> Any:
+def _to_python(
+    node: yaml.Node, lines: dict[str, int], path: str, origin: str, within: frozenset[int] = frozenset()
+) -> Any:
     """Build plain Python from a composed node, recording the line of every key path. `within`: the nodes this one is
     inside, so an alias of one of them (a structure that holds itself) is refused, not followed forever."""
     where = f"{origin}:{node.start_mark.line + 1}"
@@ -77,10 +83,15 @@ def _to_python(node: yaml.Node, lines: dict[str, int], path: str, origin: str, w
         for key_node, value_node in node.value:
             key_where = f"{origin}:{key_node.start_mark.line + 1}"
             if key_node.tag.endswith(":merge"):
-                raise RecipeError("the YAML merge key `<<` is not supported in a recipe", f"{key_where} ({path or 'top level'})",
-                                  hint="write the keys out (an alias `*name` of a whole value works)")
+                raise RecipeError(
+                    "the YAML merge key `<<` is not supported in a recipe",
+                    f"{key_where} ({path or 'top level'})",
+                    hint="write the keys out (an alias `*name` of a whole value works)",
+                )
             if not isinstance(key_node, yaml.ScalarNode):
-                raise RecipeError("a key must be a name, not a list or a mapping", f"{key_where} ({path or 'top level'})")
+                raise RecipeError(
+                    "a key must be a name, not a list or a mapping", f"{key_where} ({path or 'top level'})"
+                )
             key = _scalar(key_node, origin)
             child = f"{path}.{key}" if path else str(key)
             if key in out:
@@ -112,8 +123,13 @@ def _read_yaml(text: str, origin: str) -> tuple[Any, dict[str, int]]:
         raise RecipeError("lists or mappings nested too deep for a recipe", origin) from None
 
 
-def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | None = None,
-                 output: str | Path | None = None, require_output: bool = True) -> Recipe:
+def parse_recipe(
+    text: str,
+    origin: str = "<recipe>",
+    input_path: str | Path | None = None,
+    output: str | Path | None = None,
+    require_output: bool = True,
+) -> Recipe:
     """Validate recipe YAML; `input_path` and `output` override the recipe (the CLI's flags).
 
     Without `require_output` (the Python API) a recipe may have no output: nothing is written."""
@@ -139,7 +155,9 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
     raw_input = dict(raw_input or {})
     for key in raw_input:
         if key not in INPUT_KEYS:
-            raise RecipeError(f"unknown input key '{key}'", where(f"input.{key}"), hint=f"input keys: {', '.join(sorted(INPUT_KEYS))}")
+            raise RecipeError(
+                f"unknown input key '{key}'", where(f"input.{key}"), hint=f"input keys: {', '.join(sorted(INPUT_KEYS))}"
+            )
     if input_path is not None:
         raw_input["path"] = str(input_path)
     if "path" not in raw_input:
@@ -150,7 +168,11 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
 
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
-        raise RecipeError("`stages` must be a non-empty list", where("stages"), hint="for example:\nstages:\n  - clean\n  - dedup: {method: exact}")
+        raise RecipeError(
+            "`stages` must be a non-empty list",
+            where("stages"),
+            hint="for example:\nstages:\n  - clean\n  - dedup: {method: exact}",
+        )
     stages: list[Stage] = []
     for i, entry in enumerate(raw_stages):
         key = f"stages[{i}]"
@@ -169,12 +191,19 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
     out = output if output is not None else data.get("output")
     out_where = "--out" if output is not None else where("output")
     if out is None and "output" in data and require_output:
-        raise RecipeError("`output` is empty (null)", out_where, hint="name the run directory, e.g. `output: runs/tickets`")
+        raise RecipeError(
+            "`output` is empty (null)", out_where, hint="name the run directory, e.g. `output: runs/tickets`"
+        )
     if out is None and require_output:
-        raise RecipeError("missing `output` (the run directory)", origin, hint="add `output: runs/tickets` or pass --out")
+        raise RecipeError(
+            "missing `output` (the run directory)", origin, hint="add `output: runs/tickets` or pass --out"
+        )
     if out is not None and not isinstance(out, (str, Path)):
-        raise RecipeError(f"`output` must be a folder path, not {type(out).__name__} {out!r}", out_where,
-                          hint="e.g. `output: runs/tickets`")
+        raise RecipeError(
+            f"`output` must be a folder path, not {type(out).__name__} {out!r}",
+            out_where,
+            hint="e.g. `output: runs/tickets`",
+        )
     if out is not None:
         check_writable(out, out_where)
     seed = check_value(data.get("seed", 0), Seed, where("seed"))
@@ -188,17 +217,30 @@ def parse_recipe(text: str, origin: str = "<recipe>", input_path: str | Path | N
     else:
         engine_where = lambda key: where(f"engine.{key}")  # noqa: E731
     settings = check_params(EngineSettings, engine, engine_where, "the engine")
-    return Recipe(input=spec, stages=stages, output=Path(out) if out is not None else None, seed=seed, source=text,
-                  rejected_text=rejected_text, engine=settings.name, engine_address=settings.address,
-                  engine_block_rows=settings.block_rows, engine_blocks_dir=settings.blocks_dir)
+    return Recipe(
+        input=spec,
+        stages=stages,
+        output=Path(out) if out is not None else None,
+        seed=seed,
+        source=text,
+        rejected_text=rejected_text,
+        engine=settings.name,
+        engine_address=settings.address,
+        engine_block_rows=settings.block_rows,
+        engine_blocks_dir=settings.blocks_dir,
+    )
 
 
 def load_recipe(path: str | Path, input_path: str | Path | None = None, output: str | Path | None = None) -> Recipe:
     path = Path(path)
     if path.is_dir():
-        raise RecipeError("the recipe is a folder, not a YAML file", str(path), hint="name a recipe file, e.g. recipes/tickets.yaml")
+        raise RecipeError(
+            "the recipe is a folder, not a YAML file", str(path), hint="name a recipe file, e.g. recipes/tickets.yaml"
+        )
     if path.exists() and not path.is_file():  # a FIFO or a device: reading it would block or never end
-        raise RecipeError("the recipe is not a regular file", str(path), hint="name a recipe file, e.g. recipes/tickets.yaml")
+        raise RecipeError(
+            "the recipe is not a regular file", str(path), hint="name a recipe file, e.g. recipes/tickets.yaml"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -46,18 +46,23 @@ def stage_class(name: str, params: dict[str, Any], where: str) -> tuple[type[Sta
     """Resolve a recipe entry to its class; returns the class and the parameters left for it."""
     if name not in STAGES:
         known = sorted(STAGES)
-        raise RecipeError(f"unknown stage '{name}'", where, hint=f"{suggest(name, known)}known stages: {', '.join(known)}")
+        raise RecipeError(
+            f"unknown stage '{name}'", where, hint=f"{suggest(name, known)}known stages: {', '.join(known)}"
+        )
     entry = STAGES[name]
     if isinstance(entry, str):
         return _import(entry), params
     params = dict(params)
     method = params.pop("method", DEFAULT_METHOD.get(name))
     if not isinstance(method, str):
-        raise RecipeError(f"method must be a name, not {method!r}", f"{where}.method", hint=f"methods: {', '.join(sorted(entry))}")
+        raise RecipeError(
+            f"method must be a name, not {method!r}", f"{where}.method", hint=f"methods: {', '.join(sorted(entry))}"
+        )
     if method not in entry:
         known = sorted(entry)
         raise RecipeError(
-            f"unknown method '{method}' for stage '{name}'", f"{where}.method",
+            f"unknown method '{method}' for stage '{name}'",
+            f"{where}.method",
             hint=f"{suggest(str(method), known)}methods: {', '.join(known)}",
         )
     return _import(entry[method]), params

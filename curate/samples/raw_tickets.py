@@ -19,18 +19,36 @@ import polars as pl
 
 GREETINGS = ["Hi,\n\n", "Hello support team,\n", "Dear Sir or Madam,\n\n", "Hey there,\n", "Good morning,\n\n"]
 SIGNATURES = [
-    "\n\nThanks,\n{name}", "\n\nBest regards,\n{name}\nCustomer since 2019", "\n\nSent from my iPhone",
-    "\n\nKind regards,\n{name}", "\n-- \n{name} | Acme Retail Ltd", "\n\nCheers,\n{name}\n\nSent from my Android",
+    "\n\nThanks,\n{name}",
+    "\n\nBest regards,\n{name}\nCustomer since 2019",
+    "\n\nSent from my iPhone",
+    "\n\nKind regards,\n{name}",
+    "\n-- \n{name} | Acme Retail Ltd",
+    "\n\nCheers,\n{name}\n\nSent from my Android",
 ]
 FIRST = ["john", "maria", "wei", "fatima", "olga", "pedro", "aisha", "liam", "chloe", "raj", "noor", "tom"]
 LAST = ["smith", "garcia", "chen", "khan", "ivanova", "silva", "okafor", "murphy", "martin", "patel", "haddad", "baker"]
 DOMAINS = ["gmail.com", "outlook.com", "yahoo.co.uk", "example.org", "mail.acme-retail.com"]
 QUOTE = "\n\nOn Tue, {day} Jun 2024 at 09:{minute:02d}, Shop Support wrote:\n> Thank you for contacting us.\n> We are looking into your request and will get back to you shortly.\n> Ticket reference: {ref}"
 JUNK = [
-    "asdfghjkl", "test", "test test 123", "!!!!!!!!!!!!", "???", "lorem ipsum dolor sit amet, consectetur adipiscing elit",
-    "ok", "qwertyuiop qwertyuiop qwertyuiop", ".....", "aaaaaaaaaaaaaaaaaaaaaaaa", "ggggg hhhhh", "xD xD xD xD",
+    "asdfghjkl",
+    "test",
+    "test test 123",
+    "!!!!!!!!!!!!",
+    "???",
+    "lorem ipsum dolor sit amet, consectetur adipiscing elit",
+    "ok",
+    "qwertyuiop qwertyuiop qwertyuiop",
+    ".....",
+    "aaaaaaaaaaaaaaaaaaaaaaaa",
+    "ggggg hhhhh",
+    "xD xD xD xD",
     "I am out of the office until Monday with limited access to email. For urgent matters contact my colleague.",
-    "Automatic reply: your message has been received.", "1234567890", "hello?", "[image]", "<img src='x.png'>",
+    "Automatic reply: your message has been received.",
+    "1234567890",
+    "hello?",
+    "[image]",
+    "<img src='x.png'>",
 ]
 EMPTY = ["", "   ", "\n\n", "<p></p>", "<div> </div>", "&nbsp;"]
 NEIGHBOURS = {c: n for row in ["qwertyuiop", "asdfghjkl", "zxcvbnm"] for c, n in zip(row, row[1:] + row[-2])}
@@ -64,25 +82,39 @@ def _iban(rng: random.Random) -> str:
 def _phone(rng: random.Random) -> str:
     area = rng.choice(["212", "415", "646", "312", "617", "206"])
     tail = f"{rng.randint(0, 99):02d}"
-    return rng.choice([
-        f"+1 ({area}) 555-01{tail}", f"{area}-555-01{tail}", f"({area}) 555-01{tail}",
-        f"+44 20 7946 0{rng.randint(100, 999)}", f"+49 30 {rng.randint(1000000, 9999999)}", f"+1 {area} 555 01{tail}",
-    ])
+    return rng.choice(
+        [
+            f"+1 ({area}) 555-01{tail}",
+            f"{area}-555-01{tail}",
+            f"({area}) 555-01{tail}",
+            f"+44 20 7946 0{rng.randint(100, 999)}",
+            f"+49 30 {rng.randint(1000000, 9999999)}",
+            f"+1 {area} 555 01{tail}",
+        ]
+    )
 
 
 def _pii(rng: random.Random) -> tuple[str, list[dict[str, str]]]:
     """A sentence carrying one or two PII values, and the values planted."""
-    kind = rng.choices(["EMAIL", "PHONE", "CARD", "IBAN", "IP", "SSN", "EMAIL+PHONE", "EMAIL_TWICE"], [30, 20, 12, 8, 10, 4, 10, 6])[0]
+    kind = rng.choices(
+        ["EMAIL", "PHONE", "CARD", "IBAN", "IP", "SSN", "EMAIL+PHONE", "EMAIL_TWICE"], [30, 20, 12, 8, 10, 4, 10, 6]
+    )[0]
     first, last = rng.choice(FIRST), rng.choice(LAST)
     email = f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(DOMAINS)}"
     if kind == "EMAIL":
-        return rng.choice([f"my email is {email}", f"please reply to {email}", f"account: {email}"]), [{"type": "EMAIL", "value": email}]
+        return rng.choice([f"my email is {email}", f"please reply to {email}", f"account: {email}"]), [
+            {"type": "EMAIL", "value": email}
+        ]
     if kind == "PHONE":
         phone = _phone(rng)
-        return rng.choice([f"call me on {phone}", f"my number is {phone}", f"phone {phone}"]), [{"type": "PHONE", "value": phone}]
+        return rng.choice([f"call me on {phone}", f"my number is {phone}", f"phone {phone}"]), [
+            {"type": "PHONE", "value": phone}
+        ]
     if kind == "CARD":
         card = _luhn_card(rng)
-        return rng.choice([f"my card {card} was charged", f"card number {card}", f"paid with {card}"]), [{"type": "CARD", "value": card}]
+        return rng.choice([f"my card {card} was charged", f"card number {card}", f"paid with {card}"]), [
+            {"type": "CARD", "value": card}
+        ]
     if kind == "IBAN":
         number = _iban(rng)
         return f"refund to IBAN {number} please", [{"type": "IBAN", "value": number}]
@@ -95,7 +127,10 @@ def _pii(rng: random.Random) -> tuple[str, list[dict[str, str]]]:
     if kind == "EMAIL+PHONE":
         phone = _phone(rng)
         return f"reach me at {email} or {phone}", [{"type": "EMAIL", "value": email}, {"type": "PHONE", "value": phone}]
-    return f"my email is {email} (again: {email})", [{"type": "EMAIL", "value": email}, {"type": "EMAIL", "value": email}]
+    return f"my email is {email} (again: {email})", [
+        {"type": "EMAIL", "value": email},
+        {"type": "EMAIL", "value": email},
+    ]
 
 
 def typo(text: str, rng: random.Random, rate: float = 0.04) -> str:
@@ -149,32 +184,76 @@ def build(source: Path, seed: int = 7, eval_per_class: int = 15) -> tuple[pl.Dat
     # A skewed distribution: each intent keeps a share from 100% down to about 12%.
     order = labels[:]
     rng.shuffle(order)
-    shares = {label: max(0.12, 0.92 ** i) for i, label in enumerate(order)}
-    pool = pool.filter(pl.int_range(pl.len()).shuffle(seed=seed + 1).over("intent") < (pl.len().over("intent") * pl.col("intent").replace_strict(shares)).ceil())
+    shares = {label: max(0.12, 0.92**i) for i, label in enumerate(order)}
+    pool = pool.filter(
+        pl.int_range(pl.len()).shuffle(seed=seed + 1).over("intent")
+        < (pl.len().over("intent") * pl.col("intent").replace_strict(shares)).ceil()
+    )
 
     raw, truth_frame = plant_defects(pool.rename({"instruction": "text", "intent": "label"}), labels, rng, seed)
-    clean_eval = eval_rows.select(pl.format("E-{}", pl.col("source_row")).alias("ticket_id"), pl.col("instruction").alias("body"),
-                                  "intent", "category", "response")
+    clean_eval = eval_rows.select(
+        pl.format("E-{}", pl.col("source_row")).alias("ticket_id"),
+        pl.col("instruction").alias("body"),
+        "intent",
+        "category",
+        "response",
+    )
     return raw, truth_frame, clean_eval
 
 
-def plant_defects(pool: pl.DataFrame, labels: list[str], rng: random.Random, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def plant_defects(
+    pool: pl.DataFrame, labels: list[str], rng: random.Random, seed: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Raw tickets and their truth from clean rows (`text`, `label`, `source_row`, `source_group`; optional
     `response`, `category`): dressing, PII, mojibake, HTML, wrong labels, resends, junk and empty rows."""
     tickets, truth = [], []
     groups = dict(zip(pool["source_row"].to_list(), pool["source_group"].to_list()))
     category_of = dict(zip(pool["label"].to_list(), pool["category"].to_list())) if "category" in pool.columns else {}
 
-    def add(body, intent, category, response, kind, source_row, duplicate_of=None, pii=(), mislabelled=False, true_intent=None, **flags):
+    def add(
+        body,
+        intent,
+        category,
+        response,
+        kind,
+        source_row,
+        duplicate_of=None,
+        pii=(),
+        mislabelled=False,
+        true_intent=None,
+        **flags,
+    ):
         ticket_id = f"T-{len(tickets) + 1:06d}"
         channel = rng.choice(["email", "email", "web", "chat"])
-        tickets.append({"ticket_id": ticket_id, "created_at": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00",
-                        "channel": channel, "body": body, "intent": intent, "category": category, "response": response})
+        tickets.append(
+            {
+                "ticket_id": ticket_id,
+                "created_at": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00",
+                "channel": channel,
+                "body": body,
+                "intent": intent,
+                "category": category,
+                "response": response,
+            }
+        )
         group = None if source_row is None else groups[source_row]
-        truth.append({"ticket_id": ticket_id, "kind": kind, "source_row": source_row, "source_group": group, "duplicate_of": duplicate_of,
-                      "true_intent": true_intent or intent, "mislabelled": mislabelled, "pii": json.dumps(list(pii)),
-                      "html": flags.get("html", False), "mojibake": flags.get("mojibake", False), "quoted": flags.get("quoted", False),
-                      "signature": flags.get("signature", False), "greeting": flags.get("greeting", False)})
+        truth.append(
+            {
+                "ticket_id": ticket_id,
+                "kind": kind,
+                "source_row": source_row,
+                "source_group": group,
+                "duplicate_of": duplicate_of,
+                "true_intent": true_intent or intent,
+                "mislabelled": mislabelled,
+                "pii": json.dumps(list(pii)),
+                "html": flags.get("html", False),
+                "mojibake": flags.get("mojibake", False),
+                "quoted": flags.get("quoted", False),
+                "signature": flags.get("signature", False),
+                "greeting": flags.get("greeting", False),
+            }
+        )
         return ticket_id
 
     originals = []
@@ -194,21 +273,51 @@ def plant_defects(pool: pl.DataFrame, labels: list[str], rng: random.Random, see
         if rng.random() < 0.05:
             intent, mislabelled = rng.choice([label for label in labels if label != row["label"]]), True
         category = category_of.get(intent)
-        ticket_id = add(text, intent, category, row["response"], "original", row["source_row"], pii=pii,
-                        mislabelled=mislabelled, true_intent=row["label"], **flags)
+        ticket_id = add(
+            text,
+            intent,
+            category,
+            row["response"],
+            "original",
+            row["source_row"],
+            pii=pii,
+            mislabelled=mislabelled,
+            true_intent=row["label"],
+            **flags,
+        )
         originals.append((ticket_id, row, text, intent, category, pii))
 
     for ticket_id, row, text, intent, category, pii in list(originals):
         roll = rng.random()
         if roll < 0.06:  # resent verbatim, perhaps with other casing or spacing
             resent = rng.choice([text, text.lower(), "  " + text + " ", text.replace(" ", "  ", 1)])
-            add(resent, intent, category, row["response"], "exact_dup", row["source_row"], duplicate_of=ticket_id, pii=pii, true_intent=row["label"])
+            add(
+                resent,
+                intent,
+                category,
+                row["response"],
+                "exact_dup",
+                row["source_row"],
+                duplicate_of=ticket_id,
+                pii=pii,
+                true_intent=row["label"],
+            )
         elif roll < 0.14:  # resent with typos, a new greeting or signature
             name = f"{rng.choice(FIRST).title()} {rng.choice(LAST).title()}"
             resent, flags = _dress(typo(row["text"], rng), rng, name)
             if rng.random() < 0.5:
                 resent = rng.choice(GREETINGS) + resent if not flags["greeting"] else resent + "\n\nThanks!"
-            add(resent, intent, category, row["response"], "near_dup", row["source_row"], duplicate_of=ticket_id, true_intent=row["label"], **flags)
+            add(
+                resent,
+                intent,
+                category,
+                row["response"],
+                "near_dup",
+                row["source_row"],
+                duplicate_of=ticket_id,
+                true_intent=row["label"],
+                **flags,
+            )
 
     for _ in range(max(10, len(originals) // 50)):
         junk = rng.choice(JUNK)
@@ -223,7 +332,9 @@ def plant_defects(pool: pl.DataFrame, labels: list[str], rng: random.Random, see
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", type=Path, default=Path("../shared/data/bitext/Bitext_Sample_Customer_Support_Training_Dataset.csv"))
+    parser.add_argument(
+        "--source", type=Path, default=Path("../shared/data/bitext/Bitext_Sample_Customer_Support_Training_Dataset.csv")
+    )
     parser.add_argument("--out", type=Path, default=Path("data/sample"))
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

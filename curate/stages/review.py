@@ -15,8 +15,15 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from curate.core.columns import (ID, LABEL, LABEL_BEFORE_REVIEW, REVIEW_BAD_GENERATIONS, REVIEW_DECISION, REVIEW_KEEP,
-                                 TEXT)
+from curate.core.columns import (
+    ID,
+    LABEL,
+    LABEL_BEFORE_REVIEW,
+    REVIEW_BAD_GENERATIONS,
+    REVIEW_DECISION,
+    REVIEW_KEEP,
+    TEXT,
+)
 from curate.core.context import RunContext
 from curate.core.stage import REJECT_DETAIL, REJECT_REASON, Stage, StageResult
 
@@ -31,26 +38,42 @@ def latest(decisions: pl.DataFrame, actions: tuple[str, ...]) -> pl.DataFrame:
 def apply_decisions(rows: pl.DataFrame, decisions: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Rows with the decisions applied, rejected ones marked by `_reject_reason`; and counts that add up across blocks."""
     membership = latest(decisions, ("keep", "reject")).select(
-        ID, pl.col("action").alias("_membership"),
-        pl.format("by {} on {}{}", pl.col("reviewer").fill_null("a reviewer"), pl.col("at"),
-                  pl.when(pl.col("note").is_not_null()).then(pl.lit(": ") + pl.col("note")).otherwise(pl.lit(""))).alias("_why"))
+        ID,
+        pl.col("action").alias("_membership"),
+        pl.format(
+            "by {} on {}{}",
+            pl.col("reviewer").fill_null("a reviewer"),
+            pl.col("at"),
+            pl.when(pl.col("note").is_not_null()).then(pl.lit(": ") + pl.col("note")).otherwise(pl.lit("")),
+        ).alias("_why"),
+    )
     relabels = latest(decisions, ("relabel",)).select(ID, pl.col(LABEL).alias("_new_label"))
-    bad = (decisions.filter(pl.col("action") == "bad_generation").group_by(ID, maintain_order=True)
-           .agg(pl.col(TEXT).unique(maintain_order=True).alias(REVIEW_BAD_GENERATIONS)))
+    bad = (
+        decisions.filter(pl.col("action") == "bad_generation")
+        .group_by(ID, maintain_order=True)
+        .agg(pl.col(TEXT).unique(maintain_order=True).alias(REVIEW_BAD_GENERATIONS))
+    )
     marked = rows.join(membership, on=ID, how="left").join(relabels, on=ID, how="left").join(bad, on=ID, how="left")
     relabelled = pl.col("_new_label").is_not_null() & (pl.col("_new_label") != pl.col(LABEL).fill_null(""))
     label_before = pl.col(LABEL_BEFORE_REVIEW) if LABEL_BEFORE_REVIEW in rows.columns else pl.lit(None, pl.String)
     marked = marked.with_columns(
         pl.when(relabelled).then(pl.col(LABEL)).otherwise(label_before).alias(LABEL_BEFORE_REVIEW),
         pl.when(relabelled).then(pl.col("_new_label")).otherwise(pl.col(LABEL)).alias(LABEL),
-        pl.concat_str([pl.col("_membership"), pl.when(relabelled).then(pl.lit("relabel"))], separator="+", ignore_nulls=True)
-        .replace("", None).alias(REVIEW_DECISION),
+        pl.concat_str(
+            [pl.col("_membership"), pl.when(relabelled).then(pl.lit("relabel"))], separator="+", ignore_nulls=True
+        )
+        .replace("", None)
+        .alias(REVIEW_DECISION),
         (pl.col("_membership") == "keep").fill_null(False).alias(REVIEW_KEEP),
         pl.when(pl.col("_membership") == "reject").then(pl.lit("reviewer_rejected")).alias(REJECT_REASON),
         pl.when(pl.col("_membership") == "reject").then(pl.col("_why")).alias(REJECT_DETAIL),
     ).drop("_membership", "_why", "_new_label")
     stats = {
-        "relabelled": int(marked.select((pl.col(LABEL_BEFORE_REVIEW).is_not_null() & pl.col(REVIEW_DECISION).str.contains("relabel")).sum()).item()),
+        "relabelled": int(
+            marked.select(
+                (pl.col(LABEL_BEFORE_REVIEW).is_not_null() & pl.col(REVIEW_DECISION).str.contains("relabel")).sum()
+            ).item()
+        ),
         "rejected": int(marked[REJECT_REASON].is_not_null().sum()),
         "kept_by_reviewer": int(marked[REVIEW_KEEP].sum()),
     }
@@ -60,11 +83,16 @@ def apply_decisions(rows: pl.DataFrame, decisions: pl.DataFrame) -> tuple[pl.Dat
 def decision_stats(decisions: pl.DataFrame, present: pl.DataFrame) -> dict[str, Any]:
     """What is said once about the log: its size, bad generations, and the decisions about rows not `present` here."""
     unmatched = decisions.select(ID).unique(maintain_order=True).join(present, on=ID, how="anti")[ID].to_list()
-    stats: dict[str, Any] = {"decisions": decisions.height, "bad_generations": int(decisions.filter(pl.col("action") == "bad_generation").height),
-                             "not_in_this_run": len(unmatched)}
+    stats: dict[str, Any] = {
+        "decisions": decisions.height,
+        "bad_generations": int(decisions.filter(pl.col("action") == "bad_generation").height),
+        "not_in_this_run": len(unmatched),
+    }
     if unmatched:
-        stats["findings"] = [f"{len(unmatched)} decision(s) name rows this run does not have at this stage "
-                             f"(rejected at ingest, or generated later): {', '.join(unmatched[:5])}"]
+        stats["findings"] = [
+            f"{len(unmatched)} decision(s) name rows this run does not have at this stage "
+            f"(rejected at ingest, or generated later): {', '.join(unmatched[:5])}"
+        ]
     return stats
 
 
@@ -96,8 +124,12 @@ class Review(Stage):
     def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
         decisions = ctx.datasets.get(DECISIONS_KEY)
         if decisions is None or decisions.is_empty():
-            marked = rows.with_columns(pl.lit(None, pl.String).alias(REVIEW_DECISION), pl.lit(False).alias(REVIEW_KEEP),
-                                       pl.lit(None, pl.String).alias(LABEL_BEFORE_REVIEW), pl.lit(None, pl.String).alias(REJECT_REASON))
+            marked = rows.with_columns(
+                pl.lit(None, pl.String).alias(REVIEW_DECISION),
+                pl.lit(False).alias(REVIEW_KEEP),
+                pl.lit(None, pl.String).alias(LABEL_BEFORE_REVIEW),
+                pl.lit(None, pl.String).alias(REJECT_REASON),
+            )
             return self.split_marked(marked, {})
         marked, stats = apply_decisions(rows, decisions)
         return self.split_marked(marked, stats)
@@ -108,4 +140,9 @@ class Review(Stage):
             return {"decisions": 0, "findings": ["no review decisions yet"]}
         said_once = decision_stats(decisions, totals)
         findings = said_once.pop("findings", [])
-        return {"decisions": said_once.pop("decisions"), **stats, **said_once, **({"findings": findings} if findings else {})}
+        return {
+            "decisions": said_once.pop("decisions"),
+            **stats,
+            **said_once,
+            **({"findings": findings} if findings else {}),
+        }

@@ -53,16 +53,24 @@ def load_tokenizer(name: str):
     try:
         return AutoTokenizer.from_pretrained(name, local_files_only=True)
     except (OSError, ValueError) as exc:
-        raise CurateError(f"no tokenizer '{name}' here", "tokens.tokenizer",
-                          hint=f"smollm2, minilm, or a local folder with a tokenizer (nothing is downloaded): {exc}") from None
+        raise CurateError(
+            f"no tokenizer '{name}' here",
+            "tokens.tokenizer",
+            hint=f"smollm2, minilm, or a local folder with a tokenizer (nothing is downloaded): {exc}",
+        ) from None
 
 
 def example_overhead(tokenizer, system: bool) -> int:
     """Tokens an example adds around its contents: the chat template's markers (and its default system prompt, which
     SmolLM2's adds when a row has none) or, without a template, the special tokens of a text pair."""
     if getattr(tokenizer, "chat_template", None):
-        messages = ([{"role": "system", "content": ""}] if system else []) + [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
-        return len(tokenizer(tokenizer.apply_chat_template(messages, tokenize=False), add_special_tokens=False)["input_ids"])
+        messages = ([{"role": "system", "content": ""}] if system else []) + [
+            {"role": "user", "content": ""},
+            {"role": "assistant", "content": ""},
+        ]
+        return len(
+            tokenizer(tokenizer.apply_chat_template(messages, tokenize=False), add_special_tokens=False)["input_ids"]
+        )
     plain = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in ("a", "b"))
     return len(tokenizer("a", "b")["input_ids"]) - plain  # an empty text may not count as a pair
 
@@ -81,9 +89,13 @@ class Tokens(Filter):
     """Token counts with the target model's tokenizer, examples over its context, totals and the cost of an epoch."""
 
     tokenizer: str = "smollm2"  # smollm2 | minilm | a local folder (or a hub name already cached)
-    max_tokens: Positive | None = None  # the context to fit; None: the model's (SmolLM2 8,192; MiniLM 512; a folder's tokenizer_config)
+    max_tokens: Positive | None = (
+        None  # the context to fit; None: the model's (SmolLM2 8,192; MiniLM 512; a folder's tokenizer_config)
+    )
     over_limit: Literal["flag", "drop"] = "flag"
-    price_per_million: Annotated[float, Ge(0)] | None = None  # what a million training tokens cost (USD, or the user's currency)
+    price_per_million: Annotated[float, Ge(0)] | None = (
+        None  # what a million training tokens cost (USD, or the user's currency)
+    )
     epochs: Positive = 1
 
     name: ClassVar[str] = "tokens"
@@ -104,13 +116,25 @@ class Tokens(Filter):
         """Per row: its tokens (the answer is the response, or the label where there is none, as `export` writes it)."""
         tokenizer = load_tokenizer(self.tokenizer)
         nothing = pl.Series([None] * rows.height, dtype=pl.String)
-        answer = rows[RESPONSE] if RESPONSE in rows.columns else rows[LABEL].cast(pl.String) if LABEL in rows.columns else nothing
+        answer = (
+            rows[RESPONSE]
+            if RESPONSE in rows.columns
+            else rows[LABEL].cast(pl.String)
+            if LABEL in rows.columns
+            else nothing
+        )
         system = rows[SYSTEM] if SYSTEM in rows.columns else nothing
         prompt, response = count(tokenizer, rows[TEXT]), count(tokenizer, answer)
         overhead = pl.Series([example_overhead(tokenizer, False), example_overhead(tokenizer, True)], dtype=pl.Int64)
         around = overhead.gather(system.is_not_null().cast(pl.UInt32))
-        return pl.DataFrame({ID: rows[ID], PROMPT_TOKENS: prompt, RESPONSE_TOKENS: response,
-                             TOKENS: prompt + response + count(tokenizer, system) + around})
+        return pl.DataFrame(
+            {
+                ID: rows[ID],
+                PROMPT_TOKENS: prompt,
+                RESPONSE_TOKENS: response,
+                TOKENS: prompt + response + count(tokenizer, system) + around,
+            }
+        )
 
     def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
         counted = rows.join(totals, on=ID, how="left", maintain_order="left")
@@ -119,19 +143,31 @@ class Tokens(Filter):
     def checks(self) -> list[Check]:
         limit = self.limit()
         fails = pl.col(TOKENS) > limit if limit else pl.lit(False)
-        return [Check("over_context", fails, pl.format(f"{{}} tokens (context {limit})", pl.col(TOKENS)), self.over_limit)]
+        return [
+            Check("over_context", fails, pl.format(f"{{}} tokens (context {limit})", pl.col(TOKENS)), self.over_limit)
+        ]
 
     def finish_stats(self, stats: dict[str, Any], totals: pl.DataFrame, ctx: RunContext) -> dict[str, Any]:
         """Totals over every row counted (also rows this stage drops: they were what the input would have cost)."""
         limit = self.limit()
         tokens = totals[TOKENS]
-        billed = int(tokens.clip(upper_bound=limit).sum()) if limit else int(tokens.sum())  # the trainer truncates at the context
+        billed = (
+            int(tokens.clip(upper_bound=limit).sum()) if limit else int(tokens.sum())
+        )  # the trainer truncates at the context
         summary: dict[str, Any] = {
-            "tokenizer": self.tokenizer, "context": limit, "examples": totals.height, "tokens": int(tokens.sum()),
-            "prompt_tokens": int(totals[PROMPT_TOKENS].sum()), "response_tokens": int(totals[RESPONSE_TOKENS].sum()),
-            "mean": round(float(tokens.mean() or 0), 1), "median": int(tokens.median() or 0), "p95": int(tokens.quantile(0.95) or 0),
-            "max": int(tokens.max() or 0), "over_context": int((tokens > limit).sum()) if limit else 0,
-            "billed_tokens_per_epoch": billed, "epochs": self.epochs,
+            "tokenizer": self.tokenizer,
+            "context": limit,
+            "examples": totals.height,
+            "tokens": int(tokens.sum()),
+            "prompt_tokens": int(totals[PROMPT_TOKENS].sum()),
+            "response_tokens": int(totals[RESPONSE_TOKENS].sum()),
+            "mean": round(float(tokens.mean() or 0), 1),
+            "median": int(tokens.median() or 0),
+            "p95": int(tokens.quantile(0.95) or 0),
+            "max": int(tokens.max() or 0),
+            "over_context": int((tokens > limit).sum()) if limit else 0,
+            "billed_tokens_per_epoch": billed,
+            "epochs": self.epochs,
         }
         if self.price_per_million is not None:
             summary["price_per_million"] = self.price_per_million

@@ -15,7 +15,9 @@ from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 from curate.train.loop import TrainConfig
 
 
-def split_for_training(rows: pl.DataFrame, eval_rows: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame]:
+def split_for_training(
+    rows: pl.DataFrame, eval_rows: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame]:
     """(train, validation, evaluation) from a `split` column; without one, 10% is held out (seeded, by label)."""
     if SPLIT not in rows.columns:
         from curate.stages.balance.split import Split
@@ -59,16 +61,30 @@ class Train(Stage):
         names = {f.name for f in fields(TrainConfig)}
         return TrainConfig(**{k: v for k, v in vars(self).items() if k in names and k != "seed"}, seed=seed)
 
-    def generate(self, train: pl.DataFrame, validation: pl.DataFrame | None, evaluation: pl.DataFrame, config: TrainConfig, out: Path,
-                 on_step=None) -> dict:
+    def generate(
+        self,
+        train: pl.DataFrame,
+        validation: pl.DataFrame | None,
+        evaluation: pl.DataFrame,
+        config: TrainConfig,
+        out: Path,
+        on_step=None,
+    ) -> dict:
         from curate.train.generate import evaluate_generator, train_generator
 
         trained = train_generator(train, validation, config, out, on_step=on_step)
         metrics = evaluate_generator(trained.model_dir, evaluation, out / "evaluation", self.max_length)
-        return {"perplexity": metrics["perplexity"], "eval_loss": metrics["eval_loss"], "train_rows": train.height,
-                "eval_rows": metrics["rows"], "samples_per_second": round(trained.samples_per_second, 1),
-                "findings": [f"perplexity {metrics['perplexity']} on {metrics['rows']} evaluation responses; sample generations:"]
-                + [f"“{s['prompt'][:60]}” → “{s['generated'][:120]}”" for s in metrics["samples"][:3]]}
+        return {
+            "perplexity": metrics["perplexity"],
+            "eval_loss": metrics["eval_loss"],
+            "train_rows": train.height,
+            "eval_rows": metrics["rows"],
+            "samples_per_second": round(trained.samples_per_second, 1),
+            "findings": [
+                f"perplexity {metrics['perplexity']} on {metrics['rows']} evaluation responses; sample generations:"
+            ]
+            + [f"“{s['prompt'][:60]}” → “{s['generated'][:120]}”" for s in metrics["samples"][:3]],
+        }
 
     def progress(self, ctx: RunContext):
         """Training steps and loss, reported through the run's progress hook."""
@@ -82,7 +98,11 @@ class Train(Stage):
         config = self.config(ctx.seed_for(self.seed))
         train, validation, evaluation = split_for_training(rows, ctx.datasets.get(f"{self.name}.eval"))
         if self.task == "generate":
-            return StageResult(kept=rows, rejected=empty_rejected(rows), stats=self.generate(train, validation, evaluation, config, out, self.progress(ctx)))
+            return StageResult(
+                kept=rows,
+                rejected=empty_rejected(rows),
+                stats=self.generate(train, validation, evaluation, config, out, self.progress(ctx)),
+            )
         if self.search:
             from curate.train.search import search
 
@@ -90,21 +110,47 @@ class Train(Stage):
         else:
             trained, trials = train_classifier(train, validation, config, out, on_step=self.progress(ctx)), []
         metrics = evaluate_classifier(trained, evaluation, out / "evaluation", self.max_length)
-        stats = {k: round(metrics[k], 4) for k in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")}
+        stats = {
+            k: round(metrics[k], 4) for k in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
+        }
         if "probe" in metrics:  # the baseline the fine-tune must beat: frozen embeddings + logistic regression
-            stats["probe_macro_f1"], stats["probe_accuracy"] = round(metrics["probe"]["macro_f1"], 4), round(metrics["probe"]["accuracy"], 4)
-        stats.update({"kept": metrics["kept"], "weighting": metrics["weighting"], "findings": [f"kept the {metrics['kept']} model: {metrics['kept_why']}"]})
-        stats.update({"train_rows": train.height, "evaluated_on": "eval file" if self.eval else "test split", "eval_rows": metrics["rows"],
-                      "epochs_run": len(trained.history), "samples_per_second": round(trained.samples_per_second, 1),
-                      "model_dir": str(trained.model_dir.relative_to(ctx.output_dir) if ctx.output_dir else trained.model_dir)})
+            stats["probe_macro_f1"], stats["probe_accuracy"] = (
+                round(metrics["probe"]["macro_f1"], 4),
+                round(metrics["probe"]["accuracy"], 4),
+            )
+        stats.update(
+            {
+                "kept": metrics["kept"],
+                "weighting": metrics["weighting"],
+                "findings": [f"kept the {metrics['kept']} model: {metrics['kept_why']}"],
+            }
+        )
+        stats.update(
+            {
+                "train_rows": train.height,
+                "evaluated_on": "eval file" if self.eval else "test split",
+                "eval_rows": metrics["rows"],
+                "epochs_run": len(trained.history),
+                "samples_per_second": round(trained.samples_per_second, 1),
+                "model_dir": str(
+                    trained.model_dir.relative_to(ctx.output_dir) if ctx.output_dir else trained.model_dir
+                ),
+            }
+        )
         if trials:
             best = max(trials, key=lambda t: t["validation_macro_f1"])
             stats["search"] = trials
-            stats["findings"] += [f"searched {len(trials)} settings on validation macro-F1; best: "
-                                 + ", ".join(f"{k} {v}" for k, v in best.items() if k != "trial")]
+            stats["findings"] += [
+                f"searched {len(trials)} settings on validation macro-F1; best: "
+                + ", ".join(f"{k} {v}" for k, v in best.items() if k != "trial")
+            ]
         if self.cv:
             from curate.train.search import cross_validate
 
-            stats["cross_validation"] = cross_validate(pl.concat([train, validation], how="diagonal_relaxed") if validation is not None else train,
-                                                       config, self.cv, out / "cv")
+            stats["cross_validation"] = cross_validate(
+                pl.concat([train, validation], how="diagonal_relaxed") if validation is not None else train,
+                config,
+                self.cv,
+                out / "cv",
+            )
         return StageResult(kept=rows, rejected=empty_rejected(rows), stats=stats)

@@ -82,7 +82,11 @@ def load_backbone(model: str | None, num_labels: int):
         tokenizer = AutoTokenizer.from_pretrained(path)
         encoder = AutoModel.from_pretrained(path)
     except OSError as exc:
-        raise CurateError(f"cannot load model '{model}': {exc}", "train.model", hint="give a local model folder, or leave it unset for MiniLM") from None
+        raise CurateError(
+            f"cannot load model '{model}': {exc}",
+            "train.model",
+            hint="give a local model folder, or leave it unset for MiniLM",
+        ) from None
     return tokenizer, _network_class()(encoder, num_labels)
 
 
@@ -101,7 +105,9 @@ def save_classifier(network, tokenizer, labels: list[str], folder: Path, max_len
     network.encoder.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     save_file({k: v.contiguous() for k, v in network.head.state_dict().items()}, str(folder / HEAD_FILE))
-    (folder / LABELS_FILE).write_text(json.dumps({"labels": labels, "pooling": "mean", "max_length": max_length}, indent=2))
+    (folder / LABELS_FILE).write_text(
+        json.dumps({"labels": labels, "pooling": "mean", "max_length": max_length}, indent=2)
+    )
     hidden = network.encoder.config.hidden_size
     head = Dense(hidden, len(labels), bias=True, activation_function=torch.nn.Identity())
     with torch.no_grad():
@@ -136,8 +142,15 @@ def freeze_lower_layers(network, trainable_layers: int | None) -> None:
             parameter.requires_grad = True
 
 
-def fit_probe(embedder, train_texts: list[str], targets: np.ndarray, validation: pl.DataFrame | None, labels: list[str],
-              seed: int, weights: np.ndarray | None = None) -> tuple[Any, dict[str, float]]:
+def fit_probe(
+    embedder,
+    train_texts: list[str],
+    targets: np.ndarray,
+    validation: pl.DataFrame | None,
+    labels: list[str],
+    seed: int,
+    weights: np.ndarray | None = None,
+) -> tuple[Any, dict[str, float]]:
     """The strong baseline and the head's starting point: logistic regression on the backbone's frozen
     embeddings, its C chosen on validation macro-F1 (1, 10 or 100; 10 without validation)."""
     from sklearn.linear_model import LogisticRegression
@@ -151,8 +164,13 @@ def fit_probe(embedder, train_texts: list[str], targets: np.ndarray, validation:
     best, best_score = None, float("-inf")
     for c in grid:
         probe = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(vectors, targets, sample_weight=weights)
-        score = (classification_metrics(known[LABEL].to_list(), [labels[i] for i in probe.predict(held_out)], labels)["macro_f1"]
-                 if held_out is not None else 0.0)
+        score = (
+            classification_metrics(known[LABEL].to_list(), [labels[i] for i in probe.predict(held_out)], labels)[
+                "macro_f1"
+            ]
+            if held_out is not None
+            else 0.0
+        )
         if score > best_score:
             best, best_score = probe, score
     return best, {"C": best.C, "validation_macro_f1": round(best_score, 4) if held_out is not None else None}
@@ -194,7 +212,9 @@ def lower_states(network, tokenizer, texts: list[str], max_length: int, frozen: 
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
             index = order[start : start + batch_size]
-            encoded = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+            encoded = tokenizer(
+                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            )
             encoded = {k: v.to(network.device) for k, v in encoded.items()}
             hidden = network.encoder(**encoded, output_hidden_states=True).hidden_states[frozen]
             lengths = encoded["attention_mask"].sum(1).tolist()
@@ -257,7 +277,11 @@ def predict_cached(top, states: list, batch_size: int = 128) -> np.ndarray:
         for start in range(0, len(states), batch_size):
             index = order[start : start + batch_size]
             hidden, mask = padded([states[i] for i in index])
-            probabilities = torch.softmax(top(hidden.to(top.network.device), mask.to(top.network.device)).logits, dim=-1).cpu().numpy()
+            probabilities = (
+                torch.softmax(top(hidden.to(top.network.device), mask.to(top.network.device)).logits, dim=-1)
+                .cpu()
+                .numpy()
+            )
             out.append((index, probabilities))
     result = np.zeros((len(states), top.network.head.out_features), dtype=np.float32)
     for index, probabilities in out:
@@ -273,14 +297,17 @@ def predict(network, tokenizer, texts: list[str], max_length: int, batch_size: i
     out = []
     with torch.no_grad():
         for index in batches(len(texts), batch_size, None):
-            encoded = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+            encoded = tokenizer(
+                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            )
             encoded = {k: v.to(network.device) for k, v in encoded.items()}
             out.append(torch.softmax(network(**encoded).logits, dim=-1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, network.head.out_features))
 
 
-def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, config: TrainConfig, out: Path,
-                     on_step: OnStep | None = None) -> TrainedModel:
+def train_classifier(
+    train: pl.DataFrame, validation: pl.DataFrame | None, config: TrainConfig, out: Path, on_step: OnStep | None = None
+) -> TrainedModel:
     """Train on `train` (text, label), pick the best epoch on `validation`; resumable from `out/checkpoint.pt`."""
     require("training a classifier", *TRAINING_MODULES)
     import torch
@@ -315,7 +342,9 @@ def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, confi
             hidden, mask = padded([cached[i] for i in index])
             batch = {"hidden": hidden.to(device), "attention_mask": mask.to(device)}
         else:
-            encoded = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+            encoded = tokenizer(
+                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            )
             batch = {k: v.to(device) for k, v in encoded.items()}
         batch["labels"] = torch.tensor(targets[index], device=device)
         if weights is not None:
@@ -323,7 +352,11 @@ def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, confi
         return batch
 
     known = validation.filter(pl.col(LABEL).is_in(labels)) if validation is not None else None
-    known_states = lower_states(network, tokenizer, known[TEXT].to_list(), max_length, frozen) if cached is not None and known is not None else None
+    known_states = (
+        lower_states(network, tokenizer, known[TEXT].to_list(), max_length, frozen)
+        if cached is not None and known is not None
+        else None
+    )
 
     def score_epoch(train_loss: float) -> tuple[float, dict[str, float]]:
         if known is None or not known.height:
@@ -340,29 +373,54 @@ def train_classifier(train: pl.DataFrame, validation: pl.DataFrame | None, confi
         save_classifier(network, tokenizer, labels, out / "model", max_length)
 
     # Resume only the same run: same settings, same labels, same training rows.
-    run_key = config.fingerprint() + hashlib.sha256("\x1f".join(f"{t}\x1e{y}" for t, y in zip(texts, targets)).encode()).hexdigest()[:16]
-    history, seconds, speed = fit(trained_network, len(texts), make_batch, config, out, score_epoch, save_best, run_key, on_step,
-                                  score_before=True)
+    run_key = (
+        config.fingerprint()
+        + hashlib.sha256("\x1f".join(f"{t}\x1e{y}" for t, y in zip(texts, targets)).encode()).hexdigest()[:16]
+    )
+    history, seconds, speed = fit(
+        trained_network,
+        len(texts),
+        make_batch,
+        config,
+        out,
+        score_epoch,
+        save_best,
+        run_key,
+        on_step,
+        score_before=True,
+    )
     if known is not None and known.height:
         # The baseline, and the model saved when no fine-tuned epoch beat it, is the probe refitted on the training and
         # validation rows together (C kept): validation only chose C and the epoch, and a probe on 90% of the rows
         # scored 0.9 points under one on all of them on CLINC150, which made the runner lose to plain logistic regression.
         all_targets = np.concatenate([targets, np.array([label_index[x] for x in known[LABEL].to_list()])])
-        all_weights = row_weights(pl.concat([train, known], how="diagonal_relaxed"), all_targets, config.class_weights)[0] if weights is not None else None
-        probe = refit_probe(Embedder(config.model), texts + known[TEXT].to_list(), all_targets, probe.C, config.seed, all_weights)
+        all_weights = (
+            row_weights(pl.concat([train, known], how="diagonal_relaxed"), all_targets, config.class_weights)[0]
+            if weights is not None
+            else None
+        )
+        probe = refit_probe(
+            Embedder(config.model), texts + known[TEXT].to_list(), all_targets, probe.C, config.seed, all_weights
+        )
         probe_stats["refit_rows"] = len(all_targets)
         if kept_model(history)["kept"] == "probe":
             _, saved, _ = load_classifier(out / "model")
             set_head_from_probe(saved, probe, len(labels))
             save_classifier(saved, tokenizer, labels, out / "model", max_length)
-    return TrainedModel(out / "model", labels, history, seconds, speed, probe={**probe_stats, "model": probe, "backbone": config.model})
+    return TrainedModel(
+        out / "model", labels, history, seconds, speed, probe={**probe_stats, "model": probe, "backbone": config.model}
+    )
 
 
-def refit_probe(embedder, texts: list[str], targets: np.ndarray, c: float, seed: int, weights: np.ndarray | None = None):
+def refit_probe(
+    embedder, texts: list[str], targets: np.ndarray, c: float, seed: int, weights: np.ndarray | None = None
+):
     """The probe at its chosen C on every labelled row the run has (training and validation)."""
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(embedder.encode(texts), targets, sample_weight=weights)
+    return LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(
+        embedder.encode(texts), targets, sample_weight=weights
+    )
 
 
 def row_weights(train: pl.DataFrame, targets: np.ndarray, class_weights: str) -> tuple[np.ndarray | None, str]:
@@ -389,10 +447,17 @@ def kept_model(history: list[dict]) -> dict[str, str]:
     start = scored[0]["validation_macro_f1"]
     if best["epoch"] == 0:
         tuned = max((h["validation_macro_f1"] for h in scored[1:]), default=None)
-        why = (f"no fine-tuned epoch beat the probe on validation (best {tuned:.4f} against {start:.4f}): the saved model is the "
-               "frozen encoder with the probe's head, refitted on the training and validation rows" if tuned is not None else "no fine-tuning epoch ran")
+        why = (
+            f"no fine-tuned epoch beat the probe on validation (best {tuned:.4f} against {start:.4f}): the saved model is the "
+            "frozen encoder with the probe's head, refitted on the training and validation rows"
+            if tuned is not None
+            else "no fine-tuning epoch ran"
+        )
         return {"kept": "probe", "kept_why": why}
-    return {"kept": "fine-tuned", "kept_why": f"epoch {best['epoch']} beat the probe on validation ({best['validation_macro_f1']:.4f} against {start:.4f})"}
+    return {
+        "kept": "fine-tuned",
+        "kept_why": f"epoch {best['epoch']} beat the probe on validation ({best['validation_macro_f1']:.4f} against {start:.4f})",
+    }
 
 
 def metrics_labels(trained: TrainedModel, rows: pl.DataFrame) -> list[str]:
@@ -410,18 +475,33 @@ def evaluate_classifier(trained: TrainedModel, rows: pl.DataFrame, out: Path, ma
     predicted = [trained.labels[i] for i in probabilities.argmax(axis=1)]
     metrics = classification_metrics(rows[LABEL].to_list(), predicted, metrics_labels(trained, rows))
     metrics.update(kept_model(trained.history))
-    metrics.update({"eval_rows_with_labels_unseen_in_training": unseen, "training_seconds": round(trained.seconds, 1),
-                    "weighting": (trained.probe or {}).get("weighting", "none"),
-                    "training_samples_per_second": round(trained.samples_per_second, 1), "history": trained.history})
+    metrics.update(
+        {
+            "eval_rows_with_labels_unseen_in_training": unseen,
+            "training_seconds": round(trained.seconds, 1),
+            "weighting": (trained.probe or {}).get("weighting", "none"),
+            "training_samples_per_second": round(trained.samples_per_second, 1),
+            "history": trained.history,
+        }
+    )
     if trained.probe and trained.probe.get("model") is not None:  # the baseline every fine-tune is read against
         vectors = Embedder(trained.probe.get("backbone")).encode(rows[TEXT].to_list())
         probe_predicted = [trained.labels[i] for i in trained.probe["model"].predict(vectors)]
         probe_metrics = classification_metrics(rows[LABEL].to_list(), probe_predicted, metrics_labels(trained, rows))
-        metrics["probe"] = {"macro_f1": probe_metrics["macro_f1"], "accuracy": probe_metrics["accuracy"], "C": trained.probe["C"],
-                            "what": "logistic regression on the same backbone's frozen, mean-pooled embeddings"}
-    predictions = rows.select(ID, TEXT, LABEL).with_columns(
-        pl.Series("predicted", predicted), pl.Series("confidence", probabilities.max(axis=1).round(4)),
-    ).with_columns((pl.col("predicted") == pl.col(LABEL)).alias("correct"))
+        metrics["probe"] = {
+            "macro_f1": probe_metrics["macro_f1"],
+            "accuracy": probe_metrics["accuracy"],
+            "C": trained.probe["C"],
+            "what": "logistic regression on the same backbone's frozen, mean-pooled embeddings",
+        }
+    predictions = (
+        rows.select(ID, TEXT, LABEL)
+        .with_columns(
+            pl.Series("predicted", predicted),
+            pl.Series("confidence", probabilities.max(axis=1).round(4)),
+        )
+        .with_columns((pl.col("predicted") == pl.col(LABEL)).alias("correct"))
+    )
     write_evaluation(out, metrics, predictions)
     if trained.history:
         plot_history(trained.history, out / "training_curve.png")

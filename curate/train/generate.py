@@ -95,29 +95,43 @@ def response_loss(network, tokenizer, rows: pl.DataFrame, max_length: int, batch
     with torch.no_grad():
         for index in batches(rows.height, batch_size, None):
             part = rows[index.tolist()]
-            input_ids, attention, labels = encode_pairs(tokenizer, part[TEXT].to_list(), part[RESPONSE].to_list(), max_length)
+            input_ids, attention, labels = encode_pairs(
+                tokenizer, part[TEXT].to_list(), part[RESPONSE].to_list(), max_length
+            )
             logits = network(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
             target = labels[:, 1:]
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100, reduction="sum")
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100, reduction="sum"
+            )
             total += loss.item()
             tokens += int((target != -100).sum())
     return total / max(tokens, 1)
 
 
-def train_generator(train: pl.DataFrame, validation: pl.DataFrame | None, config: TrainConfig, out: Path,
-                    on_step: OnStep | None = None) -> TrainedModel:
+def train_generator(
+    train: pl.DataFrame, validation: pl.DataFrame | None, config: TrainConfig, out: Path, on_step: OnStep | None = None
+) -> TrainedModel:
     """Train on (text, response) pairs; keep the epoch with the lowest validation loss (no checkpoint: 135M parameters)."""
     train = train.filter(pl.col(RESPONSE).is_not_null()) if RESPONSE in train.columns else train.clear()
     if train.is_empty():
-        raise CurateError("the generate task needs a `response` column with text", "train.task",
-                          hint="map it in the input (`response: answer`), or use OpenAI chat JSONL")
+        raise CurateError(
+            "the generate task needs a `response` column with text",
+            "train.task",
+            hint="map it in the input (`response: answer`), or use OpenAI chat JSONL",
+        )
     seed_everything(config.seed)
     tokenizer, network = load_causal_lm(config.model)
     prompts, responses = train[TEXT].to_list(), train[RESPONSE].to_list()
-    held_out = validation.filter(pl.col(RESPONSE).is_not_null()) if validation is not None and RESPONSE in validation.columns else None
+    held_out = (
+        validation.filter(pl.col(RESPONSE).is_not_null())
+        if validation is not None and RESPONSE in validation.columns
+        else None
+    )
 
     def make_batch(index: np.ndarray) -> dict:
-        input_ids, attention, labels = encode_pairs(tokenizer, [prompts[i] for i in index], [responses[i] for i in index], config.max_length)
+        input_ids, attention, labels = encode_pairs(
+            tokenizer, [prompts[i] for i in index], [responses[i] for i in index], config.max_length
+        )
         return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
 
     def score_epoch(train_loss: float) -> tuple[float, dict[str, float]]:
@@ -126,13 +140,23 @@ def train_generator(train: pl.DataFrame, validation: pl.DataFrame | None, config
         loss = response_loss(network, tokenizer, held_out, config.max_length)
         return -loss, {"validation_loss": loss}
 
-    history, seconds, speed = fit(network, train.height, make_batch, config, out, score_epoch,
-                                  lambda: save_causal_lm(network, tokenizer, out / "model"), None, on_step)
+    history, seconds, speed = fit(
+        network,
+        train.height,
+        make_batch,
+        config,
+        out,
+        score_epoch,
+        lambda: save_causal_lm(network, tokenizer, out / "model"),
+        None,
+        on_step,
+    )
     return TrainedModel(out / "model", [], history, seconds, speed)
 
 
-def evaluate_generator(model_dir: Path, rows: pl.DataFrame, out: Path, max_length: int = 128, samples: int = 5,
-                       max_new_tokens: int = 64) -> dict[str, Any]:
+def evaluate_generator(
+    model_dir: Path, rows: pl.DataFrame, out: Path, max_length: int = 128, samples: int = 5, max_new_tokens: int = 64
+) -> dict[str, Any]:
     """Perplexity on the evaluation responses and a few greedy sample generations."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -147,10 +171,22 @@ def evaluate_generator(model_dir: Path, rows: pl.DataFrame, out: Path, max_lengt
     for row in rows.head(samples).iter_rows(named=True):
         encoded = tokenizer(prompt_text(tokenizer, row[TEXT]), return_tensors="pt", add_special_tokens=False)
         with torch.no_grad():
-            generated = network.generate(**encoded, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-        examples.append({"prompt": row[TEXT], "reference": row[RESPONSE][:500],
-                         "generated": tokenizer.decode(generated[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True)})
-    metrics = {"rows": rows.height, "eval_loss": round(loss, 4), "perplexity": round(math.exp(min(loss, 50)), 3), "samples": examples}
+            generated = network.generate(
+                **encoded, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+            )
+        examples.append(
+            {
+                "prompt": row[TEXT],
+                "reference": row[RESPONSE][:500],
+                "generated": tokenizer.decode(generated[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True),
+            }
+        )
+    metrics = {
+        "rows": rows.height,
+        "eval_loss": round(loss, 4),
+        "perplexity": round(math.exp(min(loss, 50)), 3),
+        "samples": examples,
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics

@@ -28,12 +28,17 @@ def _rows(split) -> tuple[list[str], list[int], list[str]]:
         return split[TEXT].to_list(), [index[v] for v in split[LABEL].to_list()], names
     feature = split.features.get(LABEL)
     if feature is None or not hasattr(feature, "names"):
-        raise CurateError("the split has no ClassLabel `label` column", LABEL,
-                          hint="export the run with `curate export RUN --format hf --split all` and load it with datasets.load_from_disk")
+        raise CurateError(
+            "the split has no ClassLabel `label` column",
+            LABEL,
+            hint="export the run with `curate export RUN --format hf --split all` and load it with datasets.load_from_disk",
+        )
     return list(split[TEXT]), list(split[LABEL]), list(feature.names)
 
 
-def to_keras_dataset(split, tokenizer=None, batch_size: int = 32, max_length: int = 128, shuffle: bool = True, seed: int = 0):
+def to_keras_dataset(
+    split, tokenizer=None, batch_size: int = 32, max_length: int = 128, shuffle: bool = True, seed: int = 0
+):
     """A PyDataset of (token ids, label index) batches; `.num_classes`, `.vocabulary_size` and `.label_names`
     size the model's first and last layers. Shuffled once per epoch (seeded) when `shuffle`."""
     os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -66,11 +71,11 @@ def to_keras_dataset(split, tokenizer=None, batch_size: int = 32, max_length: in
             return math.ceil(len(encoded) / batch_size)
 
         def __getitem__(self, index: int):
-            rows = self.order[index * batch_size:(index + 1) * batch_size]
+            rows = self.order[index * batch_size : (index + 1) * batch_size]
             width = max(len(encoded[r]) for r in rows)
             ids = np.full((len(rows), width), pad, dtype=np.int64)
             for i, r in enumerate(rows):
-                ids[i, :len(encoded[r])] = encoded[r]
+                ids[i, : len(encoded[r])] = encoded[r]
             return ids, labels[rows]
 
         def on_epoch_end(self) -> None:

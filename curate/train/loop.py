@@ -37,8 +37,12 @@ class TrainConfig:
     # N: only the top N encoder layers and the head train, on the lower layers' output computed once (CLINC150: +1.6
     # macro-F1 over the probe with N=2, benchmarks/RESULTS.md); None: all layers, every step through the whole network
     trainable_layers: int | None = 2
-    cache_frozen_layers: bool = True  # with trainable_layers set, the frozen lower layers run once per text, not every step
-    class_weights: Literal["none", "balanced"] = "none"  # a `sample_weight` column (rebalance {fill: weight}) wins over this
+    cache_frozen_layers: bool = (
+        True  # with trainable_layers set, the frozen lower layers run once per text, not every step
+    )
+    class_weights: Literal["none", "balanced"] = (
+        "none"  # a `sample_weight` column (rebalance {fill: weight}) wins over this
+    )
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     seed: int = 0
@@ -54,7 +58,9 @@ class TrainedModel:
     history: list[dict[str, float]]
     seconds: float
     samples_per_second: float
-    probe: dict[str, Any] | None = None  # the frozen-embedding baseline (classify): C, validation score, the fitted model
+    probe: dict[str, Any] | None = (
+        None  # the frozen-embedding baseline (classify): C, validation score, the fitted model
+    )
 
 
 # on_step(step, total_steps, loss)
@@ -90,9 +96,18 @@ def _load_checkpoint(path: Path, run_key: str) -> dict[str, Any] | None:
     return saved if isinstance(saved, dict) and saved.get("run_key") == run_key else None
 
 
-def fit(network, n_rows: int, make_batch: Callable[[np.ndarray], dict], config: TrainConfig, out: Path,
-        score_epoch: Callable[[float], tuple[float, dict[str, float]]], save_best: Callable[[], None], run_key: str | None = None,
-        on_step: OnStep | None = None, score_before: bool = False) -> tuple[list[dict[str, float]], float, float]:
+def fit(
+    network,
+    n_rows: int,
+    make_batch: Callable[[np.ndarray], dict],
+    config: TrainConfig,
+    out: Path,
+    score_epoch: Callable[[float], tuple[float, dict[str, float]]],
+    save_best: Callable[[], None],
+    run_key: str | None = None,
+    on_step: OnStep | None = None,
+    score_before: bool = False,
+) -> tuple[list[dict[str, float]], float, float]:
     """Train `network` on `n_rows` rows; returns (history, seconds, samples per second).
 
     `score_epoch(train_loss)` returns the epoch's score (higher is better) and figures to record
@@ -105,7 +120,9 @@ def fit(network, n_rows: int, make_batch: Callable[[np.ndarray], dict], config: 
     steps_per_epoch = math.ceil(n_rows / config.batch_size)
     total_steps = config.max_steps or steps_per_epoch * config.epochs
     epochs = math.ceil(total_steps / steps_per_epoch)
-    optimizer = torch.optim.AdamW([p for p in network.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        [p for p in network.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
+    )
     scheduler = get_linear_schedule_with_warmup(optimizer, int(total_steps * config.warmup_ratio), total_steps)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -153,8 +170,17 @@ def fit(network, n_rows: int, make_batch: Callable[[np.ndarray], dict], config: 
         else:
             state["stale"] += 1
         if run_key:
-            torch.save({"run_key": run_key, "model": network.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "state": state, "torch_rng": torch.get_rng_state()}, checkpoint)
+            torch.save(
+                {
+                    "run_key": run_key,
+                    "model": network.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "state": state,
+                    "torch_rng": torch.get_rng_state(),
+                },
+                checkpoint,
+            )
         if config.early_stopping and state["stale"] >= config.early_stopping:
             break
     seconds = time.perf_counter() - started

@@ -18,11 +18,20 @@ def classification_metrics(true: list[str], predicted: list[str], labels: list[s
     metrics: dict[str, Any] = {"accuracy": float(accuracy_score(true, predicted)), "rows": len(true)}
     for average in ("macro", "weighted"):
         p, r, f, _ = precision_recall_fscore_support(true, predicted, labels=labels, average=average, zero_division=0)
-        metrics[f"{average}_precision"], metrics[f"{average}_recall"], metrics[f"{average}_f1"] = float(p), float(r), float(f)
+        metrics[f"{average}_precision"], metrics[f"{average}_recall"], metrics[f"{average}_f1"] = (
+            float(p),
+            float(r),
+            float(f),
+        )
     p, r, f, support = precision_recall_fscore_support(true, predicted, labels=labels, average=None, zero_division=0)
-    metrics["per_class"] = {label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
-                            for i, label in enumerate(labels)}
-    metrics["confusion_matrix"] = {"labels": labels, "matrix": confusion_matrix(true, predicted, labels=labels).tolist()}
+    metrics["per_class"] = {
+        label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
+        for i, label in enumerate(labels)
+    }
+    metrics["confusion_matrix"] = {
+        "labels": labels,
+        "matrix": confusion_matrix(true, predicted, labels=labels).tolist(),
+    }
     return metrics
 
 
@@ -42,7 +51,15 @@ def plot_confusion(matrix: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for i, j in zip(*np.nonzero(values)):
-        ax.text(j, i, int(values[i, j]), ha="center", va="center", fontsize=6, color="white" if values[i, j] > values.max() / 2 else "black")
+        ax.text(
+            j,
+            i,
+            int(values[i, j]),
+            ha="center",
+            va="center",
+            fontsize=6,
+            color="white" if values[i, j] > values.max() / 2 else "black",
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -57,10 +74,21 @@ def plot_history(history: list[dict[str, float]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     epochs = [h["epoch"] for h in history]
-    ax.plot(epochs, [float("nan") if h["train_loss"] is None else h["train_loss"] for h in history], marker="o", label="train loss")
+    ax.plot(
+        epochs,
+        [float("nan") if h["train_loss"] is None else h["train_loss"] for h in history],
+        marker="o",
+        label="train loss",
+    )
     if any("validation_macro_f1" in h for h in history):
         ax2 = ax.twinx()
-        ax2.plot(epochs, [h.get("validation_macro_f1") for h in history], marker="s", color="tab:orange", label="validation macro-F1")
+        ax2.plot(
+            epochs,
+            [h.get("validation_macro_f1") for h in history],
+            marker="s",
+            color="tab:orange",
+            label="validation macro-F1",
+        )
         ax2.set_ylabel("macro-F1")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")

@@ -17,12 +17,16 @@ from curate.train.classify import load_classifier, predict, train_classifier
 from curate.train.loop import TrainConfig, TrainedModel
 
 
-def trials_of(space: dict[str, list[Any]], trials: int | None, strategy: Literal["grid", "random"], seed: int) -> list[dict[str, Any]]:
+def trials_of(
+    space: dict[str, list[Any]], trials: int | None, strategy: Literal["grid", "random"], seed: int
+) -> list[dict[str, Any]]:
     """The settings to try: the whole grid, or `trials` random picks of it (seeded)."""
     known = set(TrainConfig.__dataclass_fields__)
     for key in space:
         if key not in known:
-            raise CurateError(f"cannot search '{key}'", f"train.search.{key}", hint=f"searchable: {', '.join(sorted(known))}")
+            raise CurateError(
+                f"cannot search '{key}'", f"train.search.{key}", hint=f"searchable: {', '.join(sorted(known))}"
+            )
     grid = [dict(zip(space, values)) for values in itertools.product(*space.values())]
     if strategy == "random" and trials and trials < len(grid):
         return random.Random(seed).sample(grid, trials)
@@ -33,11 +37,20 @@ def best_score(trained: TrainedModel) -> float:
     return max((h.get("validation_macro_f1", float("-inf")) for h in trained.history), default=float("-inf"))
 
 
-def search(train: pl.DataFrame, validation: pl.DataFrame, base: TrainConfig, space: dict[str, list[Any]], out: Path,
-           trials: int | None = None, strategy: Literal["grid", "random"] = "grid") -> tuple[TrainedModel, list[dict[str, Any]]]:
+def search(
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    base: TrainConfig,
+    space: dict[str, list[Any]],
+    out: Path,
+    trials: int | None = None,
+    strategy: Literal["grid", "random"] = "grid",
+) -> tuple[TrainedModel, list[dict[str, Any]]]:
     """Train one model per setting, score each on validation macro-F1; returns the best model and every trial."""
     if validation is None or validation.is_empty():
-        raise CurateError("hyperparameter search needs a validation split", "train.search", hint="add `split` before `train`")
+        raise CurateError(
+            "hyperparameter search needs a validation split", "train.search", hint="add `split` before `train`"
+        )
     results, best = [], None
     for i, setting in enumerate(trials_of(space, trials, strategy, base.seed)):
         trained = train_classifier(train, validation, replace(base, **setting), out / f"trial-{i}")
@@ -63,5 +76,9 @@ def cross_validate(rows: pl.DataFrame, config: TrainConfig, folds: int, out: Pat
         probabilities = predict(network, tokenizer, test[TEXT].to_list(), config.max_length)
         predicted = [trained.labels[i] for i in probabilities.argmax(axis=1)]
         scores.append(classification_metrics(test[LABEL].to_list(), predicted, trained.labels)["macro_f1"])
-    return {"folds": folds, "macro_f1_per_fold": [round(s, 4) for s in scores], "macro_f1_mean": round(float(np.mean(scores)), 4),
-            "macro_f1_std": round(float(np.std(scores)), 4)}
+    return {
+        "folds": folds,
+        "macro_f1_per_fold": [round(s, 4) for s in scores],
+        "macro_f1_mean": round(float(np.mean(scores)), 4),
+        "macro_f1_std": round(float(np.std(scores)), 4),
+    }

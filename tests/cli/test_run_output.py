@@ -12,12 +12,18 @@ from curate.cli.main import app
 
 @pytest.fixture
 def recipe(tmp_path):
-    rows = pl.DataFrame({"text": [f"my order {i} has not arrived yet, where is it?" for i in range(20)] + ["hi", "hi"],
-                         "label": ["track_order"] * 22})
+    rows = pl.DataFrame(
+        {
+            "text": [f"my order {i} has not arrived yet, where is it?" for i in range(20)] + ["hi", "hi"],
+            "label": ["track_order"] * 22,
+        }
+    )
     rows.write_csv(tmp_path / "rows.csv")
     path = tmp_path / "recipe.yaml"
-    path.write_text(f"input: {{path: {tmp_path / 'rows.csv'}}}\nstages:\n  - clean\n  - quality\n  - dedup: {{method: exact}}\n"
-                    f"output: {tmp_path / 'run'}\n")
+    path.write_text(
+        f"input: {{path: {tmp_path / 'rows.csv'}}}\nstages:\n  - clean\n  - quality\n  - dedup: {{method: exact}}\n"
+        f"output: {tmp_path / 'run'}\n"
+    )
     return path
 
 

@@ -10,7 +10,9 @@ def test_keeps_one_per_group_and_names_the_duplicate():
     result = ExactDedup().apply(rows)
     assert result.kept["id"].to_list() == ["r0", "r2"]
     assert result.rejected.select("id", "reason", "duplicate_of").rows() == [
-        ("r1", "exact_duplicate", "r0"), ("r3", "exact_duplicate", "r0")]
+        ("r1", "exact_duplicate", "r0"),
+        ("r3", "exact_duplicate", "r0"),
+    ]
     assert result.rejected["detail"][0] == "duplicate of r0 (similarity 1.0)"
     clusters = result.artifacts["clusters"]
     assert clusters.select("id", "kept", "size").rows() == [("r0", True, 3), ("r1", False, 3), ("r3", False, 3)]
@@ -29,12 +31,20 @@ def test_keep_longest_and_most_complete():
 
 
 def test_label_conflicts_flag_majority_or_drop():
-    rows = frame(["cancel my order", "Cancel my order", "cancel my order.", "hello"], ["cancel", "refund", "refund", "greet"])
+    rows = frame(
+        ["cancel my order", "Cancel my order", "cancel my order.", "hello"], ["cancel", "refund", "refund", "greet"]
+    )
     flagged = ExactDedup(on_label_conflict="flag").apply(rows)
-    assert flagged.kept.select("id", "label", "label_conflict").rows() == [("r0", "cancel", True), ("r3", "greet", False)]
+    assert flagged.kept.select("id", "label", "label_conflict").rows() == [
+        ("r0", "cancel", True),
+        ("r3", "greet", False),
+    ]
     assert flagged.stats["label_conflict_clusters"] == 1
     majority = ExactDedup(on_label_conflict="majority").apply(rows)
-    assert majority.kept.filter(pl.col("id") == "r0").select("label", "label_before_dedup").row(0) == ("refund", "cancel")
+    assert majority.kept.filter(pl.col("id") == "r0").select("label", "label_before_dedup").row(0) == (
+        "refund",
+        "cancel",
+    )
     dropped = ExactDedup(on_label_conflict="drop").apply(rows)
     assert dropped.kept["id"].to_list() == ["r3"]
     assert set(dropped.rejected["reason"]) == {"label_conflict"} and dropped.rejected.height == 3
@@ -44,9 +54,12 @@ def test_planted_exact_duplicates_are_found(sample_rows, truth):
     """Each planted resend lands in one cluster with its original, and one of the two is kept."""
     result = ExactDedup().apply(Clean().apply(sample_rows).kept)
     cluster_of = result.artifacts["clusters"].select("id", "cluster")
-    planted = (truth.filter(pl.col("kind") == "exact_dup").select("ticket_id", "duplicate_of")
-               .join(cluster_of, left_on="ticket_id", right_on="id", how="left")
-               .join(cluster_of, left_on="duplicate_of", right_on="id", how="left", suffix="_original"))
+    planted = (
+        truth.filter(pl.col("kind") == "exact_dup")
+        .select("ticket_id", "duplicate_of")
+        .join(cluster_of, left_on="ticket_id", right_on="id", how="left")
+        .join(cluster_of, left_on="duplicate_of", right_on="id", how="left", suffix="_original")
+    )
     recall = (planted["cluster"] == planted["cluster_original"]).fill_null(False).mean()
     assert recall >= 0.97, recall
     kept_ids = set(result.kept["id"])

@@ -38,7 +38,9 @@ def test_unlabelled_rows_are_split_by_the_shares_in_memory_and_streamed(tmp_path
 
     words = "parcel refund depot invoice courier password account order delivery late broken charge card address email".split()
     shuffler = random.Random(0)
-    texts = [" ".join(shuffler.sample(words, 6)) + f" case {i}" for i in range(400)]  # distinct texts: few near duplicates
+    texts = [
+        " ".join(shuffler.sample(words, 6)) + f" case {i}" for i in range(400)
+    ]  # distinct texts: few near duplicates
     rows = pl.DataFrame({"id": [f"r{i}" for i in range(400)], "text": texts})
     in_memory = Split(validation=0.1, test=0.1, seed=5).apply(rows).kept
     engine = LocalEngine(block_rows=100)  # four blocks: split's finish reads ids and (absent) labels of every block

@@ -5,13 +5,28 @@ from datasketch import MinHash, MinHashLSH
 
 from curate.stages.clean.clean import Clean
 from curate.stages.clean.redact import Redact
-from curate.stages.dedup.minhash import MinHashDedup, edit_similarity, MinHasher, normalize_for_shingles, number_keys, shingle_hashes, without_pii_clauses
+from curate.stages.dedup.minhash import (
+    MinHashDedup,
+    edit_similarity,
+    MinHasher,
+    normalize_for_shingles,
+    number_keys,
+    shingle_hashes,
+    without_pii_clauses,
+)
 from curate.recipe.loader import RecipeError
 from curate.recipe.registry import build_stage
 from tests.conftest import frame
 
-TEXTS = ["Where is my order 123?", "where is my ordr 123", "hi", "", "cancel my subscription please",
-         "I want to cancel my subscription, please", "Ünïcödé tickét naïve café"]
+TEXTS = [
+    "Where is my order 123?",
+    "where is my ordr 123",
+    "hi",
+    "",
+    "cancel my subscription please",
+    "I want to cancel my subscription, please",
+    "Ünïcödé tickét naïve café",
+]
 
 
 @pytest.mark.parametrize("unit, ngram", [("char", 3), ("char", 5), ("word", 1), ("word", 2)])
@@ -33,10 +48,14 @@ def test_shingles_of_a_text_do_not_depend_on_its_neighbours():
 
 
 def test_finds_near_duplicates_and_names_similarity():
-    rows = frame(["I need to cancel my order 4521 today please",
-                  "i need to cancel my ordr 4521 today please!!",
-                  "I need to cancel my order 9981 today please",
-                  "What are your opening hours?"])
+    rows = frame(
+        [
+            "I need to cancel my order 4521 today please",
+            "i need to cancel my ordr 4521 today please!!",
+            "I need to cancel my order 9981 today please",
+            "What are your opening hours?",
+        ]
+    )
     result = MinHashDedup(threshold=0.7).apply(rows)
     assert result.kept["id"].to_list() == ["r0", "r2", "r3"]
     rejected = result.rejected.row(0, named=True)
@@ -60,16 +79,22 @@ def test_lsh_candidates_agree_with_datasketch_index(sample_rows):
     labels = near_duplicate_clusters(signatures, 0.8)
     for i, signature in enumerate(signatures):
         query = MinHash(num_perm=128, hashvalues=signature, scheme="affine32")
-        neighbours = [int(j) for j in lsh.query(query) if int(j) != i and (signatures[int(j)] == signature).mean() >= 0.8]
+        neighbours = [
+            int(j) for j in lsh.query(query) if int(j) != i and (signatures[int(j)] == signature).mean() >= 0.8
+        ]
         for j in neighbours:
             assert labels[i] == labels[j] != -1
 
 
 def test_typos_that_break_shingles_do_not_hide_a_resend():
     """Four typos cost this resend 28% of its MinHash agreement but only 6% of its characters."""
-    rows = frame(["I need to check the status of order 4521, it has not arrived yet",
-                  "I need to chek the staus of ordr 4521, it has not arived yet",
-                  "I need to check the status of order 4521, it has been lost"])
+    rows = frame(
+        [
+            "I need to check the status of order 4521, it has not arrived yet",
+            "I need to chek the staus of ordr 4521, it has not arived yet",
+            "I need to check the status of order 4521, it has been lost",
+        ]
+    )
     signatures = MinHasher().signatures(rows["text"])
     assert (signatures[0] == signatures[1]).mean() < 0.8
     jaccard = MinHashDedup(similarity="jaccard", threshold=0.8).apply(rows)
@@ -88,9 +113,19 @@ def test_a_pair_exactly_at_the_threshold_passes():
 
 
 def test_contact_details_do_not_make_a_ticket_different():
-    rows = Redact().apply(frame(["Where can I get my money back? My email is liam.chen4@example.org",
-                                 "where can i get my money back",
-                                 "Where can I get my money back? Call me on +1 (212) 555-0134 please"])).kept
+    rows = (
+        Redact()
+        .apply(
+            frame(
+                [
+                    "Where can I get my money back? My email is liam.chen4@example.org",
+                    "where can i get my money back",
+                    "Where can I get my money back? Call me on +1 (212) 555-0134 please",
+                ]
+            )
+        )
+        .kept
+    )
     assert rows["text"][0].endswith("[EMAIL]") and "[PHONE]" in rows["text"][2]
     assert set(MinHashDedup().apply(rows).rejected["id"]) == {"r1", "r2"}
     assert MinHashDedup(ignore_pii_clauses=False).apply(rows).rejected.height == 0
@@ -99,16 +134,24 @@ def test_contact_details_do_not_make_a_ticket_different():
 def test_an_order_number_inside_a_contact_clause_still_tells_tickets_apart():
     """Read in the 1M-ticket benchmark's rejections: 5,438 of 41,615 near duplicates were different orders, because
     the order number sat in the clause that held the email, and that clause was left out before numbers were read."""
-    rows = frame(["where to check the bills from Mr. Jones? (order 1268292) my email is [EMAIL]",
-                  "where to check the bills from Mr. Jones? (order 4876141) my email is [EMAIL]",
-                  "where to check the bills from Mr. Jones? (order 1268292) my email is [EMAIL]!"])
+    rows = frame(
+        [
+            "where to check the bills from Mr. Jones? (order 1268292) my email is [EMAIL]",
+            "where to check the bills from Mr. Jones? (order 4876141) my email is [EMAIL]",
+            "where to check the bills from Mr. Jones? (order 1268292) my email is [EMAIL]!",
+        ]
+    )
     assert "order" not in without_pii_clauses(rows["text"])[0]  # the clause goes from the comparison...
     assert set(MinHashDedup().apply(rows).rejected["id"]) == {"r2"}  # ...but its number still counts
 
 
 def test_pii_clauses_go_but_a_text_never_becomes_empty():
     texts = pl.Series(["cancel order 7, my email is [EMAIL]. Thanks", "[EMAIL]", "reach me at [EMAIL] or [PHONE_2]"])
-    assert [t.split() for t in without_pii_clauses(texts)] == [["cancel", "order", "7,", ".", "Thanks"], ["[EMAIL]"], ["reach", "me", "at", "[EMAIL]", "or", "[PHONE_2]"]]
+    assert [t.split() for t in without_pii_clauses(texts)] == [
+        ["cancel", "order", "7,", ".", "Thanks"],
+        ["[EMAIL]"],
+        ["reach", "me", "at", "[EMAIL]", "or", "[PHONE_2]"],
+    ]
     # Placeholder numbers are not order numbers.
     keys = number_keys(pl.Series(["order 7 from [EMAIL_2]", "order 7", "order 8"]))
     assert keys[0] == keys[1] != keys[2]
@@ -138,9 +181,12 @@ def test_planted_resends_found(sample_rows, truth):
     rows = Redact().apply(Clean().apply(sample_rows).kept).kept
     result = MinHashDedup(across_labels=True).apply(rows)
     cluster_of = result.artifacts["clusters"].select("id", "cluster")
-    planted = (truth.filter(pl.col("kind").is_in(["exact_dup", "near_dup"])).select("ticket_id", "duplicate_of", "kind")
-               .join(cluster_of, left_on="ticket_id", right_on="id", how="left")
-               .join(cluster_of, left_on="duplicate_of", right_on="id", how="left", suffix="_original"))
+    planted = (
+        truth.filter(pl.col("kind").is_in(["exact_dup", "near_dup"]))
+        .select("ticket_id", "duplicate_of", "kind")
+        .join(cluster_of, left_on="ticket_id", right_on="id", how="left")
+        .join(cluster_of, left_on="duplicate_of", right_on="id", how="left", suffix="_original")
+    )
     found = (planted["cluster"] == planted["cluster_original"]).fill_null(False)
     assert found.filter(planted["kind"] == "exact_dup").mean() == 1.0
     assert found.filter(planted["kind"] == "near_dup").mean() >= 0.9
@@ -148,10 +194,19 @@ def test_planted_resends_found(sample_rows, truth):
 
 def test_near_identical_texts_of_two_intents_stay_apart_and_nothing_chains():
     """CLINC150's pairs: one word apart, two intents. And A~B~C must not remove C when C is far from A."""
-    rows = pl.DataFrame({"id": ["a", "b", "c", "d", "e"],
-                         "text": ["where were you created", "when were you created", "i need to reactivate my credit card",
-                                  "i need to reactivate my credit cards", "i need to reactivate all my credit cards"],
-                         "label": ["where_are_you_from", "how_old_are_you", "reactivate", "reactivate", "reactivate"]})
+    rows = pl.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "text": [
+                "where were you created",
+                "when were you created",
+                "i need to reactivate my credit card",
+                "i need to reactivate my credit cards",
+                "i need to reactivate all my credit cards",
+            ],
+            "label": ["where_are_you_from", "how_old_are_you", "reactivate", "reactivate", "reactivate"],
+        }
+    )
     result = MinHashDedup(keep="first").apply(rows)
     assert set(result.kept["id"]) == {"a", "b", "c", "e"}  # e: 0.9 to d but 0.875 to c, the row kept
     assert result.rejected["id"].to_list() == ["d"] and (result.rejected["similarity"] >= 0.9).all()
@@ -161,28 +216,54 @@ def test_near_identical_texts_of_two_intents_stay_apart_and_nothing_chains():
 
 def test_a_different_word_is_not_a_typo():
     """Read on CLINC150: "debit"/"credit", "japan"/"ireland" are other requests; "intetest" is a typo."""
-    texts = ["i would like to check my rewards for my debit card", "i would like to check my rewards for my credit card",
-             "does japan have any travel alerts i should be aware of", "does ireland have any travel alerts i should be aware of",
-             "what is my intetest rate", "what is my interest rate"]
+    texts = [
+        "i would like to check my rewards for my debit card",
+        "i would like to check my rewards for my credit card",
+        "does japan have any travel alerts i should be aware of",
+        "does ireland have any travel alerts i should be aware of",
+        "what is my intetest rate",
+        "what is my interest rate",
+    ]
     # The corpus around them: the words people use often, as in a real query set.
-    background = ["my debit card was declined", "credit card limit please", "flights to japan", "weather in ireland",
-                  "interest on my savings", "what interest do i earn", "travel alerts for france"]
-    rows = pl.DataFrame({"id": [f"r{i}" for i in range(len(texts + background))], "text": texts + background,
-                         "label": ["rewards"] * 2 + ["travel"] * 2 + ["rate"] * 2 + ["other"] * len(background)})
+    background = [
+        "my debit card was declined",
+        "credit card limit please",
+        "flights to japan",
+        "weather in ireland",
+        "interest on my savings",
+        "what interest do i earn",
+        "travel alerts for france",
+    ]
+    rows = pl.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(len(texts + background))],
+            "text": texts + background,
+            "label": ["rewards"] * 2 + ["travel"] * 2 + ["rate"] * 2 + ["other"] * len(background),
+        }
+    )
     result = MinHashDedup(keep="first").apply(rows)
     assert result.rejected["id"].to_list() == ["r5"]  # the typo pair is one request (keep: first keeps r4)
     assert MinHashDedup(keep="first", distinct_words=False).apply(rows).rejected.height == 3
 
 
-@pytest.mark.parametrize("a,b", [
-    ("what does ls stand for", "what does lax stand for"),
-    ("fare code f", "fare code yn"),
-    ("delta flights to san francisco", "delta flights from san francisco"),
-    ("i can pay the bill now", "i cannot pay the bill now"),
-])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("what does ls stand for", "what does lax stand for"),
+        ("fare code f", "fare code yn"),
+        ("delta flights to san francisco", "delta flights from san francisco"),
+        ("i can pay the bill now", "i cannot pay the bill now"),
+    ],
+)
 def test_short_texts_that_differ_by_a_code_a_direction_or_a_negation_stay_apart(a, b):
     """Wrong merges read on a real flight-query set (the abbreviation intent lost 26 of its 108 distinct texts)."""
-    corpus = [a, b] * 2 + ["what does ewr stand for", "fare code h", "fare code h", "flights to denver", "i cannot log in"]
+    corpus = [a, b] * 2 + [
+        "what does ewr stand for",
+        "fare code h",
+        "fare code h",
+        "flights to denver",
+        "i cannot log in",
+    ]
     rows = pl.DataFrame({"id": [f"r{i}" for i in range(len(corpus))], "text": corpus, "label": ["x"] * len(corpus)})
     result = MinHashDedup(threshold=0.8).apply(rows)
     clusters = result.artifacts["clusters"]

@@ -27,10 +27,18 @@ def test_components_link_chains():
 
 @pytest.mark.slow
 def test_semantic_dedup_with_minilm(tmp_path):
-    rows = frame(["password reset link does not work", "the link to reset my password is broken",
-                  "What are your opening hours?", "When do you open?"])
+    rows = frame(
+        [
+            "password reset link does not work",
+            "the link to reset my password is broken",
+            "What are your opening hours?",
+            "When do you open?",
+        ]
+    )
     result = SemanticDedup(threshold=0.75).apply(rows)
-    assert "r1" in set(result.rejected["id"]) and result.rejected.filter(pl.col("id") == "r1")["duplicate_of"][0] == "r0"
+    assert (
+        "r1" in set(result.rejected["id"]) and result.rejected.filter(pl.col("id") == "r1")["duplicate_of"][0] == "r0"
+    )
     assert "r2" in set(result.kept["id"])
     assert result.rejected["reason"].unique().to_list() == ["semantic_duplicate"]
 

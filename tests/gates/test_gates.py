@@ -41,17 +41,30 @@ def test_clean_data_passes(good):
 
 
 def test_planted_defects_fail_with_the_right_expectation(good):
-    leaked = good.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("mail me at jo.doe@example.com")).otherwise(pl.col("text")).alias("text"))
+    leaked = good.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(pl.lit("mail me at jo.doe@example.com"))
+        .otherwise(pl.col("text"))
+        .alias("text")
+    )
     report = validate(leaked, SUITE)
     assert failing(report) == {("expect_column_values_to_not_match_regex_list", "text")}
     example = report.failed[0].examples[0]
-    assert example["id"] == good["id"][3] and "jo.doe@example.com" not in json.dumps(report.to_dict()) and "[EMAIL]" in example["text"]
+    assert (
+        example["id"] == good["id"][3]
+        and "jo.doe@example.com" not in json.dumps(report.to_dict())
+        and "[EMAIL]" in example["text"]
+    )
 
-    unknown = good.with_columns(pl.when(pl.int_range(pl.len()) < 2).then(pl.lit("wire_fraud")).otherwise(pl.col("label")).alias("label"))
+    unknown = good.with_columns(
+        pl.when(pl.int_range(pl.len()) < 2).then(pl.lit("wire_fraud")).otherwise(pl.col("label")).alias("label")
+    )
     assert failing(validate(unknown, SUITE)) == {("expect_column_values_to_be_in_set", "label")}
 
     top = good["label"].value_counts(sort=True)["label"][0]
-    dominant = pl.concat([good, good.filter(pl.col("label") == top).with_columns(pl.col("id") + "-copy", pl.col("text") + " again")] * 2)
+    dominant = pl.concat(
+        [good, good.filter(pl.col("label") == top).with_columns(pl.col("id") + "-copy", pl.col("text") + " again")] * 2
+    )
     report = validate(dominant, SUITE)
     assert ("expect_column_values_to_be_between", "largest_class_share") in failing(report)
     outcome = next(o for o in report.failed if o.column == "largest_class_share")
@@ -71,7 +84,15 @@ def test_gate_stage_stops_the_recipe(good):
 
 def test_bad_suite_names_the_expectation(tmp_path, good):
     suite = tmp_path / "s.json"
-    suite.write_text(json.dumps({"expectations": [{"type": "expect_column_values_to_be_between", "kwargs": {"column": "text", "mni_value": 1}}]}))
+    suite.write_text(
+        json.dumps(
+            {
+                "expectations": [
+                    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "text", "mni_value": 1}}
+                ]
+            }
+        )
+    )
     with pytest.raises(CurateError) as caught:
         validate(good, suite)
     assert "expect_column_values_to_be_between" in caught.value.message and "mni_value" in caught.value.message
@@ -93,7 +114,9 @@ def test_draft_then_validate_through_the_cli(good, tmp_path):
     assert set(labels["kwargs"]["value_set"]) == set(good["label"].unique())
     assert runner.invoke(app, ["validate", str(data), "--suite", str(drafted)]).exit_code == 0
     good.head(50).write_parquet(tmp_path / "small.parquet")
-    small = runner.invoke(app, ["validate", str(tmp_path / "small.parquet"), "--suite", str(drafted), "--out", str(tmp_path / "r.json")])
+    small = runner.invoke(
+        app, ["validate", str(tmp_path / "small.parquet"), "--suite", str(drafted), "--out", str(tmp_path / "r.json")]
+    )
     assert small.exit_code == 3 and "row_count" in small.output
     assert json.loads((tmp_path / "r.json").read_text())["success"] is False
     assert draft_suite(good)["expectations"][-1]["meta"]["on"] == "metrics"
@@ -102,20 +125,31 @@ def test_draft_then_validate_through_the_cli(good, tmp_path):
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-@pytest.mark.skipif(not (SHARED / "clinc150" / "data_full.json").exists(), reason="the shared real data sets are not on this machine")
+@pytest.mark.skipif(
+    not (SHARED / "clinc150" / "data_full.json").exists(), reason="the shared real data sets are not on this machine"
+)
 def test_a_suite_drafted_from_real_trusted_data_passes_that_data(tmp_path):
     clinc = json.loads((SHARED / "clinc150" / "data_full.json").read_text())["train"]
     complaints = pl.read_csv(SHARED / "cfpb" / "complaints.csv")
-    for rows in (pl.DataFrame({"id": [str(i) for i in range(len(clinc))], "text": [t for t, _ in clinc], "label": [l for _, l in clinc]}),
-                 complaints.select(pl.int_range(pl.len()).cast(pl.String).alias("id"), pl.col("Consumer complaint narrative").alias("text"),
-                                   pl.col("Product").alias("label"))):
+    for rows in (
+        pl.DataFrame(
+            {"id": [str(i) for i in range(len(clinc))], "text": [t for t, _ in clinc], "label": [l for _, l in clinc]}
+        ),
+        complaints.select(
+            pl.int_range(pl.len()).cast(pl.String).alias("id"),
+            pl.col("Consumer complaint narrative").alias("text"),
+            pl.col("Product").alias("label"),
+        ),
+    ):
         (tmp_path / "suite.json").write_text(json.dumps(draft_suite(rows)))
         report = validate(rows, tmp_path / "suite.json")
         assert report.success, report.summary()
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SHARED / "snips" / "train.csv").exists(), reason="the shared real data sets are not on this machine")
+@pytest.mark.skipif(
+    not (SHARED / "snips" / "train.csv").exists(), reason="the shared real data sets are not on this machine"
+)
 def test_the_default_recipe_runs_on_another_labelled_set_and_its_gate_passes(tmp_path):
     """The default recipe's stages and gate, unchanged, on real queries whose labels it has never seen (SNIPS): the gate
     binds no label set, and split and the gate count near duplicates across splits the same way."""

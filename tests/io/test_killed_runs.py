@@ -23,7 +23,9 @@ def test_a_run_killed_at_random_points_leaves_a_complete_run(tmp_path):
     source = pl.read_csv(ROOT / "data/sample/tickets.csv").head(500)
     source.write_csv(tmp_path / "tickets.csv")
     recipe = yaml.safe_load((ROOT / "recipes/tickets.yaml").read_text())
-    recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and ({"train", "rebalance", "gate"} & set(s)))]
+    recipe["stages"] = [
+        s for s in recipe["stages"] if not (isinstance(s, dict) and ({"train", "rebalance", "gate"} & set(s)))
+    ]
     recipe["input"]["path"] = str(tmp_path / "tickets.csv")
     recipe["output"] = str(tmp_path / "run")
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
@@ -34,7 +36,9 @@ def test_a_run_killed_at_random_points_leaves_a_complete_run(tmp_path):
     reports = {(tmp_path / "run" / "report.json").read_text()}
     rng = random.Random(0)
     for attempt in range(5):
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         time.sleep(rng.uniform(0.2, full * 1.1))
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -46,11 +50,17 @@ def test_a_run_killed_at_random_points_leaves_a_complete_run(tmp_path):
         result = CliRunner().invoke(app, ["export", str(run.path), "--out", str(out), "--split", "all"])
         assert result.exit_code == 0 and sum(1 for _ in out.open()) == run.approved.height
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".run.")]
-    assert all(".staging-" in name or ".retired-" in name for name in leftovers)  # hidden siblings, never mistaken for the run
+    assert all(
+        ".staging-" in name or ".retired-" in name for name in leftovers
+    )  # hidden siblings, never mistaken for the run
     for name in leftovers:
         assert not (tmp_path / name / "_COMPLETE").exists() or ".retired-" in name
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=600)  # the next run clears what killed runs left
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".run.")] == [] and not (tmp_path / "run" / "_WRITER").exists()
+    subprocess.run(
+        command, cwd=ROOT, check=True, capture_output=True, timeout=600
+    )  # the next run clears what killed runs left
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".run.")] == [] and not (
+        tmp_path / "run" / "_WRITER"
+    ).exists()
 
 
 def test_a_live_runs_staging_folder_is_left_alone(tmp_path):

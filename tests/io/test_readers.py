@@ -18,23 +18,44 @@ def test_csv_with_column_mapping(tmp_path):
     path.write_text('ticket_id,body,queue,extra\nT1,"Refund, please",billing,x\nT2,"line one\nline two",tech,y\n')
     result = read(path, text="body", label="queue", id="ticket_id").result
     assert result.kept.select("id", "text", "label", "extra").rows() == [
-        ("T1", "Refund, please", "billing", "x"), ("T2", "line one\nline two", "tech", "y")]
+        ("T1", "Refund, please", "billing", "x"),
+        ("T2", "line one\nline two", "tech", "y"),
+    ]
     assert result.kept["source_line"].to_list() == [2, 4]
 
 
 def test_jsonl_parquet_and_openai_chat(tmp_path):
-    rows = [{"id": "a", "text": "where is my order", "label": "track"}, {"id": "b", "text": "cancel it", "label": "cancel"}]
+    rows = [
+        {"id": "a", "text": "where is my order", "label": "track"},
+        {"id": "b", "text": "cancel it", "label": "cancel"},
+    ]
     (tmp_path / "t.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     pl.DataFrame(rows).write_parquet(tmp_path / "t.parquet")
     for name in ("t.jsonl", "t.parquet"):
         kept = read(tmp_path / name).result.kept
-        assert kept.select("id", "text", "label").rows() == [("a", "where is my order", "track"), ("b", "cancel it", "cancel")]
-    chat = [{"messages": [{"role": "system", "content": "be nice"}, {"role": "user", "content": "my card was charged twice"},
-                          {"role": "assistant", "content": "Sorry! Refunding now."}], "label": "billing"}]
+        assert kept.select("id", "text", "label").rows() == [
+            ("a", "where is my order", "track"),
+            ("b", "cancel it", "cancel"),
+        ]
+    chat = [
+        {
+            "messages": [
+                {"role": "system", "content": "be nice"},
+                {"role": "user", "content": "my card was charged twice"},
+                {"role": "assistant", "content": "Sorry! Refunding now."},
+            ],
+            "label": "billing",
+        }
+    ]
     (tmp_path / "c.jsonl").write_text(json.dumps(chat[0]) + "\n")
     kept = read(tmp_path / "c.jsonl").result.kept
     assert kept.row(0, named=True) | {"id": None} == kept.row(0, named=True) | {
-        "id": None, "text": "my card was charged twice", "response": "Sorry! Refunding now.", "system": "be nice", "label": "billing"}
+        "id": None,
+        "text": "my card was charged twice",
+        "response": "Sorry! Refunding now.",
+        "system": "be nice",
+        "label": "billing",
+    }
     assert read(tmp_path / "c.jsonl").fingerprint["format"] == "openai"
 
 
@@ -58,7 +79,9 @@ def test_malformed_csv_row_names_the_line(tmp_path):
     # With on_bad_rows: reject the row is kept as a rejected row with its line, never lost.
     result = read(path, on_bad_rows="reject").result
     assert result.kept["id"].to_list() == ["1", "3"]
-    assert result.rejected.select("reason", "detail").rows() == [("malformed_row", "line 3: expected 3 fields, found 4")]
+    assert result.rejected.select("reason", "detail").rows() == [
+        ("malformed_row", "line 3: expected 3 fields, found 4")
+    ]
 
 
 def test_malformed_json_line(tmp_path):
@@ -81,7 +104,9 @@ def test_wrong_encoding_names_the_line_and_the_fix(tmp_path):
     assert read(path, encoding="cp1252").result.kept["text"].to_list() == ["fine", "caf\u00e9 au lait"]
 
 
-@pytest.mark.parametrize("content, message", [("", "the file is empty"), ("id,text\n", "header but no rows"), ("  \n", "the file is empty")])
+@pytest.mark.parametrize(
+    "content, message", [("", "the file is empty"), ("id,text\n", "header but no rows"), ("  \n", "the file is empty")]
+)
 def test_empty_files(tmp_path, content, message):
     path = tmp_path / "t.csv"
     path.write_text(content)
@@ -109,7 +134,10 @@ def test_empty_texts_are_rejected_not_dropped(tmp_path):
     path.write_text('id,text\n1,hello\n2,\n3,"   "\n')
     result = read(path).result
     assert result.kept["id"].to_list() == ["1"]
-    assert result.rejected.select("id", "stage", "reason").rows() == [("2", "ingest", "empty_text"), ("3", "ingest", "empty_text")]
+    assert result.rejected.select("id", "stage", "reason").rows() == [
+        ("2", "ingest", "empty_text"),
+        ("3", "ingest", "empty_text"),
+    ]
 
 
 def test_stable_ids_survive_reordering():
@@ -152,29 +180,57 @@ def _read_in_batches(spec, batch_rows):
 
     reader = InputReader(spec, batch_rows)
     parts = list(reader.batches())
-    return (pl.concat([p.kept for p in parts], how="diagonal_relaxed"), pl.concat([p.rejected for p in parts], how="diagonal_relaxed"),
-            reader.stats, len(parts))
+    return (
+        pl.concat([p.kept for p in parts], how="diagonal_relaxed"),
+        pl.concat([p.rejected for p in parts], how="diagonal_relaxed"),
+        reader.stats,
+        len(parts),
+    )
 
 
 @pytest.mark.parametrize("name", ["messy.csv", "mac.csv", "messy.jsonl", "chat.jsonl", "messy.parquet"])
 def test_a_file_read_in_batches_is_the_file_read_at_once(tmp_path, name):
     """What a streamed run reads, 3 rows at a time: the same rows, ids, lines, rejections and stats as reading the whole
     file, although repeated texts, a quoted record over two lines and a stray quote fall across batch boundaries."""
-    texts = ["where is my refund", "cancel my order", "where is my refund", "", "my card\nwas charged twice",
-             "cancel my order", "change my address", "where is my refund", "hello", "cancel my order", "bye"]
+    texts = [
+        "where is my refund",
+        "cancel my order",
+        "where is my refund",
+        "",
+        "my card\nwas charged twice",
+        "cancel my order",
+        "change my address",
+        "where is my refund",
+        "hello",
+        "cancel my order",
+        "bye",
+    ]
     labels = ["refund", "cancel", "refund", "x", "billing", "cancel", "address", "refund", "other", None, "other"]
     path = tmp_path / name
     if name.endswith(".csv"):
-        lines = ["text,label,extra"] + ['"' + t + '",' + (lbl or "") + f",{i}" for i, (t, lbl) in enumerate(zip(texts, labels))]
+        lines = ["text,label,extra"] + [
+            '"' + t + '",' + (lbl or "") + f",{i}" for i, (t, lbl) in enumerate(zip(texts, labels))
+        ]
         lines.insert(5, '"this quote never closes,track,0')  # recovered line by line under `reject`
         lines.insert(8, "too,many,fields,here")
         path.write_bytes(("\r" if name == "mac.csv" else "\n").join(lines).encode() + b"\n")
     elif name == "chat.jsonl":
-        path.write_text("\n".join(json.dumps({"messages": [{"role": "user", "content": t}, {"role": "assistant", "content": "ok"}],
-                                              "label": lbl}) for t, lbl in zip(texts, labels)) + "\n\nnot json\n")
+        path.write_text(
+            "\n".join(
+                json.dumps(
+                    {"messages": [{"role": "user", "content": t}, {"role": "assistant", "content": "ok"}], "label": lbl}
+                )
+                for t, lbl in zip(texts, labels)
+            )
+            + "\n\nnot json\n"
+        )
     elif name.endswith(".jsonl"):
-        path.write_text("\n".join(json.dumps({"text": t, "label": lbl, "n": i}) for i, (t, lbl) in enumerate(zip(texts, labels)))
-                        + "\n\n{broken\n" + json.dumps({"text": "last one", "label": "other", "n": 99}) + "\n")
+        path.write_text(
+            "\n".join(json.dumps({"text": t, "label": lbl, "n": i}) for i, (t, lbl) in enumerate(zip(texts, labels)))
+            + "\n\n{broken\n"
+            + json.dumps({"text": "last one", "label": "other", "n": 99})
+            + "\n"
+        )
     else:
         pl.DataFrame({"text": texts, "label": labels}).write_parquet(path)
     spec = InputSpec(path=path, on_bad_rows="reject")

@@ -14,13 +14,17 @@ from hypothesis import strategies as st
 from curate.io.readers import read_input
 from curate.io.spec import InputSpec
 
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40)
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40
+)
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def write_csv(path: Path, texts: list[str], line_end: str) -> None:
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator=line_end, quoting=csv.QUOTE_ALL)  # minimal quoting ignores \n when lines end in \r
+    writer = csv.writer(
+        buffer, lineterminator=line_end, quoting=csv.QUOTE_ALL
+    )  # minimal quoting ignores \n when lines end in \r
     writer.writerow(["id", "text"])
     writer.writerows([[f"r{i}", t] for i, t in enumerate(texts)])
     path.write_text(buffer.getvalue(), encoding="utf-8", newline="")

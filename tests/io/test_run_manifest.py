@@ -17,20 +17,26 @@ from curate.io.review import decisions_path, sign_off
 from curate.io.rundir import COMPLETE, RunDir, file_hash, read_manifest, report_hash
 
 ROOT = Path(__file__).resolve().parents[2]
-CSV = "id,text,label\n" + "".join(f"r{i},please help me with order number {i} today,{'a' if i % 2 else 'b'}\n" for i in range(40))
+CSV = "id,text,label\n" + "".join(
+    f"r{i},please help me with order number {i} today,{'a' if i % 2 else 'b'}\n" for i in range(40)
+)
 
 
 def curate_run(folder: Path, output: str = "run") -> Path:
     """`curate run` on a 40-row file with one stage, into `folder/output`; returns the recipe."""
     (folder / "t.csv").write_text(CSV)
     recipe = folder / "r.yaml"
-    recipe.write_text(f"input: {{path: {folder / 't.csv'}, label: label}}\nstages: [clean]\noutput: {folder / output}\n")
+    recipe.write_text(
+        f"input: {{path: {folder / 't.csv'}, label: label}}\nstages: [clean]\noutput: {folder / output}\n"
+    )
     return recipe
 
 
 def run_cli(*argv) -> tuple[int, str]:
     result = CliRunner().invoke(app, [str(a) for a in argv])
-    assert "Traceback" not in result.output and (result.exception is None or isinstance(result.exception, SystemExit)), result.exception
+    assert "Traceback" not in result.output and (
+        result.exception is None or isinstance(result.exception, SystemExit)
+    ), result.exception
     return result.exit_code, result.output
 
 
@@ -75,7 +81,9 @@ def test_a_complete_run_with_a_file_added_is_not_replaced_but_review_decisions_a
     (run / "notes" / "thesis.tex").unlink()
     (run / "notes").rmdir()
     decisions_path(run).parent.mkdir()
-    pl.DataFrame({"id": ["r1"], "action": ["reject"]}).write_parquet(decisions_path(run))  # review/ is the reviewer's, outside the manifest
+    pl.DataFrame({"id": ["r1"], "action": ["reject"]}).write_parquet(
+        decisions_path(run)
+    )  # review/ is the reviewer's, outside the manifest
     assert RunDir(run).approved.height == 40
     code, output = run_cli("run", recipe)
     assert code == 0, output
@@ -101,17 +109,29 @@ def test_an_empty_folder_is_a_fine_output(tmp_path):
     assert RunDir(tmp_path / "run").approved.height == 40
 
 
-@pytest.mark.parametrize("argv", [
-    ["export", "{run}", "--out", "{run}/approved.parquet"],
-    ["export", "{run}", "--out", "{run}", "--format", "splits"],
-    ["export", "{run}", "--out", "{run}/sub/x.jsonl"],
-    ["leakage", "{run}", "{dir}/t.csv", "--out", "{run}/pairs.csv"],
-    ["expectations", "init", "{run}", "--out", "{run}/suite.json"],
-    ["validate", "{run}", "--out", "{run}/gate.json"],
-    ["train", "{run}", "--out", "{run}/train", "--max-steps", "1"],
-    ["export", "{dir}/t.csv", "--out", "{dir}/t.csv", "--format", "jsonl"],
-], ids=["export-over-approved", "export-splits-into-run", "export-below-run", "leakage", "expectations-init", "validate", "train",
-        "export-over-its-file"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "{run}", "--out", "{run}/approved.parquet"],
+        ["export", "{run}", "--out", "{run}", "--format", "splits"],
+        ["export", "{run}", "--out", "{run}/sub/x.jsonl"],
+        ["leakage", "{run}", "{dir}/t.csv", "--out", "{run}/pairs.csv"],
+        ["expectations", "init", "{run}", "--out", "{run}/suite.json"],
+        ["validate", "{run}", "--out", "{run}/gate.json"],
+        ["train", "{run}", "--out", "{run}/train", "--max-steps", "1"],
+        ["export", "{dir}/t.csv", "--out", "{dir}/t.csv", "--format", "jsonl"],
+    ],
+    ids=[
+        "export-over-approved",
+        "export-splits-into-run",
+        "export-below-run",
+        "leakage",
+        "expectations-init",
+        "validate",
+        "train",
+        "export-over-its-file",
+    ],
+)
 def test_no_command_writes_into_what_it_reads(tmp_path, run, argv):
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     code, output = run_cli(*(a.replace("{run}", str(run)).replace("{dir}", str(tmp_path)) for a in argv))
@@ -130,11 +150,19 @@ def test_train_writes_beside_the_run_by_default(tmp_path, run):
 def test_a_swapped_approved_set_is_refused_by_every_reader(tmp_path, run):
     swap_approved(run)
     says = "approved.parquet changed after the run"
-    for argv in (["export", run, "--out", tmp_path / "x.jsonl", "--split", "all"], ["train", run, "--max-steps", "1"],
-                 ["review", run], ["review", run, "--sign-off", "--reviewer", "ana"], ["validate", run],
-                 ["expectations", "init", run, "--out", tmp_path / "s.json"]):
+    for argv in (
+        ["export", run, "--out", tmp_path / "x.jsonl", "--split", "all"],
+        ["train", run, "--max-steps", "1"],
+        ["review", run],
+        ["review", run, "--sign-off", "--reviewer", "ana"],
+        ["validate", run],
+        ["expectations", "init", run, "--out", tmp_path / "s.json"],
+    ):
         code, output = run_cli(*argv)
-        assert code == 2 and says in output and str(run / "approved.parquet") in output.replace("\n", ""), (argv, output)
+        assert code == 2 and says in output and str(run / "approved.parquet") in output.replace("\n", ""), (
+            argv,
+            output,
+        )
     assert not (tmp_path / "x.jsonl").exists() and not (tmp_path / "s.json").exists() and not (run / "review").exists()
     for read in (RunDir, curate.load_run, D.training, D.dropped_candidates):
         with pytest.raises(InputError, match=says):
@@ -151,12 +179,16 @@ def test_the_explorer_shows_the_refusal_instead_of_the_run(run, monkeypatch):
     assert any("approved.parquet changed after the run" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("change, says", [
-    (lambda run: (run / "notes.txt").write_text("x"), "notes.txt was added after the run"),
-    (lambda run: (run / "rejected.parquet").unlink(), "rejected.parquet is missing"),
-    (lambda run: (run / "report.md").write_text("# a nicer report"), "report.md changed after the run"),
-    (lambda run: (run / COMPLETE).write_text("0" * 64), "does not list the run's files"),
-], ids=["added", "missing", "changed report", "old marker"])
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (lambda run: (run / "notes.txt").write_text("x"), "notes.txt was added after the run"),
+        (lambda run: (run / "rejected.parquet").unlink(), "rejected.parquet is missing"),
+        (lambda run: (run / "report.md").write_text("# a nicer report"), "report.md changed after the run"),
+        (lambda run: (run / COMPLETE).write_text("0" * 64), "does not list the run's files"),
+    ],
+    ids=["added", "missing", "changed report", "old marker"],
+)
 def test_an_added_missing_or_changed_file_is_named(run, change, says):
     RunDir(run)  # verified once: the refusal below is not a stale answer
     change(run)
@@ -183,4 +215,6 @@ def test_a_symlinked_output_is_followed_not_replaced(tmp_path):
         assert link.is_symlink() and link.resolve() == target.resolve()
         assert (target / COMPLETE).exists() and RunDir(link).approved.height == 40
     assert sorted(p.name for p in tmp_path.iterdir()) == ["disk", "r.yaml", "run", "t.csv"]
-    assert [p.name for p in target.parent.iterdir()] == ["tickets"], "no staging or retired folder is left beside the target"
+    assert [p.name for p in target.parent.iterdir()] == ["tickets"], (
+        "no staging or retired folder is left beside the target"
+    )

@@ -50,7 +50,11 @@ def test_tools_refuse_an_incomplete_run(tmp_path):
         RunDir(out)
     for command in (["export", str(out), "--out", str(tmp_path / "x.jsonl")], ["train", str(out)]):
         result = CliRunner().invoke(app, command)
-        assert result.exit_code == 2 and "incomplete run directory" in result.output and not (tmp_path / "x.jsonl").exists()
+        assert (
+            result.exit_code == 2
+            and "incomplete run directory" in result.output
+            and not (tmp_path / "x.jsonl").exists()
+        )
 
 
 def test_an_output_that_is_a_file_is_refused_before_anything_runs(tmp_path):

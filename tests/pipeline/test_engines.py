@@ -30,8 +30,14 @@ def ray_cluster():
 def both_engines(recipe: dict, tmp_path: Path, block_rows: int, monkeypatch) -> tuple:
     results = {}
     for engine in ("local", "ray"):
-        monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / f"cache-{engine}"))  # each engine encodes every text itself
-        recipe = {**recipe, "output": str(tmp_path / engine), "engine": {"name": engine, "block_rows": block_rows} if engine == "ray" else engine}
+        monkeypatch.setenv(
+            "CURATE_CACHE_DIR", str(tmp_path / f"cache-{engine}")
+        )  # each engine encodes every text itself
+        recipe = {
+            **recipe,
+            "output": str(tmp_path / engine),
+            "engine": {"name": engine, "block_rows": block_rows} if engine == "ray" else engine,
+        }
         results[engine] = run_recipe(parse_recipe(yaml.safe_dump(recipe)))
     return results["local"], results["ray"]
 
@@ -48,13 +54,20 @@ def assert_identical(local, remote) -> None:
 
 def test_the_default_recipe_gives_the_same_run_on_ray(ray_cluster, tmp_path, monkeypatch):
     recipe = yaml.safe_load((ROOT / "recipes/tickets.yaml").read_text())
-    recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)]  # training stays on one node
+    recipe["stages"] = [
+        s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)
+    ]  # training stays on one node
     recipe["stages"].insert(6, {"dedup": {"method": "semantic"}})  # a model stage: its embeddings on the cluster
-    local, remote = both_engines(recipe, tmp_path, block_rows=300, monkeypatch=monkeypatch)  # clean and redact over 7 blocks, exact dedup over 7 partitions
+    local, remote = both_engines(
+        recipe, tmp_path, block_rows=300, monkeypatch=monkeypatch
+    )  # clean and redact over 7 blocks, exact dedup over 7 partitions
     assert local[0].approved.height > 1500
     placement = remote[1]["placement"]
     assert placement["clean"] == placement["redact"] == "blocks" and placement["dedup:exact"] == "shuffle by key"
-    assert placement["dedup:minhash"] == placement["split"] == "map, shuffle by group, reduce" and placement["bias"] == "driver"
+    assert (
+        placement["dedup:minhash"] == placement["split"] == "map, shuffle by group, reduce"
+        and placement["bias"] == "driver"
+    )
     assert placement["quality"] == placement["review"] == "blocks with totals"  # class shares from every block's counts
     # semantic dedup's ~1,600 texts (two chunks) were encoded by actors on the cluster's two CPUs, not by the driver
     assert placement["dedup:semantic"] == "driver; embeddings by 2 CPU actors"
@@ -65,13 +78,27 @@ def test_100k_generated_tickets_give_the_same_run_on_ray(ray_cluster, tmp_path, 
     from curate.samples.scale_tickets import generate_tickets
 
     generate_tickets(100_000, seed=3).write_parquet(tmp_path / "tickets.parquet")
-    recipe = {"input": {"path": str(tmp_path / "tickets.parquet")}, "seed": 0,
-              "stages": ["review", "clean", "redact", "quality", {"dedup": {"method": "exact"}},
-                         {"dedup": {"method": "minhash", "keep": "longest"}}, {"split": {"seed": 7}}]}
+    recipe = {
+        "input": {"path": str(tmp_path / "tickets.parquet")},
+        "seed": 0,
+        "stages": [
+            "review",
+            "clean",
+            "redact",
+            "quality",
+            {"dedup": {"method": "exact"}},
+            {"dedup": {"method": "minhash", "keep": "longest"}},
+            {"split": {"seed": 7}},
+        ],
+    }
     local, remote = both_engines(recipe, tmp_path, block_rows=25_000, monkeypatch=monkeypatch)
     assert remote[1]["placement"]["dedup:minhash"] == remote[1]["placement"]["split"] == "map, shuffle by group, reduce"
     rejected = local[0].rejected
-    assert rejected.filter(pl.col("reason") == "exact_duplicate").height > 3_000 and rejected.filter(pl.col("reason") == "near_duplicate").height > 0 and local[1]["totals"]["input_rows"] == 100_000
+    assert (
+        rejected.filter(pl.col("reason") == "exact_duplicate").height > 3_000
+        and rejected.filter(pl.col("reason") == "near_duplicate").height > 0
+        and local[1]["totals"]["input_rows"] == 100_000
+    )
     assert_identical(local, remote)
 
 
@@ -91,16 +118,24 @@ def test_ray_runs_a_streamed_stages_pieces_in_its_workers_on_blocks_in_blocks_di
     engine = RayEngine(block_rows=10, blocks_dir=tmp_path / "shared")
     try:
         result = run_stages([WherePiecesRan()], rows=rows, engine=engine)
-        assert len(list((tmp_path / "shared").glob("curate-stream-*/*/*.parquet"))) == 4  # four blocks, where blocks_dir says
+        assert (
+            len(list((tmp_path / "shared").glob("curate-stream-*/*/*.parquet"))) == 4
+        )  # four blocks, where blocks_dir says
         kept = result.approved.collect()
     finally:
         engine.close()
     assert kept["id"].to_list() == rows["id"].to_list()  # every row, in input order
     assert os.getpid() not in kept["pid"].to_list()  # each block went through the stage in a worker, not in the driver
-    assert engine.placement == {"where_pieces_ran": "blocks"} and not list((tmp_path / "shared").glob("curate-stream-*"))
+    assert engine.placement == {"where_pieces_ran": "blocks"} and not list(
+        (tmp_path / "shared").glob("curate-stream-*")
+    )
 
 
 def test_stats_of_blocks_add_up():
-    merged = merge_stats([{"rows_changed": 2, "placeholders": {"EMAIL": 1}, "findings": ["a"], "ratio": 0.5},
-                          {"rows_changed": 3, "placeholders": {"EMAIL": 2, "PHONE": 1}, "findings": ["a", "b"], "ratio": 0.7}])
+    merged = merge_stats(
+        [
+            {"rows_changed": 2, "placeholders": {"EMAIL": 1}, "findings": ["a"], "ratio": 0.5},
+            {"rows_changed": 3, "placeholders": {"EMAIL": 2, "PHONE": 1}, "findings": ["a", "b"], "ratio": 0.7},
+        ]
+    )
     assert merged == {"rows_changed": 5, "placeholders": {"EMAIL": 3, "PHONE": 1}, "findings": ["a", "b"], "ratio": 0.5}

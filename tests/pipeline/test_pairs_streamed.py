@@ -13,12 +13,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_pairs_recipe_streamed_is_the_same_run(tmp_path):
     recipe = yaml.safe_load((ROOT / "recipes/pairs.yaml").read_text())
-    recipe["stages"] = [{"dedup": {"method": "pairs", "prompts": "exact"}} if isinstance(s, dict) and "dedup" in s
-                        else {"tokens": {"tokenizer": "minilm", "max_tokens": 200, "price_per_million": 1.0}} if isinstance(s, dict) and "tokens" in s
-                        else s for s in recipe["stages"]]
+    recipe["stages"] = [
+        {"dedup": {"method": "pairs", "prompts": "exact"}}
+        if isinstance(s, dict) and "dedup" in s
+        else {"tokens": {"tokenizer": "minilm", "max_tokens": 200, "price_per_million": 1.0}}
+        if isinstance(s, dict) and "tokens" in s
+        else s
+        for s in recipe["stages"]
+    ]
     (memory, report_a), (streamed, report_b) = in_memory_and_streamed(recipe, tmp_path, block_rows=300)
     placement = report_b["placement"]
-    assert placement["responses"] == placement["tokens"] == "streamed: blocks with totals" and placement["dedup:pairs"] == "streamed: shuffle by key"
+    assert (
+        placement["responses"] == placement["tokens"] == "streamed: blocks with totals"
+        and placement["dedup:pairs"] == "streamed: shuffle by key"
+    )
     rows = lambda frame: frame.collect() if isinstance(frame, pl.LazyFrame) else frame  # noqa: E731 - streamed: read from the run
     assert memory.approved.equals(rows(streamed.approved)) and memory.rejected.equals(rows(streamed.rejected))
     assert memory.artifacts["pair_groups"].equals(rows(streamed.artifacts["pair_groups"]))

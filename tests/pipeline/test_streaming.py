@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def in_memory_and_streamed(recipe: dict, tmp_path: Path, block_rows: int) -> tuple:
     runs = []
     for name, engine in (("memory", "local"), ("streamed", {"name": "local", "block_rows": block_rows})):
-        runs.append(run_recipe(parse_recipe(yaml.safe_dump({**recipe, "output": str(tmp_path / name), "engine": engine}))))
+        runs.append(
+            run_recipe(parse_recipe(yaml.safe_dump({**recipe, "output": str(tmp_path / name), "engine": engine})))
+        )
     return runs
 
 
@@ -34,7 +36,10 @@ def assert_same_run(memory, streamed) -> None:
     assert a.artifacts["clusters"].equals(rows(b.artifacts["clusters"]))
     strip = lambda report: [{k: v for k, v in s.items() if k != "seconds"} for s in report["stages"]]
     assert strip(report_a) == strip(report_b)  # kept, rejected, reasons, stats and examples, stage by stage
-    assert report_a["totals"] | {"seconds": 0} == report_b["totals"] | {"seconds": 0} and report_a["labels"] == report_b["labels"]
+    assert (
+        report_a["totals"] | {"seconds": 0} == report_b["totals"] | {"seconds": 0}
+        and report_a["labels"] == report_b["labels"]
+    )
 
 
 def test_the_default_recipe_streamed_is_the_same_run(tmp_path):
@@ -42,13 +47,21 @@ def test_the_default_recipe_streamed_is_the_same_run(tmp_path):
     recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and "train" in s)]
     memory, streamed = in_memory_and_streamed(recipe, tmp_path, block_rows=300)
     placement = streamed[1]["placement"]
-    assert placement["clean"] == "streamed: blocks" and placement["quality"] == placement["review"] == "streamed: blocks with totals"
-    assert placement["dedup:exact"] == "streamed: shuffle by key" and placement["split"] == "streamed: map, shuffle by group, reduce"
+    assert (
+        placement["clean"] == "streamed: blocks"
+        and placement["quality"] == placement["review"] == "streamed: blocks with totals"
+    )
+    assert (
+        placement["dedup:exact"] == "streamed: shuffle by key"
+        and placement["split"] == "streamed: map, shuffle by group, reduce"
+    )
     assert placement["labels"] == "in memory"
     assert memory[0].rejected.height > 300 and memory[0].artifacts["clusters"].height > 300
     assert_same_run(memory, streamed)
     # more rejected rows and clusters than a block: set aside on disk during the run, read from the run directory after it
-    assert isinstance(streamed[0].rejected, pl.LazyFrame) and isinstance(streamed[0].artifacts["clusters"], pl.LazyFrame)
+    assert isinstance(streamed[0].rejected, pl.LazyFrame) and isinstance(
+        streamed[0].artifacts["clusters"], pl.LazyFrame
+    )
     assert isinstance(memory[0].rejected, pl.DataFrame)
 
 
@@ -56,14 +69,29 @@ def test_100k_generated_tickets_streamed_are_the_same_run(tmp_path):
     from curate.samples.scale_tickets import generate_tickets
 
     generate_tickets(100_000, seed=3).write_parquet(tmp_path / "tickets.parquet")
-    recipe = {"input": {"path": str(tmp_path / "tickets.parquet")}, "seed": 0,
-              "stages": ["review", "clean", "redact", "quality", {"dedup": {"method": "exact"}},
-                         {"dedup": {"method": "minhash", "keep": "longest"}}, {"split": {"seed": 7}}]}
+    recipe = {
+        "input": {"path": str(tmp_path / "tickets.parquet")},
+        "seed": 0,
+        "stages": [
+            "review",
+            "clean",
+            "redact",
+            "quality",
+            {"dedup": {"method": "exact"}},
+            {"dedup": {"method": "minhash", "keep": "longest"}},
+            {"split": {"seed": 7}},
+        ],
+    }
     memory, streamed = in_memory_and_streamed(recipe, tmp_path, block_rows=20_000)
     rejected = memory[0].rejected
-    assert rejected.filter(pl.col("reason") == "exact_duplicate").height > 3_000 and rejected.filter(pl.col("reason") == "near_duplicate").height > 100
+    assert (
+        rejected.filter(pl.col("reason") == "exact_duplicate").height > 3_000
+        and rejected.filter(pl.col("reason") == "near_duplicate").height > 100
+    )
     assert_same_run(memory, streamed)
-    assert isinstance(streamed[0].approved, pl.LazyFrame)  # the last stage streamed: its rows are read from the run directory
+    assert isinstance(
+        streamed[0].approved, pl.LazyFrame
+    )  # the last stage streamed: its rows are read from the run directory
 
 
 def test_blocks_settle_one_type_per_column_and_write_one_file(tmp_path):
@@ -80,8 +108,11 @@ def test_blocks_settle_one_type_per_column_and_write_one_file(tmp_path):
 
 
 def test_a_pile_is_the_frames_concatenated_whether_held_or_set_aside(tmp_path):
-    frames = [pl.DataFrame({"id": ["a", "b"], "reason": ["x", "y"]}), pl.DataFrame({"id": ["c"], "similarity": [0.9]}),
-              pl.DataFrame({"id": ["d", "e"], "reason": ["z", None], "similarity": [1, 2]})]
+    frames = [
+        pl.DataFrame({"id": ["a", "b"], "reason": ["x", "y"]}),
+        pl.DataFrame({"id": ["c"], "similarity": [0.9]}),
+        pl.DataFrame({"id": ["d", "e"], "reason": ["z", None], "similarity": [1, 2]}),
+    ]
     held, aside = Pile(), Pile(lambda: tmp_path, limit=2)
     for frame in frames:
         held.add(frame)
@@ -109,7 +140,9 @@ def test_a_streamed_stage_that_loses_rows_is_caught():
             run_stages([LosesARow()], rows=rows, engine=engine)
     finally:
         engine.close()
-    assert caught.value.where == "loses_a_row" and "1 of 4 rows" in caught.value.message  # the first block's loss, named
+    assert (
+        caught.value.where == "loses_a_row" and "1 of 4 rows" in caught.value.message
+    )  # the first block's loss, named
 
 
 def test_blocks_take_the_rows_asked_for_whether_a_block_is_in_order_or_not(tmp_path):

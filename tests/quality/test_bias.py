@@ -1,4 +1,3 @@
-
 from curate.stages.quality.bias import Bias, normalized_entropy
 from tests.conftest import frame
 
@@ -9,7 +8,12 @@ def test_entropy():
 
 
 def test_flags_terms_and_finds_a_planted_association():
-    texts = ["my wife cannot log in"] * 8 + ["I cannot log in"] * 8 + ["refund my damn order"] * 4 + ["refund my order"] * 12
+    texts = (
+        ["my wife cannot log in"] * 8
+        + ["I cannot log in"] * 8
+        + ["refund my damn order"] * 4
+        + ["refund my order"] * 12
+    )
     labels = ["login"] * 16 + ["refund"] * 16
     result = Bias(min_term_count=3).apply(frame(texts, labels))
     assert result.rejected.is_empty() and result.kept.height == 32

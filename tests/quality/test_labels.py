@@ -16,7 +16,9 @@ def test_missing_unknown_and_small_classes_without_a_model():
 def test_small_classes_can_be_dropped():
     rows = frame(["a b", "c d", "e f"], ["x", "x", "y"])
     result = LabelCheck(min_class_size=2, small_classes="drop", mislabelled="off").apply(rows)
-    assert result.rejected.select("id", "reason", "detail").rows() == [("r2", "small_class", "class 'y' has 1 rows (minimum 2)")]
+    assert result.rejected.select("id", "reason", "detail").rows() == [
+        ("r2", "small_class", "class 'y' has 1 rows (minimum 2)")
+    ]
 
 
 @pytest.mark.slow

@@ -12,7 +12,13 @@ from curate.core.text import stable_ids
 from curate.recipe.registry import build_stage
 from curate.stages.quality.responses import DEFAULT_ACTIONS, ResponseChecks
 
-BITEXT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+BITEXT = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "bitext"
+    / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +51,15 @@ def test_planted_defects_are_dropped_or_flagged_with_their_reason(answered):
     result = ResponseChecks().apply(plant(answered, defects))
     reasons = dict(zip(result.rejected["id"], result.rejected["reason"], strict=True))
     ids = answered["id"]
-    expected_drops = {1: "empty_response", 2: "cut_off", 3: "refusal", 4: "copies_prompt", 5: "other_language",
-                      6: "short_response", 7: "long_response"}
+    expected_drops = {
+        1: "empty_response",
+        2: "cut_off",
+        3: "refusal",
+        4: "copies_prompt",
+        5: "other_language",
+        6: "short_response",
+        7: "long_response",
+    }
     assert {ids[i]: reasons.get(ids[i]) for i in expected_drops} == {ids[i]: r for i, r in expected_drops.items()}
     flags = dict(zip(result.kept["id"], result.kept["response_flags"].to_list(), strict=True))
     assert "bracket_placeholder" in flags[ids[8]]
@@ -56,24 +69,50 @@ def test_planted_defects_are_dropped_or_flagged_with_their_reason(answered):
 
 
 def test_an_answer_in_another_language_to_a_prompt_too_short_to_tell_is_judged_against_the_expected_languages(answered):
-    rows = plant(answered, {0: "Claro, con gusto le ayudo a cancelar su pedido. Inicie sesión en su cuenta y vaya a la sección de pedidos."})
-    rows = rows.with_columns(pl.when(pl.col("id") == rows["id"][0]).then(pl.lit("cancel order pls")).otherwise(pl.col("text")).alias("text"))
+    rows = plant(
+        answered,
+        {
+            0: "Claro, con gusto le ayudo a cancelar su pedido. Inicie sesión en su cuenta y vaya a la sección de pedidos."
+        },
+    )
+    rows = rows.with_columns(
+        pl.when(pl.col("id") == rows["id"][0]).then(pl.lit("cancel order pls")).otherwise(pl.col("text")).alias("text")
+    )
     result = ResponseChecks().apply(rows)
     assert result.rejected["reason"].to_list() == ["other_language"]
     assert "too short to tell; expected en" in result.rejected["detail"][0]
-    german = rows.with_columns(pl.when(pl.col("id") == rows["id"][0]).then(pl.lit("ICH WILL MEINE BESTELLUNG STORNIEREN BITTE SCHNELL")).otherwise(pl.col("text")).alias("text"),
-                               pl.when(pl.col("id") == rows["id"][0]).then(pl.lit("Hallo! Du kannst deine Bestellung in deinem Konto unter Bestellungen stornieren.")).otherwise(pl.col("response")).alias("response"))
-    assert "other_language" not in ResponseChecks().apply(german).rejected["reason"].to_list()  # a German answer to a German prompt
+    german = rows.with_columns(
+        pl.when(pl.col("id") == rows["id"][0])
+        .then(pl.lit("ICH WILL MEINE BESTELLUNG STORNIEREN BITTE SCHNELL"))
+        .otherwise(pl.col("text"))
+        .alias("text"),
+        pl.when(pl.col("id") == rows["id"][0])
+        .then(pl.lit("Hallo! Du kannst deine Bestellung in deinem Konto unter Bestellungen stornieren."))
+        .otherwise(pl.col("response"))
+        .alias("response"),
+    )
+    assert (
+        "other_language" not in ResponseChecks().apply(german).rejected["reason"].to_list()
+    )  # a German answer to a German prompt
     assert ResponseChecks(languages=["en", "es"]).apply(rows).rejected.is_empty()
 
 
 def test_curates_own_redaction_is_no_placeholder_but_a_templates_is():
     prompt, answer = "Where is my refund? I asked twice already.", "We sent the refund confirmation to {} yesterday."
-    rows = pl.DataFrame({"id": ["a", "b", "c"], "text": [prompt] * 3,
-                         "response": [answer.format("[EMAIL]"), answer.format("[EMAIL]"), answer.format("[NAME]")],
-                         "pii": ["EMAIL", None, "EMAIL"]})
+    rows = pl.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "text": [prompt] * 3,
+            "response": [answer.format("[EMAIL]"), answer.format("[EMAIL]"), answer.format("[NAME]")],
+            "pii": ["EMAIL", None, "EMAIL"],
+        }
+    )
     kept = ResponseChecks().apply(rows).kept
-    assert kept["r_bracket_placeholders"].to_list() == [0, 1, 1]  # only where redact found an e-mail is [EMAIL] curate's
+    assert kept["r_bracket_placeholders"].to_list() == [
+        0,
+        1,
+        1,
+    ]  # only where redact found an e-mail is [EMAIL] curate's
 
 
 def test_a_recipe_chooses_drop_flag_or_off_per_check(answered):
@@ -90,7 +129,10 @@ def test_a_recipe_chooses_drop_flag_or_off_per_check(answered):
 
 
 def test_blocks_decided_with_the_totals_of_all_blocks_equal_one_piece(answered):
-    rows = plant(answered, {i: "Thank you for your message. Our team will get back to you shortly." for i in (3, 150, 160, 170, 199)})
+    rows = plant(
+        answered,
+        {i: "Thank you for your message. Our team will get back to you shortly." for i in (3, 150, 160, 170, 199)},
+    )
     stage, ctx = ResponseChecks(), RunContext()
     whole = stage.apply(rows, ctx)
     halves = [rows.slice(0, 100), rows.slice(100)]

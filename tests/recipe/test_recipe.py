@@ -36,12 +36,20 @@ def test_flags_override_input_and_output():
     "broken, where, message",
     [
         (GOOD.replace("  - redact", "  - redcat"), "r.yaml:4 (stages[1])", "unknown stage 'redcat'"),
-        (GOOD.replace("keep: longest", "keep: tallest"), "r.yaml:5 (stages[2].dedup).keep", "Input should be 'first', 'longest' or 'most_complete'"),
+        (
+            GOOD.replace("keep: longest", "keep: tallest"),
+            "r.yaml:5 (stages[2].dedup).keep",
+            "Input should be 'first', 'longest' or 'most_complete'",
+        ),
         (GOOD.replace("keep: longest", "kep: longest"), "r.yaml:5 (stages[2].dedup).kep", "unknown parameter 'kep'"),
         (GOOD.replace("method: exact", "method: fuzzy"), "r.yaml:5 (stages[2].dedup).method", "unknown method 'fuzzy'"),
         (GOOD.replace("output: runs/tickets", "outptu: runs/tickets"), "r.yaml:6 (outptu)", "unknown key 'outptu'"),
         (GOOD.replace("text: body", "txt: body"), "r.yaml:1 (input.txt)", "unknown input key 'txt'"),
-        (GOOD.replace("  - clean\n", "  - clean: [1, 2]\n"), "r.yaml:3 (stages[0].clean)", "parameters of 'clean' must be a mapping"),
+        (
+            GOOD.replace("  - clean\n", "  - clean: [1, 2]\n"),
+            "r.yaml:3 (stages[0].clean)",
+            "parameters of 'clean' must be a mapping",
+        ),
         (GOOD.replace("stages:", "stages: 3\nx:"), "r.yaml", "unknown key 'x'"),
     ],
 )
@@ -91,18 +99,21 @@ def test_shipped_recipes_are_valid():
         assert load_recipe(path).stages
 
 
-@pytest.mark.parametrize("stage, key, message", [
-    ("quality: {min_letter_share: .nan}", "min_letter_share", "got nan"),
-    ("quality: {max_caps_share: -1}", "max_caps_share", "greater than or equal to 0"),
-    ("split: {validation: 0.7, test: 0.6}", "split", "nothing would be left for training"),
-    ("split: {validation: -0.1}", "validation", "greater than or equal to 0"),
-    ("dedup: {method: minhash, num_perm: 0}", "num_perm", "greater than or equal to 1"),
-    ("dedup: {method: minhash, ngram: -3}", "ngram", "greater than or equal to 1"),
-    ("rebalance: {max_ratio: 0}", "max_ratio", "greater than or equal to 1"),
-    ("rebalance: {max_ratio: .nan}", "max_ratio", "got nan"),
-    ("train: {lr: -0.001}", "lr", "greater than 0"),
-    ("labels: {folds: 1}", "folds", "greater than or equal to 2"),
-])
+@pytest.mark.parametrize(
+    "stage, key, message",
+    [
+        ("quality: {min_letter_share: .nan}", "min_letter_share", "got nan"),
+        ("quality: {max_caps_share: -1}", "max_caps_share", "greater than or equal to 0"),
+        ("split: {validation: 0.7, test: 0.6}", "split", "nothing would be left for training"),
+        ("split: {validation: -0.1}", "validation", "greater than or equal to 0"),
+        ("dedup: {method: minhash, num_perm: 0}", "num_perm", "greater than or equal to 1"),
+        ("dedup: {method: minhash, ngram: -3}", "ngram", "greater than or equal to 1"),
+        ("rebalance: {max_ratio: 0}", "max_ratio", "greater than or equal to 1"),
+        ("rebalance: {max_ratio: .nan}", "max_ratio", "got nan"),
+        ("train: {lr: -0.001}", "lr", "greater than 0"),
+        ("labels: {folds: 1}", "folds", "greater than or equal to 2"),
+    ],
+)
 def test_nonsense_parameters_are_refused_with_their_key(stage, key, message):
     """Found by the trust review: these were accepted and silently did the wrong thing."""
     with pytest.raises(RecipeError, match=message) as caught:
@@ -110,19 +121,28 @@ def test_nonsense_parameters_are_refused_with_their_key(stage, key, message):
     assert caught.value.where.startswith("r.yaml:3") and key in caught.value.where
 
 
-@pytest.mark.parametrize("stage, field, expected", [
-    ("labels: {mislabelled: off}", "mislabelled", "off"),  # YAML 1.1 reads `off` and `no` as False
-    ("labels: {mislabelled: no}", "mislabelled", "off"),
-    ("labels: {mislabelled: 'off'}", "mislabelled", "off"),
-    ("responses: {actions: {cut_off: off, refusal: flag}}", "actions", {"cut_off": "off", "refusal": "flag"}),
-])
+@pytest.mark.parametrize(
+    "stage, field, expected",
+    [
+        ("labels: {mislabelled: off}", "mislabelled", "off"),  # YAML 1.1 reads `off` and `no` as False
+        ("labels: {mislabelled: no}", "mislabelled", "off"),
+        ("labels: {mislabelled: 'off'}", "mislabelled", "off"),
+        ("responses: {actions: {cut_off: off, refusal: flag}}", "actions", {"cut_off": "off", "refusal": "flag"}),
+    ],
+)
 def test_an_unquoted_off_is_the_word_where_the_parameter_takes_it(stage, field, expected):
     recipe = parse_recipe(f"input: t.csv\nstages:\n  - {stage}\noutput: out\n", "r.yaml")
     assert getattr(recipe.stages[0], field) == expected
 
 
-@pytest.mark.parametrize("stage, key", [("labels: {mislabelled: on}", "mislabelled"), ("quality: {min_chars: true}", "min_chars"),
-                                        ("dedup: {method: minhash, num_perm: yes}", "num_perm")])
+@pytest.mark.parametrize(
+    "stage, key",
+    [
+        ("labels: {mislabelled: on}", "mislabelled"),
+        ("quality: {min_chars: true}", "min_chars"),
+        ("dedup: {method: minhash, num_perm: yes}", "num_perm"),
+    ],
+)
 def test_a_boolean_is_no_number_and_no_other_word(stage, key):
     with pytest.raises(RecipeError, match="not the boolean") as caught:
         parse_recipe(f"input: t.csv\nstages:\n  - {stage}\noutput: out\n", "r.yaml")
@@ -130,7 +150,9 @@ def test_a_boolean_is_no_number_and_no_other_word(stage, key):
 
 
 def test_engine_settings_are_checked_as_parameters():
-    recipe = parse_recipe("input: t.csv\nstages: [clean]\noutput: out\nengine: {name: local, block_rows: 500}\n", "r.yaml")
+    recipe = parse_recipe(
+        "input: t.csv\nstages: [clean]\noutput: out\nengine: {name: local, block_rows: 500}\n", "r.yaml"
+    )
     assert (recipe.engine, recipe.engine_block_rows) == ("local", 500)
     with pytest.raises(RecipeError, match="greater than or equal to 1") as caught:
         parse_recipe("input: t.csv\nstages: [clean]\noutput: out\nengine: {name: ray, block_rows: 0}\n", "r.yaml")

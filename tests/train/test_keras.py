@@ -17,7 +17,10 @@ def test_an_exported_run_trains_a_keras_model(sample_run, tmp_path):
     from curate.cli.main import app
     from curate.train.keras import to_keras_dataset
 
-    assert CliRunner().invoke(app, ["export", str(sample_run), "--out", str(tmp_path / "hf"), "--format", "hf"]).exit_code == 0
+    assert (
+        CliRunner().invoke(app, ["export", str(sample_run), "--out", str(tmp_path / "hf"), "--format", "hf"]).exit_code
+        == 0
+    )
     splits = datasets.load_from_disk(str(tmp_path / "hf"))
     train = to_keras_dataset(splits["train"], batch_size=16, seed=1)
     ids, labels = train[0]
@@ -25,8 +28,13 @@ def test_an_exported_run_trains_a_keras_model(sample_run, tmp_path):
     assert train.label_names == splits["train"].features["label"].names and len(train) == -(-len(splits["train"]) // 16)
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.layers.Embedding(train.vocabulary_size, 32), keras.layers.GlobalAveragePooling1D(),
-                              keras.layers.Dense(train.num_classes, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.layers.Embedding(train.vocabulary_size, 32),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(train.num_classes, activation="softmax"),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     validation = to_keras_dataset(splits["validation"], shuffle=False)
     history = model.fit(train, validation_data=validation, epochs=8, verbose=0).history

@@ -9,8 +9,10 @@ from curate.train.classify import evaluate_classifier, train_classifier
 from curate.train.loop import TrainConfig
 from curate.train.compare import compare_datasets
 
-WORDS = {"refund": ["refund my money", "I want a refund", "money back please", "refund the charge"],
-         "login": ["cannot log in", "password reset fails", "login is broken", "my password does not work"]}
+WORDS = {
+    "refund": ["refund my money", "I want a refund", "money back please", "refund the charge"],
+    "login": ["cannot log in", "password reset fails", "login is broken", "my password does not work"],
+}
 
 
 def toy(n_per_label: int = 12) -> pl.DataFrame:
@@ -21,7 +23,15 @@ def toy(n_per_label: int = 12) -> pl.DataFrame:
 def test_trains_evaluates_and_writes_everything(tiny_model, tmp_path):
     config = TrainConfig(model=tiny_model, epochs=6, lr=5e-3, batch_size=8, trainable_layers=None, early_stopping=0)
     trained = train_classifier(toy(), toy(4), config, tmp_path)
-    assert trained.labels == ["login", "refund"] and [h["epoch"] for h in trained.history] == [0, 1, 2, 3, 4, 5, 6]  # 0: the probe's head
+    assert trained.labels == ["login", "refund"] and [h["epoch"] for h in trained.history] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]  # 0: the probe's head
     assert trained.history[-1]["train_loss"] < trained.history[1]["train_loss"]
     metrics = evaluate_classifier(trained, toy(4), tmp_path / "evaluation")
     assert metrics["accuracy"] >= 0.75 and set(metrics["per_class"]) == {"login", "refund"}
@@ -58,27 +68,54 @@ def test_compare_uses_one_budget(tiny_model, tmp_path):
     assert summary["budget"]["optimizer_steps"] == 6
     assert json.loads((tmp_path / "raw/evaluation/metrics.json").read_text())["history"][-1]["step"] == 6
     assert json.loads((tmp_path / "curated/evaluation/metrics.json").read_text())["history"][-1]["step"] == 6
-    assert set(summary["metrics"]) >= {"accuracy", "macro_f1"} and "| accuracy |" in (tmp_path / "compare.md").read_text()
+    assert (
+        set(summary["metrics"]) >= {"accuracy", "macro_f1"} and "| accuracy |" in (tmp_path / "compare.md").read_text()
+    )
 
 
 def test_train_refuses_a_run_whose_gate_failed(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "report.json").write_text("{}")
-    (run / "gate.json").write_text(json.dumps({"success": False, "outcomes": [
-        {"expectation": "expect_column_values_to_be_in_set", "column": "label", "success": False}]}))
+    (run / "gate.json").write_text(
+        json.dumps(
+            {
+                "success": False,
+                "outcomes": [{"expectation": "expect_column_values_to_be_in_set", "column": "label", "success": False}],
+            }
+        )
+    )
     from curate.io.rundir import seal
 
     seal(run)  # a complete run, whose gate failed
     result = CliRunner().invoke(app, ["train", str(run)])
-    assert result.exit_code == 3 and "expect_column_values_to_be_in_set(label)" in result.output and "--force" in result.output
+    assert (
+        result.exit_code == 3
+        and "expect_column_values_to_be_in_set(label)" in result.output
+        and "--force" in result.output
+    )
 
 
 def test_train_warns_about_ungated_files(tiny_model, tmp_path):
     data = tmp_path / "toy.csv"
     toy().write_csv(data)
-    result = CliRunner().invoke(app, ["train", str(data), "--eval", str(data), "--model", tiny_model, "--epochs", "1",
-                                      "--trainable-layers", "-1", "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            str(data),
+            "--eval",
+            str(data),
+            "--model",
+            tiny_model,
+            "--epochs",
+            "1",
+            "--trainable-layers",
+            "-1",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "never gated" in result.output and (tmp_path / "out/evaluation/metrics.json").exists()
 
@@ -98,12 +135,21 @@ def test_search_picks_the_best_setting_on_validation(tiny_model, tmp_path):
     from curate.train.search import search, trials_of
 
     assert trials_of({"lr": [1e-3, 1e-2], "epochs": [1, 2]}, None, "grid", 0) == [
-        {"lr": 1e-3, "epochs": 1}, {"lr": 1e-3, "epochs": 2}, {"lr": 1e-2, "epochs": 1}, {"lr": 1e-2, "epochs": 2}]
+        {"lr": 1e-3, "epochs": 1},
+        {"lr": 1e-3, "epochs": 2},
+        {"lr": 1e-2, "epochs": 1},
+        {"lr": 1e-2, "epochs": 2},
+    ]
     assert len(trials_of({"lr": [1, 2, 3], "epochs": [1, 2]}, 2, "random", 0)) == 2
     base = TrainConfig(model=tiny_model, batch_size=8, early_stopping=0, trainable_layers=None)
     best, trials = search(toy(), toy(4), base, {"lr": [1e-6, 5e-3], "epochs": [3]}, tmp_path)
     assert len(trials) == 2 and trials[1]["validation_macro_f1"] >= trials[0]["validation_macro_f1"]
-    assert best.model_dir == tmp_path / ("trial-1" if trials[1]["validation_macro_f1"] > trials[0]["validation_macro_f1"] else "trial-0") / "model"
+    assert (
+        best.model_dir
+        == tmp_path
+        / ("trial-1" if trials[1]["validation_macro_f1"] > trials[0]["validation_macro_f1"] else "trial-0")
+        / "model"
+    )
     from curate.core.errors import CurateError
 
     with pytest.raises(CurateError, match="cannot search 'learning_rate'"):
@@ -124,14 +170,16 @@ def test_compare_over_seeds_reports_spread_and_the_paired_difference(tiny_model,
 
     raw = pl.concat([toy(), toy(6).with_columns(pl.col("id") + "-noisy", pl.lit("refund").alias("label"))])
     config = TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8)
-    runs = [compare_datasets(raw, toy(), toy(4), replace(config, seed=seed), tmp_path / f"seed-{seed}") for seed in (0, 1)]
+    runs = [
+        compare_datasets(raw, toy(), toy(4), replace(config, seed=seed), tmp_path / f"seed-{seed}") for seed in (0, 1)
+    ]
     summary = summarize_seeds(runs, tmp_path)
     f1 = summary["metrics"]["macro_f1"]
     raw_scores = [r["metrics"]["macro_f1"]["raw"] for r in runs]
     differences = [r["metrics"]["macro_f1"]["difference"] for r in runs]
     assert summary["seeds"] == [0, 1] and f1["raw"]["mean"] == round(sum(raw_scores) / 2, 4)
     assert f1["difference"]["mean"] == round(sum(differences) / 2, 4)
-    assert f1["difference"]["std"] == round(abs(differences[0] - differences[1]) / 2 ** 0.5, 4)
+    assert f1["difference"]["std"] == round(abs(differences[0] - differences[1]) / 2**0.5, 4)
     assert "paired difference" in (tmp_path / "compare.md").read_text() and summary["probe"]["raw"]["mean"] > 0
 
 
@@ -140,7 +188,9 @@ def test_run_shows_training_steps_with_an_eta_in_a_log(tiny_model, tmp_path):
     data = tmp_path / "toy.csv"
     toy().write_csv(data)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text(f"input: {data}\nstages:\n  - train: {{model: {tiny_model}, epochs: 2, batch_size: 8}}\noutput: {tmp_path / 'run'}\n")
+    recipe.write_text(
+        f"input: {data}\nstages:\n  - train: {{model: {tiny_model}, epochs: 2, batch_size: 8}}\noutput: {tmp_path / 'run'}\n"
+    )
     result = CliRunner().invoke(app, ["run", str(recipe)])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("train: training steps")]
@@ -152,11 +202,28 @@ def test_compare_shows_training_steps_of_both_sides_in_a_log(tiny_model, tmp_pat
     data, recipe = tmp_path / "toy.csv", tmp_path / "r.yaml"
     toy().write_csv(data)
     recipe.write_text(f"input: {data}\nstages:\n  - clean\noutput: {tmp_path / 'run'}\n")
-    result = CliRunner().invoke(app, ["compare", str(recipe), "--eval", str(data), "--model", str(tiny_model), "--max-steps", "4",
-                                      "--batch-size", "8", "--out", str(tmp_path / "compare")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            str(recipe),
+            "--eval",
+            str(data),
+            "--model",
+            str(tiny_model),
+            "--max-steps",
+            "4",
+            "--batch-size",
+            "8",
+            "--out",
+            str(tmp_path / "compare"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     for side in ("raw", "curated"):
-        lines = [line for line in result.output.splitlines() if line.startswith(f"compare: training on {side} rows, seed 0")]
+        lines = [
+            line for line in result.output.splitlines() if line.startswith(f"compare: training on {side} rows, seed 0")
+        ]
         assert lines and " 4/4," in lines[-1] and "loss" in lines[-1], result.output
 
 
@@ -179,8 +246,13 @@ def test_the_saved_model_loads_and_predicts_without_curate(tiny_model, tmp_path)
         "print(json.dumps([id2label[int(i)] for i in model.encode(texts).argmax(1)]))\n"
         "assert 'curate' not in sys.modules\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(trained.model_dir), json.dumps(ours["text"].to_list())],
-                          capture_output=True, text=True, cwd=tmp_path, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(trained.model_dir), json.dumps(ours["text"].to_list())],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ours["predicted"].to_list()
 
 
@@ -191,8 +263,12 @@ def test_the_weighting_used_is_reported(tiny_model, tmp_path):
     trained = train_classifier(rows, toy(4), TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8), tmp_path)
     metrics = evaluate_classifier(trained, toy(4), tmp_path / "evaluation")
     assert metrics["weighting"] == "sample_weight column"
-    unweighted = train_classifier(toy(), toy(4), TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8, class_weights="balanced"),
-                                  tmp_path / "b")
+    unweighted = train_classifier(
+        toy(),
+        toy(4),
+        TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8, class_weights="balanced"),
+        tmp_path / "b",
+    )
     assert unweighted.probe["weighting"] == "balanced class weights"
 
 
@@ -220,7 +296,9 @@ def test_top_layers_train_on_cached_lower_states_as_the_whole_network_would(tiny
     tokenizer, network = load_backbone(tiny_model, 2)
     texts = toy(4)["text"].to_list()
     states = lower_states(network, tokenizer, texts, 32, frozen=1)
-    assert np.abs(predict_cached(_top_class()(network, 1), states) - predict(network, tokenizer, texts, 32)).max() < 1e-3
+    assert (
+        np.abs(predict_cached(_top_class()(network, 1), states) - predict(network, tokenizer, texts, 32)).max() < 1e-3
+    )
     config = TrainConfig(model=tiny_model, epochs=3, lr=5e-3, batch_size=8, trainable_layers=1, early_stopping=0)
     trained = train_classifier(toy(), toy(4), config, tmp_path)
     assert [h["epoch"] for h in trained.history] == [0, 1, 2, 3]
@@ -237,13 +315,19 @@ def test_a_kept_probe_is_refitted_on_training_and_validation_rows(tiny_model, tm
     from curate.train.classify import load_classifier
 
     train, validation = toy(), toy(4).with_columns(pl.col("text") + " again")
-    trained = train_classifier(train, validation, TrainConfig(model=tiny_model, epochs=1, lr=1e-9, batch_size=8, early_stopping=0), tmp_path)
+    trained = train_classifier(
+        train, validation, TrainConfig(model=tiny_model, epochs=1, lr=1e-9, batch_size=8, early_stopping=0), tmp_path
+    )
     assert trained.probe["refit_rows"] == train.height + validation.height
     _, network, labels = load_classifier(trained.model_dir)
     embedder, targets = Embedder(tiny_model), lambda rows: [labels.index(x) for x in rows["label"]]
     everything = pl.concat([train, validation])
-    on_all = LogisticRegression(C=trained.probe["C"], max_iter=2000).fit(embedder.encode(everything["text"].to_list()), targets(everything))
-    on_train = LogisticRegression(C=trained.probe["C"], max_iter=2000).fit(embedder.encode(train["text"].to_list()), targets(train))
+    on_all = LogisticRegression(C=trained.probe["C"], max_iter=2000).fit(
+        embedder.encode(everything["text"].to_list()), targets(everything)
+    )
+    on_train = LogisticRegression(C=trained.probe["C"], max_iter=2000).fit(
+        embedder.encode(train["text"].to_list()), targets(train)
+    )
     saved = network.head.weight.detach().numpy()
     binary = lambda coef: np.vstack([-coef / 2, coef / 2])  # sklearn's one-row binary model as two logits
     assert np.allclose(saved, binary(on_all.coef_), atol=1e-4)

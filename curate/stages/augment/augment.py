@@ -16,7 +16,17 @@ from typing import ClassVar, Literal
 import polars as pl
 
 from curate.stages.augment.checks import CandidateChecks
-from curate.core.columns import AUGMENT_DROPPED_ARTIFACT, AUGMENTED_FROM, AUGMENT_METHOD, ID, LABEL, LABEL_ISSUE, SPLIT, TEXT, TRAIN
+from curate.core.columns import (
+    AUGMENT_DROPPED_ARTIFACT,
+    AUGMENTED_FROM,
+    AUGMENT_METHOD,
+    ID,
+    LABEL,
+    LABEL_ISSUE,
+    SPLIT,
+    TEXT,
+    TRAIN,
+)
 from curate.core.params import Positive, Seed, Share
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 
@@ -54,9 +64,16 @@ def augmentable(rows: pl.DataFrame) -> pl.DataFrame:
 GENERATION_CHUNK = 64  # source rows per progress report
 
 
-def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: list[str], per_row: int, checks: CandidateChecks,
-                     seed: int = 0, engine: str = "bergamot", report: Callable[[str, int, int | None], None] | None = None,
-                     ) -> tuple[pl.DataFrame, Counter, Counter]:
+def generate_checked(
+    sources: pl.DataFrame,
+    existing: pl.DataFrame,
+    methods: list[str],
+    per_row: int,
+    checks: CandidateChecks,
+    seed: int = 0,
+    engine: str = "bergamot",
+    report: Callable[[str, int, int | None], None] | None = None,
+) -> tuple[pl.DataFrame, Counter, Counter]:
     """Candidates from every method for every source row, checked; returns (kept rows, drops by reason, kept by method).
     `report(what, done, total)` hears of candidates generated, chunk by chunk, then of how many the checks kept."""
     candidates = []
@@ -68,14 +85,19 @@ def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: lis
             method = build_method(method_name, seed + round_, engine)
             texts = []
             for start in range(0, len(source_texts), GENERATION_CHUNK):
-                texts += method.generate(source_texts[start:start + GENERATION_CHUNK])
-                done += len(source_texts[start:start + GENERATION_CHUNK])
+                texts += method.generate(source_texts[start : start + GENERATION_CHUNK])
+                done += len(source_texts[start : start + GENERATION_CHUNK])
                 if report:
                     report(f"candidates generated ({method_name})", done, total)
-            candidates.append(sources.with_columns(
-                pl.col(TEXT).alias("source_text"), pl.Series(TEXT, texts, dtype=pl.String), pl.col(ID).alias(AUGMENTED_FROM),
-                (pl.col(ID) + f"~{method_name}{round_}").alias(ID), pl.lit(method_name).alias(AUGMENT_METHOD),
-            ))
+            candidates.append(
+                sources.with_columns(
+                    pl.col(TEXT).alias("source_text"),
+                    pl.Series(TEXT, texts, dtype=pl.String),
+                    pl.col(ID).alias(AUGMENTED_FROM),
+                    (pl.col(ID) + f"~{method_name}{round_}").alias(ID),
+                    pl.lit(method_name).alias(AUGMENT_METHOD),
+                )
+            )
     if not candidates:
         return sources.clear(), Counter(), Counter()
     kept, reasons = checks.check(pl.concat(candidates, how="diagonal_relaxed"), existing)
@@ -88,8 +110,12 @@ def generate_checked(sources: pl.DataFrame, existing: pl.DataFrame, methods: lis
 @dataclass
 class Augment(Stage):
     # WordNet synonyms have no word sense ("loan" -> "loanword"): asked for, never a default.
-    methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(default_factory=lambda: ["backtranslate"])
-    per_row: Positive = 1  # candidates per source and method; back-translation gives one (greedy decoding repeats itself)
+    methods: list[Literal["synonym", "eda", "backtranslate", "paraphrase"]] = field(
+        default_factory=lambda: ["backtranslate"]
+    )
+    per_row: Positive = (
+        1  # candidates per source and method; back-translation gives one (greedy decoding repeats itself)
+    )
     classes: list[str] | None = None  # None: the classes smaller than the median class
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
     min_similarity: Share = 0.75
@@ -105,25 +131,49 @@ class Augment(Stage):
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         pool = training_pool(rows)
         counts = pool.group_by(LABEL).len()
-        classes = self.classes if self.classes is not None else counts.filter(pl.col("len") < counts["len"].median())[LABEL].to_list()
+        classes = (
+            self.classes
+            if self.classes is not None
+            else counts.filter(pl.col("len") < counts["len"].median())[LABEL].to_list()
+        )
         sources = augmentable(pool).filter(pl.col(LABEL).is_in(classes))
         checks = self.checks()
         ctx = ctx or RunContext()
-        generated, reasons, by_method = generate_checked(sources, rows, self.methods, self.per_row, checks, ctx.seed_for(self.seed), self.engine,
-                                                         lambda what, done, total: ctx.report(self.name, what, done, total))
+        generated, reasons, by_method = generate_checked(
+            sources,
+            rows,
+            self.methods,
+            self.per_row,
+            checks,
+            ctx.seed_for(self.seed),
+            self.engine,
+            lambda what, done, total: ctx.report(self.name, what, done, total),
+        )
         kept = pl.concat([rows, generated], how="diagonal_relaxed")
-        return StageResult(kept=kept, rejected=empty_rejected(rows), stats=augment_stats(sources.height, generated, reasons, by_method),
-                           artifacts={AUGMENT_DROPPED_ARTIFACT: checks.dropped_frame().with_columns(pl.lit(self.name).alias("stage"))})
+        return StageResult(
+            kept=kept,
+            rejected=empty_rejected(rows),
+            stats=augment_stats(sources.height, generated, reasons, by_method),
+            artifacts={AUGMENT_DROPPED_ARTIFACT: checks.dropped_frame().with_columns(pl.lit(self.name).alias("stage"))},
+        )
 
 
 def augment_stats(sources: int, generated: pl.DataFrame, reasons: Counter, by_method: Counter) -> dict:
     tried = generated.height + sum(reasons.values())
     pairs = generated.head(PAIRS_IN_REPORT) if AUGMENTED_FROM in generated.columns else generated.clear()
     return {
-        "source_rows": sources, "candidates": tried, "kept": generated.height,
+        "source_rows": sources,
+        "candidates": tried,
+        "kept": generated.height,
         "kept_share": round(generated.height / tried, 3) if tried else 0.0,
-        "kept_by_method": dict(by_method), "dropped_by_reason": {r: n for r, n in reasons.most_common() if n},
-        "findings": [f"{generated.height} of {tried} candidates kept; dropped: "
-                     + (", ".join(f"{r} {n}" for r, n in reasons.most_common() if n) or "none")]
-        + [f"`{r[AUGMENTED_FROM]}` → “{r[TEXT][:90]}” ({r[AUGMENT_METHOD]}, similarity {r['augment_similarity']:.3f})" for r in pairs.iter_rows(named=True)],
+        "kept_by_method": dict(by_method),
+        "dropped_by_reason": {r: n for r, n in reasons.most_common() if n},
+        "findings": [
+            f"{generated.height} of {tried} candidates kept; dropped: "
+            + (", ".join(f"{r} {n}" for r, n in reasons.most_common() if n) or "none")
+        ]
+        + [
+            f"`{r[AUGMENTED_FROM]}` → “{r[TEXT][:90]}” ({r[AUGMENT_METHOD]}, similarity {r['augment_similarity']:.3f})"
+            for r in pairs.iter_rows(named=True)
+        ],
     }

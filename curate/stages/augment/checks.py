@@ -11,12 +11,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from curate.core.columns import AUGMENT_METHOD, AUGMENT_SIMILARITY, AUGMENTED_FROM, ID, LABEL, REVIEW_BAD_GENERATIONS, TEXT
+from curate.core.columns import (
+    AUGMENT_METHOD,
+    AUGMENT_SIMILARITY,
+    AUGMENTED_FROM,
+    ID,
+    LABEL,
+    REVIEW_BAD_GENERATIONS,
+    TEXT,
+)
 from curate.core.text import normalized_text
 from curate.stages.augment.protect import NEGATION, lost_key_terms
 
 
-WORD_SWAP_METHODS = frozenset({"synonym", "eda"})  # methods whose point is to change words: judged on names, codes and terms
+WORD_SWAP_METHODS = frozenset(
+    {"synonym", "eda"}
+)  # methods whose point is to change words: judged on names, codes and terms
 
 
 def negation_count(column: str) -> pl.Expr:
@@ -38,9 +48,20 @@ class CandidateChecks:
     dropped: list[pl.DataFrame] = field(default_factory=list, init=False, repr=False)
 
     def dropped_frame(self) -> pl.DataFrame:
-        columns = {ID: pl.String, AUGMENTED_FROM: pl.String, AUGMENT_METHOD: pl.String, LABEL: pl.String, "source_text": pl.String,
-                   TEXT: pl.String, "reason": pl.String}
-        return pl.concat(self.dropped, how="diagonal_relaxed").select(list(columns)) if self.dropped else pl.DataFrame(schema=columns)
+        columns = {
+            ID: pl.String,
+            AUGMENTED_FROM: pl.String,
+            AUGMENT_METHOD: pl.String,
+            LABEL: pl.String,
+            "source_text": pl.String,
+            TEXT: pl.String,
+            "reason": pl.String,
+        }
+        return (
+            pl.concat(self.dropped, how="diagonal_relaxed").select(list(columns))
+            if self.dropped
+            else pl.DataFrame(schema=columns)
+        )
 
     def check(self, candidates: pl.DataFrame, existing: pl.DataFrame) -> tuple[pl.DataFrame, Counter]:
         """`candidates` has source_text, text (null: the method produced nothing), label; returns kept ones and reasons."""
@@ -53,12 +74,21 @@ class CandidateChecks:
             reasons[reason] += int(mask.sum())
             if mask.any():
                 gone = frame.filter(mask)
-                self.dropped.append(gone.select([c for c in (ID, AUGMENTED_FROM, AUGMENT_METHOD, LABEL, "source_text", TEXT) if c in gone.columns])
-                                    .with_columns(pl.lit(reason).alias("reason")))
+                self.dropped.append(
+                    gone.select(
+                        [
+                            c
+                            for c in (ID, AUGMENTED_FROM, AUGMENT_METHOD, LABEL, "source_text", TEXT)
+                            if c in gone.columns
+                        ]
+                    ).with_columns(pl.lit(reason).alias("reason"))
+                )
             return frame.filter(~mask)
 
         candidates = drop(candidates[TEXT].is_null(), "no_output_or_lost_protected_span", candidates)
-        if REVIEW_BAD_GENERATIONS in candidates.columns:  # copied from the source row: texts a reviewer marked bad for it
+        if (
+            REVIEW_BAD_GENERATIONS in candidates.columns
+        ):  # copied from the source row: texts a reviewer marked bad for it
             marked = candidates.select(pl.col(TEXT).is_in(pl.col(REVIEW_BAD_GENERATIONS)).fill_null(False)).to_series()
             candidates = drop(marked, "marked_bad_by_reviewer", candidates).drop(REVIEW_BAD_GENERATIONS)
         ratio = candidates[TEXT].str.len_chars() / candidates["source_text"].str.len_chars().clip(1)
@@ -69,9 +99,17 @@ class CandidateChecks:
         negations = candidates.select(negation_count(TEXT) != negation_count("source_text")).to_series()
         candidates = drop(negations, "negation_changed", candidates)
         if self.key_terms and candidates.height:
-            methods = candidates[AUGMENT_METHOD].to_list() if AUGMENT_METHOD in candidates.columns else [None] * candidates.height
-            lost = pl.Series([bool(lost_key_terms(s, t, word_swaps=m in WORD_SWAP_METHODS))
-                              for s, t, m in zip(candidates["source_text"].to_list(), candidates[TEXT].to_list(), methods)])
+            methods = (
+                candidates[AUGMENT_METHOD].to_list()
+                if AUGMENT_METHOD in candidates.columns
+                else [None] * candidates.height
+            )
+            lost = pl.Series(
+                [
+                    bool(lost_key_terms(s, t, word_swaps=m in WORD_SWAP_METHODS))
+                    for s, t, m in zip(candidates["source_text"].to_list(), candidates[TEXT].to_list(), methods)
+                ]
+            )
             candidates = drop(lost, "key_term_changed", candidates)
         existing_keys = existing.select(normalized_text(TEXT)).to_series().unique()
         keys = candidates.select(normalized_text(TEXT)).to_series()
@@ -81,13 +119,17 @@ class CandidateChecks:
         if candidates.is_empty():
             return candidates, reasons
         embedder = Embedder(self.model)
-        similarity = np.einsum("ij,ij->i", embedder.encode(candidates[TEXT]), embedder.encode(candidates["source_text"]))
+        similarity = np.einsum(
+            "ij,ij->i", embedder.encode(candidates[TEXT]), embedder.encode(candidates["source_text"])
+        )
         candidates = candidates.with_columns(pl.Series(AUGMENT_SIMILARITY, similarity.round(4)))
         candidates = drop(candidates[AUGMENT_SIMILARITY] > self.max_similarity, "too_close_to_source", candidates)
         candidates = drop(candidates[AUGMENT_SIMILARITY] < self.min_similarity, "meaning_changed", candidates)
         if candidates.height and existing.height:
             near = find_leakage(existing.select(ID, TEXT), candidates.select(ID, TEXT), self.near_duplicate_threshold)
-            candidates = drop(candidates[ID].is_in(near["id_b"].implode()), "near_duplicate_of_existing_row", candidates)
+            candidates = drop(
+                candidates[ID].is_in(near["id_b"].implode()), "near_duplicate_of_existing_row", candidates
+            )
         if self.label_check and candidates.height:
             predicted = self._predict_labels(existing, candidates, embedder)
             candidates = drop(pl.Series(predicted) != candidates[LABEL], "label_changed", candidates)

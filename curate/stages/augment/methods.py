@@ -51,7 +51,11 @@ class SynonymAugmenter:
         return names
 
     def _changeable(self, words: list[str]) -> list[int]:
-        return [i for i, w in enumerate(words) if w.isalpha() and len(w) > 2 and w.lower() not in self._stop and not SENTINEL.fullmatch(w)]
+        return [
+            i
+            for i, w in enumerate(words)
+            if w.isalpha() and len(w) > 2 and w.lower() not in self._stop and not SENTINEL.fullmatch(w)
+        ]
 
     def one(self, text: str, rng: random.Random) -> str | None:
         masked, spans = protect(text)
@@ -119,7 +123,9 @@ class BackTranslator:
     # Words rarer than this in general English (wordfreq's Zipf scale: 3 is once per million words) go through
     # untranslated: they are the domain's terms ("escrow", "forbearance", "servicer"), which a small general
     # model turns into a wrong sense ("custody", "tolerance", "service"). None: translate every word.
-    keep_words_rarer_than: float | None = 3.4  # measured: keeps 181 of 181 such words in 60 CFPB narratives (98 without)
+    keep_words_rarer_than: float | None = (
+        3.4  # measured: keeps 181 of 181 such words in 60 CFPB narratives (98 without)
+    )
     name: str = "backtranslate"
 
     def _bergamot(self, texts: list[str]) -> list[str]:
@@ -144,8 +150,12 @@ class BackTranslator:
             model = MarianMTModel.from_pretrained(model_name)
             out = []
             for start in range(0, len(batch), self.batch_size):
-                encoded = tokenizer(batch[start : start + self.batch_size], return_tensors="pt", padding=True, truncation=True)
-                out += tokenizer.batch_decode(model.generate(**encoded, num_beams=1, max_new_tokens=128), skip_special_tokens=True)
+                encoded = tokenizer(
+                    batch[start : start + self.batch_size], return_tensors="pt", padding=True, truncation=True
+                )
+                out += tokenizer.batch_decode(
+                    model.generate(**encoded, num_beams=1, max_new_tokens=128), skip_special_tokens=True
+                )
             return out
 
         if not (self.forward_model and self.backward_model):
@@ -158,7 +168,9 @@ class BackTranslator:
 
         def run(pair: str, batch: list[str]) -> list[str]:
             joined = "\n".join(t.replace("\n", " ") for t in batch)
-            out = subprocess.run(["apertium", "-u", pair], input=joined, capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                ["apertium", "-u", pair], input=joined, capture_output=True, text=True, check=True
+            ).stdout
             return out.rstrip("\n").split("\n")
 
         return run(f"{self.pivot}-en", run(f"en-{self.pivot}", texts))
@@ -207,8 +219,10 @@ class Paraphraser:
     seed: int = 0
     name: str = "paraphrase"
 
-    PROMPT = ("Rewrite this customer support message with different words. Keep every XQ token exactly as it is. "
-              "Reply with the rewritten message only.\n\nMessage: {text}")
+    PROMPT = (
+        "Rewrite this customer support message with different words. Keep every XQ token exactly as it is. "
+        "Reply with the rewritten message only.\n\nMessage: {text}"
+    )
 
     def load(self):
         require("paraphrase", "torch", "transformers")
@@ -245,12 +259,25 @@ class Paraphraser:
         out: list[str | None] = []
         for start in range(0, len(masked), self.batch_size):
             batch = masked[start : start + self.batch_size]
-            prompts = [tokenizer.apply_chat_template([{"role": "user", "content": self.PROMPT.format(text=m)}], tokenize=False,
-                                                     add_generation_prompt=True) for m, _ in batch]
+            prompts = [
+                tokenizer.apply_chat_template(
+                    [{"role": "user", "content": self.PROMPT.format(text=m)}],
+                    tokenize=False,
+                    add_generation_prompt=True,
+                )
+                for m, _ in batch
+            ]
             encoded = tokenizer(prompts, return_tensors="pt", padding=True)
             with torch.no_grad():
-                generated = model.generate(**encoded, max_new_tokens=self.max_new_tokens, do_sample=True, temperature=self.temperature,
-                                           pad_token_id=tokenizer.pad_token_id)
+                generated = model.generate(
+                    **encoded,
+                    max_new_tokens=self.max_new_tokens,
+                    do_sample=True,
+                    temperature=self.temperature,
+                    pad_token_id=tokenizer.pad_token_id,
+                )
             decoded = tokenizer.batch_decode(generated[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
-            out += [restore(d.strip().split("\n")[0].strip().strip('"'), spans) for d, (_, spans) in zip(decoded, batch)]
+            out += [
+                restore(d.strip().split("\n")[0].strip().strip('"'), spans) for d, (_, spans) in zip(decoded, batch)
+            ]
         return out

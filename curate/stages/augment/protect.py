@@ -12,8 +12,10 @@ import re
 from curate.core.extras import require
 
 # Negations, with the apostrophe-less spellings people type ("dont"): an augmenter must keep their number.
-NEGATION = (r"(?i)\b(?:not|no|never|nothing|none|nobody|nor|cannot|without|dont|doesnt|didnt|cant|wont|isnt|arent|wasnt"
-            r"|werent|couldnt|wouldnt|shouldnt|havent|hasnt|hadnt|aint)\b|n't\b")
+NEGATION = (
+    r"(?i)\b(?:not|no|never|nothing|none|nobody|nor|cannot|without|dont|doesnt|didnt|cant|wont|isnt|arent|wasnt"
+    r"|werent|couldnt|wouldnt|shouldnt|havent|hasnt|hadnt|aint)\b|n't\b"
+)
 PROTECTED = re.compile(r"\[[A-Z]+(?:_\d+)?\]|\{\{[^{}]+\}\}|\{[a-z_]+\}|\b\d[\d.,:/\-]*\d\b|\b\d\b|#\w+")
 SENTINEL = re.compile(r"XQ(\d+)X")
 
@@ -27,8 +29,11 @@ def protect(text: str, extra: list[str] | None = None) -> tuple[str, list[str]]:
         return f"XQ{len(spans) - 1}X"
 
     if extra:  # whole words match as words ("reps" is not the start of "represent")
-        pattern = "|".join(rf"\b{re.escape(v)}\b" if v[0].isalnum() and v[-1].isalnum() else re.escape(v)
-                           for v in sorted(extra, key=len, reverse=True) if v)
+        pattern = "|".join(
+            rf"\b{re.escape(v)}\b" if v[0].isalnum() and v[-1].isalnum() else re.escape(v)
+            for v in sorted(extra, key=len, reverse=True)
+            if v
+        )
         if pattern:
             text = re.sub(pattern, keep, text)
     return PROTECTED.sub(keep, text), spans
@@ -55,25 +60,61 @@ def restore(text: str, spans: list[str]) -> str | None:
 WORD = re.compile(r"[A-Za-z][A-Za-z'&-]*[A-Za-z]|[A-Za-z0-9]*\d[A-Za-z0-9/.:-]*|[A-Za-z]")
 # Function words may change in a rewording; anything else is content. (scikit-learn's stop list also holds "top",
 # "full", "first", "next", "show", "find", "name": words that carry a request.)
-FUNCTION_WORDS = frozenset("""a an the this that these those is are was were be been being am do does did doing done have has had having
+FUNCTION_WORDS = frozenset(
+    """a an the this that these those is are was were be been being am do does did doing done have has had having
 will would shall should can could may might must i me my mine myself you your yours yourself we us our ours they them their theirs he him
 his she her hers it its of for on in at as and or but if so than then there here what which who whom whose when where why how to from by
 with about into onto over under up down off out not no nor also just very too please get got let lets s t ll d re ve m
-dont doesnt didnt cant wont isnt arent wasnt werent couldnt wouldnt shouldnt havent hasnt hadnt aint cannot never""".split())
-NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand
+dont doesnt didnt cant wont isnt arent wasnt werent couldnt wouldnt shouldnt havent hasnt hadnt aint cannot never""".split()
+)
+NUMBER_WORDS = frozenset(
+    """zero one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand
 million first second third fourth fifth last next half dozen january february march april may june july august september october
-november december monday tuesday wednesday thursday friday saturday sunday today tomorrow yesterday tonight""".split())
+november december monday tuesday wednesday thursday friday saturday sunday today tomorrow yesterday tonight""".split()
+)
 # Small words whose change changes the request: direction, question, quantity.
-DIRECTION = frozenset("to from off out into onto up down before after without over under by through between until since against".split())
+DIRECTION = frozenset(
+    "to from off out into onto up down before after without over under by through between until since against".split()
+)
 QUESTION = frozenset("what which who whom whose when where why how".split())
-QUANTITY = frozenset("all any some every each both either neither none few many much more most less least only than".split())
-BRACKETS = "()[]{}<>\""
+QUANTITY = frozenset(
+    "all any some every each both either neither none few many much more most less least only than".split()
+)
+BRACKETS = '()[]{}<>"'
 # Who does what to whom: "what name would you like me to call you" came back as "what name you'd like to call me".
-PERSON = {"i": "i", "me": "i", "my": "i", "mine": "i", "myself": "i", "you": "you", "your": "you", "yours": "you", "yourself": "you",
-          "u": "you", "ur": "you", "he": "he", "him": "he", "his": "he", "she": "she", "her": "she", "hers": "she", "we": "we", "us": "we",
-          "our": "we", "ours": "we", "they": "they", "them": "they", "their": "they", "theirs": "they", "it": "it", "its": "it"}
+PERSON = {
+    "i": "i",
+    "me": "i",
+    "my": "i",
+    "mine": "i",
+    "myself": "i",
+    "you": "you",
+    "your": "you",
+    "yours": "you",
+    "yourself": "you",
+    "u": "you",
+    "ur": "you",
+    "he": "he",
+    "him": "he",
+    "his": "he",
+    "she": "she",
+    "her": "she",
+    "hers": "she",
+    "we": "we",
+    "us": "we",
+    "our": "we",
+    "ours": "we",
+    "they": "they",
+    "them": "they",
+    "their": "they",
+    "theirs": "they",
+    "it": "it",
+    "its": "it",
+}
 ARTICLES = frozenset("the a an this that these those my your our their his her its".split())
-TITLE = re.compile(r"\b[A-Z][\w'&-]*(?:\s+(?:(?:of|the|a|an|and|on|in|at|by|with|for|to|from|de|la|le)\s+)*[A-Z0-9][\w'&-]*)+")
+TITLE = re.compile(
+    r"\b[A-Z][\w'&-]*(?:\s+(?:(?:of|the|a|an|and|on|in|at|by|with|for|to|from|de|la|le)\s+)*[A-Z0-9][\w'&-]*)+"
+)
 
 
 def _words(text: str) -> list[str]:
@@ -108,28 +149,51 @@ def lost_key_terms(source: str, candidate: str, word_swaps: bool = False) -> lis
     source_words, candidate_words = _words(source), _words(candidate)
     terms = key_terms(source)
     if word_swaps:
-        terms = [t for t in terms if any(c.isdigit() for c in t) or t in NUMBER_WORDS or zipf_frequency(t, "en") < DOMAIN_ZIPF]
+        terms = [
+            t
+            for t in terms
+            if any(c.isdigit() for c in t) or t in NUMBER_WORDS or zipf_frequency(t, "en") < DOMAIN_ZIPF
+        ]
     lost = [t for t in terms if not _kept(t, set(candidate_words))]
     if not word_swaps:
-        lost += [f"added:{t}" for t in key_terms(candidate) if not _kept(t, set(source_words))]  # "list of shit to do" → "shit list to make"
+        lost += [
+            f"added:{t}" for t in key_terms(candidate) if not _kept(t, set(source_words))
+        ]  # "list of shit to do" → "shit list to make"
         if len(key_terms(candidate)) > len(key_terms(source)):
-            lost.append("a content word repeated")  # "restaurants around here are italian" → "around italian are Italian"
+            lost.append(
+                "a content word repeated"
+            )  # "restaurants around here are italian" → "around italian are Italian"
     for name, group in (("direction", DIRECTION), ("question", QUESTION), ("quantity", QUANTITY)):
         if _count(source_words, group) != _count(candidate_words, group):
-            lost.append(f"{name} changed")  # "music off Deezer" → "outside Deezer"; "what name" → "Why Name"; "any" → "all"
+            lost.append(
+                f"{name} changed"
+            )  # "music off Deezer" → "outside Deezer"; "what name" → "Why Name"; "any" → "all"
     persons = lambda ws: sorted(PERSON[w] for w in ws if w in PERSON)  # noqa: E731
     if persons(source_words) != persons(candidate_words):
         lost.append("persons changed")
     # in the same order, next to each other or with an article between ("change order" → "change the order"; not
     # "want help" → "want to help")
     adjacent = list(zip(candidate_words, candidate_words[1:])) + [
-        (a, c) for a, b, c in zip(candidate_words, candidate_words[1:], candidate_words[2:]) if b in ARTICLES]
-    lost += [f"order:{a} {b}" for a, b in _content_pairs(source_words)
-             if not word_swaps and not any(_kept(a, {x}) and _kept(b, {y}) for x, y in adjacent)]
-    lost += [f"title:{t}" for t in TITLE.findall(source) if len(t.split()) >= 2 and t.lower() not in candidate.lower()
-             and not _sentence_opening(source, t)]
-    lost += [f"not a word:{w}" for w in set(candidate_words) - set(source_words) if w.isalpha() and zipf_frequency(w, "en") == 0]
-    lost += [f"bracket:{b}" for b in BRACKETS if source.count(b) != candidate.count(b)]  # "play beatles" → "play beatles (in"
+        (a, c) for a, b, c in zip(candidate_words, candidate_words[1:], candidate_words[2:]) if b in ARTICLES
+    ]
+    lost += [
+        f"order:{a} {b}"
+        for a, b in _content_pairs(source_words)
+        if not word_swaps and not any(_kept(a, {x}) and _kept(b, {y}) for x, y in adjacent)
+    ]
+    lost += [
+        f"title:{t}"
+        for t in TITLE.findall(source)
+        if len(t.split()) >= 2 and t.lower() not in candidate.lower() and not _sentence_opening(source, t)
+    ]
+    lost += [
+        f"not a word:{w}"
+        for w in set(candidate_words) - set(source_words)
+        if w.isalpha() and zipf_frequency(w, "en") == 0
+    ]
+    lost += [
+        f"bracket:{b}" for b in BRACKETS if source.count(b) != candidate.count(b)
+    ]  # "play beatles" → "play beatles (in"
     return lost
 
 

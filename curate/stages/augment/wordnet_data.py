@@ -49,7 +49,9 @@ def install(target: Path | None = None) -> Path:
     if len(lines) != 45:
         raise RuntimeError(f"expected 45 lexicographer files in {LEXNAMES_MANPAGE}, found {len(lines)}")
     (corpus / "lexnames").write_text("\n".join(lines) + "\n")
-    (corpus / "LICENSE").write_text("WordNet 3.0 (c) Princeton University, under the WordNet license; copied from Debian's wordnet-base.\n")
+    (corpus / "LICENSE").write_text(
+        "WordNet 3.0 (c) Princeton University, under the WordNet license; copied from Debian's wordnet-base.\n"
+    )
     return corpus
 
 

@@ -10,7 +10,15 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import ID, LABEL, SPLIT, SPLIT_GROUP, TEST, TEXT, TRAIN, VALIDATION
-from curate.stages.dedup.minhash.lsh import PAIRS_PER_CHUNK, as_pairs, band_memberships, bucket_pairs, candidate_edges, gather, pairs_of
+from curate.stages.dedup.minhash.lsh import (
+    PAIRS_PER_CHUNK,
+    as_pairs,
+    band_memberships,
+    bucket_pairs,
+    candidate_edges,
+    gather,
+    pairs_of,
+)
 from curate.stages.dedup.clusters import components
 from curate.stages.dedup.minhash.signatures import MinHasher
 from curate.stages.dedup.minhash.similarity import agreement
@@ -47,12 +55,16 @@ class Split(Stage):
 
     def __post_init__(self) -> None:
         if self.validation + self.test >= 1:
-            raise ValueError(f"validation + test is {self.validation + self.test:g}: nothing would be left for training (they must add up to less than 1)")
+            raise ValueError(
+                f"validation + test is {self.validation + self.test:g}: nothing would be left for training (they must add up to less than 1)"
+            )
 
     name: ClassVar[str] = "split"
     produces: ClassVar[tuple[str, ...]] = (SPLIT, SPLIT_GROUP)
 
-    shuffles_groups: ClassVar[bool] = True  # on Ray: signatures per block and LSH buckets by a shuffle, as MinHash dedup
+    shuffles_groups: ClassVar[bool] = (
+        True  # on Ray: signatures per block and LSH buckets by a shuffle, as MinHash dedup
+    )
 
     def map_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame({ROW: rows[ROW].cast(pl.Int64), "_signature": MinHasher().signatures(rows[TEXT])})
@@ -65,24 +77,36 @@ class Split(Stage):
 
     finish_reads: ClassVar[tuple[str, ...]] = (ID, LABEL)  # a streamed run hands `finish` these columns of every row
 
-    def pairs_that_hold(self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict]:
+    def pairs_that_hold(
+        self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int
+    ) -> tuple[pl.DataFrame, dict]:
         """Candidates whose estimated Jaccard reaches `group_threshold`, a chunk at a time, each gathering only its rows'
         signatures from `mapped` (lazy in a streamed run)."""
         pairs, held = pairs_of(reduced, rows), []
         for start in range(0, len(pairs), PAIRS_PER_CHUNK):
             chunk = pairs[start : start + PAIRS_PER_CHUNK]
             found, local = gather(mapped, chunk)
-            held.append(chunk[agreement(found["_signature"].to_numpy(), local[:, 0], local[:, 1]) >= self.group_threshold])
+            held.append(
+                chunk[agreement(found["_signature"].to_numpy(), local[:, 0], local[:, 1]) >= self.group_threshold]
+            )
         return as_pairs(np.concatenate(held) if held else np.empty((0, 2), dtype=np.int64)), {}
 
-    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+    def finish(
+        self,
+        rows: pl.DataFrame,
+        mapped: pl.DataFrame | pl.LazyFrame,
+        reduced: pl.DataFrame,
+        ctx: RunContext | None = None,
+    ) -> StageResult:
         return self.assign(rows, components(rows.height, pairs_of(reduced, rows.height)), ctx)
 
     def near_duplicate_pairs(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(mapped rows, the pairs i, j that split keeps together): the one definition of a near duplicate across
         splits, which the gate's `cross_split_near_duplicates` counts with too."""
         mapped = self.map_rows(rows.with_row_index(ROW))
-        held, _ = self.pairs_that_hold(mapped, as_pairs(candidate_edges(mapped["_signature"].to_numpy(), self.group_threshold)), rows.height)
+        held, _ = self.pairs_that_hold(
+            mapped, as_pairs(candidate_edges(mapped["_signature"].to_numpy(), self.group_threshold)), rows.height
+        )
         return mapped, held
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
@@ -99,18 +123,33 @@ class Split(Stage):
         clusters = np.asarray(clusters, dtype=np.int64)
         clustered = clusters >= 0
         key = np.where(clustered, clusters, n + np.arange(n, dtype=np.int64))
-        members = pl.DataFrame({"_group": key[clustered], "_first": np.flatnonzero(clustered), LABEL: labels.filter(pl.Series(clustered))})
+        members = pl.DataFrame(
+            {"_group": key[clustered], "_first": np.flatnonzero(clustered), LABEL: labels.filter(pl.Series(clustered))}
+        )
         shared = members.group_by("_group").agg(
-            pl.col("_first").min(), pl.len().alias("size"), pl.col(LABEL).drop_nulls().mode().sort().first().fill_null(""))
+            pl.col("_first").min(),
+            pl.len().alias("size"),
+            pl.col(LABEL).drop_nulls().mode().sort().first().fill_null(""),
+        )
         alone = pl.DataFrame({"_group": key[~clustered], "_first": np.flatnonzero(~clustered)}).with_columns(
-            pl.lit(1, pl.UInt32).alias("size"), labels.filter(pl.Series(~clustered)).fill_null("").alias(LABEL))
+            pl.lit(1, pl.UInt32).alias("size"), labels.filter(pl.Series(~clustered)).fill_null("").alias(LABEL)
+        )
         groups = pl.concat([shared, alone]).sort("_first")  # in the order of each group's first row
         assigned = assign_groups(groups, self.validation, self.test, (ctx or RunContext()).seed_for(self.seed))
         code_of_group = np.zeros(2 * n, dtype=np.int8)
-        code_of_group[assigned["_group"].to_numpy()] = assigned[SPLIT].replace_strict(SPLIT_CODES, return_dtype=pl.Int8).to_numpy()
-        split = pl.Series(SPLIT, code_of_group[key]).replace_strict({v: k for k, v in SPLIT_CODES.items()}, return_dtype=pl.String)
+        code_of_group[assigned["_group"].to_numpy()] = (
+            assigned[SPLIT].replace_strict(SPLIT_CODES, return_dtype=pl.Int8).to_numpy()
+        )
+        split = pl.Series(SPLIT, code_of_group[key]).replace_strict(
+            {v: k for k, v in SPLIT_CODES.items()}, return_dtype=pl.String
+        )
         kept = rows.with_columns(
-            pl.when(pl.Series(clustered)).then(pl.Series(clusters).cast(pl.String)).otherwise(pl.col(ID)).alias(SPLIT_GROUP), split)
+            pl.when(pl.Series(clustered))
+            .then(pl.Series(clusters).cast(pl.String))
+            .otherwise(pl.col(ID))
+            .alias(SPLIT_GROUP),
+            split,
+        )
         counts = kept.group_by(SPLIT).len()
         stats = {
             "rows": dict(zip(counts[SPLIT].to_list(), counts["len"].to_list())),

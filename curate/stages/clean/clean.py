@@ -50,11 +50,24 @@ class Clean(Stage):
         chosen = [
             (self.fix_unicode, "unicode_fixed", r"[^\x00-\x7F]", T.fix_unicode),
             (self.html, "html_converted", T.HTML_CANDIDATE, T.html_to_text),
-            (self.quoted_replies, "quoted_replies_removed", r"(?im)wrote:|^\s*>|original message|^from:\s|_{10}", T.strip_quoted_reply),
-            (self.signatures, "signatures_removed",
-             r"(?im)^--\s?$|sent from my|get outlook|sent via|^\s*((best|kind|warm|many)\s+)?(regards|thanks|thank you|thx|cheers|sincerely|br|best)\W*$",
-             T.strip_signature),
-            (self.greetings, "greetings_removed", r"(?i)^\s*(hi|hello|hey|dear|greetings|good (morning|afternoon|evening))\b|(thanks|thank you|thx|cheers)\W*$", T.strip_greeting),
+            (
+                self.quoted_replies,
+                "quoted_replies_removed",
+                r"(?im)wrote:|^\s*>|original message|^from:\s|_{10}",
+                T.strip_quoted_reply,
+            ),
+            (
+                self.signatures,
+                "signatures_removed",
+                r"(?im)^--\s?$|sent from my|get outlook|sent via|^\s*((best|kind|warm|many)\s+)?(regards|thanks|thank you|thx|cheers|sincerely|br|best)\W*$",
+                T.strip_signature,
+            ),
+            (
+                self.greetings,
+                "greetings_removed",
+                r"(?i)^\s*(hi|hello|hey|dear|greetings|good (morning|afternoon|evening))\b|(thanks|thank you|thx|cheers)\W*$",
+                T.strip_greeting,
+            ),
         ]
         return [(name, pattern, fn) for enabled, name, pattern, fn in chosen if enabled]
 
@@ -79,7 +92,9 @@ class Clean(Stage):
         marked = rows.with_columns(
             texts.alias(TEXT),
             pl.when(too_short).then(pl.lit("empty_after_clean")).otherwise(None).alias(REJECT_REASON),
-            pl.when(too_short).then(pl.lit("nothing left after removing markup, quotes and signatures")).alias(REJECT_DETAIL),
+            pl.when(too_short)
+            .then(pl.lit("nothing left after removing markup, quotes and signatures"))
+            .alias(REJECT_DETAIL),
         )
         result = self.split_marked(marked, stats)
         # What a reviewer needs to judge the rejection: the text as it came in (redacted: no stage has yet).

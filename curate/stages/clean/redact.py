@@ -13,6 +13,7 @@ from curate.core.errors import InputError
 from curate.core.pii import PII_KINDS, PiiFinder, PiiKind, redact_columns
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 
+
 @dataclass
 class Redact(Stage):
     """Replace PII with typed placeholders in the text (and the response, when there is one)."""
@@ -29,10 +30,15 @@ class Redact(Stage):
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         missing = [c for c in self.columns if c not in rows.columns and c not in (TEXT, RESPONSE)]
         if missing:  # a column the recipe names to protect must exist: a silent no-op would leak it
-            raise InputError(f"redact: no column(s) {', '.join(missing)} in the rows", "redact.columns",
-                             hint=f"columns: {', '.join(rows.columns)}")
+            raise InputError(
+                f"redact: no column(s) {', '.join(missing)} in the rows",
+                "redact.columns",
+                hint=f"columns: {', '.join(rows.columns)}",
+            )
         on_progress = ctx.reporter(self.name, "texts examined for PII") if ctx else None
-        redacted, kinds_by_row, totals = redact_columns(rows, self.columns, PiiFinder(tuple(self.kinds), self.phone_region), on_progress)
+        redacted, kinds_by_row, totals = redact_columns(
+            rows, self.columns, PiiFinder(tuple(self.kinds), self.phone_region), on_progress
+        )
         pii = [",".join(sorted(kinds_by_row[i])) if i in kinds_by_row else None for i in range(rows.height)]
         kept = redacted.with_columns(pl.Series(PII, pii, dtype=pl.String))
         stats = {"rows_with_pii": len(kinds_by_row), "placeholders": dict(sorted(totals.items()))}

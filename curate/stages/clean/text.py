@@ -31,7 +31,9 @@ INLINE_GREETING = re.compile(
     r"(?:\s+(?:there|team|all|everyone|folks|support(?: team)?|sir(?: or madam)?|madam|[A-Z][a-z]+))?\s*[,!:.\-]+\s+"
 )
 # A thanks after the request on the same line: "... order 4521. Thanks!", "..., thank you so much"
-INLINE_THANKS = re.compile(r"(?i)[\s,.;!-]+(?:many\s+)?(?:thanks|thank you|thx|cheers)(?:\s+(?:in advance|a lot|so much|again))?[\s.!]*\Z")
+INLINE_THANKS = re.compile(
+    r"(?i)[\s,.;!-]+(?:many\s+)?(?:thanks|thank you|thx|cheers)(?:\s+(?:in advance|a lot|so much|again))?[\s.!]*\Z"
+)
 MIN_WORDS_LEFT = 3  # a greeting or thanks is removed only when a request of at least this many words remains
 # HTML's element names: only these make a text HTML. `<City>`, `<band>` or `<All alarms>` are template slots or a
 # customer's own brackets, and must reach `quality` as written (it judges slots), not vanish as unknown tags.

@@ -12,12 +12,21 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from curate.core.columns import CLUSTER, DUPLICATE_OF, ID, LABEL, LABEL_BEFORE_DEDUP, LABEL_CONFLICT, SIMILARITY, STAGE, TEXT
+from curate.core.columns import (
+    CLUSTER,
+    DUPLICATE_OF,
+    ID,
+    LABEL,
+    LABEL_BEFORE_DEDUP,
+    LABEL_CONFLICT,
+    SIMILARITY,
+    STAGE,
+    TEXT,
+)
 from curate.core.stage import stamp
 
 KeepPolicy = Literal["first", "longest", "most_complete"]
 ConflictPolicy = Literal["majority", "drop", "flag"]
-
 
 
 def _preference(frame: pl.DataFrame, keep: KeepPolicy) -> pl.DataFrame:
@@ -34,9 +43,7 @@ def _preference(frame: pl.DataFrame, keep: KeepPolicy) -> pl.DataFrame:
             pl.col(TEXT).str.len_chars().alias("_length"),
         )
         keys, descending = ["_nulls", "_length", "_order"], [False, True, False]
-    ranked = frame.sort(keys, descending=descending).with_columns(
-        pl.int_range(pl.len()).over(CLUSTER).alias("_rank")
-    )
+    ranked = frame.sort(keys, descending=descending).with_columns(pl.int_range(pl.len()).over(CLUSTER).alias("_rank"))
     return ranked.sort("_order").drop([c for c in ("_length", "_nulls", "_order") if c in ranked.columns])
 
 
@@ -77,33 +84,65 @@ def resolve_clusters(
         (pl.col(LABEL).drop_nulls().n_unique().over(CLUSTER) > 1).alias(LABEL_CONFLICT),
         pl.col(LABEL).drop_nulls().mode().sort().first().over(CLUSTER).alias("_majority"),
         # A strict majority: more rows carry the most common label than any other (a tie has none).
-        (pl.col(LABEL).drop_nulls().value_counts(sort=True).struct.field("count").head(2).over(CLUSTER, mapping_strategy="join")
-         .list.eval(pl.element().first() > pl.element().last().filter(pl.len() > 1).fill_null(0)).list.first()).alias("_has_majority"),
+        (
+            pl.col(LABEL)
+            .drop_nulls()
+            .value_counts(sort=True)
+            .struct.field("count")
+            .head(2)
+            .over(CLUSTER, mapping_strategy="join")
+            .list.eval(pl.element().first() > pl.element().last().filter(pl.len() > 1).fill_null(0))
+            .list.first()
+        ).alias("_has_majority"),
         pl.len().over(CLUSTER).alias("_size"),
     )
     conflicting = pl.col(LABEL_CONFLICT)
     # "majority" relabels the kept row when one label wins outright and drops the cluster on a tie:
     # a conflict is never settled by file order.
-    unresolved = conflicting if on_label_conflict == "drop" else (conflicting & ~pl.col("_has_majority")) if on_label_conflict == "majority" else pl.lit(False)
+    unresolved = (
+        conflicting
+        if on_label_conflict == "drop"
+        else (conflicting & ~pl.col("_has_majority"))
+        if on_label_conflict == "majority"
+        else pl.lit(False)
+    )
     kept_members = members.filter((pl.col("_rank") == 0) & ~unresolved)
     if on_label_conflict == "majority":
         kept_members = kept_members.with_columns(
             pl.col(LABEL).alias(LABEL_BEFORE_DEDUP),
             pl.when(conflicting).then(pl.col("_majority")).otherwise(pl.col(LABEL)).alias(LABEL),
         )
-    duplicates = stamp(members.filter((pl.col("_rank") > 0) & ~unresolved), stage, reason,
-                       pl.format(f"duplicate of {{}} ({measure} {{}})", pl.col(DUPLICATE_OF), pl.col(SIMILARITY).round(3)))
-    dropped = stamp(members.filter(unresolved), stage, "label_conflict",
-                    pl.format("cluster {} holds {} rows with different labels", pl.col(CLUSTER), pl.col("_size")))
+    duplicates = stamp(
+        members.filter((pl.col("_rank") > 0) & ~unresolved),
+        stage,
+        reason,
+        pl.format(f"duplicate of {{}} ({measure} {{}})", pl.col(DUPLICATE_OF), pl.col(SIMILARITY).round(3)),
+    )
+    dropped = stamp(
+        members.filter(unresolved),
+        stage,
+        "label_conflict",
+        pl.format("cluster {} holds {} rows with different labels", pl.col(CLUSTER), pl.col("_size")),
+    )
     helper = ["_rank", "_majority", "_has_majority", "_size"]
     kept = pl.concat([singles, kept_members.drop(helper)], how="diagonal_relaxed").sort("_input_order")
     if LABEL_CONFLICT not in singles.columns:
         kept = kept.with_columns(pl.col(LABEL_CONFLICT).fill_null(False))
     rejected = pl.concat([duplicates.drop(helper), dropped.drop(helper)], how="diagonal_relaxed").sort("_input_order")
-    clusters = sort_clusters(members.select(
-        pl.lit(stage).alias(STAGE), CLUSTER, ID, LABEL, TEXT, SIMILARITY,
-        (pl.col("_rank") == 0).alias("kept"), DUPLICATE_OF, LABEL_CONFLICT, pl.col("_size").alias("size"),
-    ))
+    clusters = sort_clusters(
+        members.select(
+            pl.lit(stage).alias(STAGE),
+            CLUSTER,
+            ID,
+            LABEL,
+            TEXT,
+            SIMILARITY,
+            (pl.col("_rank") == 0).alias("kept"),
+            DUPLICATE_OF,
+            LABEL_CONFLICT,
+            pl.col("_size").alias("size"),
+        )
+    )
     n_conflicts = members.filter(conflicting)[CLUSTER].n_unique()
     stats = {
         "clusters": members[CLUSTER].n_unique(),
@@ -134,7 +173,9 @@ def same_label(pairs: np.ndarray, labels: pl.Series) -> np.ndarray:
     return pairs[(a == b) | (a == "") | (b == "")]
 
 
-def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, similarity_to, threshold: float | None = None) -> pl.DataFrame:
+def mark_clusters(
+    rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, similarity_to, threshold: float | None = None
+) -> pl.DataFrame:
     """Add `cluster` and each member's `similarity` to the row its cluster keeps.
 
     `similarity_to(i, j)` scores row pairs given as index arrays; it is called for cluster members only.
@@ -150,9 +191,15 @@ def mark_clusters(rows: pl.DataFrame, labels: np.ndarray, keep: KeepPolicy, simi
         similarity[members] = similarity_to(members, np.array([index[r] for r in reps], dtype=np.int64))
     marked = marked.with_columns(pl.Series(SIMILARITY, similarity).fill_nan(None).round(4))
     if threshold is not None:
-        marked = marked.with_columns(pl.when(pl.col(SIMILARITY) >= threshold - 1e-6).then(pl.col(CLUSTER)).alias(CLUSTER))
-        marked = marked.with_columns(pl.when(pl.len().over(CLUSTER) > 1).then(pl.col(CLUSTER)).alias(CLUSTER),
-                                     pl.when(pl.len().over(CLUSTER) > 1).then(pl.col(SIMILARITY)).alias(SIMILARITY))
+        marked = marked.with_columns(
+            pl.when(pl.col(SIMILARITY) >= threshold - 1e-6).then(pl.col(CLUSTER)).alias(CLUSTER)
+        )
+        marked = marked.with_columns(
+            pl.when(pl.len().over(CLUSTER) > 1).then(pl.col(CLUSTER)).alias(CLUSTER),
+            pl.when(pl.len().over(CLUSTER) > 1).then(pl.col(SIMILARITY)).alias(SIMILARITY),
+        )
     # A cluster is named by its first row's id (as exact dedup names its clusters), not by a component number that
     # depends on how many rows were numbered: a streamed run, which numbers only the paired rows, names it the same.
-    return marked.with_columns(pl.when(pl.col(CLUSTER).is_not_null()).then(pl.col(ID).first().over(CLUSTER)).alias(CLUSTER))
+    return marked.with_columns(
+        pl.when(pl.col(CLUSTER).is_not_null()).then(pl.col(ID).first().over(CLUSTER)).alias(CLUSTER)
+    )

@@ -34,9 +34,11 @@ class ExactDedup(Stage):
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         key = self.partition_by()
-        marked = rows.with_columns(key.alias("_key")).with_columns(
-            pl.when(pl.len().over("_key") > 1).then(pl.col(ID).first().over("_key")).alias(CLUSTER)
-        ).drop("_key")
+        marked = (
+            rows.with_columns(key.alias("_key"))
+            .with_columns(pl.when(pl.len().over("_key") > 1).then(pl.col(ID).first().over("_key")).alias(CLUSTER))
+            .drop("_key")
+        )
         kept, rejected, clusters, stats = resolve_clusters(
             marked, self.display_name, "exact_duplicate", self.keep, self.on_label_conflict
         )

@@ -39,8 +39,13 @@ def cross_candidates(signatures: np.ndarray, side: np.ndarray, threshold: float)
     return pl.concat(found).unique().sort("i", "i_b").to_numpy()
 
 
-def find_leakage(a: pl.DataFrame, b: pl.DataFrame, threshold: float | None = None, hasher: MinHasher | None = None,
-                 similarity: Literal["jaccard", "edit"] = "jaccard") -> pl.DataFrame:
+def find_leakage(
+    a: pl.DataFrame,
+    b: pl.DataFrame,
+    threshold: float | None = None,
+    hasher: MinHasher | None = None,
+    similarity: Literal["jaccard", "edit"] = "jaccard",
+) -> pl.DataFrame:
     """Every pair of a row of `a` and a row of `b` whose texts are near duplicates, most similar first.
 
     `threshold` defaults to 0.8 for the estimated Jaccard and 0.9 for edit similarity (candidates at 0.5).
@@ -59,7 +64,12 @@ def find_leakage(a: pl.DataFrame, b: pl.DataFrame, threshold: float | None = Non
     keep = scores >= threshold
     pairs, scores = pairs[keep], scores[keep]
     j = pairs[:, 1] - a.height
-    return pl.DataFrame({
-        "id_a": a[ID].gather(pairs[:, 0]), "id_b": b[ID].gather(j), "similarity": np.round(scores, 4),
-        "text_a": a[TEXT].gather(pairs[:, 0]), "text_b": b[TEXT].gather(j),
-    }).sort(["similarity", "id_a", "id_b"], descending=[True, False, False])
+    return pl.DataFrame(
+        {
+            "id_a": a[ID].gather(pairs[:, 0]),
+            "id_b": b[ID].gather(j),
+            "similarity": np.round(scores, 4),
+            "text_a": a[TEXT].gather(pairs[:, 0]),
+            "text_b": b[TEXT].gather(j),
+        }
+    ).sort(["similarity", "id_a", "id_b"], descending=[True, False, False])

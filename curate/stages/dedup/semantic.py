@@ -15,7 +15,14 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import LABEL, TEXT
-from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
+from curate.stages.dedup.clusters import (
+    ConflictPolicy,
+    KeepPolicy,
+    components,
+    mark_clusters,
+    resolve_clusters,
+    same_label,
+)
 from curate.core.params import Positive, Seed, Similarity
 from curate.core.stage import RunContext, Stage, StageResult
 
@@ -67,7 +74,12 @@ class SemanticDedup(Stage):
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         ctx = ctx or RunContext()
-        embedder = ctx.embedder(self.model, batch_size=self.batch_size, cache=self.cache, on_progress=ctx.reporter(self.display_name, "texts encoded"))
+        embedder = ctx.embedder(
+            self.model,
+            batch_size=self.batch_size,
+            cache=self.cache,
+            on_progress=ctx.reporter(self.display_name, "texts encoded"),
+        )
         vectors = embedder.encode(rows[TEXT].fill_null(""))
         if len(vectors) <= self.exact_search_limit:
             pairs = similar_pairs(vectors, self.threshold)
@@ -76,7 +88,11 @@ class SemanticDedup(Stage):
         if not self.across_labels:
             pairs = same_label(pairs, rows[LABEL])
         labels = components(rows.height, pairs)
-        marked = mark_clusters(rows, labels, self.keep, lambda i, j: np.einsum("ij,ij->i", vectors[i], vectors[j]), self.threshold)
-        kept, rejected, clusters, stats = resolve_clusters(marked, self.display_name, "semantic_duplicate", self.keep, self.on_label_conflict, "cosine")
+        marked = mark_clusters(
+            rows, labels, self.keep, lambda i, j: np.einsum("ij,ij->i", vectors[i], vectors[j]), self.threshold
+        )
+        kept, rejected, clusters, stats = resolve_clusters(
+            marked, self.display_name, "semantic_duplicate", self.keep, self.on_label_conflict, "cosine"
+        )
         stats.update({"threshold": self.threshold, "model": self.model or "all-MiniLM-L6-v2", "pairs": int(len(pairs))})
         return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})

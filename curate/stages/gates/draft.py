@@ -34,15 +34,25 @@ def draft_suite(rows: pl.DataFrame, name: str = "tickets") -> dict[str, Any]:
             kwargs["min_value"] = low_value
         if high_value is not None:
             kwargs["max_value"] = high_value
-        return {"type": "expect_column_values_to_be_between", "kwargs": kwargs, "meta": {"on": "metrics", "notes": note}}
+        return {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": kwargs,
+            "meta": {"on": "metrics", "notes": note},
+        }
 
     expectations = [
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": ID}},
         {"type": "expect_column_values_to_be_unique", "kwargs": {"column": ID}},
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": TEXT}},
-        {"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": TEXT, "min_value": low, "max_value": high}},
-        {"type": "expect_column_values_to_not_match_regex_list", "kwargs": {"column": TEXT, "regex_list": PII_LEFT_PATTERNS},
-         "meta": {"notes": "no email, card, IP or IBAN left after redaction"}},
+        {
+            "type": "expect_column_value_lengths_to_be_between",
+            "kwargs": {"column": TEXT, "min_value": low, "max_value": high},
+        },
+        {
+            "type": "expect_column_values_to_not_match_regex_list",
+            "kwargs": {"column": TEXT, "regex_list": PII_LEFT_PATTERNS},
+            "meta": {"notes": "no email, card, IP or IBAN left after redaction"},
+        },
     ]
     if labels:
         expectations += [
@@ -50,10 +60,21 @@ def draft_suite(rows: pl.DataFrame, name: str = "tickets") -> dict[str, Any]:
             {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": LABEL, "value_set": labels}},
         ]
     expectations += [
-        metric("row_count", low_value=max(1, int(metrics["row_count"] * 0.5)), note="at least half the rows of the trusted data"),
-        metric("largest_class_share", high_value=round(min(1.0, metrics["largest_class_share"] * 1.5 + 0.01), 3),
-               note="no class dominates more than it does now"),
-        metric("duplicate_rate", high_value=round(max(0.01, metrics["duplicate_rate"]), 3), note="exact duplicates after normalisation"),
+        metric(
+            "row_count",
+            low_value=max(1, int(metrics["row_count"] * 0.5)),
+            note="at least half the rows of the trusted data",
+        ),
+        metric(
+            "largest_class_share",
+            high_value=round(min(1.0, metrics["largest_class_share"] * 1.5 + 0.01), 3),
+            note="no class dominates more than it does now",
+        ),
+        metric(
+            "duplicate_rate",
+            high_value=round(max(0.01, metrics["duplicate_rate"]), 3),
+            note="exact duplicates after normalisation",
+        ),
         metric("cross_split_near_duplicates", high_value=0, note="no near-duplicate of a held-out row in train"),
     ]
     return {"name": name, "expectations": expectations, "meta": {"drafted_by": "curate expectations init"}}

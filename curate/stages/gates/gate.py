@@ -15,7 +15,9 @@ from curate.stages.gates.gx import validate
 
 @dataclass
 class Gate(Stage):
-    suite: str | None = None  # None: the generic suite that ships with curate (expectations/generic.json): binds no label set
+    suite: str | None = (
+        None  # None: the generic suite that ships with curate (expectations/generic.json): binds no label set
+    )
     on_fail: Literal["stop", "warn"] = "stop"
 
     name: ClassVar[str] = "gate"
@@ -25,9 +27,16 @@ class Gate(Stage):
         from curate.core.resources import default_suite
 
         report = validate(rows, self.suite or default_suite())
-        result = StageResult(kept=rows, rejected=empty_rejected(rows), stats={
-            "success": report.success, "failed": [f"{o.expectation}({o.column or ''})" for o in report.failed], "on_fail": self.on_fail,
-        }, artifacts={GATE_ARTIFACT: report.to_dict()})
+        result = StageResult(
+            kept=rows,
+            rejected=empty_rejected(rows),
+            stats={
+                "success": report.success,
+                "failed": [f"{o.expectation}({o.column or ''})" for o in report.failed],
+                "on_fail": self.on_fail,
+            },
+            artifacts={GATE_ARTIFACT: report.to_dict()},
+        )
         if not report.success and self.on_fail == "stop":
             result.halt = report.summary()
         return result

@@ -47,8 +47,12 @@ class GateReport:
         return [o for o in self.outcomes if not o.success]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"suite": self.suite, "success": self.success, "metrics": self.metrics,
-                "outcomes": [asdict(o) for o in self.outcomes]}
+        return {
+            "suite": self.suite,
+            "success": self.success,
+            "metrics": self.metrics,
+            "outcomes": [asdict(o) for o in self.outcomes],
+        }
 
     def summary(self) -> str:
         if self.success:
@@ -59,14 +63,24 @@ class GateReport:
 
 def load_suite(path: str | Path) -> dict[str, Any]:
     if Path(path).is_dir():
-        raise CurateError("the suite is a folder, not a JSON file", str(path), hint="name a suite file, e.g. expectations/tickets.json")
+        raise CurateError(
+            "the suite is a folder, not a JSON file",
+            str(path),
+            hint="name a suite file, e.g. expectations/tickets.json",
+        )
     path = Path(path)
     if path.exists() and not path.is_file():  # a FIFO or a device: reading it would block or never end
-        raise CurateError("the suite is not a regular file", str(path), hint="name a suite file, e.g. expectations/tickets.json")
+        raise CurateError(
+            "the suite is not a regular file", str(path), hint="name a suite file, e.g. expectations/tickets.json"
+        )
     try:
         suite = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CurateError("expectation suite not found", str(path), hint="suites live in expectations/; draft one with `curate expectations init DATA`") from None
+        raise CurateError(
+            "expectation suite not found",
+            str(path),
+            hint="suites live in expectations/; draft one with `curate expectations init DATA`",
+        ) from None
     except OSError as exc:  # a symlink loop, a name too long
         raise CurateError(f"cannot read the suite ({exc.strerror})", str(path)) from None
     except json.JSONDecodeError as exc:
@@ -94,16 +108,28 @@ def _validate_frame(gx, context, frame, expectations: list[dict], name: str, sui
     if not expectations:
         return []
     source = context.data_sources.add_pandas(f"curate_{name}")
-    batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame})
+    batch = (
+        source.add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
     suite = gx.ExpectationSuite(name=f"curate_{name}")
     for e in expectations:
         try:
-            suite.add_expectation_configuration(gx.expectations.expectation_configuration.ExpectationConfiguration(
-                type=e["type"], kwargs=e.get("kwargs", {}), meta=e.get("meta", {})))
+            suite.add_expectation_configuration(
+                gx.expectations.expectation_configuration.ExpectationConfiguration(
+                    type=e["type"], kwargs=e.get("kwargs", {}), meta=e.get("meta", {})
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - GX raises pydantic and its own errors for a bad entry
             message = str(exc).replace("\n", " ")
-            raise CurateError(f"invalid expectation {e['type']}: {message}", f"{suite_origin} ({e['type']} on {e.get('kwargs', {}).get('column')})") from None
-    result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": [ID]} if ID in frame.columns else "SUMMARY"
+            raise CurateError(
+                f"invalid expectation {e['type']}: {message}",
+                f"{suite_origin} ({e['type']} on {e.get('kwargs', {}).get('column')})",
+            ) from None
+    result_format = (
+        {"result_format": "COMPLETE", "unexpected_index_column_names": [ID]} if ID in frame.columns else "SUMMARY"
+    )
     try:
         return batch.validate(suite, result_format=result_format).results
     except Exception as exc:  # noqa: BLE001 - GX raises many types for a malformed expectation
@@ -115,8 +141,14 @@ def _examples(result, rows: pl.DataFrame, redact) -> list[dict[str, Any]]:
     ids = [item.get(ID) for item in details.get("unexpected_index_list") or [] if isinstance(item, dict)][:MAX_EXAMPLES]
     if ids and ID in rows.columns:
         sample = rows.filter(pl.col(ID).is_in(ids)).head(MAX_EXAMPLES)
-        return [{k: (redact(v) if isinstance(v, str) and k != ID else v) for k, v in row.items() if k in (ID, "text", "label")}
-                for row in sample.iter_rows(named=True)]
+        return [
+            {
+                k: (redact(v) if isinstance(v, str) and k != ID else v)
+                for k, v in row.items()
+                if k in (ID, "text", "label")
+            }
+            for row in sample.iter_rows(named=True)
+        ]
     values = details.get("partial_unexpected_list") or []
     return [{"value": redact(v) if isinstance(v, str) else v} for v in values[:MAX_EXAMPLES]]
 
@@ -136,18 +168,34 @@ def validate(rows: pl.DataFrame, suite_path: str | Path) -> GateReport:
     frame = rows.select([c for c in rows.columns if rows[c].dtype != pl.Object]).to_pandas()
     finder = PiiFinder()
     outcomes = []
-    for on, results, source in (("rows", _validate_frame(gx, context, frame, on_rows, "rows", str(suite_path)), rows),
-                                ("metrics", _validate_frame(gx, context, pd.DataFrame([metrics]), on_metrics, "metrics", str(suite_path)), None)):
+    for on, results, source in (
+        ("rows", _validate_frame(gx, context, frame, on_rows, "rows", str(suite_path)), rows),
+        (
+            "metrics",
+            _validate_frame(gx, context, pd.DataFrame([metrics]), on_metrics, "metrics", str(suite_path)),
+            None,
+        ),
+    ):
         for result in results:
             config = result.expectation_config
             details = result.result or {}
             observed = details.get("observed_value")
             if observed is None and on == "metrics":
                 observed = metrics.get(config.kwargs.get("column"))
-            outcomes.append(ExpectationOutcome(
-                expectation=config.type, column=config.kwargs.get("column"), success=bool(result.success),
-                observed=observed, unexpected_count=details.get("unexpected_count"),
-                examples=[] if result.success or source is None else _examples(result, source, lambda t: finder.redact(t)[0]),
-                kwargs={k: v for k, v in config.kwargs.items() if k not in ("batch_id",)}, on=on,
-            ))
-    return GateReport(suite=str(suite_path), success=all(o.success for o in outcomes), outcomes=outcomes, metrics=metrics)
+            outcomes.append(
+                ExpectationOutcome(
+                    expectation=config.type,
+                    column=config.kwargs.get("column"),
+                    success=bool(result.success),
+                    observed=observed,
+                    unexpected_count=details.get("unexpected_count"),
+                    examples=[]
+                    if result.success or source is None
+                    else _examples(result, source, lambda t: finder.redact(t)[0]),
+                    kwargs={k: v for k, v in config.kwargs.items() if k not in ("batch_id",)},
+                    on=on,
+                )
+            )
+    return GateReport(
+        suite=str(suite_path), success=all(o.success for o in outcomes), outcomes=outcomes, metrics=metrics
+    )

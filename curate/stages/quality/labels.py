@@ -24,7 +24,16 @@ from typing import ClassVar, Literal
 import numpy as np
 import polars as pl
 
-from curate.core.columns import ID, LABEL, LABEL_CONFIRMED, LABEL_FLAGS, LABEL_ISSUE, LABEL_QUALITY, LABEL_SUGGESTED, TEXT
+from curate.core.columns import (
+    ID,
+    LABEL,
+    LABEL_CONFIRMED,
+    LABEL_FLAGS,
+    LABEL_ISSUE,
+    LABEL_QUALITY,
+    LABEL_SUGGESTED,
+    TEXT,
+)
 from curate.core.extras import require
 from curate.core.params import Count, Folds, Share
 from curate.core.stage import Check, Filter, RunContext
@@ -38,7 +47,9 @@ def out_of_fold_probabilities(vectors: np.ndarray, labels: np.ndarray, folds: in
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     model = LogisticRegression(max_iter=2000, C=4.0)
-    return cross_val_predict(model, vectors, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed), method="predict_proba")
+    return cross_val_predict(
+        model, vectors, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed), method="predict_proba"
+    )
 
 
 def out_of_fold_ngram_predictions(texts: list[str], labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
@@ -49,8 +60,10 @@ def out_of_fold_ngram_predictions(texts: list[str], labels: np.ndarray, folds: i
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.svm import LinearSVC
 
-    features = make_union(TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
-                          TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True))
+    features = make_union(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True),
+    )
     # A linear SVM (liblinear): 20 s over CLINC150's 10,625 queries where a logistic regression on the same features took 190 s
     model = make_pipeline(features, LinearSVC(C=0.5))
     return cross_val_predict(model, texts, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
@@ -58,7 +71,9 @@ def out_of_fold_ngram_predictions(texts: list[str], labels: np.ndarray, folds: i
 
 # Classes that hold whatever fits nowhere else: a model sends any unusual phrasing there, so a suggestion of one of
 # these is never evidence enough to drop a row.
-CATCH_ALL = re.compile(r"(?i)^(oos|out[ _-]?of[ _-]?scope|other|others|misc|miscellaneous|none|unknown|general|no[ _-]?intent)$")
+CATCH_ALL = re.compile(
+    r"(?i)^(oos|out[ _-]?of[ _-]?scope|other|others|misc|miscellaneous|none|unknown|general|no[ _-]?intent)$"
+)
 
 
 @dataclass
@@ -68,7 +83,9 @@ class LabelCheck(Filter):
     unknown: Action = "drop"
     min_class_size: Count = 10
     small_classes: Action = "flag"
-    mislabelled: Literal["drop", "flag", "off"] = "drop"  # drop: only confirmed suspicions (see the docstring); the rest flagged
+    mislabelled: Literal["drop", "flag", "off"] = (
+        "drop"  # drop: only confirmed suspicions (see the docstring); the rest flagged
+    )
     catch_all: list[str] | None = None  # classes that take what fits nowhere else (default: names such as oos, other)
     confirm_below: Share = 0.02  # a confirmed suspect's own label gets under this probability out of fold
     folds: Folds = 5
@@ -85,19 +102,37 @@ class LabelCheck(Filter):
         size = pl.len().over(LABEL)
         return [
             Check("missing_label", label.is_null() | (label.str.strip_chars() == ""), pl.lit("no label"), self.missing),
-            Check("unknown_label", (~label.is_in(self.allowed)) if self.allowed else pl.lit(False),
-                  pl.format("label '{}' is not in the allowed set", label), self.unknown),
-            Check("small_class", size < self.min_class_size,
-                  pl.format("class '{}' has {} rows (minimum {})", label, size, pl.lit(self.min_class_size)), self.small_classes),
+            Check(
+                "unknown_label",
+                (~label.is_in(self.allowed)) if self.allowed else pl.lit(False),
+                pl.format("label '{}' is not in the allowed set", label),
+                self.unknown,
+            ),
+            Check(
+                "small_class",
+                size < self.min_class_size,
+                pl.format("class '{}' has {} rows (minimum {})", label, size, pl.lit(self.min_class_size)),
+                self.small_classes,
+            ),
         ]
 
     def checks(self) -> list[Check]:
         if self.mislabelled == "off":
             return self.rule_checks()
-        why = pl.format("labelled '{}', the model says '{}' (label quality {})", pl.col(LABEL), pl.col(LABEL_SUGGESTED), pl.col(LABEL_QUALITY))
+        why = pl.format(
+            "labelled '{}', the model says '{}' (label quality {})",
+            pl.col(LABEL),
+            pl.col(LABEL_SUGGESTED),
+            pl.col(LABEL_QUALITY),
+        )
         confirmed = pl.col(LABEL_ISSUE) & pl.col(LABEL_CONFIRMED)
         return self.rule_checks() + [
-            Check("likely_mislabelled", confirmed, pl.concat_str([why, pl.lit("; a second model agrees")]), self.mislabelled),
+            Check(
+                "likely_mislabelled",
+                confirmed,
+                pl.concat_str([why, pl.lit("; a second model agrees")]),
+                self.mislabelled,
+            ),
             Check("possibly_mislabelled", pl.col(LABEL_ISSUE) & ~pl.col(LABEL_CONFIRMED), why, "flag"),
         ]
 
@@ -105,23 +140,43 @@ class LabelCheck(Filter):
         """Confident learning on the rows the rule checks keep (others get no label-issue score)."""
         if self.mislabelled == "off":
             return rows
-        dropped = pl.any_horizontal([c.fails.fill_null(False) for c in self.rule_checks() if c.action == "drop"] or [pl.lit(False)])
+        dropped = pl.any_horizontal(
+            [c.fails.fill_null(False) for c in self.rule_checks() if c.action == "drop"] or [pl.lit(False)]
+        )
         candidates = rows.with_row_index("_row").filter(~dropped)
-        issues = self.find_issues(candidates, ctx.seed_for(self.seed), ctx.embedder(self.model, on_progress=ctx.reporter(self.name, "texts encoded")))
+        issues = self.find_issues(
+            candidates,
+            ctx.seed_for(self.seed),
+            ctx.embedder(self.model, on_progress=ctx.reporter(self.name, "texts encoded")),
+        )
         scored = pl.concat([candidates.select("_row"), issues], how="horizontal")
-        return rows.with_row_index("_row").join(scored, on="_row", how="left", maintain_order="left").drop("_row").with_columns(
-            pl.col(LABEL_ISSUE).fill_null(False), pl.col(LABEL_CONFIRMED).fill_null(False))
+        return (
+            rows.with_row_index("_row")
+            .join(scored, on="_row", how="left", maintain_order="left")
+            .drop("_row")
+            .with_columns(pl.col(LABEL_ISSUE).fill_null(False), pl.col(LABEL_CONFIRMED).fill_null(False))
+        )
 
     def find_issues(self, rows: pl.DataFrame, seed: int, embedder=None) -> pl.DataFrame:
         """Columns label_issue / label_suggested / label_quality for rows the classifier can judge."""
-        require("the label check's search for wrong labels (`mislabelled: off` needs no model)",
-                "cleanlab", "torch", "transformers", "sentence_transformers")
+        require(
+            "the label check's search for wrong labels (`mislabelled: off` needs no model)",
+            "cleanlab",
+            "torch",
+            "transformers",
+            "sentence_transformers",
+        )
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
 
-        empty = pl.DataFrame({LABEL_ISSUE: [False] * rows.height, LABEL_CONFIRMED: [False] * rows.height,
-                              LABEL_SUGGESTED: pl.Series([None] * rows.height, dtype=pl.String),
-                              LABEL_QUALITY: pl.Series([None] * rows.height, dtype=pl.Float64)})
+        empty = pl.DataFrame(
+            {
+                LABEL_ISSUE: [False] * rows.height,
+                LABEL_CONFIRMED: [False] * rows.height,
+                LABEL_SUGGESTED: pl.Series([None] * rows.height, dtype=pl.String),
+                LABEL_QUALITY: pl.Series([None] * rows.height, dtype=pl.Float64),
+            }
+        )
         counts = rows.group_by(LABEL).len()
         enough = counts.filter(pl.col("len") >= max(self.folds, self.min_rows_to_judge))[LABEL]
         judged = rows[LABEL].is_in(enough.implode()) & rows[LABEL].is_not_null()
@@ -137,14 +192,18 @@ class LabelCheck(Filter):
         issues = find_label_issues(labels, probabilities, n_jobs=1)
         quality = get_label_quality_scores(labels, probabilities)  # self-confidence: the row's own label's probability
         best = probabilities.argmax(axis=1)
-        catch_all = np.array([c in self.catch_all if self.catch_all is not None else bool(CATCH_ALL.match(c)) for c in classes])
+        catch_all = np.array(
+            [c in self.catch_all if self.catch_all is not None else bool(CATCH_ALL.match(c)) for c in classes]
+        )
         # A confirmation candidate need not be one of cleanlab's issues: its per-class noise estimate picks too few rows
         # where classes are small (65% of planted wrong labels on CLINC150), while a row whose own label gets under
         # `confirm_below` out of fold is wrong in 92% of cases there, and the second model lifts that to 97%.
         candidate = (quality < self.confirm_below) & (best != labels) & ~catch_all[best] & ~catch_all[labels]
         second = np.full(len(index), -1)
         if candidate.any():  # the second opinion is needed only where there is a suspicion
-            second = out_of_fold_ngram_predictions(rows[TEXT].gather(index).fill_null("").to_list(), labels, self.folds, seed)
+            second = out_of_fold_ngram_predictions(
+                rows[TEXT].gather(index).fill_null("").to_list(), labels, self.folds, seed
+            )
         # Confirmed: a second model of another kind suggests the same label, the embedding model gives the row's own label
         # under `confirm_below`, neither label is a catch-all class (its rows are odd phrasings by design: "what time does
         # the louvre open" is out of scope in CLINC150, not `time`), and no suspect goes the other way between the two
@@ -154,21 +213,40 @@ class LabelCheck(Filter):
         one_way = np.array([(int(b), int(g)) not in pairs for g, b in zip(labels, best)])
         confirmed_here = candidate & (second == best) & one_way
         issues = issues | confirmed_here
-        issue, confirmed, suggested, score = np.zeros(rows.height, bool), np.zeros(rows.height, bool), [None] * rows.height, np.full(rows.height, np.nan)
+        issue, confirmed, suggested, score = (
+            np.zeros(rows.height, bool),
+            np.zeros(rows.height, bool),
+            [None] * rows.height,
+            np.full(rows.height, np.nan),
+        )
         issue[index] = issues
         confirmed[index] = confirmed_here
         score[index] = quality
         for position, b in zip(index, best):
             suggested[position] = classes[b]
-        return pl.DataFrame({LABEL_ISSUE: issue, LABEL_CONFIRMED: confirmed, LABEL_SUGGESTED: pl.Series(suggested, dtype=pl.String),
-                             LABEL_QUALITY: pl.Series(score).fill_nan(None).round(4)})
+        return pl.DataFrame(
+            {
+                LABEL_ISSUE: issue,
+                LABEL_CONFIRMED: confirmed,
+                LABEL_SUGGESTED: pl.Series(suggested, dtype=pl.String),
+                LABEL_QUALITY: pl.Series(score).fill_nan(None).round(4),
+            }
+        )
 
     def summarize(self, kept: pl.DataFrame, ctx: RunContext) -> dict:
         if self.mislabelled == "off" or LABEL_ISSUE not in kept.columns:
             return {}
-        flagged = kept.filter(pl.col(LABEL_ISSUE))  # with `drop`, the confirmed ones are counted by reason like every rejection
+        flagged = kept.filter(
+            pl.col(LABEL_ISSUE)
+        )  # with `drop`, the confirmed ones are counted by reason like every rejection
         examples = flagged.sort(LABEL_QUALITY).head(5)
-        return {"likely_mislabelled": flagged.height, "findings": [
-            f"{flagged.height} rows look mislabelled (confident learning, {self.folds}-fold); flagged with label_issue. Least trustworthy:"] + [
-            f"`{r[ID]}` “{r[TEXT][:80]}” is labelled '{r[LABEL]}'; the model says '{r[LABEL_SUGGESTED]}' (label quality {r[LABEL_QUALITY]})"
-            for r in examples.iter_rows(named=True)]}
+        return {
+            "likely_mislabelled": flagged.height,
+            "findings": [
+                f"{flagged.height} rows look mislabelled (confident learning, {self.folds}-fold); flagged with label_issue. Least trustworthy:"
+            ]
+            + [
+                f"`{r[ID]}` “{r[TEXT][:80]}” is labelled '{r[LABEL]}'; the model says '{r[LABEL_SUGGESTED]}' (label quality {r[LABEL_QUALITY]})"
+                for r in examples.iter_rows(named=True)
+            ],
+        }

@@ -32,22 +32,33 @@ Action = Literal["drop", "flag", "off"]
 # What each check does unless the recipe's `actions` says otherwise. Slots and placeholders flag: a set of templates
 # (Bitext: 65% of its answers carry `{{...}}` by design) is filled downstream, and dropping would empty it.
 DEFAULT_ACTIONS: dict[str, Action] = {
-    "empty_response": "drop", "cut_off": "drop", "refusal": "drop", "copies_prompt": "drop", "other_language": "drop",
-    "short_response": "drop", "long_response": "drop", "template_slot": "flag", "bracket_placeholder": "flag",
+    "empty_response": "drop",
+    "cut_off": "drop",
+    "refusal": "drop",
+    "copies_prompt": "drop",
+    "other_language": "drop",
+    "short_response": "drop",
+    "long_response": "drop",
+    "template_slot": "flag",
+    "bracket_placeholder": "flag",
     "canned_answer": "flag",
 }
 # An answer that stops on a comma, a colon, an opening bracket, an empty list item or a word that cannot end an
 # English sentence (without a full stop after it: "what you are looking for." is whole).
-CUT_OFF = (r"(?i)(?:[,:\-–]|(?:^|[^:;=])[(\[{]|\b(?:and|or|but|the|a|an|to|of|your|our|my|from|because|if|than|which|these)"
-           r"|\n\s*(?:\d+[.)]|[-*•]))\s*$")  # `:(` is a face, `var=1;` code, "nothing to test it with" whole
+CUT_OFF = (
+    r"(?i)(?:[,:\-–]|(?:^|[^:;=])[(\[{]|\b(?:and|or|but|the|a|an|to|of|your|our|my|from|because|if|than|which|these)"
+    r"|\n\s*(?:\d+[.)]|[-*•]))\s*$"
+)  # `:(` is a face, `var=1;` code, "nothing to test it with" whole
 # An answer that ends on a letter or digit ("5. Save the changes to apply the up") is cut off where nearly every
 # answer of the set ends with punctuation (Bitext: all 4,514); in a set of chat replies signed "^JD" it says nothing.
 UNTERMINATED = r"[\p{L}\p{N}]\s*$"
 TERMINATED_SET_SHARE = 0.95
 # A refusal or an assistant speaking about itself, said near the start of the answer (a refusal leads with it).
-REFUSAL = (r"(?i)\bas an ai\b|\bai (?:language )?model\b|\bi am an ai\b|\bi'?m an ai\b|^.{0,80}\b(?:i(?:'m| am) (?:sorry|afraid),? but "
-           r"i (?:can(?:no|')t|am unable|'m unable|am not able)|i(?:'m| am) (?:unable|not able) to (?:assist|help) with (?:this|that|your)"
-           r"|i can(?:no|')t (?:assist|help) (?:you )?with (?:this|that))")
+REFUSAL = (
+    r"(?i)\bas an ai\b|\bai (?:language )?model\b|\bi am an ai\b|\bi'?m an ai\b|^.{0,80}\b(?:i(?:'m| am) (?:sorry|afraid),? but "
+    r"i (?:can(?:no|')t|am unable|'m unable|am not able)|i(?:'m| am) (?:unable|not able) to (?:assist|help) with (?:this|that|your)"
+    r"|i can(?:no|')t (?:assist|help) (?:you )?with (?:this|that))"
+)
 REFUSAL_HEAD = 300  # a refusal says so in the answer's first sentences
 # `[Customer Support Phone Number]`, `[X]`, `[continue answering ...]`: a bracketed phrase that is no markdown link
 # (`[here](url)`), no footnote (`[1]`) and no checkbox (`[ ]`, `[x]`).
@@ -61,14 +72,28 @@ def answer_histogram(rows: pl.DataFrame) -> pl.DataFrame:
     """Per block: answers by word count, and answers by (answer, prompt) hash; summed over blocks they are the totals."""
     words = response_words().alias("key")
     answered = rows.filter(pl.col(RESPONSE).str.contains(r"[\p{L}\p{N}]").fill_null(False))
-    lengths = answered.group_by(words.cast(pl.UInt64)).agg(pl.len().cast(pl.Int64).alias("n")).with_columns(
-        pl.lit("words").alias("kind"), pl.lit(None, pl.UInt64).alias("prompt"))
-    pairs = answered.group_by(normalized_text(RESPONSE).hash().alias("key"), normalized_text(TEXT).hash().alias("prompt")).agg(
-        pl.len().cast(pl.Int64).alias("n")).with_columns(pl.lit("answer").alias("kind"))
-    unterminated = pl.DataFrame({"kind": ["unterminated"], "key": [None], "prompt": [None],
-                                 "n": [answered[RESPONSE].str.contains(UNTERMINATED).sum()]},
-                                schema={"kind": pl.String, "key": pl.UInt64, "prompt": pl.UInt64, "n": pl.Int64})
-    return pl.concat([lengths.select("kind", "key", "prompt", "n"), pairs.select("kind", "key", "prompt", "n"), unterminated])
+    lengths = (
+        answered.group_by(words.cast(pl.UInt64))
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+        .with_columns(pl.lit("words").alias("kind"), pl.lit(None, pl.UInt64).alias("prompt"))
+    )
+    pairs = (
+        answered.group_by(normalized_text(RESPONSE).hash().alias("key"), normalized_text(TEXT).hash().alias("prompt"))
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+        .with_columns(pl.lit("answer").alias("kind"))
+    )
+    unterminated = pl.DataFrame(
+        {
+            "kind": ["unterminated"],
+            "key": [None],
+            "prompt": [None],
+            "n": [answered[RESPONSE].str.contains(UNTERMINATED).sum()],
+        },
+        schema={"kind": pl.String, "key": pl.UInt64, "prompt": pl.UInt64, "n": pl.Int64},
+    )
+    return pl.concat(
+        [lengths.select("kind", "key", "prompt", "n"), pairs.select("kind", "key", "prompt", "n"), unterminated]
+    )
 
 
 def response_words() -> pl.Expr:
@@ -96,11 +121,15 @@ def weighted_median(values: pl.DataFrame) -> float:
 class ResponseChecks(Filter):
     """Empty, cut-off, refused, copied, other-language, out-of-distribution and templated answers."""
 
-    max_length_deviation: Annotated[float, Gt(0)] = 6.0  # robust z of log(words) against the set: 6 ≈ 4.5× from the median on Bitext
+    max_length_deviation: Annotated[float, Gt(0)] = (
+        6.0  # robust z of log(words) against the set: 6 ≈ 4.5× from the median on Bitext
+    )
     min_rows_for_length: Positive = 50  # fewer answers cannot show a distribution: the length checks stay silent
     max_prompt_copy: Share = 0.8  # share of the answer's word 3-grams found in the prompt
     canned_min_prompts: Positive = 5  # the same answer to this many different prompts is canned
-    languages: list[str] = field(default_factory=lambda: ["en"])  # expected where a prompt is too short to tell its language
+    languages: list[str] = field(
+        default_factory=lambda: ["en"]
+    )  # expected where a prompt is too short to tell its language
     language_min_chars: Count = 25
     language_min_confidence: Share = 0.9
     actions: dict[str, Action] = field(default_factory=dict)  # check → drop | flag | off, over DEFAULT_ACTIONS
@@ -122,8 +151,11 @@ class ResponseChecks(Filter):
 
     def partial(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
         if RESPONSE not in rows.columns:
-            raise CurateError("the responses stage needs a `response` column", "responses",
-                              hint=f"map it in the recipe's input (`response: answer`), or read OpenAI chat JSONL; columns: {', '.join(rows.columns)}")
+            raise CurateError(
+                "the responses stage needs a `response` column",
+                "responses",
+                hint=f"map it in the recipe's input (`response: answer`), or read OpenAI chat JSONL; columns: {', '.join(rows.columns)}",
+            )
         return answer_histogram(rows)
 
     def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
@@ -136,33 +168,58 @@ class ResponseChecks(Filter):
         centre = log_length_centre(totals) if enough else None
         unterminated = int(totals.filter(pl.col("kind") == "unterminated")["n"].sum() or 0)
         punctuated_set = enough and 1 - unterminated / answered_rows >= TERMINATED_SET_SHARE
-        length_z = ((response_words().cast(pl.Float64).log() - centre[0]) / centre[1]).round(2) if centre else pl.lit(None, pl.Float64)
-        prompts_per_answer = totals.filter(pl.col("kind") == "answer").group_by("key").agg(
-            pl.col("prompt").n_unique().cast(pl.Int64).alias("r_same_answer_prompts"))
+        length_z = (
+            ((response_words().cast(pl.Float64).log() - centre[0]) / centre[1]).round(2)
+            if centre
+            else pl.lit(None, pl.Float64)
+        )
+        prompts_per_answer = (
+            totals.filter(pl.col("kind") == "answer")
+            .group_by("key")
+            .agg(pl.col("prompt").n_unique().cast(pl.Int64).alias("r_same_answer_prompts"))
+        )
         # `[EMAIL]` is curate's redaction where redact found an e-mail in this row (its `pii` column), a placeholder otherwise
         unredacted = response
         if PII in rows.columns:
             kinds = pl.col(PII).fill_null("").str.split(",")
             for kind in PII_KINDS:
-                unredacted = pl.when(kinds.list.contains(kind)).then(unredacted.str.replace_all(rf"\[{kind}(?:_\d+)?\]", "")).otherwise(unredacted)
-        placeholders = unredacted.str.extract_all(BRACKETED).list.eval(pl.element().filter(~pl.element().str.contains(CHECKBOX_OR_FOOTNOTE)))
+                unredacted = (
+                    pl.when(kinds.list.contains(kind))
+                    .then(unredacted.str.replace_all(rf"\[{kind}(?:_\d+)?\]", ""))
+                    .otherwise(unredacted)
+                )
+        placeholders = unredacted.str.extract_all(BRACKETED).list.eval(
+            pl.element().filter(~pl.element().str.contains(CHECKBOX_OR_FOOTNOTE))
+        )
         answer_grams, prompt_grams = word_ngrams(RESPONSE), word_ngrams(TEXT)
         scored = rows.with_columns(
             response_words().alias("r_words"),
             length_z.alias("r_length_z"),
             response.str.strip_chars().str.slice(-30).alias("r_ending"),
-            (response.str.strip_chars().str.contains(CUT_OFF) | (pl.lit(punctuated_set) & response.str.contains(UNTERMINATED))).alias("r_cut_off"),
+            (
+                response.str.strip_chars().str.contains(CUT_OFF)
+                | (pl.lit(punctuated_set) & response.str.contains(UNTERMINATED))
+            ).alias("r_cut_off"),
             response.str.slice(0, REFUSAL_HEAD).str.contains(REFUSAL).alias("r_refusal"),
             response.str.replace_all(BARE_HTML_TAG, "").str.count_matches(TEMPLATE_SLOT).alias("r_template_slots"),
             placeholders.list.len().alias("r_bracket_placeholders"),
-            pl.when(answer_grams.list.len() > 0).then(answer_grams.list.set_intersection(prompt_grams).list.len() / answer_grams.list.len())
-            .otherwise(0.0).round(3).alias("r_prompt_copy"),
+            pl.when(answer_grams.list.len() > 0)
+            .then(answer_grams.list.set_intersection(prompt_grams).list.len() / answer_grams.list.len())
+            .otherwise(0.0)
+            .round(3)
+            .alias("r_prompt_copy"),
             normalized_text(RESPONSE).hash().alias("_answer_key"),
         )
-        scored = scored.join(prompts_per_answer, left_on="_answer_key", right_on="key", how="left", maintain_order="left")
+        scored = scored.join(
+            prompts_per_answer, left_on="_answer_key", right_on="key", how="left", maintain_order="left"
+        )
         # lower case: langid takes a shouted German prompt for Nigerian Pidgin (0.02), its lower case for German
-        prompt_language, prompt_confidence = identify_languages(scored[TEXT].str.to_lowercase(), self.languages, self.language_min_chars)
-        answer_language, answer_confidence = identify_languages(scored[RESPONSE].fill_null("").str.to_lowercase(), self.languages, self.language_min_chars)
+        prompt_language, prompt_confidence = identify_languages(
+            scored[TEXT].str.to_lowercase(), self.languages, self.language_min_chars
+        )
+        answer_language, answer_confidence = identify_languages(
+            scored[RESPONSE].fill_null("").str.to_lowercase(), self.languages, self.language_min_chars
+        )
         sure = self.language_min_confidence
         return scored.with_columns(
             prompt_language.alias("r_prompt_language"),
@@ -178,31 +235,80 @@ class ResponseChecks(Filter):
         blank = pl.col(RESPONSE).is_null() | ~pl.col(RESPONSE).str.contains(r"[\p{L}\p{N}]")
         deviation = self.max_length_deviation
         checks = [
-            ("empty_response", blank, pl.when(pl.col(RESPONSE).is_null()).then(pl.lit("no response")).otherwise(pl.lit("a response without a letter or digit"))),
-            ("copies_prompt", pl.col("r_prompt_copy") >= self.max_prompt_copy,
-             detail(f"{{}} of the answer's word {COPY_NGRAM}-grams are the prompt's (maximum {self.max_prompt_copy})", "r_prompt_copy")),
+            (
+                "empty_response",
+                blank,
+                pl.when(pl.col(RESPONSE).is_null())
+                .then(pl.lit("no response"))
+                .otherwise(pl.lit("a response without a letter or digit")),
+            ),
+            (
+                "copies_prompt",
+                pl.col("r_prompt_copy") >= self.max_prompt_copy,
+                detail(
+                    f"{{}} of the answer's word {COPY_NGRAM}-grams are the prompt's (maximum {self.max_prompt_copy})",
+                    "r_prompt_copy",
+                ),
+            ),
             ("cut_off", pl.col("r_cut_off"), detail("ends mid-sentence: “…{}”", "r_ending")),
             ("refusal", pl.col("r_refusal"), pl.lit("a refusal or an assistant speaking of itself as an AI")),
             # against the prompt's language; where langid is unsure of the prompt or it is too short, against its guess and
             # the expected `languages` both (a German answer to a German prompt langid is unsure of stays)
-            ("other_language", pl.col("_answer_known") & pl.col("r_language").ne_missing(pl.col("r_prompt_language"))
-             & (pl.col("_prompt_known") | ~pl.col("r_language").is_in(self.languages)),
-             pl.format("answer in {}, prompt in {}", pl.col("r_language"),
-                       pl.when(pl.col("_prompt_known")).then(pl.col("r_prompt_language"))
-                       .otherwise(pl.format(f"{{}} (unsure or too short to tell; expected {', '.join(self.languages)})", pl.col("r_prompt_language").fill_null("?"))))),
-            ("short_response", pl.col("r_length_z") < -deviation, detail(f"{{}} words: length z {{}} (limit -{deviation:g})", "r_words", "r_length_z")),
-            ("long_response", pl.col("r_length_z") > deviation, detail(f"{{}} words: length z {{}} (limit {deviation:g})", "r_words", "r_length_z")),
-            ("template_slot", pl.col("r_template_slots") > 0, detail("{} unfilled template slot(s)", "r_template_slots")),
-            ("bracket_placeholder", pl.col("r_bracket_placeholders") > 0, detail("{} bracketed placeholder(s) left", "r_bracket_placeholders")),
-            ("canned_answer", pl.col("r_same_answer_prompts") >= self.canned_min_prompts,
-             detail("the same answer to {} different prompts", "r_same_answer_prompts")),
+            (
+                "other_language",
+                pl.col("_answer_known")
+                & pl.col("r_language").ne_missing(pl.col("r_prompt_language"))
+                & (pl.col("_prompt_known") | ~pl.col("r_language").is_in(self.languages)),
+                pl.format(
+                    "answer in {}, prompt in {}",
+                    pl.col("r_language"),
+                    pl.when(pl.col("_prompt_known"))
+                    .then(pl.col("r_prompt_language"))
+                    .otherwise(
+                        pl.format(
+                            f"{{}} (unsure or too short to tell; expected {', '.join(self.languages)})",
+                            pl.col("r_prompt_language").fill_null("?"),
+                        )
+                    ),
+                ),
+            ),
+            (
+                "short_response",
+                pl.col("r_length_z") < -deviation,
+                detail(f"{{}} words: length z {{}} (limit -{deviation:g})", "r_words", "r_length_z"),
+            ),
+            (
+                "long_response",
+                pl.col("r_length_z") > deviation,
+                detail(f"{{}} words: length z {{}} (limit {deviation:g})", "r_words", "r_length_z"),
+            ),
+            (
+                "template_slot",
+                pl.col("r_template_slots") > 0,
+                detail("{} unfilled template slot(s)", "r_template_slots"),
+            ),
+            (
+                "bracket_placeholder",
+                pl.col("r_bracket_placeholders") > 0,
+                detail("{} bracketed placeholder(s) left", "r_bracket_placeholders"),
+            ),
+            (
+                "canned_answer",
+                pl.col("r_same_answer_prompts") >= self.canned_min_prompts,
+                detail("the same answer to {} different prompts", "r_same_answer_prompts"),
+            ),
         ]
-        return [Check(reason, ~blank & fails if reason != "empty_response" else fails, why, self.action(reason))
-                for reason, fails, why in checks if self.action(reason) != "off"]
+        return [
+            Check(reason, ~blank & fails if reason != "empty_response" else fails, why, self.action(reason))
+            for reason, fails, why in checks
+            if self.action(reason) != "off"
+        ]
 
     def decide(self, scored: pl.DataFrame, ctx: RunContext) -> StageResult:
         result = super().decide(scored, ctx)
-        result.kept, result.rejected = (frame.drop("_prompt_known", "_answer_known") for frame in (result.kept, result.rejected))
+        result.kept, result.rejected = (
+            frame.drop("_prompt_known", "_answer_known") for frame in (result.kept, result.rejected)
+        )
         return result
 
     def summarize(self, kept: pl.DataFrame, ctx: RunContext) -> dict:
@@ -222,11 +328,16 @@ class ResponseChecks(Filter):
 def word_ngrams(column: str) -> pl.Expr:
     """The distinct word 3-grams of a column (its normalised words when shorter)."""
     words = normalized_text(column).fill_null("").str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
-    grams = words.list.eval(pl.concat_str([pl.element().shift(-k) for k in range(COPY_NGRAM)], separator=" ").drop_nulls())
+    grams = words.list.eval(
+        pl.concat_str([pl.element().shift(-k) for k in range(COPY_NGRAM)], separator=" ").drop_nulls()
+    )
     whole = pl.concat_list([words.list.join(" ")])
     return pl.when(words.list.len() < COPY_NGRAM).then(whole).otherwise(grams).list.unique()
 
 
 def known(codes: pl.Series, confidence: pl.Series, sure: float) -> list[bool]:
     """A language counts when the English shortcut named it (confidence null) or langid is sure enough."""
-    return [code is not None and (conf is None or conf >= sure) for code, conf in zip(codes.to_list(), confidence.to_list(), strict=True)]
+    return [
+        code is not None and (conf is None or conf >= sure)
+        for code, conf in zip(codes.to_list(), confidence.to_list(), strict=True)
+    ]

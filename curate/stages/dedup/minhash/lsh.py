@@ -11,6 +11,7 @@ from curate.core.stage import GROUP_COLUMNS, ROW
 from curate.stages.dedup.clusters import components
 from curate.stages.dedup.minhash.similarity import agreement
 
+
 @lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising false positives and negatives at the threshold (datasketch's optimiser)."""
@@ -61,9 +62,18 @@ def _pairs(codes: np.ndarray, n: int) -> np.ndarray:
 def band_memberships(signatures: np.ndarray, rows: pl.Series, threshold: float) -> pl.DataFrame:
     """For a group shuffle (`Stage.group_keys`): one (band, bucket key, row) per row and LSH band tuned to `threshold`."""
     bands, rows_per_band = lsh_params(threshold, signatures.shape[1])
-    return pl.concat([pl.DataFrame({GROUP_COLUMNS[0]: pl.repeat(band, len(rows), dtype=pl.Int32, eager=True),
-                                    GROUP_COLUMNS[1]: band_keys(signatures, band, rows_per_band), ROW: rows})
-                      for band in range(bands)])
+    return pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    GROUP_COLUMNS[0]: pl.repeat(band, len(rows), dtype=pl.Int32, eager=True),
+                    GROUP_COLUMNS[1]: band_keys(signatures, band, rows_per_band),
+                    ROW: rows,
+                }
+            )
+            for band in range(bands)
+        ]
+    )
 
 
 def bucket_pairs(memberships: pl.DataFrame) -> pl.DataFrame:
@@ -83,7 +93,12 @@ PAIRS_PER_CHUNK = 1_000_000  # pairs checked at once: their rows are gathered to
 def gather(mapped: pl.DataFrame | pl.LazyFrame, pairs: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
     """The rows of `mapped` that `pairs` name (by `ROW`), in row order, and the pairs as positions among them.
     `mapped` may be lazy, or blocks on disk with `take` (a streamed run's): only these rows are read."""
-    if isinstance(mapped, pl.DataFrame) and mapped.height and mapped[ROW][0] == 0 and mapped[ROW][-1] == mapped.height - 1:
+    if (
+        isinstance(mapped, pl.DataFrame)
+        and mapped.height
+        and mapped[ROW][0] == 0
+        and mapped[ROW][-1] == mapped.height - 1
+    ):
         return mapped, pairs.reshape(-1, 2)  # every row, numbered 0..n-1 (sorted, distinct): positions are row numbers
     needed = np.unique(pairs)
     if hasattr(mapped, "take"):  # blocks on disk (a streamed run): only the blocks holding these rows are read
@@ -104,10 +119,10 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
-def near_duplicate_clusters(signatures: np.ndarray, threshold: float, candidates: np.ndarray | None = None) -> np.ndarray:
+def near_duplicate_clusters(
+    signatures: np.ndarray, threshold: float, candidates: np.ndarray | None = None
+) -> np.ndarray:
     """A component label per row (-1 for rows with no near duplicate), from LSH candidates (found here unless
     given, e.g. by a group shuffle) whose estimated Jaccard reaches `threshold`."""
     edges = candidate_edges(signatures, threshold) if candidates is None else candidates
     return components(len(signatures), edges[agreement(signatures, edges[:, 0], edges[:, 1]) >= threshold])
-
-

@@ -119,7 +119,9 @@ class MinHasher:
     def signatures(self, texts: pl.Series) -> np.ndarray:
         return self.signatures_of_normalised(normalize_for_shingles(texts).to_list())
 
-    def signatures_of_normalised(self, normalised: list[str], on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    def signatures_of_normalised(
+        self, normalised: list[str], on_progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
         """Signatures of texts already passed through `normalize_for_shingles`; `on_progress(done, total)` per batch."""
         a, b = permutations(self.num_perm, self.seed)
         out = np.empty((len(normalised), self.num_perm), dtype=np.uint32)
@@ -129,5 +131,3 @@ class MinHasher:
             if on_progress is not None:
                 on_progress(start + len(offsets), len(normalised))
         return out
-
-

@@ -17,10 +17,25 @@ import polars as pl
 from curate.core.columns import CLUSTER, LABEL, SIMILARITY, TEXT
 from curate.core.params import NgramSize, Positive, Seed
 from curate.core.stage import ROW, RunContext, Stage, StageResult
-from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, components, mark_clusters, resolve_clusters, same_label
+from curate.stages.dedup.clusters import (
+    ConflictPolicy,
+    KeepPolicy,
+    components,
+    mark_clusters,
+    resolve_clusters,
+    same_label,
+)
 from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
-from curate.stages.dedup.minhash.lsh import (PAIRS_PER_CHUNK, as_pairs, band_memberships, bucket_pairs, candidate_edges, gather,
-                                            lsh_params, pairs_of)
+from curate.stages.dedup.minhash.lsh import (
+    PAIRS_PER_CHUNK,
+    as_pairs,
+    band_memberships,
+    bucket_pairs,
+    candidate_edges,
+    gather,
+    lsh_params,
+    pairs_of,
+)
 from curate.stages.dedup.minhash.signatures import MinHasher, normalize_for_shingles
 from curate.stages.dedup.minhash.similarity import agreement, edit_similarity
 from curate.stages.dedup.minhash.words import distinct_pairs
@@ -69,7 +84,9 @@ class MinHashDedup(Stage):
             return threshold, self.candidate_threshold
         return threshold, threshold if self.similarity == "jaccard" else DEFAULT_CANDIDATE_THRESHOLD
 
-    shuffles_groups: ClassVar[bool] = True  # on Ray: signatures per block, a shuffle on LSH band keys, the rest on the driver
+    shuffles_groups: ClassVar[bool] = (
+        True  # on Ray: signatures per block, a shuffle on LSH band keys, the rest on the driver
+    )
 
     def map_rows(self, rows: pl.DataFrame, on_progress=None) -> pl.DataFrame:
         """Per row (any block, anywhere): the normalised text, its signature and the key of the numbers it names. The
@@ -78,10 +95,20 @@ class MinHashDedup(Stage):
         original = rows[TEXT].fill_null("")
         texts = without_pii_clauses(original) if self.ignore_pii_clauses else original
         normalised = normalize_for_shingles(texts)
-        signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(normalised.to_list(), on_progress)
-        return pl.DataFrame({ROW: rows[ROW].cast(pl.Int64), "_normalised": normalised, "_signature": signatures,
-                             "_numbers": number_keys(original) if self.same_numbers else np.zeros(rows.height, np.uint64),
-                             "_label": rows[LABEL].cast(pl.String) if LABEL in rows.columns else pl.repeat(None, rows.height, dtype=pl.String, eager=True)})
+        signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(
+            normalised.to_list(), on_progress
+        )
+        return pl.DataFrame(
+            {
+                ROW: rows[ROW].cast(pl.Int64),
+                "_normalised": normalised,
+                "_signature": signatures,
+                "_numbers": number_keys(original) if self.same_numbers else np.zeros(rows.height, np.uint64),
+                "_label": rows[LABEL].cast(pl.String)
+                if LABEL in rows.columns
+                else pl.repeat(None, rows.height, dtype=pl.String, eager=True),
+            }
+        )
 
     def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
         """One membership per (LSH band, bucket) a row falls in: rows that share one are candidates."""
@@ -94,7 +121,9 @@ class MinHashDedup(Stage):
         """Edit-similarity verification reads texts, not signatures (512 bytes a row that need not travel)."""
         return mapped.drop("_signature") if self.similarity == "edit" else mapped
 
-    def pairs_that_hold(self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict]:
+    def pairs_that_hold(
+        self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int
+    ) -> tuple[pl.DataFrame, dict]:
         """The candidates with the same label (unless `across_labels`) and numbers that are similar enough, a chunk
         of candidates at a time, each reading only its rows of `mapped` (on disk in a streamed run)."""
         threshold, _ = self.thresholds()
@@ -105,9 +134,13 @@ class MinHashDedup(Stage):
                 local = same_label(local, found["_label"])
             considered += len(local)
             verified.append(found[ROW].to_numpy()[self.similar(local, found, threshold)].reshape(-1, 2))
-        return as_pairs(np.concatenate(verified) if verified else np.empty((0, 2), dtype=np.int64)), {"candidate_pairs": considered}
+        return as_pairs(np.concatenate(verified) if verified else np.empty((0, 2), dtype=np.int64)), {
+            "candidate_pairs": considered
+        }
 
-    def pairs_that_hold_together(self, mapped: pl.DataFrame | pl.LazyFrame, held: pl.DataFrame, rows: int) -> tuple[pl.DataFrame, dict]:
+    def pairs_that_hold_together(
+        self, mapped: pl.DataFrame | pl.LazyFrame, held: pl.DataFrame, rows: int
+    ) -> tuple[pl.DataFrame, dict]:
         """Similar pairs that differ by a word the column uses often are not duplicates (`distinct_words`): how often
         is counted over every row of `mapped`, once."""
         verified = pairs_of(held, rows)
@@ -123,7 +156,9 @@ class MinHashDedup(Stage):
         if self.same_numbers:
             numbers = found["_numbers"].to_numpy()
             edges = edges[numbers[edges[:, 0]] == numbers[edges[:, 1]]]
-        if self.similarity == "edit":  # edit similarity can't exceed shorter / longer length: skip pairs that can't pass
+        if (
+            self.similarity == "edit"
+        ):  # edit similarity can't exceed shorter / longer length: skip pairs that can't pass
             lengths = found["_normalised"].str.len_chars().to_numpy()
             a, b = lengths[edges[:, 0]], lengths[edges[:, 1]]
             edges = edges[np.minimum(a, b) >= threshold * np.maximum(a, b)]
@@ -137,7 +172,9 @@ class MinHashDedup(Stage):
         signatures = mapped["_signature"].to_numpy()
         return lambda i, j, at_least=None: agreement(signatures, i, j)
 
-    def finish(self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+    def finish(
+        self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None
+    ) -> StageResult:
         """Clusters of the pairs that hold (rows and `mapped` in row order, numbered 0..n-1; `reduced`: the pairs
         `pairs_that_hold` kept)."""
         return self.decide(rows, mapped, pairs_of(reduced, rows.height))
@@ -159,11 +196,21 @@ class MinHashDedup(Stage):
     def decide(self, rows: pl.DataFrame, mapped: pl.DataFrame, verified: np.ndarray) -> StageResult:
         """Cluster the verified pairs and keep one row per cluster."""
         threshold, candidate_threshold = self.thresholds()
-        marked = mark_clusters(rows, components(rows.height, verified), self.keep, self.similarity_of(mapped), threshold)
+        marked = mark_clusters(
+            rows, components(rows.height, verified), self.keep, self.similarity_of(mapped), threshold
+        )
         measure = "edit similarity" if self.similarity == "edit" else "estimated Jaccard"
-        kept, rejected, clusters, stats = resolve_clusters(marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, measure)
+        kept, rejected, clusters, stats = resolve_clusters(
+            marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, measure
+        )
         bands, rows_per_band = lsh_params(candidate_threshold, self.num_perm)
-        stats.update({"similarity": self.similarity, "threshold": threshold, "candidate_threshold": candidate_threshold,
-                      "bands": bands, "rows_per_band": rows_per_band})
+        stats.update(
+            {
+                "similarity": self.similarity,
+                "threshold": threshold,
+                "candidate_threshold": candidate_threshold,
+                "bands": bands,
+                "rows_per_band": rows_per_band,
+            }
+        )
         return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})
-

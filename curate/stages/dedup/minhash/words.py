@@ -28,11 +28,14 @@ TYPO_RARITY = 0.2  # a substitution whose rarer side is under this share of the 
 POLARITY = frozenset(
     "to from into onto out in on off up down over under above below before after with without not no never nor none "
     "nothing cannot cant can't dont don't doesnt doesn't didnt didn't isnt isn't wont won't arent aren't wasnt wasn't "
-    "shouldnt shouldn't couldnt couldn't".split())
+    "shouldnt shouldn't couldnt couldn't".split()
+)
 
 
 # Short chat words that are not codes: a resend that adds "pls" or swaps "hi" for "hello" is still a resend.
-FILLER = frozenset("hi hey hiya yo ok okay pls plz thx ty yes yeah yep nope u ur im ive id ill hm hmm um lol asap".split())
+FILLER = frozenset(
+    "hi hey hiya yo ok okay pls plz thx ty yes yeah yep nope u ur im ive id ill hm hmm um lol asap".split()
+)
 
 
 def _code(word: str, stop_words: frozenset[str]) -> bool:
@@ -56,7 +59,12 @@ def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words:
         if partner is None:
             continue
         rare, common = sorted((frequency[word], frequency[partner]))
-        if _content(word, stop_words) and _content(partner, stop_words) and rare >= COMMON and rare >= TYPO_RARITY * common:
+        if (
+            _content(word, stop_words)
+            and _content(partner, stop_words)
+            and rare >= COMMON
+            and rare >= TYPO_RARITY * common
+        ):
             return True  # two real words: "cats" / "rats", "debit" / "credit"
         if _code(word, stop_words) and _code(partner, stop_words) and rare >= COMMON:
             return True  # two codes the column uses: "fare code f" / "fare code h"
@@ -64,7 +72,10 @@ def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words:
         only_b.remove(partner)
     # What is left has no close counterpart (a typo's "nw" pairs with "new" above): a common content word, a direction
     # or negation, or a code the column uses elsewhere tells the two apart.
-    return any(w in POLARITY or ((_content(w, stop_words) or _code(w, stop_words)) and frequency[w] >= COMMON) for w in only_a + only_b)
+    return any(
+        w in POLARITY or ((_content(w, stop_words) or _code(w, stop_words)) and frequency[w] >= COMMON)
+        for w in only_a + only_b
+    )
 
 
 def document_frequency(texts: list[str] | pl.LazyFrame, words: set[str]) -> Counter:
@@ -72,12 +83,18 @@ def document_frequency(texts: list[str] | pl.LazyFrame, words: set[str]) -> Coun
     may be a lazy frame of one column (a streamed run's, on disk), read by polars' streaming engine."""
     frame = texts if isinstance(texts, pl.LazyFrame) else pl.LazyFrame({"text": pl.Series(texts, dtype=pl.String)})
     per_text = frame.select(pl.all().str.split(" ").list.unique().alias("word")).explode("word")
-    counts = (per_text.filter(pl.col("word").is_in(pl.Series(list(words), dtype=pl.String).implode())).group_by("word").len()
-              .collect(engine="streaming"))
+    counts = (
+        per_text.filter(pl.col("word").is_in(pl.Series(list(words), dtype=pl.String).implode()))
+        .group_by("word")
+        .len()
+        .collect(engine="streaming")
+    )
     return Counter(dict(zip(counts["word"].to_list(), counts["len"].to_list())))
 
 
-def distinct_pairs(normalised: list[str] | dict[int, str], pairs: np.ndarray, corpus: list[str] | pl.LazyFrame | None = None) -> np.ndarray:
+def distinct_pairs(
+    normalised: list[str] | dict[int, str], pairs: np.ndarray, corpus: list[str] | pl.LazyFrame | None = None
+) -> np.ndarray:
     """A mask over `pairs` (positions in `normalised`, a list or the paired positions' texts): True where the two texts
     differ by a content word (see `differ_by_a_word`). How common a word is comes from `corpus`, every text of the
     column (`normalised` when None): a word used by a text outside these pairs still counts."""
@@ -85,7 +102,12 @@ def distinct_pairs(normalised: list[str] | dict[int, str], pairs: np.ndarray, co
         return np.zeros(0, dtype=bool)
     involved = np.unique(pairs)
     tokens = {int(i): normalised[i].split() for i in involved}
-    frequency = document_frequency(normalised if corpus is None else corpus, {word for words in tokens.values() for word in words})
+    frequency = document_frequency(
+        normalised if corpus is None else corpus, {word for words in tokens.values() for word in words}
+    )
     stop_words = english_stop_words()
-    return np.fromiter((differ_by_a_word(tokens[int(i)], tokens[int(j)], frequency, stop_words) for i, j in pairs),
-                       dtype=bool, count=len(pairs))
+    return np.fromiter(
+        (differ_by_a_word(tokens[int(i)], tokens[int(j)], frequency, stop_words) for i, j in pairs),
+        dtype=bool,
+        count=len(pairs),
+    )
