@@ -1,23 +1,15 @@
 """Pair-aware dedup: same or near-same prompts grouped, their answers compared, each policy applied, never file order."""
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
 from curate.core.errors import RecipeError
 from curate.core.text import stable_ids
 from curate.recipe.registry import build_stage
+from curate.samples.scale_tickets import BITEXT
 from curate.stages.dedup.pairs import PairDedup
 from curate.stages.quality.responses import ResponseChecks
 
-BITEXT = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "bitext"
-    / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
-)
 GROUP = pl.DataFrame(
     {
         "id": list("abcdef"),

@@ -1,7 +1,5 @@
 """The response checks: planted defects in real Bitext answers are found with their reasons, untouched real answers stay."""
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -10,15 +8,8 @@ from curate.core.context import RunContext
 from curate.core.errors import RecipeError
 from curate.core.text import stable_ids
 from curate.recipe.registry import build_stage
+from curate.samples.scale_tickets import BITEXT
 from curate.stages.quality.responses import DEFAULT_ACTIONS, ResponseChecks
-
-BITEXT = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "bitext"
-    / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
-)
 
 
 @pytest.fixture(scope="module")
