@@ -9,6 +9,7 @@ LABEL = "label"
 RESPONSE = "response"
 TEXT_BEFORE_CLEAN = "text_before_clean"  # on rows `clean` emptied: what came in, redacted
 SOURCE_LINE = "source_line"  # the input file's line (or row) a record came from
+MESSAGES = "messages"  # a conversation's messages, whole, as JSON text (curate/core/messages.py)
 
 # Columns of a rejected row, beside the row's own columns.
 STAGE = "stage"
@@ -22,6 +23,7 @@ AUGMENT_SIMILARITY = "augment_similarity"
 
 # Flags and scores that stages leave on kept rows.
 PII = "pii"  # the kinds of PII redacted in the row
+PII_TURNS = "pii_turns"  # in a conversation, which messages redact changed: `message 2 (user): EMAIL`
 QUALITY_FLAGS = "quality_flags"
 RESPONSE_FLAGS = "response_flags"  # the response checks that fired on a kept row (stage `responses`)
 TOKENS = "tokens"  # an example's tokens with the target model's tokenizer (stage `tokens`)

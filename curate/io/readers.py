@@ -23,7 +23,8 @@ import polars as pl
 
 from curate.core import columns
 from curate.core.text import StableIds
-from curate.core.columns import DETAIL, ID, LABEL, REASON, RESPONSE, SOURCE_LINE, TEXT
+from curate.core import messages as chat
+from curate.core.columns import DETAIL, ID, LABEL, MESSAGES, REASON, RESPONSE, SOURCE_LINE, TEXT
 from curate.core.errors import InputError
 from curate.io.blocks import Blocks
 from curate.io.paths import check_input_file
@@ -35,7 +36,7 @@ INGEST = "ingest"
 # would be taken for curate's (a `review_keep` restores rows, an `augmented_from` is a generated row), so a run's input
 # may not have one. Not: the four roles, split names and artifacts, and `source_line`, which the reader sets anew on a
 # re-read curate output.
-NOT_COLUMNS = {"ID", "TEXT", "LABEL", "RESPONSE", "SOURCE_LINE", "TRAIN", "VALIDATION", "TEST"}
+NOT_COLUMNS = {"ID", "TEXT", "LABEL", "RESPONSE", "SOURCE_LINE", "MESSAGES", "TRAIN", "VALIDATION", "TEST"}
 CURATE_COLUMNS = frozenset(
     {
         value
@@ -325,37 +326,30 @@ def _jsonl_frame(
     return frame.with_columns(pl.Series("_line", [n for n, _ in rows], dtype=pl.Int64)), bad
 
 
-def _content(message: dict) -> str:
-    content = message.get("content")
-    if isinstance(content, list):  # multimodal-style parts: keep the text parts
-        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return content if isinstance(content, str) else ""
-
-
 def _openai_batch(
     numbered: list[tuple[int, str]], path: Path, on_bad_rows: str, label_key: str | None
 ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
-    """OpenAI chat JSONL: the user turns become `text`, the last assistant turn `response`."""
+    """OpenAI chat JSONL: the conversation kept whole in `messages` (JSON text, every key of every message), with the
+    user turns as `text`, the last assistant turn as `response` and the system prompts as `system` for the stages that
+    score one side. A curate export read back holds `messages` as that JSON text already."""
     rows, bad = _json_lines(numbered, path, on_bad_rows)
     records = []
     for number, obj in rows:
-        messages = obj.get("messages")
+        messages = obj.get(MESSAGES)
+        if isinstance(messages, str):
+            try:
+                messages = json.loads(messages)
+            except ValueError:
+                pass
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             if on_bad_rows == "error":
                 raise InputError("no `messages` list of {role, content} objects", f"{path}:{number}")
             bad.append(_bad_row(number, "malformed_row", f"line {number}: no messages list", json.dumps(obj)[:2000]))
             continue
-        by_role: dict[str, list[str]] = {}
-        for message in messages:
-            by_role.setdefault(str(message.get("role")), []).append(_content(message))
-        record = {
-            "_line": number,
-            TEXT: "\n\n".join(by_role.get("user", [])),
-            RESPONSE: (by_role.get("assistant") or [None])[-1],
-            "system": "\n\n".join(by_role.get("system", [])) or None,
-        }
+        text, response, system = chat.views(messages)
+        record = {"_line": number, TEXT: text, RESPONSE: response, "system": system, MESSAGES: chat.dump(messages)}
         for key, value in obj.items():
-            if key != "messages" and not isinstance(value, (dict, list)):
+            if key not in record and not isinstance(value, (dict, list)):
                 record[key] = value
         if label_key and isinstance(obj.get("metadata"), dict) and label_key in obj["metadata"]:
             record[label_key] = obj["metadata"][label_key]

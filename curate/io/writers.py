@@ -8,7 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.core.columns import LABEL, RESPONSE, SAMPLE_WEIGHT, SPLIT, TEST, TEXT, TRAIN, VALIDATION
+from curate.core import messages as chat
+from curate.core.columns import LABEL, MESSAGES, RESPONSE, SAMPLE_WEIGHT, SPLIT, TEST, TEXT, TRAIN, VALIDATION
 from curate.core.errors import CurateError, InputError
 from curate.core.extras import require
 from curate.io.spec import InputSpec
@@ -39,17 +40,28 @@ def select_split(frame: pl.DataFrame, split: str) -> pl.DataFrame:
 
 
 def to_openai_chat(frame: pl.DataFrame, system: str | None = None, target: str = "auto") -> list[dict]:
-    """One {"messages": [...]} record per row: the text as the user turn, the response (or label) as the assistant's."""
+    """One {"messages": [...]} record per row. A conversation (a row with `messages`) is written back whole, every turn
+    and key as it came in (redaction's placeholders excepted), with `system` put first only where it has no system
+    prompt; any other row becomes a user turn (the text) and an assistant turn (the response, or the label)."""
     if target == "auto":
         target = RESPONSE if RESPONSE in frame.columns else LABEL
     if target not in (RESPONSE, LABEL):
         raise CurateError(f"target must be 'response', 'label' or 'auto', not '{target}'", "--target")
-    if target not in frame.columns or frame[target].null_count() == frame.height:
+    whole = frame[MESSAGES] if MESSAGES in frame.columns and target == RESPONSE else pl.Series([None] * frame.height)
+    if whole.null_count() == frame.height and (
+        target not in frame.columns or frame[target].null_count() == frame.height
+    ):
         raise InputError(f"the data has no '{target}' column to use as the assistant turn", "--target")
+    answers = frame[target] if target in frame.columns else pl.Series([None] * frame.height)
     records = []
-    for row in frame.select(TEXT, target).iter_rows():
-        messages = [{"role": "system", "content": system}] if system else []
-        messages += [{"role": "user", "content": row[0]}, {"role": "assistant", "content": row[1] or ""}]
+    for conversation, text, answer in zip(whole.to_list(), frame[TEXT].to_list(), answers.to_list(), strict=True):
+        if conversation is not None:
+            messages = chat.load(conversation)
+            if system and not any(m.get("role") == "system" for m in messages):
+                messages = [{"role": "system", "content": system}, *messages]
+        else:
+            messages = [{"role": "system", "content": system}] if system else []
+            messages += [{"role": "user", "content": text}, {"role": "assistant", "content": answer or ""}]
         records.append({"messages": messages})
     return records
 
