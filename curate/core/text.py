@@ -11,9 +11,10 @@ import xxhash
 from curate.core.columns import ID, TEXT
 
 
-def normalized_text(column: str = TEXT) -> pl.Expr:
+def normalized_text(column: str | pl.Expr = TEXT) -> pl.Expr:
     """Casefolded letters and digits separated by single spaces."""
-    return pl.col(column).str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
 
 
 def stable_ids(texts: pl.Series) -> pl.Series:

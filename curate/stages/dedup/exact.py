@@ -1,4 +1,5 @@
-"""`dedup: {method: exact}`: rows whose normalised text is identical."""
+"""`dedup: {method: exact}`: rows whose normalised text is identical, or conversations whose
+every message is (`key: conversation`; the same opening with other answers is not a duplicate conversation)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import ClassVar, Literal
 
 import polars as pl
 
-from curate.core.columns import CLUSTER, ID, TEXT
+from curate.core.columns import CLUSTER, ID, MESSAGES, TEXT
+from curate.core.errors import CurateError
 from curate.core.text import normalized_text
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, resolve_clusters, sort_clusters
 from curate.core.stage import RunContext, Stage, StageResult
@@ -21,10 +23,13 @@ class ExactDedup(Stage):
     normalize: bool = True
     keep: KeepPolicy = "first"
     on_label_conflict: ConflictPolicy = "majority"
+    key: Literal["text", "conversation"] = "text"  # conversation: the whole `messages` (roles and every turn)
 
     name: ClassVar[str] = "dedup"
 
     def partition_by(self) -> pl.Expr:
+        if self.key == "conversation":  # a row without messages (a generated one) is keyed on its text
+            return normalized_text(pl.coalesce(pl.col(MESSAGES), pl.col(TEXT)))
         return normalized_text() if self.normalize else pl.col(TEXT)
 
     def combine(self, parts: list[StageResult]) -> StageResult:
@@ -33,6 +38,12 @@ class ExactDedup(Stage):
         return combined
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        if self.key == "conversation" and MESSAGES not in rows.columns:
+            raise CurateError(
+                "dedup `key: conversation` needs conversations (a `messages` column)",
+                "dedup.on",
+                hint="read OpenAI chat JSONL, or use `key: text`",
+            )
         key = self.partition_by()
         marked = (
             rows.with_columns(key.alias("_key"))

@@ -9,6 +9,12 @@ Slots: `{{Order Number}}`, `<Agent Name>` (quality's `TEMPLATE_SLOT`) are a temp
 Number]` is a placeholder a writer or a model left. Curate's own redaction writes `[EMAIL]`, `[PHONE_2]`...: such a
 token is curate's when the row's `pii` column (written by `redact`) lists that kind, and a leftover placeholder
 otherwise: a `[NAME]` on a row where redact found no name was put there by someone else.
+
+Conversations: `turns: last` checks the `response` view (the last assistant turn) against the `text` view (the user
+turns); `turns: every` checks each assistant turn of the `messages` against the user messages before it, and a
+conversation is dropped by its first failing turn, the detail naming the message (`message 4 (assistant): ends
+mid-sentence`); its score columns are that turn's (the last turn's when it is kept, `r_turn` says which) and its flags
+those of every turn.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from typing import Annotated, ClassVar, Literal
 import polars as pl
 from annotated_types import Gt
 
-from curate.core.columns import ID, PII, RESPONSE, RESPONSE_FLAGS, TEXT
+from curate.core import messages as chat
+from curate.core.columns import DETAIL, ID, MESSAGES, PII, REASON, RESPONSE, RESPONSE_FLAGS, TEXT
 from curate.core.errors import CurateError
 from curate.core.params import Count, Positive, Share
 from curate.core.pii import PII_KINDS
-from curate.core.stage import Check, Filter, RunContext, StageResult
+from curate.core.stage import REJECT_DETAIL, REJECT_REASON, Check, Filter, RunContext, StageResult
 from curate.core.text import normalized_text
 from curate.stages.quality.quality import BARE_HTML_TAG, TEMPLATE_SLOT, flag_examples, flag_findings, identify_languages
 
@@ -133,6 +140,7 @@ class ResponseChecks(Filter):
     language_min_chars: Count = 25
     language_min_confidence: Share = 0.9
     actions: dict[str, Action] = field(default_factory=dict)  # check → drop | flag | off, over DEFAULT_ACTIONS
+    turns: Literal["last", "every"] = "last"  # every: each assistant turn of a conversation (its `messages`)
 
     name: ClassVar[str] = "responses"
     flag_column: ClassVar[str] = RESPONSE_FLAGS
@@ -156,10 +164,47 @@ class ResponseChecks(Filter):
                 "responses",
                 hint=f"map it in the recipe's input (`response: answer`), or read OpenAI chat JSONL; columns: {', '.join(rows.columns)}",
             )
-        return answer_histogram(rows)
+        return answer_histogram(self.answers(rows))
+
+    def answers(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The rows the checks score: the rows themselves, or with `turns: every` one per assistant turn."""
+        return assistant_turn_rows(rows) if self.turns == "every" and MESSAGES in rows.columns else rows
 
     def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
-        return self.decide(self.scores(rows, totals), ctx)
+        answers = self.answers(rows)
+        decided = self.decide(self.scores(answers, totals), ctx)
+        return decided if answers is rows else self.fold_turns(rows, decided, ctx)
+
+    def fold_turns(self, rows: pl.DataFrame, decided: StageResult, ctx: RunContext) -> StageResult:
+        """Each conversation decided by its turns: dropped by its first rejected turn, flagged with every turn's flags."""
+        scores = [c for c in decided.kept.columns if c.startswith("r_") and c != "r_turn"]
+        turns = pl.concat([decided.kept, decided.rejected], how="diagonal_relaxed").select(
+            TURN_ROW, "r_turn", REASON, DETAIL, RESPONSE_FLAGS, *scores
+        )
+        first_rejected = turns.filter(pl.col(REASON).is_not_null()).sort("r_turn").group_by(TURN_ROW).first()
+        last = turns.sort("r_turn", nulls_last=False).group_by(TURN_ROW).last()
+        deciding = pl.concat([first_rejected, last.filter(~pl.col(TURN_ROW).is_in(first_rejected[TURN_ROW].implode()))])
+        flags = turns.group_by(TURN_ROW).agg(
+            pl.col(RESPONSE_FLAGS).list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True)
+        )
+        named = pl.when(pl.col("r_turn").is_not_null()).then(
+            pl.format("message {} (assistant): {}", pl.col("r_turn"), pl.col(DETAIL))
+        )
+        marked = (
+            rows.with_row_index(TURN_ROW)
+            .join(deciding.drop(RESPONSE_FLAGS), on=TURN_ROW, how="left", maintain_order="left")
+            .join(flags, on=TURN_ROW, how="left", maintain_order="left")
+            .with_columns(pl.col(REASON).alias(REJECT_REASON), named.otherwise(pl.col(DETAIL)).alias(REJECT_DETAIL))
+            .drop(TURN_ROW, REASON, DETAIL)
+        )
+        result = self.split_marked(marked)
+        counts = result.kept[RESPONSE_FLAGS].explode().drop_nulls().value_counts(sort=True)
+        result.stats = {
+            "flagged": dict(zip(counts[RESPONSE_FLAGS].to_list(), counts["count"].to_list())),
+            **self.summarize(result.kept, ctx),
+            "assistant_turns_checked": decided.kept.height + decided.rejected.height,
+        }
+        return result
 
     def scores(self, rows: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
         response = pl.col(RESPONSE).fill_null("")
@@ -323,6 +368,27 @@ class ResponseChecks(Filter):
         if stats.get("flagged"):
             stats["findings"] = flag_findings(stats["flagged"], examples, "responses")
         return stats
+
+
+TURN_ROW = "_turn_row"
+
+
+def assistant_turn_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per assistant turn (`r_turn`: its first message's number; `text`: the user messages before it;
+    `response`: the turn) of each conversation, and the row itself where it has no messages or no assistant turn. Every
+    row keeps its id and `pii`, and `_turn_row` its position. The JSON is read in Python, once per conversation."""
+    records = []
+    conversations = rows[MESSAGES].to_list()
+    responses = rows[RESPONSE].to_list() if RESPONSE in rows.columns else [None] * rows.height
+    for position, (conversation, text, response) in enumerate(
+        zip(conversations, rows[TEXT].to_list(), responses, strict=True)
+    ):
+        turns = chat.assistant_turns(chat.load(conversation)) if conversation else []
+        records += [(position, n, prompt, answer) for n, prompt, answer in turns] or [(position, None, text, response)]
+    schema = {TURN_ROW: pl.UInt32, "r_turn": pl.Int64, TEXT: pl.String, RESPONSE: pl.String}
+    turns = pl.DataFrame(records, schema=schema, orient="row")
+    carried = rows.select(ID, *[c for c in (PII,) if c in rows.columns]).with_row_index(TURN_ROW)
+    return turns.join(carried, on=TURN_ROW, how="left", maintain_order="left")
 
 
 def word_ngrams(column: str) -> pl.Expr:
