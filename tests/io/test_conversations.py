@@ -1,0 +1,145 @@
+"""Conversations survive curation turn for turn: OpenAI chat JSONL read, run through recipes/conversations.yaml and
+exported as OpenAI chat JSONL gives back every approved conversation as it came in (redaction's placeholders
+excepted, and named in `pii_turns`); rejected ones are listed with the stage and a reason naming the message."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import curate
+from curate.cli.main import app
+from curate.samples.scale_tickets import BITEXT
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "recipes" / "conversations.yaml"
+SHARED = BITEXT.parents[1]  # ../shared/data
+PLACEHOLDER = re.compile(r"\[[A-Z_]+(?:_\d+)?\]")
+
+SYSTEM = {"role": "system", "content": "You are the support assistant of a bicycle shop."}
+MULTI_TURN = [
+    SYSTEM,
+    {"role": "user", "content": "My order has not arrived yet, it was due on Monday."},
+    {"role": "assistant", "content": "Sorry for the wait. Could you tell me the order number, please?"},
+    {"role": "user", "content": "It is order 5521, placed last week for a red city bike."},
+    {"role": "assistant", "content": "Thank you. The courier has it and will deliver it tomorrow before noon."},
+]
+TOOLS = [
+    {"role": "user", "content": "Where is my parcel with the new brake pads?"},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "track", "arguments": '{"order": "5522"}'}}
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "name": "track", "content": '{"status": "out for delivery"}'},
+    {"role": "assistant", "content": "Your brake pads are out for delivery and arrive today.", "weight": 1},
+]
+AGENT_PII = [
+    {"role": "user", "content": "Can I send the broken saddle back to you for a refund?"},
+    {"role": "assistant", "content": "Yes, write to jane.doe@example.com with a photo and we refund you in a week."},
+]
+CUT_MID_THREAD = [
+    {"role": "user", "content": "How do I adjust the gears on the bike I bought from you?"},
+    {"role": "assistant", "content": "Turn the barrel adjuster on the rear derailleur and"},
+    {"role": "user", "content": "and then what should I do next?"},
+    {"role": "assistant", "content": "Then shift through every gear to check that the chain runs quietly."},
+]
+SAME_OPENING = [
+    MULTI_TURN[1],
+    {"role": "assistant", "content": "It left our warehouse on Friday, so it should reach you in two days."},
+]
+PARTS = [
+    {"role": "user", "content": [{"type": "text", "text": "Is this helmet in stock in size large?"}]},
+    {"role": "assistant", "content": [{"type": "text", "text": "Yes, we have four large helmets in stock today."}]},
+]
+
+
+def write_chat(path: Path, conversations: dict[str, list[dict]]) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for key, messages in conversations.items():
+            handle.write(json.dumps({"id": key, "messages": messages}) + "\n")
+    return path
+
+
+def run_and_export(source: Path, out: Path) -> tuple[curate.Run, list[dict]]:
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(RECIPE), "--input", str(source), "--out", str(out / "run")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["export", str(out / "run"), "--out", str(out / "chat.jsonl"), "--format", "openai"])
+    assert result.exit_code == 0, result.output
+    lines = (out / "chat.jsonl").read_text(encoding="utf-8").splitlines()
+    return curate.load_run(out / "run"), [json.loads(line) for line in lines]
+
+
+def test_a_multi_turn_file_survives_run_and_export_turn_for_turn(tmp_path):
+    given = {
+        "multi": MULTI_TURN,
+        "tools": TOOLS,
+        "agent_pii": AGENT_PII,
+        "cut": CUT_MID_THREAD,
+        "copy": MULTI_TURN,
+        "opening": SAME_OPENING,
+        "parts": PARTS,
+    }
+    run, exported = run_and_export(write_chat(tmp_path / "chat.jsonl", given), tmp_path)
+    by_id = dict(zip(run.approved["id"].to_list(), exported, strict=True))
+    assert set(by_id) == {"multi", "tools", "agent_pii", "opening", "parts"}
+    for key in ("multi", "tools", "opening", "parts"):  # system prompt, tool calls, extra keys, parts: as they came
+        assert by_id[key] == {"messages": given[key]}
+    redacted = by_id["agent_pii"]["messages"]
+    assert redacted[0] == AGENT_PII[0]
+    assert redacted[1]["content"] == "Yes, write to [EMAIL] with a photo and we refund you in a week."
+    pii_turns = dict(zip(run.approved["id"].to_list(), run.approved["pii_turns"].to_list(), strict=True))
+    assert pii_turns["agent_pii"] == "message 2 (assistant): EMAIL"
+    rejected = {row["id"]: row for row in run.rejected.iter_rows(named=True)}
+    assert (rejected["cut"]["stage"], rejected["cut"]["reason"]) == ("responses", "cut_off")
+    assert rejected["cut"]["detail"].startswith("message 2 (assistant): ends mid-sentence")
+    assert (rejected["copy"]["stage"], rejected["copy"]["reason"]) == ("dedup:exact", "exact_duplicate")
+
+
+def same_but_placeholders(exported: str, given: str) -> bool:
+    """The exported content is the given one with some spans replaced by redaction's placeholders."""
+    pieces = PLACEHOLDER.split(exported)
+    pattern = ".+?".join(re.escape(piece) for piece in pieces)
+    return re.fullmatch(pattern, given, flags=re.DOTALL) is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "file"), [("twitter_customer_care", "dev.jsonl"), ("ubuntu_irc_support", "train.jsonl")]
+)
+def test_real_conversations_round_trip(tmp_path, name, file):
+    """200 real conversations: every approved one comes back turn for turn; a changed message is one redact named."""
+    source = SHARED / name / file
+    if not source.exists():
+        pytest.skip(f"the shared data set {name} is not on this machine")
+    given = {}
+    with (tmp_path / "sample.jsonl").open("w", encoding="utf-8") as handle:
+        for line in source.read_text(encoding="utf-8").splitlines()[:200]:
+            record = json.loads(line)
+            record["source_split"] = record.pop("split")  # `split` is a column curate writes itself
+            if "company" in record:
+                record["label"] = record.pop("company")
+            given[record["id"]] = record["messages"]
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    run, exported = run_and_export(tmp_path / "sample.jsonl", tmp_path)
+    assert run.approved.height + run.rejected.height == 200
+    assert run.rejected.height <= 20  # real answers: few dropped (read in the README's conversations section)
+    assert run.rejected["stage"].null_count() == 0 and run.rejected["reason"].null_count() == 0
+    changed = 0
+    for key, turns, record in zip(run.approved["id"], run.approved["pii_turns"], exported, strict=True):
+        messages = record["messages"]
+        assert [m["role"] for m in messages] == [m["role"] for m in given[key]]
+        named = {int(n) for n in re.findall(r"message (\d+)", turns or "")}
+        for number, (out, came) in enumerate(zip(messages, given[key], strict=True), start=1):
+            if number in named:
+                assert same_but_placeholders(out["content"], came["content"]), (key, number)
+                changed += out != came
+            else:
+                assert out == came, (key, number)
+    assert changed == run.approved["pii_turns"].drop_nulls().str.count_matches("message").sum()
