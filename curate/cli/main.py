@@ -214,7 +214,9 @@ def export(
     ),
     force: bool = typer.Option(False, "--force", help="export even though the run's gate failed"),
     require_review: bool = typer.Option(
-        False, "--require-review", help="refuse a run that no reviewer signed off (or changed since)"
+        False,
+        "--require-review",
+        help="refuse a run that no reviewer signed off (or changed since), and rows other than those signed off",
     ),
 ) -> None:
     """Write the approved set as Parquet, JSONL, OpenAI chat JSONL, a Hugging Face DatasetDict or per-split Parquet."""
@@ -230,6 +232,10 @@ def export(
         console.print(f"[yellow]warning[/] {warning}")
     split = split or ("all" if format in ("hf", "splits") else "train")
     frame = select_split(load_dataset(source), split)
+    if require_review:  # exactly these rows must be the ones signed off
+        from curate.io.review import check_signed
+
+        check_signed(source, frame, split)
     written = export_frame(frame, out, format or None, system=system, target=target)
     console.print(f"wrote {written:,} rows ({split}) to {out}")
 
@@ -528,7 +534,7 @@ def review(
     summary: bool = typer.Option(True, "--summary/--quiet", help="print the decisions and the sign-off"),
 ) -> None:
     """A run's review: the decisions recorded in the explorer (applied by the `review` stage on the next run) and its sign-off."""
-    from curate.io.review import read_decisions, read_signoff, review_problem, run_decisions_file
+    from curate.io.review import read_decisions, read_signoff, review_problem, run_decisions_file, stale_signoff
     from curate.io.review import sign_off as record_sign_off
     from curate.io.rundir import RunDir
 
@@ -569,7 +575,54 @@ def review(
             f"signed off by {signoff['reviewer']} at {signoff['at']}"
             + (f": {signoff['note']}" if signoff.get("note") else "")
         )
+    stale = stale_signoff(run.path) if signoff is None else None
+    if stale is not None and stale[1] is not None:
+        console.print(f"what changed since the sign-off by {stale[0]['reviewer']} ({stale[0]['at']}):")
+        _print_diff(stale[1])
     console.print("reviewed: yes" if problem is None else f"reviewed: no ({problem})")
+
+
+def _print_diff(changes, rows: int = 50) -> None:
+    """A run diff as two tables: rows per change, stage and reason; then the changed rows (the first `rows`)."""
+    summary = Table("change", "stage", "reason", "rows")
+    for change, stage, reason, count in changes.summary.iter_rows():
+        summary.add_row(change, stage or "", reason or "", f"{count:,}")
+    console.print(summary)
+    table = Table("id", "change", "stage / reason", "label", "split", "text")
+    for row in changes.changes.head(rows).iter_rows(named=True):
+        label = row["label_b"] if row["label_a"] == row["label_b"] else f"{row['label_a']} → {row['label_b']}"
+        split = row["split_b"] if row["split_a"] == row["split_b"] else f"{row['split_a']} → {row['split_b']}"
+        table.add_row(
+            row["id"],
+            row["change"],
+            f"{row['stage']}: {row['reason']}" if row["reason"] else row["stage"] or "",
+            label or "",
+            split or "",
+            (row["text"] or "")[:60],
+        )
+    console.print(table)
+    if changes.changes.height > rows:
+        console.print(f"… and {changes.changes.height - rows:,} more (--json lists every one)")
+    console.print(f"{len(changes.changed_ids):,} row(s) changed from {changes.a} to {changes.b}")
+
+
+@command()
+def diff(
+    run_a: Path = typer.Argument(..., help="the older run directory (the one reviewed)"),
+    run_b: Path = typer.Argument(..., help="the newer run directory"),
+    as_json: bool = typer.Option(False, "--json", help="print the changes as JSON (every changed row)"),
+) -> None:
+    """What changed from RUN_A to RUN_B: rows added, removed, relabelled, moved between splits, approved or rejected,
+    generated rows swapped; per stage and reason."""
+    import json
+
+    from curate.io.diff import diff_runs
+
+    changes = diff_runs(run_a, run_b)
+    if as_json:
+        print(json.dumps(changes.to_dict(), indent=1, default=str))
+    else:
+        _print_diff(changes)
 
 
 @command()

@@ -25,9 +25,18 @@ from curate.core.pii import PiiFinder, redact_columns
 from curate.core.stage import Stage
 from curate.io.blocks import Blocks
 from curate.io.readers import INGEST, Ingest, label_counts
-from curate.io.review import decisions_path, read_decisions, write_decisions
+from curate.io.review import carry_signoff, decisions_path, read_decisions, write_decisions
 from curate.io.paths import check_input_file
-from curate.io.rundir import APPROVED, REJECTED, artifact_file, check_output, publish, staging_dir, write_run
+from curate.io.rundir import (
+    APPROVED,
+    REJECTED,
+    REVIEW_FOLDER,
+    artifact_file,
+    check_output,
+    publish,
+    staging_dir,
+    write_run,
+)
 from curate.io.spec import InputSpec
 from curate.io.writers import load_dataset
 from curate.recipe import Recipe
@@ -211,6 +220,14 @@ def run_recipe(
             if staging is not None and datasets[key].height:
                 write_decisions(decisions_path(staging), datasets[key])
         if staging is not None:
+            # The last sign-off travels along (from the run replaced, else the run whose decisions this one applies),
+            # to be shown stale with what changed since.
+            made_from = [
+                p.parent.parent for p in decision_files.values() if p is not None and p.parent.name == REVIEW_FOLDER
+            ]
+            for source in [recipe.output, *made_from]:
+                if (Path(source) / REVIEW_FOLDER).is_dir() and carry_signoff(source, staging):
+                    break
             write_run(
                 staging,
                 {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts},
