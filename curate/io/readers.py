@@ -8,6 +8,7 @@ counted and checked like every other stage.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import hashlib
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import polars as pl
 
 from curate.core import columns
@@ -102,12 +104,205 @@ def _bad_row(line: int, reason: str, detail: str, raw: str) -> dict[str, Any]:
 
 
 BARE_CR = re.compile(r"\r(?!\n)")  # an old Mac line end: a record end for the csv module, not for polars
+CSV_BLOCK_BYTES = 1 << 25  # the fast path parses this much of the file at a time
+QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 
 
 def _csv_batches(
-    lines: Iterator[str], path: Path, on_bad_rows: str, batch_rows: int | None
+    path: Path, encoding: str, on_bad_rows: str, batch_rows: int | None
 ) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
-    """Every physical record is read or rejected alone: a malformed record that spans several lines (an
+    """(rows, bad rows) per `batch_rows` records. Polars parses the file a block at a time while every record in the
+    block is regular (its quotes open and close a field, it has the header's fields, no bare \\r); from the first
+    block that is not, the csv module reads the rest line by line (`_csv_line_by_line`), so errors name the line."""
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    header, header_bytes, line, pending, pending_rows, anything = None, b"", 1, [], 0, False
+    for block in _record_blocks(_utf8_chunks(path, encoding)):
+        parsed = _regular_records(block, ord(delimiter), line, header)
+        if parsed is None and header is not None:  # a later block that is not regular: carry on line by line
+            if pending:
+                yield pl.concat(pending), []
+            yield from _csv_line_by_line(
+                _text_lines(path, encoding), path, on_bad_rows, batch_rows, after_line=line - 1, anything=anything
+            )
+            return
+        if parsed is None:  # not regular from the header on (or not UTF-8 as given): the whole file line by line
+            yield from _csv_line_by_line(_text_lines(path, encoding), path, on_bad_rows, batch_rows)
+            return
+        if header is None:
+            header, header_bytes, lines = parsed[0], block[: parsed[1]], parsed[2]
+            _check_header(header, path)
+            frame = _polars_block(block, lines, delimiter)
+        else:
+            frame = _polars_block(header_bytes + block, parsed[2], delimiter)
+        if frame is None:  # polars reads the block otherwise than the csv module would: line by line from here
+            if pending:
+                yield pl.concat(pending), []
+            yield from _csv_line_by_line(
+                _text_lines(path, encoding), path, on_bad_rows, batch_rows, after_line=line - 1, anything=anything
+            )
+            return
+        line = parsed[3]
+        anything = anything or frame.height > 0
+        pending.append(frame)
+        pending_rows += frame.height
+        while batch_rows and pending_rows >= batch_rows:
+            whole = pl.concat(pending)
+            yield whole.head(batch_rows), []
+            pending, pending_rows = [whole.slice(batch_rows)], pending_rows - batch_rows
+    if header is None:
+        raise InputError("the file is empty", str(path))
+    if not anything:
+        raise InputError("the file has a header but no rows", str(path))
+    if pending_rows:
+        yield pl.concat(pending), []
+
+
+def _utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
+    """The file as UTF-8 bytes, a block at a time, without a leading byte-order mark. Bytes that do not decode are
+    left for the line-by-line reader to name."""
+    try:
+        utf8 = codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        raise InputError(f"unknown encoding '{encoding}'", str(path)) from None
+    decoder = None if utf8 else codecs.getincrementaldecoder(encoding)()
+    with open(path, "rb") as handle:
+        first = True
+        while chunk := handle.read(CSV_BLOCK_BYTES):
+            if decoder is not None:
+                try:
+                    chunk = decoder.decode(chunk).encode()
+                except UnicodeDecodeError:
+                    raise _decode_error(path, encoding) from None
+            if first:
+                chunk, first = chunk.removeprefix(codecs.BOM_UTF8), False
+            yield chunk
+
+
+def _record_blocks(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The bytes in blocks that end where a record ends (at a newline after an even number of quotes), then the rest."""
+    carry = b""
+    for chunk in chunks:
+        carry += chunk
+        if (cut := _last_record_end(carry)) > 0:
+            yield carry[:cut]
+            carry = carry[cut:]
+    yield carry
+
+
+def _last_record_end(data: bytes) -> int:
+    """The position after the last newline that follows an even number of quotes (0 if none): tried from the end
+    with a few counts, and over every newline at once if those do not find it (a long quoted field, a stray quote)."""
+    quotes, end = data.count(b'"'), len(data)
+    for _ in range(64):
+        newline = data.rfind(b"\n", 0, end)
+        if newline < 0:
+            return 0
+        quotes -= data.count(b'"', newline, end)
+        if quotes % 2 == 0:
+            return newline + 1
+        end = newline
+    array = np.frombuffer(data, np.uint8)
+    newlines = np.flatnonzero(array == LF)
+    ends = newlines[(np.searchsorted(np.flatnonzero(array == QUOTE), newlines) & 1) == 0]
+    return int(ends[-1]) + 1 if len(ends) else 0
+
+
+def _regular_records(
+    block: bytes, delimiter: int, first_line: int, header: list[str] | None
+) -> tuple[list[str], int, np.ndarray, int] | None:
+    """For a block of whole records, of which every one is regular (each quote opens a field, closes it or is doubled
+    inside it; no bare \\r; the header's number of fields, or none on a blank line): (the header, the bytes it takes,
+    each data record's line, or 0 for a blank line, and the line after the block). None when any record is not. The
+    csv module reads such records exactly as these positions say, so the lines are the ones it would name."""
+    data = np.frombuffer(block, np.uint8)
+    size = len(data)
+    if not size:
+        return None if header is None else (header, 0, np.zeros(0, np.int64), first_line)
+    quotes = np.flatnonzero(data == QUOTE) if b'"' in block else np.zeros(0, np.int64)
+    opening, closing = quotes[0::2], quotes[1::2]
+    if len(quotes) % 2:
+        return None
+    if len(quotes):
+        before = data[np.maximum(opening - 1, 0)]
+        if not np.all((opening == 0) | (before == delimiter) | (before == LF) | (before == QUOTE)):
+            return None
+        after = data[np.minimum(closing + 1, size - 1)]
+        if not np.all((closing == size - 1) | (after == delimiter) | (after == LF) | (after == CR) | (after == QUOTE)):
+            return None
+    if b"\r" in block:
+        returns = np.flatnonzero(data == CR)
+        if returns[-1] == size - 1 or not np.all(data[returns + 1] == LF):
+            return None
+    newlines = np.flatnonzero(data == LF)
+    if len(quotes):
+        is_end = (np.searchsorted(quotes, newlines) & 1) == 0
+        stops, lines = newlines[is_end], np.flatnonzero(is_end) + first_line
+    else:
+        stops, lines = newlines, np.arange(first_line, first_line + len(newlines))
+    if not len(newlines) or newlines[-1] != size - 1:  # the file's last record, with no newline after it
+        stops = np.append(stops, size)
+        lines = np.append(lines, first_line + len(newlines))
+    starts = np.concatenate(([0], stops[:-1] + 1))
+    length = stops - starts
+    blank = (length == 0) | ((length == 1) & (data[np.minimum(starts, size - 1)] == CR))
+    delimiters = np.flatnonzero(data == delimiter)
+    ahead = np.searchsorted(delimiters, stops)  # the delimiters before each record's end, then those outside quotes
+    if len(quotes):
+        inside = np.cumsum(np.searchsorted(delimiters, closing) - np.searchsorted(delimiters, opening))
+        ahead -= np.concatenate(([0], inside))[np.searchsorted(closing, stops)]
+    fields = np.diff(ahead, prepend=0) + 1
+    if header is None:  # the block opens the file: its first record is the header
+        if blank[0]:
+            return None
+        try:
+            header = next(csv.reader([block[: stops[0]].decode()], delimiter=chr(delimiter)))
+        except (UnicodeDecodeError, csv.Error, StopIteration):
+            return None
+        header_size, lines, blank, fields = int(stops[0]) + 1, lines[1:], blank[1:], fields[1:]
+    else:
+        header_size = 0
+    if not np.all(blank | (fields == len(header))):
+        return None
+    try:
+        block.decode()
+    except UnicodeDecodeError:
+        return None
+    return header, header_size, np.where(blank, 0, lines), first_line + len(newlines)
+
+
+def _polars_block(text: bytes, lines: np.ndarray, delimiter: str) -> pl.DataFrame | None:
+    """The block's records as strings, each with its line (`lines`: 0 for a blank line, which polars reads as a row
+    of nulls and the csv module skips); None if polars does not read as many records as there are lines."""
+    try:
+        frame = pl.read_csv(text, infer_schema=False, separator=delimiter)
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.height != len(lines):
+        return None
+    frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64))
+    return frame.filter(pl.col("_line") > 0) if (lines == 0).any() else frame
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InputError(
+            f"the header names column(s) {', '.join(repr(h) for h in repeated)} more than once",
+            f"{path}:1",
+            hint="give every column its own name",
+        )
+
+
+def _csv_line_by_line(
+    lines: Iterator[str],
+    path: Path,
+    on_bad_rows: str,
+    batch_rows: int | None,
+    after_line: int = 0,
+    anything: bool = False,
+) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
+    """The csv module's reading, from the record after `after_line` (the lines before it were read already):
+    every physical record is read or rejected alone: a malformed record that spans several lines (an
     unclosed quote swallows what follows) is re-read line by line, so one bad quote cannot take 198 rows with it.
     Yields (rows, bad rows) per `batch_rows` records; the csv module's line numbers hold across batches."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -128,17 +323,14 @@ def _csv_batches(
         raise InputError(f"CSV parse error: {exc}", f"{path}:1") from None
     header_text = "".join(consumed)
     consumed.clear()
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise InputError(
-            f"the header names column(s) {', '.join(repr(h) for h in repeated)} more than once",
-            f"{path}:1",
-            hint="give every column its own name",
-        )
+    _check_header(header, path)
+    skipped = max(after_line - reader.line_num, 0)
+    for _ in range(skipped):  # lines read already (without a bare \r, so lines and records end alike)
+        next(lines, None)
     bad: list[dict[str, Any]] = []
     records: list[tuple[int, list[str]]] = []
     record_lines: list[str] = []  # the physical lines of `records`, for polars' faster parse
-    recovered, anything = False, False
+    recovered = False
 
     def reject(line: int, row: list[str]) -> None:
         problem = f"expected {len(header)} fields, found {len(row)}"
@@ -151,9 +343,9 @@ def _csv_batches(
         bad.append(_bad_row(line, "malformed_row", f"line {line}: {problem}", delimiter.join(row)))
 
     try:
-        start = reader.line_num + 1
+        start = reader.line_num + skipped + 1
         for row in reader:
-            end = reader.line_num
+            end = reader.line_num + skipped
             physical = consumed.copy()
             consumed.clear()
             if row and len(row) == len(header):
@@ -169,12 +361,12 @@ def _csv_batches(
                         recovered = True
                     elif alone:
                         reject(line, alone)
-            start = reader.line_num + 1
+            start = reader.line_num + skipped + 1
             if batch_rows and len(records) >= batch_rows:
                 yield _csv_frame(header, header_text + "".join(record_lines), records, bad or recovered, delimiter), bad
                 anything, records, record_lines, bad, recovered = True, [], [], [], False
     except csv.Error as exc:
-        raise InputError(f"CSV parse error: {exc}", f"{path}:{reader.line_num}") from None
+        raise InputError(f"CSV parse error: {exc}", f"{path}:{reader.line_num + skipped}") from None
     if not anything and not records and not bad:
         raise InputError("the file has a header but no rows", str(path))
     if records or bad or not anything:
@@ -437,6 +629,8 @@ def _canonical(
 
 def _check_unique_ids(given: pl.DataFrame, path: Path) -> None:
     """Ids the file gives must not repeat anywhere in it (`given`: every row's id and line)."""
+    if not given[ID].is_duplicated().any():  # the common case, told quickly
+        return
     dupes = given.group_by(ID).agg(pl.col("_line").sort()).filter(pl.col("_line").list.len() > 1)
     if dupes.height:
         first = dupes.sort(pl.col("_line").list.first()).row(0, named=True)
@@ -526,7 +720,7 @@ class InputReader:
         if fmt == "parquet":
             yield from _parquet_batches(path, self.batch_rows)
         elif fmt == "csv":
-            yield from _csv_batches(_text_lines(path, spec.encoding), path, spec.on_bad_rows, self.batch_rows)
+            yield from _csv_batches(path, spec.encoding, spec.on_bad_rows, self.batch_rows)
         elif fmt in ("jsonl", "openai"):
             anything = False
             for numbered in _numbered_lines(_text_lines(path, spec.encoding), self.batch_rows):
