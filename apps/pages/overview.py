@@ -16,8 +16,9 @@ cols[1].metric("approved", f"{totals['approved']:,}")
 cols[2].metric("rejected", f"{totals['rejected']:,}")
 gate = run_gate()
 cols[3].metric("gate", "no gate" if gate is None else ("passed" if gate["success"] else "FAILED"))
-signoff = read_signoff(RUN)
-cols[4].metric("review", "signed off" if signoff and review_problem(RUN) is None else "not signed off")
+signoff, problem = read_signoff(RUN), review_problem(RUN)
+review = "signed off" if signoff and problem is None else "stale" if "STALE" in (problem or "") else "not signed"
+cols[4].metric("review", review, help=problem or f"signed off by {signoff['reviewer']} at {signoff['at']}")
 if REPORT.get("halted"):
     st.error(f"Stopped: {REPORT['halted']}")
 funnel = D.funnel(REPORT)

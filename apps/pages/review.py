@@ -7,22 +7,85 @@ import streamlit as st
 from shared import REVIEW_FILTERS, REVIEW_ROW, REVIEWER, all_rows, run_data
 
 from curate.core.columns import AUGMENTED_FROM, DETAIL, ID, LABEL, LABEL_SUGGESTED, REASON, STAGE, TEXT
+from curate.core.errors import CurateError
 from curate.explore import data as D
 from curate.explore import review as R
 from curate.io.review import (
     append_decisions,
+    applied_decisions,
     new_decision,
     read_decisions,
     read_signoff,
     review_problem,
     run_decisions_file,
     sign_off,
+    stale_signoff,
 )
 from curate.io.rundir import RunDir
 
 RUN, REPORT, APPROVED, REJECTED, CLUSTERS = run_data()
-ROWS = all_rows()
 DECISIONS_FILE = run_decisions_file(RunDir(RUN))
+DECISIONS = read_decisions(DECISIONS_FILE)
+APPLIED = applied_decisions(REPORT)
+ROWS = R.with_decisions(all_rows(), R.decision_marks(all_rows(), DECISIONS, APPLIED))
+ACTIONS = {"keep": "keep", "reject": "reject", "fix label": "relabel", "mark generated row bad": "bad_generation"}
+MESSAGE = "_decision_message"  # what the last decision recorded (or why not), shown after the rerun it causes
+REVIEWER_BOX = "reviewer_box"  # the name box's own state; REVIEWER keeps the name across pages
+
+
+def remember_reviewer() -> None:
+    st.session_state[REVIEWER] = st.session_state[REVIEWER_BOX].strip()
+
+
+def label_changed(row_id: str, current: str | None) -> None:
+    """The action follows the label box: another label than the row's is a relabel, its own label a keep."""
+    chosen = st.session_state[f"label_{row_id}"]
+    st.session_state[f"action_{row_id}"] = "fix label" if chosen != current else "keep"
+
+
+def use_suggestion(row_id: str, suggested: str) -> None:
+    st.session_state[f"label_{row_id}"] = suggested
+    st.session_state[f"action_{row_id}"] = "fix label"
+
+
+def record(row: dict) -> None:
+    """The decision form's button: check what the form says, then append the decision(s) to the log."""
+    row_id, current = row[ID], row.get(LABEL)
+    action = st.session_state[f"action_{row_id}"]
+    label = st.session_state[f"label_{row_id}"]
+    note = st.session_state[f"note_{row_id}"]
+    reviewer = st.session_state[REVIEWER_BOX].strip()
+    if not reviewer:
+        st.session_state[MESSAGE] = ("error", "a decision needs your name: fill in “reviewer”")
+        return
+    remember_reviewer()
+    if action == "fix label" and label == current:
+        st.session_state[MESSAGE] = ("error", f"`{label}` is the row's label already: choose another one")
+        return
+    if action != "fix label" and label != current:
+        st.session_state[MESSAGE] = (
+            "error",
+            f"the label box says `{label}` but the action is {action}: choose “fix label”, or set the label back "
+            f"to `{current}`",
+        )
+        return
+    if action == "fix label":
+        made = [new_decision(row_id, "relabel", label=label, reviewer=reviewer, note=note)]
+        made += (
+            [new_decision(row_id, "keep", reviewer=reviewer, note=note)] if st.session_state[f"keep_{row_id}"] else []
+        )
+    elif action == "mark generated row bad":
+        made = [new_decision(row[AUGMENTED_FROM], "bad_generation", text=row[TEXT], reviewer=reviewer, note=note)]
+    else:
+        made = [new_decision(row_id, action, reviewer=reviewer, note=note)]
+    append_decisions(DECISIONS_FILE, pl.concat(made))
+    st.session_state[f"note_{row_id}"] = ""  # a note belongs to one decision
+    what = f"{action} to {label}" if action == "fix label" else action
+    st.session_state[MESSAGE] = (
+        "success",
+        f"recorded: {what} {row_id} by {reviewer} (applied when the recipe runs again)",
+    )
+
 
 st.title("Review")
 asked = st.session_state.pop(REVIEW_FILTERS, None)
@@ -71,9 +134,7 @@ if row_id and view is None:
     st.warning(f"no row with id {row_id!r} in this run")
 if view:
     row = view["row"]
-    st.subheader(
-        f"{row[ID]} · {row[R.STATUS]}" + (f" by {row[STAGE]} ({row[REASON]})" if row[R.STATUS] == R.REJECTED else "")
-    )
+    st.subheader(R.row_title(row))
     if row.get(DETAIL):
         st.caption(row[DETAIL])
     st.markdown(
@@ -104,55 +165,79 @@ if view:
 
     st.subheader("Decision")
     all_labels = sorted(ROWS[LABEL].drop_nulls().unique().to_list())
-    generated = bool(row.get(AUGMENTED_FROM))
-    actions = ["keep", "reject", "fix label"] + (["mark generated row bad"] if generated else [])
-    with st.form("decision", clear_on_submit=True):  # a note belongs to one decision
-        action = st.radio(
-            "action",
-            actions,
-            horizontal=True,
-            help="keep: keep it whatever a stage decides (restores a rejected row); fix label: give it another label",
-        )
-        suggested = row.get(LABEL_SUGGESTED) or row.get(LABEL)
-        new_label = st.selectbox(
-            "label", all_labels, index=all_labels.index(suggested) if suggested in all_labels else 0
-        )
-        also_keep = st.checkbox("and keep the row", value=True, help="a fixed label usually means the row should stay")
-        reviewer = st.text_input("reviewer", value=st.session_state.get(REVIEWER, ""))
-        note = st.text_input("note")
-        if st.form_submit_button("record decision"):
-            st.session_state[REVIEWER] = reviewer
-            if action == "fix label":
-                made = [new_decision(row[ID], "relabel", label=new_label, reviewer=reviewer, note=note)]
-                made += [new_decision(row[ID], "keep", reviewer=reviewer, note=note)] if also_keep else []
-            elif action == "mark generated row bad":
-                made = [
-                    new_decision(row[AUGMENTED_FROM], "bad_generation", text=row[TEXT], reviewer=reviewer, note=note)
-                ]
-            else:
-                made = [new_decision(row[ID], action, reviewer=reviewer, note=note)]
-            append_decisions(DECISIONS_FILE, pl.concat(made))
-            st.success(f"recorded: {action} {row[ID]} (applied when the recipe runs again)")
+    current, suggested = row.get(LABEL), row.get(LABEL_SUGGESTED)
+    options = all_labels if current in all_labels else [current, *all_labels]
+    actions = ["keep", "reject", "fix label"] + (["mark generated row bad"] if row.get(AUGMENTED_FROM) else [])
+    key = row[ID]
+    st.session_state.setdefault(f"action_{key}", "keep")
+    st.session_state.setdefault(f"label_{key}", current)
+    st.session_state.setdefault(f"note_{key}", "")
+    st.session_state.setdefault(REVIEWER_BOX, st.session_state.get(REVIEWER, ""))
+    cols = st.columns([2, 2, 1])
+    cols[0].radio(
+        "action",
+        actions,
+        horizontal=True,
+        key=f"action_{key}",
+        help="keep: keep it whatever a stage decides (restores a rejected row); fix label: give it another label "
+        "(changing the label chooses it)",
+    )
+    cols[1].selectbox("label", options, key=f"label_{key}", on_change=label_changed, args=(key, current))
+    if suggested and suggested != current:
+        cols[2].button(f"use the suggestion `{suggested}`", on_click=use_suggestion, args=(key, suggested))
+    st.checkbox(
+        "and keep the row", value=True, key=f"keep_{key}", help="a fixed label usually means the row should stay"
+    )
+    names = st.columns(2)
+    names[0].text_input("reviewer", key=REVIEWER_BOX, on_change=remember_reviewer, help="required; remembered")
+    names[1].text_input("note", key=f"note_{key}")
+    st.button("record decision", type="primary", on_click=record, args=(row,))
+    said = st.session_state.pop(MESSAGE, None)
+    if said:
+        (st.success if said[0] == "success" else st.error)(said[1])
 
 st.subheader("Decisions and sign-off")
-decisions = read_decisions(DECISIONS_FILE)
+pending = max(0, DECISIONS.height - APPLIED)
 st.caption(
-    f"{decisions.height} decision(s) in `{DECISIONS_FILE}`; a recipe with a `review` stage applies them on its next run"
+    f"{DECISIONS.height} decision(s) in `{DECISIONS_FILE}`, {APPLIED} applied by this run, {pending} pending "
+    "(a recipe with a `review` stage applies them on its next run)"
 )
-if decisions.height:
-    st.dataframe(decisions.reverse(), hide_index=True, key="decisions")
+if DECISIONS.height:
+    st.dataframe(R.decisions_table(DECISIONS, ROWS, APPLIED), hide_index=True, key="decisions")
 signoff, problem = read_signoff(RUN), review_problem(RUN)
+stale = stale_signoff(RUN) if signoff is None else None
 if signoff and problem is None:
-    st.success(f"signed off by {signoff['reviewer']} at {signoff['at']}")
+    st.success(
+        f"signed off by {signoff['reviewer']} at {signoff['at']}: {signoff['approved']['rows']:,} approved rows, "
+        f"sha256 {signoff['approved']['sha256']['all'][:16]}…"
+    )
+elif stale is not None:
+    st.warning(f"STALE sign-off: {problem}")
+    signed, changes = stale
+    if changes is not None and changes.changes.height:
+        st.markdown(f"**What changed since the sign-off by {signed['reviewer']}** (only these rows need a look)")
+        st.dataframe(changes.summary, hide_index=True, key="stale_summary")
+        changed = R.with_decisions(changes.changes, R.decision_marks(ROWS, DECISIONS, APPLIED))
+        st.dataframe(changed, hide_index=True, key="stale_rows")
 else:
-    st.info(f"not reviewed: {problem}")
+    st.info(f"not signed off: {problem}")
+if pending:
+    st.warning(f"{pending} decision(s) pending: rerun the recipe so the run shows them, then sign off the new run")
+name = st.session_state.get(REVIEWER, "")
 with st.form("sign-off"):
-    who = st.text_input("your name", value=st.session_state.get(REVIEWER, ""))
+    who = st.text_input("your name", value=name)
     remark = st.text_input("sign-off note")
     if st.form_submit_button("sign off this run"):
         if not who.strip():
             st.error("a sign-off needs your name")
         else:
-            record = sign_off(RUN, who, remark)
-            st.session_state[REVIEWER] = who
-            st.success(f"signed off by {record['reviewer']} ({record['decisions']} decisions)")
+            try:
+                made = sign_off(RUN, who, remark)
+            except CurateError as error:
+                st.error(f"not signed off: {error.message}" + (f" ({error.hint})" if error.hint else ""))
+            else:
+                st.session_state[REVIEWER] = who.strip()
+                st.success(
+                    f"signed off by {made['reviewer']} ({made['decisions']} decisions; "
+                    f"{made['approved']['rows']:,} approved rows, sha256 {made['approved']['sha256']['all'][:16]}…)"
+                )

@@ -34,6 +34,7 @@ from curate.core.columns import (
 )
 
 STATUS = "status"
+DECIDED = "decided"  # what a reviewer decided about a row, in words, wherever the row is shown
 FLAGS = "flags"
 APPROVED, REJECTED = "approved", "rejected"
 # Boolean columns that mark a row for a reviewer's attention, and the flag each becomes.
@@ -43,6 +44,7 @@ LIST_FLAGS = (QUALITY_FLAGS, LABEL_FLAGS)
 BROWSER_COLUMNS = (
     ID,
     STATUS,
+    DECIDED,
     STAGE,
     REASON,
     LABEL,
@@ -195,4 +197,96 @@ def projection(rows: pl.DataFrame, seed: int = 0, sample: int = 3000, model: str
         pl.Series("x", xy[:, 0].astype(np.float64)),
         pl.Series("y", xy[:, 1].astype(np.float64)),
         flagged.alias("flagged"),
+    )
+
+
+LOG_POSITION = "_position"
+
+
+def _decision_words(action: pl.Expr, label: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(action == "relabel")
+        .then(pl.format("relabel to {}", label))
+        .when(action == "bad_generation")
+        .then(pl.lit("marked bad"))
+        .otherwise(action)
+    )
+
+
+def decision_marks(rows: pl.DataFrame, decisions: pl.DataFrame, applied: int) -> pl.DataFrame:
+    """Per row that a decision names, what stands (the latest keep-or-reject, the latest relabel, a generated text
+    marked bad), by whom, and whether a run applied it yet (the first `applied` decisions of the log were):
+    `id`, `decided` ("relabel to X by Ana; keep by Ana (pending: applied on the next run)")."""
+    if decisions.is_empty():
+        return pl.DataFrame(schema={ID: pl.String, DECIDED: pl.String})
+    log = decisions.with_row_index(LOG_POSITION)
+    generated = (
+        rows.filter(pl.col(AUGMENTED_FROM).is_not_null()).select(ID, AUGMENTED_FROM, TEXT)
+        if AUGMENTED_FROM in rows.columns
+        else pl.DataFrame(schema={ID: pl.String, AUGMENTED_FROM: pl.String, TEXT: pl.String})
+    )
+    bad = (
+        log.filter(pl.col("action") == "bad_generation")
+        .rename({ID: AUGMENTED_FROM})
+        .join(generated, on=[AUGMENTED_FROM, TEXT])  # the generated row the mark is about
+        .select(ID, "action", LABEL, "reviewer", LOG_POSITION)
+    )
+    standing = pl.concat(
+        [
+            log.filter(pl.col("action").is_in(["keep", "reject"])).unique(ID, keep="last"),
+            log.filter(pl.col("action") == "relabel").unique(ID, keep="last"),
+        ]
+    ).select(ID, "action", LABEL, "reviewer", LOG_POSITION)
+    return (
+        pl.concat([standing, bad])
+        .sort(LOG_POSITION)
+        .with_columns(
+            pl.format(
+                "{} by {}{}",
+                _decision_words(pl.col("action"), pl.col(LABEL)),
+                pl.col("reviewer").fill_null("a reviewer"),
+                pl.when(pl.col(LOG_POSITION) >= applied)
+                .then(pl.lit(" (pending: applied on the next run)"))
+                .otherwise(pl.lit("")),
+            ).alias(DECIDED)
+        )
+        .group_by(ID, maintain_order=True)
+        .agg(pl.col(DECIDED).str.join("; "))
+    )
+
+
+def with_decisions(rows: pl.DataFrame, marks: pl.DataFrame) -> pl.DataFrame:
+    """`rows` with the `decided` column (null where nobody decided), placed after the status."""
+    frame = rows.drop(DECIDED, strict=False).join(marks, on=ID, how="left", maintain_order="left")
+    first = [c for c in (ID, STATUS) if c in frame.columns]
+    return frame.select(*first, DECIDED, pl.exclude(*first, DECIDED))
+
+
+def row_title(row: dict[str, Any]) -> str:
+    """A row's heading: its status, why it was rejected, and what a reviewer decided."""
+    title = f"{row[ID]} · {row[STATUS]}"
+    if row[STATUS] == REJECTED:
+        title += f" by {row[STAGE]} ({row[REASON]})"
+    return title + (f" — decided: {row[DECIDED]}" if row.get(DECIDED) else "")
+
+
+def decisions_table(decisions: pl.DataFrame, rows: pl.DataFrame, applied: int) -> pl.DataFrame:
+    """The decision log, newest first, with each row's text and current label beside its id, and whether it is
+    applied yet; a bad generation shows the generated text it is about."""
+    known = rows.select(ID, pl.col(TEXT).alias("row_text"), pl.col(LABEL).alias("row_label"))
+    return (
+        decisions.with_row_index(LOG_POSITION)
+        .join(known, on=ID, how="left", maintain_order="left")
+        .select(
+            "at",
+            "reviewer",
+            "action",
+            ID,
+            pl.col(LABEL).alias("new label"),
+            pl.col("row_label").alias("label in this run"),
+            pl.coalesce(TEXT, "row_text").alias(TEXT),
+            pl.when(pl.col(LOG_POSITION) < applied).then(pl.lit("applied")).otherwise(pl.lit("pending")).alias("state"),
+            "note",
+        )
+        .reverse()
     )

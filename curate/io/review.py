@@ -187,10 +187,14 @@ def split_hashes(approved: pl.DataFrame) -> dict[str, str]:
     return hashes
 
 
+def applied_decisions(report: dict[str, Any]) -> int:
+    """How many decisions of the log a run applied: the first ones (the log only grows); 0 without a review stage."""
+    return (report.get("review") or {}).get("decisions") or 0
+
+
 def pending_decisions(run: RunDir) -> int:
-    """Decisions made about `run` that no run applied yet: the log only grows, and the run counts what it read."""
-    applied = (run.report.get("review") or {}).get("decisions") or 0
-    return max(0, read_decisions(run_decisions_file(run)).height - applied)
+    """Decisions made about `run` that no run applied yet."""
+    return max(0, read_decisions(run_decisions_file(run)).height - applied_decisions(run.report))
 
 
 def sign_off(run_dir: Path, reviewer: str, note: str | None = None, at: datetime | None = None) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 decisions and a sign-off recorded from the app, and every page on a run without train, clusters or augmentation."""
 
 import json
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -64,19 +63,53 @@ def test_every_flagged_row_is_two_clicks_from_the_overview(sample_run, monkeypat
     )
 
 
-def test_decisions_and_a_sign_off_recorded_in_the_app(sample_run, tmp_path, monkeypatch):
-    run = tmp_path / "tickets"
-    shutil.copytree(sample_run, run)
+SMALL_RECIPE = """
+input: {{path: {data}, text: body, label: intent, id: ticket_id}}
+stages: [review, clean, quality, {{dedup: {{method: exact}}}}, {{split: {{validation: 0.1, test: 0.1, seed: 7}}}},
+         {{rebalance: {{target: max_ratio, max_ratio: 2}}}}]
+output: {out}
+"""
+
+
+def small_run(folder: Path) -> tuple[Path, Path]:
+    """A run of 150 sample tickets through the model-free stages (a few seconds; rebalancing generates rows), and
+    the recipe that reruns it: (run directory, recipe file)."""
+    from curate.pipeline.runner import run_recipe
+    from curate.recipe import load_recipe
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pl.read_csv(ROOT / "data/sample/tickets.csv").head(150).write_csv(folder / "tickets.csv")
+    recipe = folder / "recipe.yaml"
+    recipe.write_text(SMALL_RECIPE.format(data=folder / "tickets.csv", out=folder / "run"))
+    run_recipe(load_recipe(recipe))
+    return folder / "run", recipe
+
+
+def test_the_decision_form_follows_the_label_needs_a_name_and_marks_decided_rows(tmp_path, monkeypatch):
+    from curate.pipeline.runner import run_recipe
+    from curate.recipe import load_recipe
+
+    run, recipe = small_run(tmp_path)
     at = start(run, monkeypatch)
     at.switch_page("pages/review.py").run()
     approved = pl.read_parquet(run / "approved.parquet")
     row = approved.filter(pl.col("augmented_from").is_null()).row(0, named=True)
     other = sorted(set(approved["label"]) - {row["label"]})[0]
     at.text_input(key="review_row").input(row["id"]).run()
-    widget(at.radio, "action").set_value("fix label")
-    widget(at.selectbox, "label").select(other)
-    widget(at.text_input, "reviewer").input("ana")
-    widget(at.text_input, "note").input("a billing question")
+    assert widget(at.radio, "action").value == "keep" and widget(at.selectbox, "label").value == row["label"]
+    widget(at.selectbox, "label").select(other).run()
+    assert widget(at.radio, "action").value == "fix label"  # the action follows the label
+    widget(at.text_input, "note").input("a billing question").run()
+    widget(at.button, "record decision").click().run()
+    assert (
+        any("needs your name" in e.value for e in at.error)
+        and read_decisions(run / "review/decisions.parquet").is_empty()
+    )
+    widget(at.radio, "action").set_value("keep").run()
+    widget(at.text_input, "reviewer").input("ana").run()
+    widget(at.button, "record decision").click().run()
+    assert any(f"the label box says `{other}` but the action is keep" in e.value for e in at.error)
+    widget(at.radio, "action").set_value("fix label").run()
     widget(at.button, "record decision").click().run()
     assert not at.exception, at.exception
     decisions = read_decisions(run / "review" / "decisions.parquet")
@@ -84,9 +117,13 @@ def test_decisions_and_a_sign_off_recorded_in_the_app(sample_run, tmp_path, monk
         (row["id"], "relabel", other, "ana", "a billing question"),
         (row["id"], "keep", None, "ana", "a billing question"),
     ]
+    assert at.subheader[0].value.endswith(
+        f"decided: relabel to {other} by ana (pending: applied on the next run); keep by ana (pending: applied on the next run)"
+    )
     generated = approved.filter(pl.col("augmented_from").is_not_null()).row(0, named=True)
     at.text_input(key="review_row").input(generated["id"]).run()
-    widget(at.radio, "action").set_value("mark generated row bad")
+    assert widget(at.text_input, "reviewer").value == "ana"  # remembered
+    widget(at.radio, "action").set_value("mark generated row bad").run()
     widget(at.button, "record decision").click().run()
     assert read_decisions(run / "review" / "decisions.parquet").row(-1, named=True) | {"at": None} == {
         "id": generated["augmented_from"],
@@ -97,7 +134,18 @@ def test_decisions_and_a_sign_off_recorded_in_the_app(sample_run, tmp_path, monk
         "note": None,
         "at": None,
     }
+    assert "marked bad by ana" in at.subheader[0].value
+    table = at.dataframe[-1].value  # the decision log, last on the page
+    assert {"text", "label in this run", "new label", "state"} <= set(table.columns)
+    assert list(table["state"]) == ["pending"] * 3 and row["text"] in list(table["text"])
+    widget(at.text_input, "your name").input("ana")
+    widget(at.button, "sign off this run").click().run()
+    assert any("3 review decision(s) are not applied yet" in e.value for e in at.error)
     assert "has not been signed off" in review_problem(run)
+
+    run_recipe(load_recipe(recipe))  # the decisions applied
+    at = start(run, monkeypatch)
+    at.switch_page("pages/review.py").run()
     widget(at.text_input, "your name").input("ana")
     widget(at.button, "sign off this run").click().run()
     assert review_problem(run) is None and json.loads((run / "review/signoff.json").read_text())["decisions"] == 3
