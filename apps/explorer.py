@@ -58,6 +58,7 @@ page = st.navigation(
     [
         st.Page("pages/overview.py", title="Overview", default=True),
         st.Page("pages/review.py", title="Review"),
+        st.Page("pages/changes.py", title="Changes"),
         st.Page("pages/queue.py", title="Review queue"),
         st.Page("pages/map.py", title="Map"),
         st.Page("pages/words.py", title="Words"),

@@ -14,7 +14,8 @@ Changes, one line per row and kind (a row can change in several ways at once):
     rejected_differently            rejected on both sides, by another stage or for another reason
     relabelled                      another label (by the review stage, or in the input)
     moved_split                     approved on both sides, in another split
-    text_changed                    another text (cleaning, redaction, the input)
+    text_changed                    another text (cleaning, redaction, the input), where both sides hold the text as
+                                    the same stage left it (a rejected row holds it as its stage saw it)
 """
 
 from __future__ import annotations
@@ -161,7 +162,12 @@ def diff_states(a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
             pl.lit("split"),
             pl.format("{} → {}", col("split_a").fill_null("none"), col("split_b").fill_null("none")),
         ),
-        ("text_changed", same & ~generated & differs("text"), pl.lit("text"), pl.lit("another text")),
+        (  # a row rejected at another stage holds its text as that stage saw it: not a change of its own
+            "text_changed",
+            same & ~generated & differs("text") & (col("status_a") == col("status_b")) & ~differs("stage"),
+            pl.lit("text"),
+            pl.lit("another text"),
+        ),
     ]
     parts = [
         both.filter(when).select(

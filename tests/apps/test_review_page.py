@@ -12,7 +12,19 @@ from curate.io.review import read_decisions, review_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "apps/explorer.py")
-PAGES = ["overview", "review", "map", "words", "labels", "duplicates", "rejected", "augmentation", "training", "topics"]
+PAGES = [
+    "overview",
+    "review",
+    "changes",
+    "map",
+    "words",
+    "labels",
+    "duplicates",
+    "rejected",
+    "augmentation",
+    "training",
+    "topics",
+]
 
 
 def start(run: Path, monkeypatch) -> AppTest:
@@ -151,6 +163,35 @@ def test_the_decision_form_follows_the_label_needs_a_name_and_marks_decided_rows
     assert review_problem(run) is None and json.loads((run / "review/signoff.json").read_text())["decisions"] == 3
     at.switch_page("pages/overview.py").run()
     assert at.metric[4].value == "signed off"
+
+
+def test_a_rerun_shows_the_sign_off_stale_with_the_changed_rows_on_review_and_changes(tmp_path, monkeypatch):
+    from curate.io.review import append_decisions, decisions_path, new_decision, sign_off
+    from curate.pipeline.runner import run_recipe
+    from curate.recipe import load_recipe
+
+    run, recipe = small_run(tmp_path)
+    sign_off(run, "ana")
+    rejected = pl.read_parquet(run / "rejected.parquet").filter(pl.col("stage") == "quality")["id"][0]
+    approved = pl.read_parquet(run / "approved.parquet").filter(pl.col("augmented_from").is_null())["id"][0]
+    append_decisions(
+        decisions_path(run),
+        pl.concat([new_decision(rejected, "keep", reviewer="ana"), new_decision(approved, "reject", reviewer="ana")]),
+    )
+    run_recipe(load_recipe(recipe))
+    at = start(run, monkeypatch)
+    assert at.metric[4].value == "stale"
+    at.switch_page("pages/review.py").run()
+    assert any("STALE sign-off" in w.value and "sign-off by ana" in w.value for w in at.warning)
+    changed = at.dataframe[-1].value  # the changed rows, below the summary
+    assert set(changed["id"]) >= {rejected, approved}
+    assert set(changed.loc[changed["id"] == approved, "change"]) == {"approved_to_rejected"}
+    assert set(changed.loc[changed["id"] == rejected, "change"]) == {"rejected_to_approved"}
+    assert "keep by ana" in changed.loc[changed["id"] == rejected, "decided"].iloc[0]
+    at.switch_page("pages/changes.py").run()
+    assert not at.exception, at.exception
+    assert widget(at.selectbox, "compare with").value == "the rows of the last sign-off"
+    assert at.metric[0].value == f"{changed['id'].nunique():,}"
 
 
 def test_meaning_search_finds_rows_without_the_words(sample_run, monkeypatch):

@@ -33,6 +33,7 @@ def test_the_diff_of_two_hand_built_runs_names_each_changed_row(tmp_path):
             ("moves", "refund me", "refund", "train", None),
             ("goes", "hello there", "greet", "train", None),
             ("dropped", "bad row", "greet", "test", None),
+            ("reworded", "hi  there", "greet", "test", None),
             ("same~eda0", "where's my parcel", "track", "train", "same"),
         ],
         [
@@ -48,6 +49,7 @@ def test_the_diff_of_two_hand_built_runs_names_each_changed_row(tmp_path):
             ("moves", "refund me", "refund", "validation", None),
             ("new", "a new ticket", "greet", "train", None),
             ("back", "ok", "greet", "train", None),
+            ("reworded", "hi there", "greet", "test", None),
             ("same~eda1", "where is the parcel", "track", "train", "same"),
         ],
         [
@@ -69,12 +71,12 @@ def test_the_diff_of_two_hand_built_runs_names_each_changed_row(tmp_path):
         "rejected_differently": ["other"],
         "relabelled": ["relabel"],
         "moved_split": ["moves"],
-        "text_changed": [],
+        "text_changed": ["reworded"],
     }
     by_change = {change: sorted(r["id"] for r in found["rows"] if r["change"] == change) for change in expected}
     assert by_change == expected
     assert found["counts"] == {change: len(ids) for change, ids in expected.items()}
-    assert found["changed_rows"] == 9
+    assert found["changed_rows"] == 10
     groups = {(g["change"], g["stage"], g["reason"]): g["rows"] for g in found["groups"]}
     assert groups[("approved_to_rejected", "review", "reviewer_rejected")] == 1
     assert groups[("rejected_to_approved", "quality", "too_short")] == 1
@@ -84,7 +86,7 @@ def test_the_diff_of_two_hand_built_runs_names_each_changed_row(tmp_path):
     assert (relabelled["label_a"], relabelled["label_b"]) == ("track", "cancel")
 
     table = CliRunner().invoke(app, ["diff", str(a), str(b)], terminal_width=200)
-    assert table.exit_code == 0 and "9 row(s) changed" in table.output
+    assert table.exit_code == 0 and "10 row(s) changed" in table.output
     for ids in expected.values():
         assert all(i in table.output for i in ids)
     same = CliRunner().invoke(app, ["diff", str(a), str(a), "--json"])
