@@ -202,6 +202,20 @@ def config_entries(config: str) -> list[tuple[str, dict]] | None:
 BEHAVIOUR = 2
 
 
+# Parameters added after cells were measured, with the value that does what the stage did before on labelled text
+# (no `messages` column there; exact dedup keyed on the text): left out of the hash at that value, so the cells stay.
+LATER_ADDITIONS = {("dedup", "key"): "text"}
+LATER_LIST_ITEMS = {("redact", "columns"): "messages"}
+
+
+def without_later_additions(name: str, params: dict) -> dict:
+    params = {k: v for k, v in params.items() if LATER_ADDITIONS.get((name, k), object()) != v}
+    for (stage, key), item in LATER_LIST_ITEMS.items():
+        if stage == name and isinstance(params.get(key), list):
+            params[key] = [v for v in params[key] if v != item]
+    return params
+
+
 def config_id(config: str) -> str:
     """The configuration's name plus a hash of the stages it runs with every parameter resolved (defaults included) and
     BEHAVIOUR, so a changed recipe or a changed default gets fresh cells instead of mixing two recipes in one row."""
@@ -212,7 +226,10 @@ def config_id(config: str) -> str:
     entries = config_entries(config)
     if entries is None:
         return config
-    resolved = [(name, dataclasses.asdict(build_stage(name, copy.deepcopy(params)))) for name, params in entries]
+    resolved = [
+        (name, without_later_additions(name, dataclasses.asdict(build_stage(name, copy.deepcopy(params)))))
+        for name, params in entries
+    ]
     digest = hashlib.sha256(json.dumps([BEHAVIOUR, resolved], sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{config}@{digest}"
 
