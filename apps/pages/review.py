@@ -121,6 +121,7 @@ picked = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key="browser",
+    column_config={R.DECIDED: st.column_config.TextColumn(width="medium")},
 )
 selection = shown[ID][picked.selection.rows[0]] if picked and picked.selection.rows else None
 if selection != st.session_state.get("_picked"):  # a new click opens its row; a typed id stays until the next click
@@ -159,6 +160,8 @@ if view:
             kept_text = members.filter(pl.col("kept"))[TEXT].first() or ""
             for member in members.iter_rows(named=True):
                 marker = "kept" if member["kept"] else f"similarity {member['similarity']:.3f}"
+                if member.get(R.DECIDED):
+                    marker += f"; decided: {member[R.DECIDED]}"
                 st.markdown(
                     f"- `{member[ID]}` ({stage}, {marker}, `{member[LABEL]}`): {R.word_diff(kept_text, member[TEXT])}"
                 )

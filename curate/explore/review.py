@@ -131,7 +131,7 @@ def row_view(frame: pl.DataFrame, row_id: str, clusters: pl.DataFrame | None = N
         return None
     row = found.row(0, named=True)
     linked: dict[str, Any] = {"row": row, "before_clean": row.get(TEXT_BEFORE_CLEAN)}
-    keep = ("id", STATUS, LABEL, TEXT)
+    keep = ("id", STATUS, DECIDED, LABEL, TEXT)
     if row.get(DUPLICATE_OF):
         linked["kept_row"] = frame.filter(pl.col(ID) == row[DUPLICATE_OF]).select(
             [c for c in keep if c in frame.columns]
@@ -147,9 +147,12 @@ def row_view(frame: pl.DataFrame, row_id: str, clusters: pl.DataFrame | None = N
     if clusters is not None and clusters.height:
         mine = clusters.filter(pl.col(ID) == row_id).select(STAGE, CLUSTER).unique()
         if mine.height:
-            linked["cluster"] = clusters.join(mine, on=[STAGE, CLUSTER]).select(
+            members = clusters.join(mine, on=[STAGE, CLUSTER]).select(
                 STAGE, CLUSTER, ID, "kept", "similarity", LABEL, TEXT
             )
+            if DECIDED in frame.columns:  # what a reviewer decided about a member, beside it
+                members = members.join(frame.select(ID, DECIDED), on=ID, how="left", maintain_order="left")
+            linked["cluster"] = members
     return linked
 
 
