@@ -1,5 +1,7 @@
 """The response checks: planted defects in real Bitext answers are found with their reasons, untouched real answers stay."""
 
+import json
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -149,3 +151,39 @@ def test_on_untouched_real_bitext_answers_at_most_one_percent_is_dropped():
 
 def test_every_check_has_a_default_action():
     assert {check.reason for check in ResponseChecks().checks()} == set(DEFAULT_ACTIONS)
+
+
+def conversation(*turns: tuple[str, str]) -> str:
+    return json.dumps([{"role": role, "content": content} for role, content in turns])
+
+
+def test_every_assistant_turn_is_checked_and_the_reason_names_the_message():
+    threads = [
+        conversation(
+            ("user", "How do I find out which kernel I am running?"),
+            ("assistant", "Type in uname -a"),  # a command, not a cut-off sentence
+            ("user", "thanks, and which file keeps the mount options?"),
+            ("assistant", "It is /etc/fstab, open it with sudo."),
+        ),
+        conversation(
+            ("user", "My laptop screen stays dark after the upgrade to the new release."),
+            ("assistant", "Open the power settings and"),
+            ("user", "and what?"),
+            ("assistant", "Then turn the dimming off and reboot the machine."),
+        ),
+        conversation(
+            ("user", "Is there a script that mounts an image file for me?"),
+            ("assistant", "I'm sorry, but I cannot find the file I thought should be there."),  # no refusal
+            ("assistant", "Try this one: it mounts the image under /mnt."),
+        ),
+        conversation(("user", "Can you write my essay on the French revolution for me?")),
+    ]
+    views = {"text": ["t"] * 4, "response": ["r", "r", "r", None]}  # d has no assistant turn: no response
+    rows = pl.DataFrame({"id": ["a", "b", "c", "d"], **views, "messages": threads})
+    result = ResponseChecks(turns="every").apply(rows)
+    assert result.kept["id"].to_list() == ["a", "c"]
+    assert result.kept["r_turn"].to_list() == [4, 2]  # the scores are the last turn's (a run of messages is one turn)
+    rejected = {row["id"]: (row["reason"], row["detail"]) for row in result.rejected.iter_rows(named=True)}
+    assert rejected["b"][0] == "cut_off" and rejected["b"][1].startswith("message 2 (assistant): ends mid-sentence")
+    assert rejected["d"] == ("empty_response", "no response")
+    assert result.stats["assistant_turns_checked"] == 6

@@ -53,9 +53,9 @@ DEFAULT_ACTIONS: dict[str, Action] = {
 # An answer that stops on a comma, a colon, an opening bracket, an empty list item or a word that cannot end an
 # English sentence (without a full stop after it: "what you are looking for." is whole).
 CUT_OFF = (
-    r"(?i)(?:[,:\-–]|(?:^|[^:;=])[(\[{]|\b(?:and|or|but|the|a|an|to|of|your|our|my|from|because|if|than|which|these)"
+    r"(?i)(?:[,:\-–]|(?:^|[^:;=])[(\[{]|(?:^|\s)(?:and|or|but|the|a|an|to|of|your|our|my|from|because|if|than|which|these)"
     r"|\n\s*(?:\d+[.)]|[-*•]))\s*$"
-)  # `:(` is a face, `var=1;` code, "nothing to test it with" whole
+)  # `:(` is a face, `var=1;` code, "nothing to test it with" whole, "type in uname -a" a command
 # An answer that ends on a letter or digit ("5. Save the changes to apply the up") is cut off where nearly every
 # answer of the set ends with punctuation (Bitext: all 4,514); in a set of chat replies signed "^JD" it says nothing.
 UNTERMINATED = r"[\p{L}\p{N}]\s*$"
@@ -63,7 +63,7 @@ TERMINATED_SET_SHARE = 0.95
 # A refusal or an assistant speaking about itself, said near the start of the answer (a refusal leads with it).
 REFUSAL = (
     r"(?i)\bas an ai\b|\bai (?:language )?model\b|\bi am an ai\b|\bi'?m an ai\b|^.{0,80}\b(?:i(?:'m| am) (?:sorry|afraid),? but "
-    r"i (?:can(?:no|')t|am unable|'m unable|am not able)|i(?:'m| am) (?:unable|not able) to (?:assist|help) with (?:this|that|your)"
+    r"i (?:can(?:no|')t|am unable to|'m unable to|am not able to) (?:help|assist|provide|comply|fulfil|answer|share|do that)|i(?:'m| am) (?:unable|not able) to (?:assist|help) with (?:this|that|your)"
     r"|i can(?:no|')t (?:assist|help) (?:you )?with (?:this|that))"
 )
 REFUSAL_HEAD = 300  # a refusal says so in the answer's first sentences
