@@ -15,7 +15,9 @@ import hashlib
 import io
 import re
 import json
+import mmap
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -116,32 +118,26 @@ def _csv_batches(
     block that is not, the csv module reads the rest line by line (`_csv_line_by_line`), so errors name the line."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     header, header_bytes, line, pending, pending_rows, anything = None, b"", 1, [], 0, False
-    for block in _record_blocks(_utf8_chunks(path, encoding)):
-        parsed = _regular_records(block, ord(delimiter), line, header)
-        if parsed is None and header is not None:  # a later block that is not regular: carry on line by line
+    whole = None if batch_rows else _mapped_utf8(path, encoding)  # read at once: polars maps the file itself
+    blocks = [whole] if whole is not None else _record_blocks(_utf8_chunks(path, encoding, CSV_BLOCK_BYTES))
+    for block in blocks:
+        parsed = _block_frame(block, delimiter, line, header, header_bytes, path if whole is not None else None)
+        if parsed is None:  # a record polars would read otherwise than the csv module: line by line from here
             if pending:
                 yield pl.concat(pending), []
             yield from _csv_line_by_line(
-                _text_lines(path, encoding), path, on_bad_rows, batch_rows, after_line=line - 1, anything=anything
+                _text_lines(path, encoding),
+                path,
+                on_bad_rows,
+                batch_rows,
+                after_line=line - 1 if header else 0,
+                anything=anything,
             )
             return
-        if parsed is None:  # not regular from the header on (or not UTF-8 as given): the whole file line by line
-            yield from _csv_line_by_line(_text_lines(path, encoding), path, on_bad_rows, batch_rows)
-            return
+        frame, found, header_bytes, line = parsed
         if header is None:
-            header, header_bytes, lines = parsed[0], block[: parsed[1]], parsed[2]
+            header = found
             _check_header(header, path)
-            frame = _polars_block(block, lines, delimiter)
-        else:
-            frame = _polars_block(header_bytes + block, parsed[2], delimiter)
-        if frame is None:  # polars reads the block otherwise than the csv module would: line by line from here
-            if pending:
-                yield pl.concat(pending), []
-            yield from _csv_line_by_line(
-                _text_lines(path, encoding), path, on_bad_rows, batch_rows, after_line=line - 1, anything=anything
-            )
-            return
-        line = parsed[3]
         anything = anything or frame.height > 0
         pending.append(frame)
         pending_rows += frame.height
@@ -157,9 +153,21 @@ def _csv_batches(
         yield pl.concat(pending), []
 
 
-def _utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
-    """The file as UTF-8 bytes, a block at a time, without a leading byte-order mark. Bytes that do not decode are
-    left for the line-by-line reader to name."""
+def _mapped_utf8(path: Path, encoding: str) -> mmap.mmap | None:
+    """The file mapped into memory, if it is to be read as UTF-8 and has no byte-order mark."""
+    try:
+        if codecs.lookup(encoding).name != "utf-8":
+            return None
+    except LookupError:
+        raise InputError(f"unknown encoding '{encoding}'", str(path)) from None
+    with open(path, "rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    return None if mapped[:3] == codecs.BOM_UTF8 else mapped
+
+
+def _utf8_chunks(path: Path, encoding: str, size: int) -> Iterator[bytes]:
+    """The file as UTF-8 bytes, `size` bytes at a time, without a leading byte-order mark. Bytes that do not decode
+    as UTF-8 are left for the line-by-line reader to name."""
     try:
         utf8 = codecs.lookup(encoding).name == "utf-8"
     except LookupError:
@@ -167,7 +175,7 @@ def _utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
     decoder = None if utf8 else codecs.getincrementaldecoder(encoding)()
     with open(path, "rb") as handle:
         first = True
-        while chunk := handle.read(CSV_BLOCK_BYTES):
+        while chunk := handle.read(size):
             if decoder is not None:
                 try:
                     chunk = decoder.decode(chunk).encode()
@@ -176,6 +184,98 @@ def _utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
             if first:
                 chunk, first = chunk.removeprefix(codecs.BOM_UTF8), False
             yield chunk
+
+
+def _block_frame(
+    block: bytes | mmap.mmap,
+    delimiter: str,
+    first_line: int,
+    header: list[str] | None,
+    header_bytes: bytes,
+    whole: Path | None,
+) -> tuple[pl.DataFrame, list[str], bytes, int] | None:
+    """A block of whole records as strings with each record's line, the header and the bytes it takes, and the line
+    after the block; None when a record in it is not regular (the csv module must read it). The common block is told
+    with a few passes over its bytes (`_quick_block`), any other by every record's positions (`_regular_records`).
+    `whole`: the file, when the block is all of it, for polars to read."""
+    quick = _quick_block(block, delimiter, first_line, header, header_bytes, whole)
+    if quick is not None:
+        return quick
+    block = block[:]  # bytes
+    parsed = _regular_records(block, ord(delimiter), first_line, header)
+    if parsed is None:
+        return None
+    found, size, lines, next_line = parsed
+    frame = _polars_block(block if header is None else header_bytes + block, lines, delimiter)
+    return None if frame is None else (frame, found, block[:size] if header is None else header_bytes, next_line)
+
+
+def _quick_block(
+    block: bytes | mmap.mmap,
+    delimiter: str,
+    first_line: int,
+    header: list[str] | None,
+    header_bytes: bytes,
+    whole: Path | None,
+) -> tuple[pl.DataFrame, list[str], bytes, int] | None:
+    """The common block: no \\r, quotes only around whole fields, a header without quotes, and polars reads every
+    record with its last field present, as many records as the newlines leave once the newlines inside fields are
+    counted. Then each record's line follows from its position and the newlines inside its fields. None otherwise
+    (not necessarily irregular: `_regular_records` tells)."""
+    if not len(block) or block.find(b"\r") >= 0:
+        return None
+    body_line = first_line
+    if header is not None:
+        text = header_bytes + block
+    else:
+        end = block.find(b"\n")
+        first = block[:] if end < 0 else block[:end]
+        if b'"' in first:
+            return None
+        try:
+            header = next(csv.reader([first.decode()], delimiter=delimiter))
+        except (UnicodeDecodeError, csv.Error, StopIteration):
+            return None
+        text, header_bytes, body_line = block, block[: len(first) + 1], first_line + 1
+    data = np.frombuffer(block, np.uint8)
+    if block.find(b'"') >= 0 and not _quotes_around_fields(data, ord(delimiter)):
+        return None
+    try:
+        frame = pl.read_csv(whole or text, infer_schema=False, separator=delimiter)
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.width != len(header) or (frame.height and frame[:, -1].null_count()):  # a field missing, a blank line
+        return None
+    newlines = int(np.count_nonzero(data == LF))
+    inside = newlines - (body_line - first_line) - frame.height + (block[-1] != LF)  # newlines inside fields
+    if inside == 0:
+        lines = np.arange(body_line, body_line + frame.height)
+    elif inside > 0:
+        within = frame.select(
+            pl.sum_horizontal(pl.col(pl.String).str.count_matches("\n", literal=True).fill_null(0))
+        ).to_series()
+        if within.sum() != inside:
+            return None
+        lines = body_line + np.cumsum(within.to_numpy() + 1) - 1
+    else:
+        return None
+    return frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)), header, header_bytes, first_line + newlines
+
+
+def _quotes_around_fields(data: np.ndarray, delimiter: int) -> bool:
+    """Whether every quote opens a field, closes one or is doubled inside one (a quote elsewhere is text to the csv
+    module): quotes pair up, each opening one follows a delimiter, a line end or a quote, each closing one precedes
+    them."""
+    quotes = np.flatnonzero(data == QUOTE)
+    if len(quotes) % 2:
+        return False
+    size = len(data)
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = data[np.maximum(opening - 1, 0)]
+    if not np.all((opening == 0) | (before == delimiter) | (before == LF) | (before == QUOTE)):
+        return False
+    after = data[np.minimum(closing + 1, size - 1)]
+    return bool(np.all((closing == size - 1) | (after == delimiter) | (after == LF) | (after == CR) | (after == QUOTE)))
 
 
 def _record_blocks(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -219,16 +319,9 @@ def _regular_records(
     if not size:
         return None if header is None else (header, 0, np.zeros(0, np.int64), first_line)
     quotes = np.flatnonzero(data == QUOTE) if b'"' in block else np.zeros(0, np.int64)
-    opening, closing = quotes[0::2], quotes[1::2]
-    if len(quotes) % 2:
+    if len(quotes) and not _quotes_around_fields(data, delimiter):
         return None
-    if len(quotes):
-        before = data[np.maximum(opening - 1, 0)]
-        if not np.all((opening == 0) | (before == delimiter) | (before == LF) | (before == QUOTE)):
-            return None
-        after = data[np.minimum(closing + 1, size - 1)]
-        if not np.all((closing == size - 1) | (after == delimiter) | (after == LF) | (after == CR) | (after == QUOTE)):
-            return None
+    opening, closing = quotes[0::2], quotes[1::2]
     if b"\r" in block:
         returns = np.flatnonzero(data == CR)
         if returns[-1] == size - 1 or not np.all(data[returns + 1] == LF):
@@ -629,7 +722,7 @@ def _canonical(
 
 def _check_unique_ids(given: pl.DataFrame, path: Path) -> None:
     """Ids the file gives must not repeat anywhere in it (`given`: every row's id and line)."""
-    if not given[ID].is_duplicated().any():  # the common case, told quickly
+    if given[ID].hash().n_unique() == given.height:  # no id repeats (the common case, told quickly)
         return
     dupes = given.group_by(ID).agg(pl.col("_line").sort()).filter(pl.col("_line").list.len() > 1)
     if dupes.height:
@@ -644,7 +737,7 @@ def _check_unique_ids(given: pl.DataFrame, path: Path) -> None:
 
 def _batch_result(frame: pl.DataFrame, bad: list[dict[str, Any]], path: Path) -> StageResult:
     """One batch's rows: those with text kept; empty texts and malformed rows rejected with their line."""
-    is_empty = pl.col(TEXT).is_null() | (pl.col(TEXT).str.strip_chars() == "")
+    is_empty = frame.select(pl.col(TEXT).is_null() | (pl.col(TEXT).str.strip_chars() == "")).to_series()
     empty = stamp(
         frame.filter(is_empty), INGEST, "empty_text", pl.format("line {}: the text is empty", pl.col("_line"))
     )
@@ -663,7 +756,13 @@ def _batch_result(frame: pl.DataFrame, bad: list[dict[str, Any]], path: Path) ->
         pl.col(DETAIL),
     )
     rejected = pl.concat([empty, rejected_bad], how="diagonal_relaxed").rename({"_line": SOURCE_LINE})
-    return StageResult(kept=frame.filter(~is_empty).rename({"_line": SOURCE_LINE}), rejected=rejected)
+    kept = frame.filter(~is_empty) if empty.height else frame
+    return StageResult(kept=kept.rename({"_line": SOURCE_LINE}), rejected=rejected)
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @dataclass
@@ -688,6 +787,9 @@ class InputReader:
             raise InputError("the file is empty", str(path))
         fmt = self.spec.format or detect_format(path, head)
         make_ids, given, labels, rows, schema = StableIds(), [], [], 0, None
+        hashing = ThreadPoolExecutor(max_workers=1)  # the fingerprint is taken while the file is read
+        digest = hashing.submit(_sha256, path)
+        hashing.shutdown(wait=False)
         for frame, bad in self._parsed(path, fmt):
             gives_ids = self.spec.id is not None or ID in frame.columns
             frame = _canonical(
@@ -703,9 +805,7 @@ class InputReader:
             yield part
         if given:
             _check_unique_ids(pl.concat(given), path)
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        fingerprint = {"path": str(path), "format": fmt, "bytes": size, "sha256": digest, "rows": rows}
+        fingerprint = {"path": str(path), "format": fmt, "bytes": size, "sha256": digest.result(), "rows": rows}
         label_totals = pl.concat(labels).group_by(LABEL).agg(pl.col("len").sum()) if labels else pl.DataFrame()
         self.stats = {
             "format": fmt,
