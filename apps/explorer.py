@@ -65,6 +65,7 @@ page = st.navigation(
         st.Page("pages/labels.py", title="Labels"),
         st.Page("pages/duplicates.py", title="Duplicates"),
         st.Page("pages/rejected.py", title="Rejected rows"),
+        st.Page("pages/conversations.py", title="Conversations"),
         st.Page("pages/augmentation.py", title="Augmentation"),
         st.Page("pages/training.py", title="Training"),
         st.Page("pages/topics.py", title="Topics"),
