@@ -2,7 +2,8 @@
 `messages` column; `text` (the user turns) and `response` (the last assistant turn) are views derived from it for the
 stages that score one side.
 
-The JSON text is an opaque passenger for every stage but three: `redact` rewrites each message's content, the
+The JSON text is an opaque passenger for every stage but three: `redact` rewrites each message's content (here,
+`redact_messages`, which the runner also applies to rejected rows that never reached `redact`), the
 `responses` stage can check every assistant turn, and exact dedup can key on the whole conversation. Every other key
 of a message (`name`, `tool_calls`, `tool_call_id`, `function_call`, `weight`...) travels untouched, and export writes
 the list back as it came in.
@@ -11,7 +12,13 @@ the list back as it came in.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
+
+import polars as pl
+
+from curate.core.columns import MESSAGES, PII_TURNS
+from curate.core.pii import PiiFinder, redact_columns
 
 Message = dict[str, Any]
 
@@ -98,3 +105,54 @@ def turn_label(messages: list[Message], number: int) -> str:
     """`message 3 (assistant)`: how a reason names the turn it is about."""
     role = messages[number - 1].get("role", "?") if 0 < number <= len(messages) else "?"
     return f"message {number} ({role})"
+
+
+def redact_frame(rows: pl.DataFrame, columns: list[str], finder: PiiFinder, on_progress=None):
+    """`redact_columns` over the text columns, `redact_messages` over a conversation's `messages` (and `pii_turns`
+    written): the frame, the kinds found per row position and the placeholder counts."""
+    redacted, kinds_by_row, totals = redact_columns(rows, [c for c in columns if c != MESSAGES], finder, on_progress)
+    if MESSAGES in columns and MESSAGES in rows.columns:
+        conversations, turns, turn_kinds, turn_totals = redact_messages(rows[MESSAGES], finder)
+        totals.update(turn_totals)
+        for position, found in turn_kinds.items():
+            kinds_by_row.setdefault(position, set()).update(*found.values())
+        redacted = redacted.with_columns(conversations, turns)
+    return redacted, kinds_by_row, totals
+
+
+def redact_messages(conversations: pl.Series, finder: PiiFinder) -> tuple[pl.Series, pl.Series, dict, Counter]:
+    """Every message's content redacted (each text part of a list of parts; roles, tool calls and other keys as they
+    are); returns the conversations, the messages changed per row (`pii_turns`), {row: {message number: kinds}} and
+    the placeholder counts."""
+    parsed = [load(c) for c in conversations.to_list()]
+    texts: list[str] = []
+    owners: list[tuple[int, int]] = []  # (row, message number) of each text
+    for row, messages in enumerate(parsed):
+        for number, message in enumerate(messages, start=1):
+            map_content(message, lambda text, at=(row, number): texts.append(text) or owners.append(at) or text)
+    contents = pl.DataFrame({"content": texts}, schema={"content": pl.String})
+    contents, kinds_by_text, totals = redact_columns(contents, ["content"], finder)
+    found: dict[int, dict[int, set[str]]] = {}
+    for index, kinds in kinds_by_text.items():
+        row, number = owners[index]
+        found.setdefault(row, {}).setdefault(number, set()).update(kinds)
+    redacted = contents["content"].to_list()
+    starts = {}  # each row's first text
+    for index, (row, _) in enumerate(owners):
+        starts.setdefault(row, index)
+    values = conversations.to_list()
+    for row in found:  # only the conversations redact changed are written anew
+        new_texts = iter(redacted[starts[row] :])
+        values[row] = dump([map_content(m, lambda _: next(new_texts)) for m in parsed[row]])
+    described = [  # `message 2 (user): EMAIL; message 4 (assistant): NAME, PHONE`
+        "; ".join(f"{turn_label(parsed[row], n)}: {', '.join(sorted(found[row][n]))}" for n in sorted(found[row]))
+        if row in found
+        else None
+        for row in range(len(values))
+    ]
+    return (
+        pl.Series(MESSAGES, values, dtype=pl.String),
+        pl.Series(PII_TURNS, described, dtype=pl.String),
+        found,
+        totals,
+    )

@@ -18,10 +18,11 @@ from typing import Any
 import polars as pl
 
 from curate import __version__
-from curate.core.columns import RESPONSE, STAGE, TEXT, TEXT_BEFORE_CLEAN
+from curate.core.columns import MESSAGES, RESPONSE, STAGE, TEXT, TEXT_BEFORE_CLEAN
 from curate.core.context import Progress, RunContext
 from curate.core.errors import RecipeError
-from curate.core.pii import PiiFinder, redact_columns
+from curate.core.messages import redact_frame
+from curate.core.pii import PiiFinder
 from curate.core.stage import Stage
 from curate.io.blocks import Blocks
 from curate.io.readers import INGEST, Ingest, label_counts
@@ -82,7 +83,8 @@ def redact_outputs(recipe: Recipe, result: RunResult) -> dict[str, Any]:
     position = next((i for i, s in enumerate(recipe.stages) if s.name == "redact"), None)
     redact_stage = recipe.stages[position] if position is not None else None
     finder = PiiFinder(tuple(redact_stage.kinds), redact_stage.phone_region) if redact_stage else PiiFinder()
-    columns = list(dict.fromkeys([TEXT, RESPONSE, TEXT_BEFORE_CLEAN, *(redact_stage.columns if redact_stage else [])]))
+    named = redact_stage.columns if redact_stage else []
+    columns = list(dict.fromkeys([TEXT, RESPONSE, TEXT_BEFORE_CLEAN, MESSAGES, *named]))
     # Rows from stages after `redact` were redacted by it: only what earlier stages produced needs it here.
     before = None if redact_stage is None else {INGEST, *(s.display_name for s in recipe.stages[:position])}
     counts: Counter = Counter()
@@ -113,11 +115,11 @@ def redact_rows_from(
 ) -> tuple[pl.DataFrame, Counter]:
     """`frame` with the rows that `stages` produced redacted (every row when `stages` is None or unknown), in order."""
     if stages is None or STAGE not in frame.columns:
-        frame, _, counts = redact_columns(frame, columns, finder)
+        frame, _, counts = redact_frame(frame, columns, finder)
         return frame, counts
     marked = frame.with_row_index("_order")
     needs = pl.col(STAGE).is_in(list(stages)).fill_null(True)
-    redacted, _, counts = redact_columns(marked.filter(needs), columns, finder)
+    redacted, _, counts = redact_frame(marked.filter(needs), columns, finder)
     return pl.concat([redacted, marked.filter(~needs)], how="diagonal_relaxed").sort("_order").drop("_order"), counts
 
 

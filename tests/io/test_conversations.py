@@ -86,6 +86,7 @@ def test_a_multi_turn_file_survives_run_and_export_turn_for_turn(tmp_path):
         "copy": MULTI_TURN,
         "opening": SAME_OPENING,
         "parts": PARTS,
+        "no_user": [{"role": "assistant", "content": "Hello, write to me at jane.doe@example.com."}],
     }
     run, exported = run_and_export(write_chat(tmp_path / "chat.jsonl", given), tmp_path)
     by_id = dict(zip(run.approved["id"].to_list(), exported, strict=True))
@@ -101,6 +102,8 @@ def test_a_multi_turn_file_survives_run_and_export_turn_for_turn(tmp_path):
     assert (rejected["cut"]["stage"], rejected["cut"]["reason"]) == ("responses", "cut_off")
     assert rejected["cut"]["detail"].startswith("message 2 (assistant): ends mid-sentence")
     assert (rejected["copy"]["stage"], rejected["copy"]["reason"]) == ("dedup:exact", "exact_duplicate")
+    assert (rejected["no_user"]["stage"], rejected["no_user"]["reason"]) == ("ingest", "empty_text")
+    assert "[EMAIL]" in rejected["no_user"]["messages"] and "jane.doe" not in rejected["no_user"]["messages"]
 
 
 def same_but_placeholders(exported: str, given: str) -> bool:

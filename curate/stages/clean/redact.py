@@ -5,15 +5,14 @@ messages they were found in. The detectors live in `curate.core.pii`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections import Counter
 from typing import ClassVar
 
 import polars as pl
 
-from curate.core import messages as chat
-from curate.core.columns import MESSAGES, PII, PII_TURNS, RESPONSE, TEXT
+from curate.core.columns import MESSAGES, PII, RESPONSE, TEXT
+from curate.core.messages import redact_frame
 from curate.core.errors import InputError
-from curate.core.pii import PII_KINDS, PiiFinder, PiiKind, redact_columns
+from curate.core.pii import PII_KINDS, PiiFinder, PiiKind
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
 
 
@@ -40,53 +39,8 @@ class Redact(Stage):
             )
         on_progress = ctx.reporter(self.name, "texts examined for PII") if ctx else None
         finder = PiiFinder(tuple(self.kinds), self.phone_region)
-        flat = [c for c in self.columns if c != MESSAGES]
-        redacted, kinds_by_row, totals = redact_columns(rows, flat, finder, on_progress)
-        if MESSAGES in self.columns and MESSAGES in rows.columns:
-            conversations, turns, turn_kinds, turn_totals = redact_messages(rows[MESSAGES], finder)
-            totals.update(turn_totals)
-            for position, found in turn_kinds.items():
-                kinds_by_row.setdefault(position, set()).update(*found.values())
-            redacted = redacted.with_columns(conversations, turns)
+        redacted, kinds_by_row, totals = redact_frame(rows, self.columns, finder, on_progress)
         pii = [",".join(sorted(kinds_by_row[i])) if i in kinds_by_row else None for i in range(rows.height)]
         kept = redacted.with_columns(pl.Series(PII, pii, dtype=pl.String))
         stats = {"rows_with_pii": len(kinds_by_row), "placeholders": dict(sorted(totals.items()))}
         return StageResult(kept=kept, rejected=empty_rejected(rows), stats=stats)
-
-
-def redact_messages(conversations: pl.Series, finder: PiiFinder) -> tuple[pl.Series, pl.Series, dict, Counter]:
-    """Every message's content redacted (each text part of a list of parts; roles, tool calls and other keys as they
-    are); returns the conversations, the messages changed per row (`pii_turns`), {row: {message number: kinds}} and
-    the placeholder counts."""
-    parsed = [chat.load(c) for c in conversations.to_list()]
-    texts: list[str] = []
-    owners: list[tuple[int, int]] = []  # (row, message number) of each text
-    for row, messages in enumerate(parsed):
-        for number, message in enumerate(messages, start=1):
-            chat.map_content(message, lambda text, at=(row, number): texts.append(text) or owners.append(at) or text)
-    contents = pl.DataFrame({"content": texts}, schema={"content": pl.String})
-    contents, kinds_by_text, totals = redact_columns(contents, ["content"], finder)
-    found: dict[int, dict[int, set[str]]] = {}
-    for index, kinds in kinds_by_text.items():
-        row, number = owners[index]
-        found.setdefault(row, {}).setdefault(number, set()).update(kinds)
-    redacted = contents["content"].to_list()
-    starts = {}  # each row's first text
-    for index, (row, _) in enumerate(owners):
-        starts.setdefault(row, index)
-    values = conversations.to_list()
-    for row in found:  # only the conversations redact changed are written anew
-        new_texts = iter(redacted[starts[row] :])
-        values[row] = chat.dump([chat.map_content(m, lambda _: next(new_texts)) for m in parsed[row]])
-    described = [  # `message 2 (user): EMAIL; message 4 (assistant): NAME, PHONE`
-        "; ".join(f"{chat.turn_label(parsed[row], n)}: {', '.join(sorted(found[row][n]))}" for n in sorted(found[row]))
-        if row in found
-        else None
-        for row in range(len(values))
-    ]
-    return (
-        pl.Series(MESSAGES, values, dtype=pl.String),
-        pl.Series(PII_TURNS, described, dtype=pl.String),
-        found,
-        totals,
-    )
