@@ -101,6 +101,19 @@ def assistant_turns(messages: list[Message]) -> list[tuple[int, str, str]]:
     return turns
 
 
+def single_prompt(messages: list[Message]) -> bool:
+    """A prompt → response pair: one user message (whatever system prompt and assistant turns), the one a prompt-side
+    augmentation may reword."""
+    return sum(m.get("role") == "user" for m in messages) == 1
+
+
+def with_prompt(conversation: str, prompt: str) -> str:
+    """The conversation (JSON text) with its one user message's content replaced by `prompt`; every other message,
+    the assistant's answer included, as it was."""
+    messages = [{**m, "content": prompt} if m.get("role") == "user" else m for m in load(conversation)]
+    return dump(messages)
+
+
 def turn_label(messages: list[Message], number: int) -> str:
     """`message 3 (assistant)`: how a reason names the turn it is about."""
     role = messages[number - 1].get("role", "?") if 0 < number <= len(messages) else "?"

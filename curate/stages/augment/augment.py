@@ -4,6 +4,8 @@ Generated rows carry `augmented_from` (the source id), `augment_method` and `aug
 candidates that fail a check are counted by reason in the stats (they were never input rows, so
 they are not in the rejected set). With a `split` column only training rows are augmented, and
 the new rows join the training split, so nothing generated leaks into validation or test.
+Of conversations only prompt → response pairs are sources: the user message is reworded (and checked as any
+text is), the assistant's answer and the system prompt stay, and the generated row's `messages` say so.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import ClassVar, Literal
 
 import polars as pl
 
+from curate.core import messages as chat
 from curate.stages.augment.checks import CandidateChecks
 from curate.core.columns import (
     AUGMENT_DROPPED_ARTIFACT,
@@ -23,6 +26,7 @@ from curate.core.columns import (
     ID,
     LABEL,
     LABEL_ISSUE,
+    MESSAGES,
     SPLIT,
     TEXT,
     TRAIN,
@@ -55,9 +59,13 @@ def training_pool(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def augmentable(rows: pl.DataFrame) -> pl.DataFrame:
-    """Rows worth copying the meaning of: written by a person (never a generated row) and not suspected of a wrong label."""
+    """Rows worth copying the meaning of: written by a person (never a generated row) and not suspected of a wrong label;
+    of conversations, only prompt → response pairs (one user message: the text reworded, the answer kept)."""
     if AUGMENTED_FROM in rows.columns:
         rows = rows.filter(pl.col(AUGMENTED_FROM).is_null())
+    if MESSAGES in rows.columns:
+        pairs = [m is None or chat.single_prompt(chat.load(m)) for m in rows[MESSAGES].to_list()]
+        rows = rows.filter(pl.Series(pairs, dtype=pl.Boolean))
     return rows.filter(~pl.col(LABEL_ISSUE).fill_null(False)) if LABEL_ISSUE in rows.columns else rows
 
 
@@ -104,6 +112,12 @@ def generate_checked(
     if report:
         report(f"candidates checked ({kept.height} kept)", total, total)
     by_method = Counter(kept[AUGMENT_METHOD].to_list())
+    if MESSAGES in kept.columns:  # a conversation's user message becomes the checked rewording; its answer stays
+        conversations = [
+            chat.with_prompt(m, text) if m is not None else None
+            for m, text in zip(kept[MESSAGES].to_list(), kept[TEXT].to_list(), strict=True)
+        ]
+        kept = kept.with_columns(pl.Series(MESSAGES, conversations, dtype=pl.String))
     return kept.drop("source_text"), reasons, by_method
 
 
