@@ -5,6 +5,7 @@ or all on a palette that tells them apart; a row's nearest rows in meaning, with
 from pathlib import Path
 
 import altair as alt
+import numpy as np
 import polars as pl
 import streamlit as st
 from shared import RUN_KEY, load_rows, open_row
@@ -16,17 +17,24 @@ POINT = "map_point"  # the row chosen on the map (a click, or typed), kept acros
 EVERY = "every label"
 
 
-@st.cache_data(show_spinner="embedding the rows…")
-def load_map_rows(path: str, stamp: float) -> tuple[pl.DataFrame, pl.DataFrame, object]:
+@st.cache_data(show_spinner=False)
+def load_map_rows(path: str, stamp: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = L.mappable(load_rows(path, stamp))
-    texts = L.unique_texts(rows)
-    return rows, texts, L.text_vectors(texts)
+    return rows, L.unique_texts(rows)
+
+
+@st.cache_data(show_spinner="embedding the rows…")
+def load_vectors(path: str, stamp: float) -> np.ndarray:
+    return L.text_vectors(load_map_rows(path, stamp)[1])
 
 
 @st.cache_data(show_spinner=False)
 def load_layout(path: str, stamp: float, method: str) -> pl.DataFrame | None:
-    _, texts, vectors = load_map_rows(path, stamp)
-    return L.compute_layout(texts, vectors, method) if method == "pca" else L.cached_layout(texts, method)
+    """A kept t-SNE (None when there is none yet: no embedding is read before the first draw), or the PCA."""
+    texts = load_map_rows(path, stamp)[1]
+    if method == "pca":
+        return L.compute_layout(texts, load_vectors(path, stamp), method)
+    return L.cached_layout(texts, method)
 
 
 def chart(points: pl.DataFrame, labels: list[str], highlight: str) -> alt.Chart:
@@ -60,7 +68,7 @@ def chart(points: pl.DataFrame, labels: list[str], highlight: str) -> alt.Chart:
 RUN = Path(st.session_state[RUN_KEY])
 STAMP = (RUN / "report.json").stat().st_mtime
 st.title("Map")
-rows, texts, vectors = load_map_rows(str(RUN), STAMP)
+rows, texts = load_map_rows(str(RUN), STAMP)
 if rows.is_empty():
     st.info("No row of this run has text to place.")
     st.stop()
@@ -85,7 +93,7 @@ slot = st.empty()
 clicked = slot.altair_chart(chart(points, labels, highlight), on_select="rerun", width="stretch", key="map")
 if method == "PCA":
     with st.spinner(f"computing the t-SNE map of {texts.height:,} texts, once for this run (about 10-40 s)…"):
-        L.compute_layout(texts, vectors, "tsne")
+        L.compute_layout(texts, load_vectors(str(RUN), STAMP), "tsne")
     load_layout.clear()
     st.rerun()
 
@@ -94,7 +102,7 @@ if chosen:
     st.session_state[POINT] = chosen[0]
 st.subheader("Rows nearest in meaning")
 row_id = st.text_input("row id", value=st.session_state.get(POINT, rows["id"][0]), key="map_row_id").strip()
-near = L.similar_rows(rows, texts, vectors, row_id, k=15)
+near = L.similar_rows(rows, texts, load_vectors(str(RUN), STAMP), row_id, k=15)
 if near.is_empty():
     st.info(f"No row `{row_id}` with text in this run.")
     st.stop()
