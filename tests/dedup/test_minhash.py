@@ -277,3 +277,12 @@ def test_a_resend_with_typos_is_still_a_duplicate():
     corpus = ["i need to cancel my order please", "i need to cancle my order please", "how do i reset my password"]
     rows = pl.DataFrame({"id": ["a", "b", "c"], "text": corpus, "label": ["x"] * 3})
     assert MinHashDedup().apply(rows).rejected["id"].to_list() == ["b"]
+
+
+def test_known_lsh_params_are_datasketchs():
+    from datasketch.lsh import _optimal_param
+
+    from curate.stages.dedup.minhash.lsh import KNOWN_LSH_PARAMS
+
+    for (threshold, num_perm), params in KNOWN_LSH_PARAMS.items():
+        assert _optimal_param(threshold, num_perm, 0.5, 0.5) == params

@@ -12,9 +12,22 @@ from curate.stages.dedup.clusters import components
 from curate.stages.dedup.minhash.similarity import agreement
 
 
+# datasketch's answers for the usual settings (tests/dedup/test_minhash.py checks them against datasketch): importing
+# datasketch, and through it scipy.integrate, costs a whole process about a second.
+KNOWN_LSH_PARAMS = {
+    (0.5, 64): (14, 4), (0.6, 64): (10, 6), (0.7, 64): (8, 8), (0.75, 64): (7, 9), (0.8, 64): (5, 11),
+    (0.85, 64): (4, 15), (0.9, 64): (3, 21), (0.5, 128): (25, 5), (0.6, 128): (18, 7), (0.7, 128): (14, 9),
+    (0.75, 128): (11, 11), (0.8, 128): (9, 13), (0.85, 128): (8, 16), (0.9, 128): (5, 25), (0.5, 256): (42, 6),
+    (0.6, 256): (32, 8), (0.7, 256): (25, 10), (0.75, 256): (21, 12), (0.8, 256): (17, 15), (0.85, 256): (13, 19),
+    (0.9, 256): (9, 28),
+}  # fmt: skip
+
+
 @lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising false positives and negatives at the threshold (datasketch's optimiser)."""
+    if (threshold, num_perm) in KNOWN_LSH_PARAMS:
+        return KNOWN_LSH_PARAMS[threshold, num_perm]
     from datasketch.lsh import _optimal_param
 
     return _optimal_param(threshold, num_perm, 0.5, 0.5)

@@ -53,7 +53,13 @@ def _close(a: str, b: str) -> bool:
 
 def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words: frozenset[str]) -> bool:
     """True when token lists `a` and `b` differ by a content word rather than by typos and small words."""
-    only_a, only_b = list((Counter(a) - Counter(b)).elements()), list((Counter(b) - Counter(a)).elements())
+    if a == b:
+        return False
+    in_a, in_b = set(a), set(b)
+    if len(in_a) == len(a) and len(in_b) == len(b):  # no word repeats: the multiset differences, in the same order
+        only_a, only_b = [w for w in a if w not in in_b], [w for w in b if w not in in_a]
+    else:
+        only_a, only_b = list((Counter(a) - Counter(b)).elements()), list((Counter(b) - Counter(a)).elements())
     for word in list(only_a):
         partner = next((other for other in only_b if _close(word, other)), None)
         if partner is None:
