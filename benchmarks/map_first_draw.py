@@ -47,6 +47,7 @@ def open_map(run: Path, shot: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", type=Path, default=ROOT / "runs/tickets")
+    parser.add_argument("--repeats", type=int, default=3, help="reopenings once the layout is kept")
     args = parser.parse_args()
     user_cache = Path(os.environ.get("CURATE_CACHE_DIR", Path.home() / ".cache" / "curate"))
     with tempfile.TemporaryDirectory() as cache:
@@ -54,8 +55,9 @@ def main() -> None:
         os.environ["CURATE_CACHE_DIR"] = cache
         result = {
             "layout never computed": open_map(args.run.resolve(), "explorer-map-first.png"),
-            "layout kept, new server": open_map(args.run.resolve(), "explorer-map.png"),
+            "layout kept, new server": [open_map(args.run.resolve(), "explorer-map.png") for _ in range(args.repeats)],
             "cores": os.cpu_count(),
+            "load average": os.getloadavg()[0],
         }
     print(json.dumps(result, indent=2))
 

@@ -47,7 +47,7 @@ def chart(points: pl.DataFrame, labels: list[str], highlight: str) -> alt.Chart:
         colour = alt.condition(alt.datum.label == highlight, colour, alt.value("#d0d0d0"))
     return (
         alt.Chart(points.to_pandas())
-        .mark_point(filled=True, size=45, opacity=0.85)
+        .mark_point(filled=True, opacity=0.85)
         .encode(
             x=alt.X("x", axis=None),
             y=alt.Y("y", axis=None),
@@ -57,6 +57,7 @@ def chart(points: pl.DataFrame, labels: list[str], highlight: str) -> alt.Chart:
                 scale=alt.Scale(domain=list(L.MARKS), range=list(L.MARKS.values())),
                 legend=alt.Legend(title="row", orient="top"),
             ),
+            size=alt.condition(alt.datum.mark == "approved", alt.value(35), alt.value(110)),
             order=alt.condition(alt.datum.label == highlight, alt.value(1), alt.value(0)),
             tooltip=[c for c in ("id", "label", STATUS, "stage", "reason", "label_suggested", "flags", "text")],
         )
