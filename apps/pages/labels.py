@@ -11,8 +11,13 @@ RUN, REPORT, APPROVED, REJECTED, CLUSTERS = run_data()
 
 st.title("Labels")
 distribution = D.label_distribution(REPORT)
+generated = APPROVED["augmented_from"].drop_nulls().len() if "augmented_from" in APPROVED.columns else 0
+st.caption(
+    f"Counts on this page are rows. `approved` is after every stage, rebalancing included: it counts the "
+    f"{generated:,} rows rebalancing generated for the training split; the per-split table shows them apart."
+)
 st.subheader("Class distribution: input and approved")
-st.caption(f"{distribution.height} classes")
+st.markdown(f"{distribution.height} classes")
 st.bar_chart(
     distribution.to_pandas(),
     x="label",
@@ -30,7 +35,11 @@ st.caption(
 )
 st.dataframe(D.classes_by_split(APPROVED, REPORT), hide_index=True)
 st.subheader("Length by class")
-st.dataframe(D.length_by_label(APPROVED), hide_index=True)
+st.dataframe(
+    D.length_by_label(APPROVED),
+    hide_index=True,
+    column_config={"mean chars": st.column_config.NumberColumn(format="%.1f")},
+)
 bias = D.stage_stats(REPORT, "bias")
 if bias:
     st.subheader("Bias findings")
@@ -40,6 +49,15 @@ flagged = pl.concat([APPROVED, REJECTED], how="diagonal_relaxed")
 if LABEL_ISSUE in flagged.columns:
     flagged = flagged.filter(pl.col(LABEL_ISSUE).fill_null(False))
     st.subheader(f"Likely mislabelled ({flagged.height:,} rows flagged)")
-    st.dataframe(flagged.select(ID, TEXT, LABEL, LABEL_SUGGESTED, LABEL_QUALITY).sort(LABEL_QUALITY), hide_index=True)
+    st.dataframe(
+        flagged.select(ID, TEXT, LABEL, LABEL_SUGGESTED, LABEL_QUALITY).sort(LABEL_QUALITY),
+        hide_index=True,
+        column_config={
+            LABEL_QUALITY: st.column_config.NumberColumn(
+                "label quality", format="%.3f", help="out-of-fold probability of the row's own label"
+            ),
+            TEXT: st.column_config.TextColumn(width="large"),
+        },
+    )
     if flagged.height and st.button("review them (fix labels)"):
         review_rows(flags=["likely_mislabelled"])

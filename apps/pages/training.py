@@ -1,5 +1,7 @@
-"""Explorer page: training. Scores beside the probe, per class, the curve, and a confusion cell's rows."""
+"""Explorer page: training. Scores beside the probe, per class, an interactive confusion matrix, the curve, and a
+confusion cell's rows."""
 
+import altair as alt
 import polars as pl
 import streamlit as st
 from shared import run_data
@@ -29,23 +31,66 @@ if "probe" in metrics:
         help=metrics["probe"].get("what"),
     )
 st.subheader("Per class (worst first)")
-st.dataframe(result["per_class"], hide_index=True)
-pictures = st.columns(2)
-pictures[0].image(str(result["confusion_png"]), caption="confusion matrix")
+st.dataframe(
+    result["per_class"],
+    hide_index=True,
+    column_config={
+        c: st.column_config.NumberColumn(format="%.3f")
+        for c in ("precision", "recall", "f1")
+        if c in result["per_class"]
+    },
+)
+st.subheader("Confusion matrix")
+grid = D.confusion_grid(result["predictions"])
+st.caption(
+    "Counts are evaluation rows. Each cell: the rows of a true label (row) that the model predicted as a label "
+    "(column), coloured by their share of the true label's rows; the diagonal is right. Click a cell for its rows."
+)
+base = alt.Chart(grid.to_pandas()).encode(
+    x=alt.X("predicted:N", title="predicted", axis=alt.Axis(labelAngle=-50, labelLimit=220)),
+    y=alt.Y(f"{LABEL}:N", title="true label", axis=alt.Axis(labelLimit=240)),
+)
+cell = alt.selection_point(name="cell", fields=[LABEL, "predicted"])
+heatmap = (
+    base.mark_rect(stroke="#ffffff", strokeWidth=0.5)
+    .encode(
+        color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title="share of the true label"),
+        tooltip=[LABEL, "predicted", alt.Tooltip("rows:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+    )
+    .add_params(cell)
+)
+counts = (
+    base.transform_filter(alt.datum.rows > 0)
+    .mark_text(fontSize=10)
+    .encode(
+        text=alt.Text("rows:Q", format=","),
+        color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("#333333")),
+    )
+)
+side = 24 * max(grid[LABEL].n_unique(), 4)
+clicked = st.altair_chart((heatmap + counts).properties(width=side, height=side), on_select="rerun", key="confusion")
 if result["curve_png"] is not None:
-    pictures[1].image(str(result["curve_png"]), caption="training curve")
+    st.image(str(result["curve_png"]), caption="training curve", width=640)
 cells = D.confusions(result["predictions"])
 st.subheader("Confusions: a cell's rows")
 if cells.is_empty():
     st.caption("no evaluation row was misclassified")
 else:
     st.dataframe(cells.head(30), hide_index=True)
-    cell = st.selectbox("true label → predicted", [f"{a} → {b} ({n})" for a, b, n in cells.iter_rows()])
-    true_label, rest = cell.split(" → ", 1)
+    picked = (clicked.selection.get("cell") or []) if clicked else []
+    options = [f"{a} → {b} ({n})" for a, b, n in cells.iter_rows()]
+    clicked_cell = next(
+        (o for o in options for p in picked if o.startswith(f"{p.get(LABEL)} → {p.get('predicted')} (")), None
+    )
+    cell_name = st.selectbox(
+        "true label → predicted", options, index=options.index(clicked_cell) if clicked_cell else 0
+    )
+    true_label, rest = cell_name.split(" → ", 1)
     predicted = rest.rsplit(" (", 1)[0]
     st.dataframe(
         result["predictions"].filter((pl.col(LABEL) == true_label) & (pl.col("predicted") == predicted)),
         hide_index=True,
+        column_config={"confidence": st.column_config.NumberColumn(format="%.3f")},
     )
 st.subheader("Worst errors")
 st.dataframe(result["errors"], hide_index=True)

@@ -336,6 +336,19 @@ def confusions(predictions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def confusion_grid(predictions: pl.DataFrame) -> pl.DataFrame:
+    """Every (label, predicted) cell of the confusion matrix with its rows and their share of the true label's rows
+    (empty cells included, so that a heatmap shows the whole square)."""
+    labels = sorted(set(predictions[LABEL].drop_nulls()) | set(predictions["predicted"].drop_nulls()))
+    grid = pl.DataFrame({LABEL: labels}).join(pl.DataFrame({"predicted": labels}), how="cross")
+    counts = predictions.group_by(LABEL, "predicted").len("rows").with_columns(pl.col("rows").cast(pl.Int64))
+    return (
+        grid.join(counts, on=[LABEL, "predicted"], how="left")
+        .with_columns(pl.col("rows").fill_null(0))
+        .with_columns((pl.col("rows") / pl.col("rows").sum().over(LABEL)).fill_nan(0.0).round(3).alias("share"))
+    )
+
+
 def topics(rows: pl.DataFrame, k: int = 8, sample: int = 5000, seed: int = 0, model: str | None = None) -> pl.DataFrame:
     """The approved set clustered on its embeddings (a sample of it), with each cluster's top terms."""
     from sklearn.cluster import KMeans

@@ -34,7 +34,7 @@ def test_the_map_draws_rejected_rows_from_a_layout_computed_once(sample_run, mon
     placed = rejected.filter(pl.col("text").fill_null("").str.strip_chars() != "").height
     caption = next(c.value for c in at.caption if c.value.startswith("Counts are rows"))
     assert f"{placed:,} rejected" in caption and "t-SNE" in caption  # the page recomputed it, then drew it
-    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    assert at.get("vega_lite_chart")
     rows = L.mappable(all_rows(approved, rejected))
     file = L.layout_file(L.unique_texts(rows)[L.KEY], "tsne", 0, None)
     stamp = file.stat().st_mtime_ns
