@@ -132,11 +132,18 @@ def decide_in_browser(page, row_id: str, action: str, reviewer: str) -> None:
         box.fill(row_id)
         box.press("Enter")
         page.get_by_text(f"{row_id} ·").first.wait_for(timeout=60_000)
-        form = page.locator('[data-testid="stForm"]').first
-        form.get_by_text(action, exact=True).click()
-        form.get_by_label("reviewer").fill(reviewer)
-        form.get_by_role("button", name="record decision").click()
-        page.get_by_text(f"recorded: {action} {row_id}").wait_for(timeout=60_000)
+        if action == "fix label":  # to the suggested label: the action follows it
+            page.get_by_role("button", name="use the suggestion").click()
+        elif action != "keep":
+            page.get_by_text(action, exact=True).click()
+        page.get_by_text(action, exact=True).locator("xpath=ancestor::label").locator("input:checked").wait_for(
+            state="attached", timeout=60_000
+        )
+        name = page.get_by_role("textbox", name="reviewer", exact=True)
+        name.fill(reviewer)
+        name.press("Enter")
+        page.get_by_role("button", name="record decision").click()
+        page.get_by_text(f"recorded: {action}").filter(has_text=row_id).wait_for(timeout=60_000)
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(
@@ -156,7 +163,7 @@ def test_a_label_fixed_and_a_row_restored_in_the_browser_reach_the_next_run(samp
     short = rejected.filter(pl.col("stage") == "quality").row(0, named=True)
     with served(run) as url, chromium_page() as page:
         page.goto(url, wait_until="networkidle")
-        page.get_by_role("link", name="Review").click()
+        page.get_by_role("link", name="Review", exact=True).click()
         page.get_by_label("row id").wait_for(timeout=60_000)
         decide_in_browser(page, mislabelled["id"], "fix label", "ana")
         decide_in_browser(page, short["id"], "keep", "ana")
