@@ -168,9 +168,11 @@ def components(n: int, pairs: np.ndarray) -> np.ndarray:
 
 def same_label(pairs: np.ndarray, labels: pl.Series) -> np.ndarray:
     """The pairs whose rows carry the same label (or either none): two intents are never one duplicate."""
-    codes = labels.cast(pl.String).fill_null("").to_numpy()
-    a, b = codes[pairs[:, 0]], codes[pairs[:, 1]]
-    return pairs[(a == b) | (a == "") | (b == "")]
+    text = labels.cast(pl.String).fill_null("")
+    codes = text.rank("dense").cast(pl.Int64).to_numpy()  # one number per label: compared as numbers, not strings
+    none = (text == "").to_numpy()
+    a, b = pairs[:, 0], pairs[:, 1]
+    return pairs[(codes[a] == codes[b]) | none[a] | none[b]]
 
 
 def mark_clusters(

@@ -51,15 +51,25 @@ def _close(a: str, b: str) -> bool:
     return Levenshtein.distance(a, b) <= max(1, max(len(a), len(b)) // 4)
 
 
-def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words: frozenset[str]) -> bool:
-    """True when token lists `a` and `b` differ by a content word rather than by typos and small words."""
+def word_differences(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
+    """The words of `a` not matched in `b` and those of `b` not matched in `a` (as multisets), in their order."""
     if a == b:
-        return False
+        return [], []
     in_a, in_b = set(a), set(b)
     if len(in_a) == len(a) and len(in_b) == len(b):  # no word repeats: the multiset differences, in the same order
-        only_a, only_b = [w for w in a if w not in in_b], [w for w in b if w not in in_a]
-    else:
-        only_a, only_b = list((Counter(a) - Counter(b)).elements()), list((Counter(b) - Counter(a)).elements())
+        return [w for w in a if w not in in_b], [w for w in b if w not in in_a]
+    return list((Counter(a) - Counter(b)).elements()), list((Counter(b) - Counter(a)).elements())
+
+
+def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words: frozenset[str]) -> bool:
+    """True when token lists `a` and `b` differ by a content word rather than by typos and small words."""
+    return differ_in(*word_differences(a, b), frequency, stop_words)
+
+
+def differ_in(only_a: list[str], only_b: list[str], frequency: Counter, stop_words: frozenset[str]) -> bool:
+    """True when the words one side has and the other lacks (`word_differences`) hold a content word rather than
+    typos and small words."""
+    only_a, only_b = list(only_a), list(only_b)
     for word in list(only_a):
         partner = next((other for other in only_b if _close(word, other)), None)
         if partner is None:
@@ -88,9 +98,14 @@ def document_frequency(texts: list[str] | pl.LazyFrame, words: set[str]) -> Coun
     """How many of `texts` use each of `words` (split on spaces), counted by polars rather than a Python loop; `texts`
     may be a lazy frame of one column (a streamed run's, on disk), read by polars' streaming engine."""
     frame = texts if isinstance(texts, pl.LazyFrame) else pl.LazyFrame({"text": pl.Series(texts, dtype=pl.String)})
-    per_text = frame.select(pl.all().str.split(" ").list.unique().alias("word")).explode("word")
+    wanted = pl.Series(list(words), dtype=pl.String).implode()
     counts = (
-        per_text.filter(pl.col("word").is_in(pl.Series(list(words), dtype=pl.String).implode()))
+        frame.select(pl.first().alias("word"))
+        .with_row_index("text")
+        .with_columns(pl.col("word").str.split(" "))
+        .explode("word")
+        .filter(pl.col("word").is_in(wanted))  # the few words asked about, before each text's are made distinct
+        .unique()
         .group_by("word")
         .len()
         .collect(engine="streaming")
@@ -103,17 +118,19 @@ def distinct_pairs(
 ) -> np.ndarray:
     """A mask over `pairs` (positions in `normalised`, a list or the paired positions' texts): True where the two texts
     differ by a content word (see `differ_by_a_word`). How common a word is comes from `corpus`, every text of the
-    column (`normalised` when None): a word used by a text outside these pairs still counts."""
+    column (`normalised` when None): a word used by a text outside these pairs still counts. Only the words in which
+    a pair differs are counted."""
     if not len(pairs):
         return np.zeros(0, dtype=bool)
     involved = np.unique(pairs)
     tokens = {int(i): normalised[i].split() for i in involved}
+    differences = [word_differences(tokens[i], tokens[j]) for i, j in pairs.tolist()]
     frequency = document_frequency(
-        normalised if corpus is None else corpus, {word for words in tokens.values() for word in words}
+        normalised if corpus is None else corpus, {w for only_a, only_b in differences for w in only_a + only_b}
     )
     stop_words = english_stop_words()
     return np.fromiter(
-        (differ_by_a_word(tokens[int(i)], tokens[int(j)], frequency, stop_words) for i, j in pairs),
+        (differ_in(only_a, only_b, frequency, stop_words) for only_a, only_b in differences),
         dtype=bool,
         count=len(pairs),
     )
