@@ -182,6 +182,13 @@ def run(
     finally:
         status.stop()
     log.info(_summary(report))
+    if report["input"].get("renamed_columns"):
+        from curate.pipeline.report import renamed_columns
+
+        log.warning(
+            f"input columns named like columns curate writes were renamed: {renamed_columns(report['input'])}",
+            extra={"rich": {"highlight": False, "soft_wrap": True, "markup": False}},
+        )
     if report.get("halted"):
         log.warning(f"[bold red]stopped[/] {report['halted']}", extra={"rich": {"highlight": False, "soft_wrap": True}})
         log.warning(f"Report: [bold]{parsed.output / 'report.md'}[/]")

@@ -671,11 +671,26 @@ def _column(frame: pl.DataFrame, wanted: str, role: str, path: Path) -> str:
     )
 
 
+def renamed_apart(columns: list[str], taken: set[str]) -> dict[str, str]:
+    """New names for input columns named like columns curate writes: `input_<name>` (or `input_input_<name>`, ...,
+    never a name already in the file). A published `split` column stays readable beside the split curate makes."""
+    renamed, used = {}, set(columns)
+    for column in sorted(set(columns) & taken):
+        new = f"input_{column}"
+        while new in used or new in taken:
+            new = f"input_{new}"
+        renamed[column] = new
+        used.add(new)
+    return renamed
+
+
 def _canonical(
     frame: pl.DataFrame, spec: InputSpec, path: Path, make_ids: StableIds, curate_output: bool
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, dict[str, str]]:
     """Rename the mapped columns to id/text/label/response; keep the other columns as they are. Unless the file is a
-    curate output (`curate_output`), a column named like curate's own is refused."""
+    curate output (`curate_output`), a column named like curate's own is renamed `input_<name>` (its values would
+    otherwise be read as curate's: a `review_keep` restores rows, a `split` assigns them); the renames are returned
+    so that the run says them."""
     if problem := shared_column(spec):
         raise InputError(problem, str(path), hint="map each role to a column of its own")
     mapping: dict[str, str] = {_column(frame, spec.text, "text", path): TEXT}
@@ -685,15 +700,10 @@ def _canonical(
         elif role in frame.columns and role not in mapping:  # the column of that name, unless mapped to another role
             mapping[role] = role
     others = [c for c in frame.columns if c not in mapping and c not in mapping.values()]
-    taken = [] if curate_output else sorted(CURATE_COLUMNS.intersection(others))
-    if taken:
-        raise InputError(
-            f"column(s) {', '.join(repr(c) for c in taken)} of the input are named like columns curate writes "
-            "itself; their values would be read as curate's",
-            str(path),
-            hint="rename them in the file (a column the recipe maps as text, label, id or response may keep its name)",
-        )
-    frame = frame.select([pl.col(src).alias(dst) for src, dst in mapping.items()] + others)
+    renamed = {} if curate_output else renamed_apart(others, set(CURATE_COLUMNS))
+    frame = frame.select(
+        [pl.col(src).alias(dst) for src, dst in mapping.items()] + [pl.col(c).alias(renamed.get(c, c)) for c in others]
+    )
     for column in (TEXT, LABEL, RESPONSE):  # a list, a struct or a number is not text: say so, never stringify it
         if column in frame.columns and frame[column].dtype not in (pl.String, pl.Null, pl.Categorical, pl.Enum):
             source = next(src for src, dst in mapping.items() if dst == column)
@@ -717,7 +727,7 @@ def _canonical(
             )
     else:
         frame = frame.with_columns(make_ids(frame[TEXT]))
-    return frame.select([ID, TEXT, LABEL] + [c for c in frame.columns if c not in (ID, TEXT, LABEL)])
+    return frame.select([ID, TEXT, LABEL] + [c for c in frame.columns if c not in (ID, TEXT, LABEL)]), renamed
 
 
 def _check_unique_ids(given: pl.DataFrame, path: Path) -> None:
@@ -786,13 +796,13 @@ class InputReader:
         if not head.strip() and size <= len(head):
             raise InputError("the file is empty", str(path))
         fmt = self.spec.format or detect_format(path, head)
-        make_ids, given, labels, rows, schema = StableIds(), [], [], 0, None
+        make_ids, given, labels, rows, schema, renamed = StableIds(), [], [], 0, None, {}
         hashing = ThreadPoolExecutor(max_workers=1)  # the fingerprint is taken while the file is read
         digest = hashing.submit(_sha256, path)
         hashing.shutdown(wait=False)
         for frame, bad in self._parsed(path, fmt):
             gives_ids = self.spec.id is not None or ID in frame.columns
-            frame = _canonical(
+            frame, renamed = _canonical(
                 frame.drop(SOURCE_LINE, strict=False), self.spec, path, make_ids, self.curate_output
             )  # a re-read curate output names its own lines
             schema = schema or frame.schema
@@ -812,6 +822,7 @@ class InputReader:
             "rows_read": rows,
             "fingerprint": fingerprint,
             "labels": _ordered_counts(label_totals),
+            **({"renamed_columns": renamed} if rows and renamed else {}),
         }
 
     def _parsed(self, path: Path, fmt: str) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:

@@ -97,6 +97,10 @@ def render_token_counts(stage: str, counts: dict[str, Any]) -> list[str]:
 RENDERERS = {"gate": render_gate}  # JSON artifacts with a section of their own
 
 
+def renamed_columns(source: dict[str, Any]) -> str:
+    return ", ".join(f"`{old}` → `{new}`" for old, new in source.get("renamed_columns", {}).items())
+
+
 def render_markdown(report: dict[str, Any], artifacts: dict[str, Any] | None = None) -> str:
     totals = report["totals"]
     source = report["input"]
@@ -106,6 +110,11 @@ def render_markdown(report: dict[str, Any], artifacts: dict[str, Any] | None = N
         f"Input `{source['path']}` ({source['format']}, {source['bytes']:,} bytes, sha256 `{source['sha256'][:16]}`), "
         f"recipe `{report['recipe']['path']}` (hash `{report['recipe']['hash']}`), {report['created']}.",
         "",
+        *(
+            [f"Input columns named like columns curate writes were renamed: {renamed_columns(source)}.", ""]
+            if source.get("renamed_columns")
+            else []
+        ),
         f"**{totals['input_rows']:,} input rows = {totals['approved'] - totals['generated']:,} approved "
         f"+ {totals['rejected']:,} rejected** (every row accounted for: {totals['conservation']})"
         + (f"; {totals['generated']:,} generated rows approved besides." if totals["generated"] else "."),

@@ -143,7 +143,10 @@ def build_report(recipe: Recipe, result: RunResult, seconds: float) -> dict[str,
             "text": recipe.source,
             "seed": recipe.seed,
         },
-        "input": ingest.stats["fingerprint"],
+        "input": {
+            **ingest.stats["fingerprint"],
+            **({"renamed_columns": r} if (r := ingest.stats.get("renamed_columns")) else {}),
+        },
         "totals": {
             "input_rows": result.input_rows,
             "approved": result.approved.height,

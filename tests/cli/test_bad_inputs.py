@@ -340,8 +340,9 @@ def frame_as(fmt: str, frame: pl.DataFrame) -> str | bytes:
     return parquet_bytes(frame)
 
 
-# Reserved names: an input column named like one curate writes is refused, naming the column and the file; the same
-# name mapped as a role (`text: reason`) is the row's own text and runs.
+# Reserved names: an input column named like one curate writes is renamed `input_<name>` and the run says so (its
+# values are never read as curate's; tests/io/test_readers.py checks the values); the same name mapped as a role
+# (`text: reason`) is the row's own text and runs.
 RESERVED = [
     "similarity",
     "review_keep",
@@ -369,7 +370,7 @@ for fmt in ("csv", "jsonl", "parquet"):
             stages="[clean, {dedup: {method: exact}}]",
             input_=f"{{path: {{dir}}/t.{fmt}, label: label}}",
         )
-        case(f"reserved: {column} ({fmt})", files, argv, 2, f"t.{fmt}: column(s) '{column}'")
+        case(f"reserved: {column} ({fmt})", files, argv, 0, f"`{column}` → `input_{column}`")
     rows = pl.DataFrame({"id": ["r1", "r2"], "reason": ["hello there", "please help"], "label": ["a", "b"]})
     files, argv = run_case(
         {f"t.{fmt}": frame_as(fmt, rows)}, input_=f"{{path: {{dir}}/t.{fmt}, text: reason, label: label}}"

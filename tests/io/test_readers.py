@@ -263,3 +263,57 @@ def test_a_column_whose_type_changes_between_batches_is_named(tmp_path):
     with pytest.raises(InputError) as caught:
         list(InputReader(InputSpec(path=path), 4).batches())
     assert "column 'n'" in caught.value.message and "from line 5" in caught.value.message
+
+
+WORDS = "refund invoice parcel password address delivery warranty coupon battery screen charger laptop printer".split()
+
+
+def test_columns_named_like_curates_are_renamed_not_read_as_curates(tmp_path):
+    """A published `split` (Twitter and Ubuntu support chats have one) and a `review_keep` stay the file's values under
+    `input_<name>`; the run's split stage writes its own `split`, and nothing is restored by the file's `review_keep`."""
+    from curate.core.context import RunContext
+    from curate.pipeline.executor import run_stages
+    from curate.stages.balance.split import Split
+
+    path = tmp_path / "t.csv"
+    pl.DataFrame(
+        {
+            "text": [f"{word} {other} please" for word in WORDS[:8] for other in WORDS[8:13]],
+            "label": ["a", "b"] * 20,
+            "split": ["test"] * 40,
+            "review_keep": ["true"] * 40,
+            "input_split": ["mine"] * 40,
+        }
+    ).write_csv(path)
+    ingested = read_input(InputSpec(path=path))
+    kept = ingested.result.kept
+    assert ingested.result.stats["renamed_columns"] == {
+        "review_keep": "input_review_keep",
+        "split": "input_input_split",
+    }
+    assert "review_keep" not in kept.columns
+    assert kept["input_input_split"].to_list() == ["test"] * 40
+    assert kept["input_split"].to_list() == ["mine"] * 40
+    approved = run_stages([Split(validation=0.25, test=0.25, seed=1)], RunContext(seed=1), rows=kept).approved
+    assert set(approved["split"].to_list()) == {"train", "validation", "test"}
+    assert approved["input_input_split"].to_list() == ["test"] * 40
+
+
+def test_a_run_says_which_input_columns_it_renamed(tmp_path):
+    import yaml
+
+    from curate.pipeline.runner import run_recipe
+    from curate.recipe import load_recipe
+
+    path = tmp_path / "t.csv"
+    pl.DataFrame(
+        {"text": ["hello there", "please help me"], "label": ["a", "b"], "split": ["train", "test"]}
+    ).write_csv(path)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        yaml.safe_dump({"input": {"path": str(path)}, "stages": ["clean"], "output": str(tmp_path / "run")})
+    )
+    run_recipe(load_recipe(recipe))
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["input"]["renamed_columns"] == {"split": "input_split"}
+    assert "`split` → `input_split`" in (tmp_path / "run" / "report.md").read_text()
