@@ -1,6 +1,8 @@
 """The tokens stage: counts equal the target tokenizer's on whole formatted examples, the context flags or drops,
 the cost follows the price, and report.md shows it."""
 
+import json
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -118,3 +120,22 @@ def test_a_tokenizer_by_folder_and_a_label_as_the_answer(pairs, tmp_path):
     assert packaged.kept["response_tokens"].to_list() == [
         len(tokenizer(label, add_special_tokens=False)["input_ids"]) for label in labelled["label"]
     ]
+
+
+def test_a_conversation_is_counted_whole_through_the_chat_template():
+    turns = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hello there"},
+        {"role": "assistant", "content": "Hi! How can I help?"},
+        {"role": "user", "content": "Where is my parcel?"},
+        {"role": "assistant", "content": "It arrives tomorrow."},
+    ]
+    rows = pl.DataFrame(
+        {"id": ["pair", "thread"], "text": ["Hello there"] * 2, "response": ["Hi! How can I help?"] * 2}
+    ).with_columns(pl.Series("messages", [None, json.dumps(turns)]))
+    counted = Tokens().apply(rows).kept
+    tokenizer = load_tokenizer("smollm2")
+    whole = len(tokenizer(tokenizer.apply_chat_template(turns, tokenize=False), add_special_tokens=False)["input_ids"])
+    assert counted["tokens"].to_list()[1] == whole and whole > counted["tokens"].to_list()[0]
+    answers = sum(len(tokenizer(m["content"], add_special_tokens=False)["input_ids"]) for m in turns[2::2])
+    assert counted["response_tokens"].to_list()[1] == answers

@@ -75,13 +75,28 @@ def split_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def hand_off_columns(frame: pl.DataFrame) -> list[str]:
-    """The columns a trainer needs: id, text, label and response where the run has them, and `sample_weight` when
-    rebalance wrote weights instead of copies (`fill: weight`)."""
+    """The columns a trainer needs: id, text, label and response where the run has them, `messages` for
+    conversations, and `sample_weight` when rebalance wrote weights instead of copies (`fill: weight`)."""
     return [
         c
-        for c in ("id", TEXT, LABEL, RESPONSE, SAMPLE_WEIGHT)
+        for c in ("id", TEXT, LABEL, RESPONSE, MESSAGES, SAMPLE_WEIGHT)
         if c in frame.columns and frame[c].null_count() < frame.height
     ]
+
+
+def hand_off(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The `columns` of the rows (`hand_off_columns` of the whole set), a conversation's `messages` as the list of
+    {role, content} that chat templates and TRL's SFTTrainer read (the text of each message; tool calls and other
+    keys only in `--format openai`)."""
+    rows = frame.select(columns)
+    if MESSAGES not in rows.columns:
+        return rows
+    turns = [
+        [{"role": str(m.get("role")), "content": chat.content_text(m)} for m in chat.load(value)] if value else None
+        for value in rows[MESSAGES].to_list()
+    ]
+    dtype = pl.List(pl.Struct({"role": pl.String, "content": pl.String}))
+    return rows.with_columns(pl.Series(MESSAGES, turns, dtype=dtype))
 
 
 def to_hf_dataset(frame: pl.DataFrame):
@@ -94,7 +109,7 @@ def to_hf_dataset(frame: pl.DataFrame):
     names = sorted(frame[LABEL].drop_nulls().unique().to_list()) if LABEL in columns else []
     result = {}
     for name, rows in split_frames(frame).items():
-        dataset = datasets.Dataset.from_polars(rows.select(columns))
+        dataset = datasets.Dataset.from_polars(hand_off(rows, columns))
         if names:
             dataset = dataset.cast_column(LABEL, datasets.ClassLabel(names=names))
         result[name] = dataset
@@ -123,7 +138,7 @@ def export_frame(
     elif format == "splits":  # a folder: <split>.parquet for load_dataset("parquet", data_files=...)
         out.mkdir(parents=True, exist_ok=True)
         for name, rows in split_frames(frame).items():
-            rows.select(hand_off_columns(frame)).write_parquet(out / f"{name}.parquet", compression="zstd")
+            hand_off(rows, hand_off_columns(frame)).write_parquet(out / f"{name}.parquet", compression="zstd")
     elif format == "openai":
         with out.open("w", encoding="utf-8") as handle:
             for record in to_openai_chat(frame, system, target):

@@ -1,7 +1,8 @@
 """`tokens`: what the set costs to train on, counted with the target model's tokenizer (OpenAI's data-preparation
 cookbook, offline). Per row `prompt_tokens`, `response_tokens` and `tokens` (the example as training sees it); rows
 over the context are flagged (or dropped); the stats give the totals and, for a price per million tokens, the cost of
-an epoch. Tokenizers come from installed packages or a local folder, never from the network.
+an epoch. Tokenizers come from installed packages or a local folder, never from the network. A conversation (a row
+with `messages`) is counted whole: every message through the chat template, the assistant turns as its response.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import polars as pl
 from annotated_types import Ge
 
-from curate.core.columns import ID, LABEL, RESPONSE, TEXT, TOKEN_FLAGS, TOKENS
+from curate.core import messages as chat
+from curate.core.columns import ID, LABEL, MESSAGES, RESPONSE, TEXT, TOKEN_FLAGS, TOKENS
 from curate.core.extras import SMOLLM2, require
 from curate.core.params import Positive
 from curate.core.stage import Check, Filter, RunContext, StageResult
@@ -84,6 +86,36 @@ def count(tokenizer, texts: pl.Series) -> pl.Series:
     return pl.Series(counts, dtype=pl.Int64)
 
 
+def conversation_tokens(tokenizer, conversations: pl.Series) -> pl.DataFrame:
+    """Per conversation (null for a row without one): the tokens of its non-assistant messages, of its assistant
+    messages, and of the whole as training sees it (the chat template over every message's text, where the tokenizer
+    has one; else the messages and a pair's special tokens)."""
+    parsed = [chat.load(c) if c is not None else None for c in conversations.to_list()]
+    texts = [chat.content_text(m) for messages in parsed if messages for m in messages]
+    counts = iter(count(tokenizer, pl.Series(texts, dtype=pl.String)).to_list())
+    template = getattr(tokenizer, "chat_template", None)
+    pair = example_overhead(tokenizer, False)
+    rows = []
+    for messages in parsed:
+        if not messages:
+            rows.append((None, None, None))
+            continue
+        sizes = [(m.get("role") == "assistant", next(counts)) for m in messages]
+        prompt = sum(n for is_answer, n in sizes if not is_answer)
+        response = sum(n for is_answer, n in sizes if is_answer)
+        if template:
+            plain = [{"role": str(m.get("role")), "content": chat.content_text(m)} for m in messages]
+            total = len(
+                tokenizer(tokenizer.apply_chat_template(plain, tokenize=False), add_special_tokens=False)["input_ids"]
+            )
+        else:
+            total = prompt + response + pair
+        rows.append((prompt, response, total))
+    return pl.DataFrame(
+        rows, schema={PROMPT_TOKENS: pl.Int64, RESPONSE_TOKENS: pl.Int64, TOKENS: pl.Int64}, orient="row"
+    )
+
+
 @dataclass
 class Tokens(Filter):
     """Token counts with the target model's tokenizer, examples over its context, totals and the cost of an epoch."""
@@ -127,13 +159,19 @@ class Tokens(Filter):
         prompt, response = count(tokenizer, rows[TEXT]), count(tokenizer, answer)
         overhead = pl.Series([example_overhead(tokenizer, False), example_overhead(tokenizer, True)], dtype=pl.Int64)
         around = overhead.gather(system.is_not_null().cast(pl.UInt32))
-        return pl.DataFrame(
+        counted = pl.DataFrame(
             {
                 ID: rows[ID],
                 PROMPT_TOKENS: prompt,
                 RESPONSE_TOKENS: response,
                 TOKENS: prompt + response + count(tokenizer, system) + around,
             }
+        )
+        if MESSAGES not in rows.columns:
+            return counted
+        whole = conversation_tokens(tokenizer, rows[MESSAGES])
+        return counted.with_columns(
+            pl.coalesce(whole[c], counted[c]).alias(c) for c in (PROMPT_TOKENS, RESPONSE_TOKENS, TOKENS)
         )
 
     def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:

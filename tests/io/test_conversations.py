@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -146,3 +147,24 @@ def test_real_conversations_round_trip(tmp_path, name, file):
             else:
                 assert out == came, (key, number)
     assert changed == run.approved["pii_turns"].drop_nulls().str.count_matches("message").sum()
+
+
+def test_splits_and_hf_exports_carry_the_messages_a_chat_template_reads(tmp_path):
+    run_and_export(write_chat(tmp_path / "chat.jsonl", {"multi": MULTI_TURN, "parts": PARTS}), tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "splits"), "--format", "splits"]
+    )
+    assert result.exit_code == 0, result.output
+    train = pl.read_parquet(tmp_path / "splits" / "train.parquet")
+    assert train["messages"].to_list() == [
+        [{"role": m["role"], "content": m["content"]} for m in MULTI_TURN],
+        [
+            {"role": "user", "content": PARTS[0]["content"][0]["text"]},
+            {"role": "assistant", "content": PARTS[1]["content"][0]["text"]},
+        ],
+    ]
+    datasets = pytest.importorskip("datasets")
+    result = runner.invoke(app, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "hf"), "--format", "hf"])
+    assert result.exit_code == 0, result.output
+    assert datasets.load_from_disk(str(tmp_path / "hf"))["train"][0]["messages"] == train["messages"][0].to_list()
