@@ -2,6 +2,10 @@
 embeddings, computed once per set of texts and kept on disk; a PCA is drawn until it exists), one label highlighted
 or all on a palette that tells them apart; a row's nearest rows in meaning, with their labels and status."""
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import altair as alt
@@ -15,6 +19,12 @@ from curate.explore.review import STATUS
 
 POINT = "map_point"  # the row chosen on the map (a click, or typed), kept across reruns
 EVERY = "every label"
+
+
+@st.cache_resource
+def layout_jobs() -> dict[str, subprocess.Popen]:
+    """The t-SNE processes this server started, by run and version of its report."""
+    return {}
 
 
 @st.cache_data(show_spinner=False)
@@ -93,10 +103,22 @@ st.caption(
 slot = st.empty()
 clicked = slot.altair_chart(chart(points, labels, highlight), on_select="rerun", width="stretch", key="map")
 if method == "PCA":
-    with st.spinner(f"computing the t-SNE map of {texts.height:,} texts, once for this run (about 10-40 s)…"):
-        L.compute_layout(texts, load_vectors(str(RUN), STAMP), "tsne")
+    job = layout_jobs().get(f"{RUN}@{STAMP}")
+    if job is None:  # one t-SNE per run and server, in a process of its own at low priority: the page stays live
+        job = subprocess.Popen(
+            [sys.executable, "-m", "curate.explore.layout", str(RUN)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=lambda: os.nice(10),
+        )
+        layout_jobs()[f"{RUN}@{STAMP}"] = job
+    with st.spinner(f"computing the t-SNE map of {texts.height:,} texts, once for this run (about 10-60 s)…"):
+        while job.poll() is None:
+            time.sleep(0.5)
     load_layout.clear()
-    st.rerun()
+    if job.returncode == 0 and load_layout(str(RUN), STAMP, "tsne") is not None:
+        st.rerun()
+    st.warning(f"The t-SNE map could not be computed; the PCA stays. {job.stderr.read().decode()[-500:]}")
 
 chosen = [p["id"] for p in (clicked.selection.get("point") or []) if "id" in p] if clicked else []
 if chosen:

@@ -35,6 +35,7 @@ from curate.core.columns import (
     TEXT,
     VALIDATION,
 )
+from curate.explore.layout import one_blas_thread
 from curate.explore.review import APPROVED, STATUS
 
 PRIORITY, WHY, CONFIDENCE, VALUE = "priority", "why", "confidence", "knn_shapley"
@@ -85,7 +86,8 @@ def row_values(rows: pl.DataFrame, vectors: np.ndarray, k: int = 10, max_test: i
         test_index = np.sort(np.random.default_rng(seed).choice(test_index, max_test, replace=False))
     if len(train_index) == 0:
         return pl.Series(VALUE, values)
-    distances = 1.0 - vectors[test_index] @ vectors[train_index].T
+    with one_blas_thread():
+        distances = 1.0 - vectors[test_index] @ vectors[train_index].T
     if np.array_equal(test_index, train_index):
         np.fill_diagonal(distances, np.inf)  # a row never counts as its own neighbour
     label_array = labels.fill_null("").to_numpy()
