@@ -168,3 +168,29 @@ def test_splits_and_hf_exports_carry_the_messages_a_chat_template_reads(tmp_path
     result = runner.invoke(app, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "hf"), "--format", "hf"])
     assert result.exit_code == 0, result.output
     assert datasets.load_from_disk(str(tmp_path / "hf"))["train"][0]["messages"] == train["messages"][0].to_list()
+
+
+def test_a_streamed_run_of_conversations_is_the_same_run(tmp_path):
+    """Per-turn checks (with the set's totals), conversation dedup and redaction, block by block: the same rows."""
+    import yaml
+
+    from tests.pipeline.test_streaming import assert_same_run, in_memory_and_streamed
+
+    source = SHARED / "ubuntu_irc_support" / "train.jsonl"
+    if not source.exists():
+        pytest.skip("the shared data set ubuntu_irc_support is not on this machine")
+    lines = source.read_text(encoding="utf-8").splitlines()[:300]
+    records = [json.loads(line) for line in lines]
+    again = [{**record, "id": record["id"] + "-again"} for record in records[:20]]  # sent twice, in later blocks
+    with (tmp_path / "threads.jsonl").open("w", encoding="utf-8") as handle:
+        for record in records + again:
+            record = {**record, "source_split": record["split"]}
+            del record["split"]
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    recipe = yaml.safe_load(RECIPE.read_text())
+    recipe["input"] = {"path": str(tmp_path / "threads.jsonl")}
+    recipe["stages"] = [s for s in recipe["stages"] if not (isinstance(s, dict) and "tokens" in s)]
+    memory, streamed = in_memory_and_streamed(recipe, tmp_path, block_rows=100)
+    assert streamed[1]["placement"]["responses"] == "streamed: blocks with totals"
+    assert memory[0].rejected.filter(pl.col("reason") == "exact_duplicate").height >= 20
+    assert_same_run(memory, streamed)
