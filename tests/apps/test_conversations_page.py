@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
+import curate
 from curate.cli.main import app as cli
 from tests.io.test_conversations import AGENT_PII, CUT_MID_THREAD, MULTI_TURN, RECIPE, TOOLS, write_chat
 
@@ -53,3 +54,13 @@ def test_an_approved_conversation_shows_its_system_prompt_tool_calls_and_redacti
     page.selectbox[0].set_value("agent_pii").run()
     assert "redacted: EMAIL" in page.chat_message[1].caption[0].value
     assert "[EMAIL]" in page.chat_message[1].markdown[0].value
+
+
+def test_a_run_without_conversations_says_so(tmp_path, monkeypatch):
+    (tmp_path / "tickets.csv").write_text("id,text\na,where is my order\nb,cancel my order please\n", encoding="utf-8")
+    curate.run({"input": {"path": str(tmp_path / "tickets.csv")}, "stages": ["clean"]}, output=tmp_path / "run")
+    monkeypatch.setenv("CURATE_RUN", str(tmp_path / "run"))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/conversations.py").run()
+    assert not at.exception, at.exception
+    assert "no conversations" in at.info[0].value
