@@ -597,15 +597,17 @@ def _print_diff(changes, rows: int = 50) -> None:
     console.print(summary)
     table = Table("id", "change", "stage / reason", "label", "split", "text")
     for row in changes.changes.head(rows).iter_rows(named=True):
-        label = row["label_b"] if row["label_a"] == row["label_b"] else f"{row['label_a']} → {row['label_b']}"
-        split = row["split_b"] if row["split_a"] == row["split_b"] else f"{row['split_a']} → {row['split_b']}"
+        label, split = (
+            row[f"{c}_b"] if row[f"{c}_a"] == row[f"{c}_b"] else f"{row[f'{c}_a'] or '-'} → {row[f'{c}_b'] or '-'}"
+            for c in ("label", "split")
+        )
         table.add_row(
             row["id"],
             row["change"],
             f"{row['stage']}: {row['reason']}" if row["reason"] else row["stage"] or "",
             label or "",
             split or "",
-            (row["text"] or "")[:60],
+            " ".join((row["text"] or "").split())[:60],
         )
     console.print(table)
     if changes.changes.height > rows:
