@@ -801,6 +801,8 @@ class InputReader:
         digest = hashing.submit(_sha256, path)
         hashing.shutdown(wait=False)
         for frame, bad in self._parsed(path, fmt):
+            if fmt != "openai" and MESSAGES in frame.columns:
+                frame = _messages_column(frame, self.spec, path)
             gives_ids = self.spec.id is not None or ID in frame.columns
             frame, renamed = _canonical(
                 frame.drop(SOURCE_LINE, strict=False), self.spec, path, make_ids, self.curate_output
@@ -845,6 +847,37 @@ class InputReader:
                 raise InputError("the file is empty", str(path))
         else:
             raise InputError(f"unknown format '{fmt}'", str(path), hint="formats: csv, jsonl, parquet, openai")
+
+
+def _messages_column(frame: pl.DataFrame, spec: InputSpec, path: Path) -> pl.DataFrame:
+    """A `messages` column outside OpenAI chat JSONL: a Hugging Face-style list of {role, content} (Parquet) becomes
+    the conversation's JSON text, with the text and response views where the file has no such columns; JSON text
+    (curate's own export) stays; anything else is refused, since it would be read as a conversation."""
+    values = frame[MESSAGES].to_list()
+    if isinstance(frame[MESSAGES].dtype, pl.List):
+        lists = [None if v is None else [{k: x for k, x in m.items() if x is not None} for m in v] for v in values]
+    else:
+        lists = []
+        for line, value in zip(frame["_line"].to_list(), values, strict=True):
+            try:
+                parsed = None if value is None else json.loads(value)
+            except (TypeError, ValueError):
+                parsed = False
+            if parsed is not None and (not isinstance(parsed, list) or not all(isinstance(m, dict) for m in parsed)):
+                raise InputError(
+                    "column 'messages' holds something that is not a list of {role, content} messages",
+                    f"{path}:{line}",
+                    hint="curate reads a `messages` column as a conversation: rename the column if it is not one",
+                )
+            lists.append(parsed)
+    views = [chat.views(m) if m is not None else (None, None, None) for m in lists]
+    frame = frame.with_columns(
+        pl.Series(MESSAGES, [chat.dump(m) if m is not None else None for m in lists], dtype=pl.String)
+    )
+    for index, wanted in enumerate((spec.text, spec.response or RESPONSE, "system")):
+        if wanted not in frame.columns:
+            frame = frame.with_columns(pl.Series(wanted, [v[index] for v in views], dtype=pl.String))
+    return frame
 
 
 def _as_first_batch(frame: pl.DataFrame, schema: pl.Schema, path: Path) -> pl.DataFrame:

@@ -194,3 +194,21 @@ def test_a_streamed_run_of_conversations_is_the_same_run(tmp_path):
     assert streamed[1]["placement"]["responses"] == "streamed: blocks with totals"
     assert memory[0].rejected.filter(pl.col("reason") == "exact_duplicate").height >= 20
     assert_same_run(memory, streamed)
+
+
+def test_a_hugging_face_messages_column_is_read_as_conversations(tmp_path):
+    rows = pl.DataFrame({"id": ["multi", "parts"], "messages": [MULTI_TURN, [SYSTEM, *AGENT_PII]]})
+    rows.write_parquet(tmp_path / "chat.parquet")
+    run, exported = run_and_export(tmp_path / "chat.parquet", tmp_path)
+    assert dict(zip(run.approved["id"], exported, strict=True))["multi"] == {"messages": MULTI_TURN}
+    assert run.approved["text"][0] == "\n\n".join(m["content"] for m in MULTI_TURN if m["role"] == "user")
+
+
+def test_a_messages_column_that_holds_no_conversation_is_refused(tmp_path):
+    from curate.core.errors import InputError
+    from curate.io.readers import read_input
+    from curate.io.spec import InputSpec
+
+    (tmp_path / "t.csv").write_text("text,messages\nwhere is my order,see the thread\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not a list of"):
+        read_input(InputSpec(path=tmp_path / "t.csv"))
