@@ -218,11 +218,12 @@ def _quick_block(
     header_bytes: bytes,
     whole: Path | None,
 ) -> tuple[pl.DataFrame, list[str], bytes, int] | None:
-    """The common block: no \\r, quotes only around whole fields, a header without quotes, and polars reads every
-    record with its last field present, as many records as the newlines leave once the newlines inside fields are
-    counted. Then each record's line follows from its position and the newlines inside its fields. None otherwise
-    (not necessarily irregular: `_regular_records` tells)."""
-    if not len(block) or block.find(b"\r") >= 0:
+    """The common block: \\r only before \\n, quotes only around whole fields, a header without quotes, and polars
+    reads as many records as the newlines leave once the newlines inside fields are counted, none with more fields
+    than the header (polars refuses those) and, when a last field is missing, as many delimiters outside quotes as
+    that many full records have. Then each record's line follows from its position and the newlines inside its
+    fields. None otherwise (not necessarily irregular: `_regular_records` tells)."""
+    if not len(block):
         return None
     body_line = first_line
     if header is not None:
@@ -238,14 +239,27 @@ def _quick_block(
             return None
         text, header_bytes, body_line = block, block[: len(first) + 1], first_line + 1
     data = np.frombuffer(block, np.uint8)
+    if block.find(b"\r") >= 0:
+        returns = np.flatnonzero(data == CR)
+        if returns[-1] == len(data) - 1 or not np.all(data[returns + 1] == LF):  # a bare \r ends a csv module line
+            return None
     if block.find(b'"') >= 0 and not _quotes_around_fields(data, ord(delimiter)):
         return None
     try:
         frame = pl.read_csv(whole or text, infer_schema=False, separator=delimiter)
     except pl.exceptions.PolarsError:
         return None
-    if frame.width != len(header) or (frame.height and frame[:, -1].null_count()):  # a field missing, a blank line
+    if frame.width != len(header):
         return None
+    if frame.height and frame[:, -1].null_count():  # an empty last field, or a field missing, or a blank line
+        if len(header) == 1:
+            return None
+        within = frame.select(
+            pl.sum_horizontal(pl.col(pl.String).str.count_matches(delimiter, literal=True).fill_null(0)).sum()
+        ).item()
+        records = frame.height + (body_line - first_line)  # and the header, when the block holds it
+        if int(np.count_nonzero(data == ord(delimiter))) - within != (len(header) - 1) * records:
+            return None
     newlines = int(np.count_nonzero(data == LF))
     inside = newlines - (body_line - first_line) - frame.height + (block[-1] != LF)  # newlines inside fields
     if inside == 0:

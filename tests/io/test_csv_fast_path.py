@@ -6,7 +6,7 @@ import pytest
 
 from curate.core.errors import InputError
 from curate.io import readers
-from curate.io.readers import _csv_batches, _csv_line_by_line, _text_lines
+from curate.io.readers import _csv_batches, _csv_line_by_line, _mapped_utf8, _quick_block, _text_lines
 
 ROWS = [
     'T1,"Refund, please",billing',
@@ -56,6 +56,8 @@ def test_fast_path_reads_the_lines_the_csv_module_names(tmp_path, monkeypatch, e
         'T9,"closed"then text,x',
         "T9,bare\rreturn,x",  # a line end for the csv module
         "T9, ",
+        "T9,too,many,fields\nT10,few",  # as many delimiters as two full records
+        "T9,,\n\nT10,,",  # a blank line between records whose last field is empty
     ],
 )
 def test_a_record_polars_would_read_otherwise_is_read_line_by_line(tmp_path, monkeypatch, block, odd):
@@ -85,6 +87,17 @@ def test_other_encodings_and_a_byte_order_mark(tmp_path):
     path.write_bytes("id,text\nr1,café crème\n".encode("cp1252"))
     frame = pl.concat(f for f, _ in _csv_batches(path, "cp1252", "error", None))
     assert frame["text"].to_list() == ["café crème"]
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_the_common_file_takes_the_quick_path(tmp_path, end):
+    """Windows line ends, empty last fields and quoted fields over lines: polars' reading, told in a few passes."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(end.join(["id,text,label", *[r for r in ROWS if r] * 5, ""]).encode())
+    quick = _quick_block(_mapped_utf8(path, "utf-8"), ",", 1, None, b"", path)
+    assert quick is not None
+    (_, _), (slow, _) = both(path)
+    assert quick[0].with_columns(pl.when(pl.col(pl.String) != "").then(pl.col(pl.String))).equals(slow)
 
 
 class _nothing:
