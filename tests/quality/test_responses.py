@@ -187,3 +187,18 @@ def test_every_assistant_turn_is_checked_and_the_reason_names_the_message():
     assert rejected["b"][0] == "cut_off" and rejected["b"][1].startswith("message 2 (assistant): ends mid-sentence")
     assert rejected["d"] == ("empty_response", "no response")
     assert result.stats["assistant_turns_checked"] == 6
+
+
+def test_the_same_reply_to_different_askers_is_canned_whatever_the_mention():
+    askers = ["kim", "lee", "ana", "bo", "cy"]
+    rows = pl.DataFrame(
+        {
+            "id": askers,
+            "text": [f"my account {i} is locked, what can I do about it?" for i in range(5)],
+            "response": [
+                f"@{name} Please send us an email at help.example.com/requests and we will assist." for name in askers
+            ],
+        }
+    )
+    kept = ResponseChecks().apply(rows).kept
+    assert kept["response_flags"].list.contains("canned_answer").all()

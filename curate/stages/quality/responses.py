@@ -73,6 +73,7 @@ BRACKETED = r"\[[^\[\]\n]{1,80}\](?:[^(]|$)"
 CHECKBOX_OR_FOOTNOTE = r"^\[\s*(?:\d+|x|X)?\s*\]|\{\{"  # `[{{Website Name}}]` is counted as a template slot
 LOG_SCALE_FLOOR = 0.1  # a set of near-identical lengths would make every small difference an outlier
 COPY_NGRAM = 3
+MENTION = r"(?:^|\s)@\w+"
 
 
 def answer_histogram(rows: pl.DataFrame) -> pl.DataFrame:
@@ -85,7 +86,7 @@ def answer_histogram(rows: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.lit("words").alias("kind"), pl.lit(None, pl.UInt64).alias("prompt"))
     )
     pairs = (
-        answered.group_by(normalized_text(RESPONSE).hash().alias("key"), normalized_text(TEXT).hash().alias("prompt"))
+        answered.group_by(answer_key().alias("key"), normalized_text(TEXT).hash().alias("prompt"))
         .agg(pl.len().cast(pl.Int64).alias("n"))
         .with_columns(pl.lit("answer").alias("kind"))
     )
@@ -101,6 +102,12 @@ def answer_histogram(rows: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(
         [lengths.select("kind", "key", "prompt", "n"), pairs.select("kind", "key", "prompt", "n"), unterminated]
     )
+
+
+def answer_key() -> pl.Expr:
+    """What makes two answers the same answer: their normalised text without @mentions (a chat reply addresses its
+    asker: "@kim Please send us an email at ..." is the same canned answer as "@lee Please send us ...")."""
+    return normalized_text(pl.col(RESPONSE).str.replace_all(MENTION, "")).hash()
 
 
 def response_words() -> pl.Expr:
@@ -253,7 +260,7 @@ class ResponseChecks(Filter):
             .otherwise(0.0)
             .round(3)
             .alias("r_prompt_copy"),
-            normalized_text(RESPONSE).hash().alias("_answer_key"),
+            answer_key().alias("_answer_key"),
         )
         scored = scored.join(
             prompts_per_answer, left_on="_answer_key", right_on="key", how="left", maintain_order="left"
