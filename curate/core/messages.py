@@ -12,13 +12,15 @@ the list back as it came in.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from curate.core.columns import MESSAGES, PII_TURNS
-from curate.core.pii import PiiFinder, redact_columns
+from curate.core.pii import PiiFinder, PiiSpan, redact_columns
 
 Message = dict[str, Any]
 
@@ -120,12 +122,15 @@ def turn_label(messages: list[Message], number: int) -> str:
     return f"message {number} ({role})"
 
 
-def redact_frame(rows: pl.DataFrame, columns: list[str], finder: PiiFinder, on_progress=None):
+def redact_frame(
+    rows: pl.DataFrame, columns: list[str], finder: PiiFinder, on_progress=None, answer_finder: PiiFinder | None = None
+):
     """`redact_columns` over the text columns, `redact_messages` over a conversation's `messages` (and `pii_turns`
-    written): the frame, the kinds found per row position and the placeholder counts."""
+    written; `answer_finder` for the assistant's messages): the frame, the kinds found per row position and the
+    placeholder counts."""
     redacted, kinds_by_row, totals = redact_columns(rows, [c for c in columns if c != MESSAGES], finder, on_progress)
     if MESSAGES in columns and MESSAGES in rows.columns:
-        conversations, turns, turn_kinds, turn_totals = redact_messages(rows[MESSAGES], finder)
+        conversations, turns, turn_kinds, turn_totals = redact_messages(rows[MESSAGES], finder, answer_finder)
         totals.update(turn_totals)
         for position, found in turn_kinds.items():
             kinds_by_row.setdefault(position, set()).update(*found.values())
@@ -133,23 +138,58 @@ def redact_frame(rows: pl.DataFrame, columns: list[str], finder: PiiFinder, on_p
     return redacted, kinds_by_row, totals
 
 
-def redact_messages(conversations: pl.Series, finder: PiiFinder) -> tuple[pl.Series, pl.Series, dict, Counter]:
+TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})  # North American toll-free: a business line
+ROLE_ADDRESS = re.compile(
+    r"(?i)^(?:abuse|support|help|helpdesk|info|service|customerservice|customercare|care|contact|privacy|security"
+    r"|phish|reportphish|spam|noreply|no-reply|feedback|sales|billing|legal|press)@"
+)
+BUSINESS_CONTACTS = ("toll_free", "role_email")
+
+
+@dataclass
+class AnswerFinder(PiiFinder):
+    """The PII finder for an agent's answers, leaving the business contacts it names as they are (`keep`): a toll-free
+    number or a role address (`abuse@chase.com`) is the company's, and a responder trained on `[PHONE]` would say it."""
+
+    keep: tuple[str, ...] = ()
+
+    def find(self, text: str, open_gates: list[bool] | None = None) -> list[PiiSpan]:
+        return [span for span in super().find(text, open_gates) if not self.business_contact(span)]
+
+    def business_contact(self, span: PiiSpan) -> bool:
+        if span.kind == "PHONE" and "toll_free" in self.keep:
+            digits = re.sub(r"\D", "", span.value)
+            digits = digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+            return len(digits) == 10 and digits[:3] in TOLL_FREE
+        return span.kind == "EMAIL" and "role_email" in self.keep and bool(ROLE_ADDRESS.match(span.value))
+
+
+def redact_messages(
+    conversations: pl.Series, finder: PiiFinder, answer_finder: PiiFinder | None = None
+) -> tuple[pl.Series, pl.Series, dict, Counter]:
     """Every message's content redacted (each text part of a list of parts; roles, tool calls and other keys as they
-    are); returns the conversations, the messages changed per row (`pii_turns`), {row: {message number: kinds}} and
-    the placeholder counts."""
+    are; the assistant's with `answer_finder` when given); returns the conversations, the messages changed per row
+    (`pii_turns`), {row: {message number: kinds}} and the placeholder counts."""
     parsed = [load(c) for c in conversations.to_list()]
     texts: list[str] = []
     owners: list[tuple[int, int]] = []  # (row, message number) of each text
     for row, messages in enumerate(parsed):
         for number, message in enumerate(messages, start=1):
             map_content(message, lambda text, at=(row, number): texts.append(text) or owners.append(at) or text)
-    contents = pl.DataFrame({"content": texts}, schema={"content": pl.String})
-    contents, kinds_by_text, totals = redact_columns(contents, ["content"], finder)
+    redacted, kinds_by_text, totals = list(texts), {}, Counter()
+    is_answer = [parsed[row][number - 1].get("role") == "assistant" for row, number in owners]
+    for group_finder, answers in ((finder, False), (answer_finder or finder, True)):
+        index = [i for i, answer in enumerate(is_answer) if answer == answers]
+        contents = pl.DataFrame({"content": [texts[i] for i in index]}, schema={"content": pl.String})
+        contents, kinds, counts = redact_columns(contents, ["content"], group_finder)
+        totals.update(counts)
+        for position, text in enumerate(contents["content"].to_list()):
+            redacted[index[position]] = text
+        kinds_by_text.update({index[position]: found for position, found in kinds.items()})
     found: dict[int, dict[int, set[str]]] = {}
     for index, kinds in kinds_by_text.items():
         row, number = owners[index]
         found.setdefault(row, {}).setdefault(number, set()).update(kinds)
-    redacted = contents["content"].to_list()
     starts = {}  # each row's first text
     for index, (row, _) in enumerate(owners):
         starts.setdefault(row, index)

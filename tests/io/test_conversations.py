@@ -212,3 +212,23 @@ def test_a_messages_column_that_holds_no_conversation_is_refused(tmp_path):
     (tmp_path / "t.csv").write_text("text,messages\nwhere is my order,see the thread\n", encoding="utf-8")
     with pytest.raises(InputError, match="not a list of"):
         read_input(InputSpec(path=tmp_path / "t.csv"))
+
+
+def test_an_agents_business_contacts_can_stay_while_personal_ones_go():
+    from curate.stages.clean.redact import Redact
+
+    turns = [
+        {"role": "user", "content": "My work line is 1-800-555-0100 and my mail is kim.lee@example.com, call me."},
+        {
+            "role": "assistant",
+            "content": "Call us on 1-800-555-0199 or write to support@shop.example; I am jane.doe@example.com.",
+        },
+    ]
+    rows = pl.DataFrame({"id": ["c"], "text": [turns[0]["content"]], "messages": [json.dumps(turns)]})
+    kept = Redact(keep_in_answers=["toll_free", "role_email"]).apply(rows).kept
+    user, answer = (m["content"] for m in json.loads(kept["messages"][0]))
+    assert user == "My work line is [PHONE] and my mail is [EMAIL], call me."
+    assert answer == "Call us on 1-800-555-0199 or write to support@shop.example; I am [EMAIL]."
+    assert kept["pii_turns"][0] == "message 1 (user): EMAIL, PHONE; message 2 (assistant): EMAIL"
+    everything = json.loads(Redact().apply(rows).kept["messages"][0])[1]["content"]
+    assert everything == "Call us on [PHONE] or write to [EMAIL]; I am [EMAIL_2]."

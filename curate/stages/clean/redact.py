@@ -5,12 +5,12 @@ messages they were found in. The detectors live in `curate.core.pii`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import polars as pl
 
 from curate.core.columns import MESSAGES, PII, RESPONSE, TEXT
-from curate.core.messages import redact_frame
+from curate.core.messages import AnswerFinder, redact_frame
 from curate.core.errors import InputError
 from curate.core.pii import PII_KINDS, PiiFinder, PiiKind
 from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
@@ -25,6 +25,9 @@ class Redact(Stage):
     # The text, the response and a conversation's messages; name other columns that carry personal data
     # (`customer_email`...) here. rejected.parquet and the run's other files are redacted in these columns as well.
     columns: list[str] = field(default_factory=lambda: [TEXT, RESPONSE, MESSAGES])
+    # In a conversation's assistant messages, the company's own contacts left as they are: toll-free numbers,
+    # role addresses (`support@`, `abuse@`). None by default; the conversations recipe keeps both.
+    keep_in_answers: list[Literal["toll_free", "role_email"]] = field(default_factory=list)
 
     name: ClassVar[str] = "redact"
     row_local: ClassVar[bool] = True
@@ -39,7 +42,8 @@ class Redact(Stage):
             )
         on_progress = ctx.reporter(self.name, "texts examined for PII") if ctx else None
         finder = PiiFinder(tuple(self.kinds), self.phone_region)
-        redacted, kinds_by_row, totals = redact_frame(rows, self.columns, finder, on_progress)
+        answers = AnswerFinder(tuple(self.kinds), self.phone_region, keep=tuple(self.keep_in_answers))
+        redacted, kinds_by_row, totals = redact_frame(rows, self.columns, finder, on_progress, answers)
         pii = [",".join(sorted(kinds_by_row[i])) if i in kinds_by_row else None for i in range(rows.height)]
         kept = redacted.with_columns(pl.Series(PII, pii, dtype=pl.String))
         stats = {"rows_with_pii": len(kinds_by_row), "placeholders": dict(sorted(totals.items()))}
