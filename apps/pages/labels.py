@@ -1,5 +1,6 @@
 """Explorer page: labels. Classes before and after, per split and through rebalancing; bias findings; flags."""
 
+import altair as alt
 import polars as pl
 import streamlit as st
 from shared import review_rows, run_data
@@ -18,14 +19,19 @@ st.caption(
 )
 st.subheader("Class distribution: input and approved")
 st.markdown(f"{distribution.height} classes")
-st.bar_chart(
-    distribution.to_pandas(),
-    x="label",
-    y=["input", "approved"],
-    stack=False,
-    horizontal=True,
-    sort=False,
-    height=max(300, 22 * distribution.height),
+long = distribution.unpivot(index="label", on=["input", "approved"], variable_name="rows of", value_name="rows")
+st.altair_chart(
+    alt.Chart(long.to_pandas())
+    .mark_bar()
+    .encode(
+        y=alt.Y("label:N", sort=distribution["label"].to_list(), axis=alt.Axis(labelLimit=260, labelOverlap=False)),
+        yOffset="rows of:N",
+        x=alt.X("rows:Q", title="rows"),
+        color=alt.Color("rows of:N", legend=alt.Legend(orient="top", title=None)),
+        tooltip=["label", "rows of", alt.Tooltip("rows:Q", format=",")],
+    )
+    .properties(height=30 * distribution.height),
+    width="stretch",
 )
 st.dataframe(distribution, hide_index=True)
 st.subheader("Per split, and through rebalancing")

@@ -117,20 +117,27 @@ st.subheader("Every row in the queue")
 columns = ["id", Q.PRIORITY, Q.WHY, Q.CONFIDENCE, "label", "label_suggested", Q.VALUE, Q.REVIEW_STATUS, Q.DECIDED_BY]
 columns += [STATUS, "reason", "text"]
 table = st.dataframe(
-    shown.select([c for c in columns if c in shown.columns]),
+    shown.select([c for c in columns if c in shown.columns]).with_columns(pl.col(Q.DECIDED_BY).fill_null("")),
     hide_index=True,
     width="stretch",
     on_select="rerun",
     selection_mode="multi-row",
     key="queue_table",
     column_config={
-        Q.PRIORITY: st.column_config.NumberColumn("priority", format="%.2f", width="small"),
-        Q.CONFIDENCE: st.column_config.NumberColumn("confidence", format="%.2f", width="small"),
-        Q.VALUE: st.column_config.NumberColumn("KNN-Shapley", format="%+.5f", width="small"),
-        Q.WHY: st.column_config.ListColumn("why", width="medium"),
-        Q.REVIEW_STATUS: st.column_config.TextColumn("status", width="small"),
-        Q.DECIDED_BY: st.column_config.TextColumn("decided by", width="small"),
-        "text": st.column_config.TextColumn("text", width="large"),
+        "id": st.column_config.TextColumn("id", width=110),
+        Q.PRIORITY: st.column_config.NumberColumn("priority", format="%.2f", width=80),
+        Q.WHY: st.column_config.ListColumn("why", width=260),
+        Q.CONFIDENCE: st.column_config.NumberColumn("confidence", format="%.2f", width=100),
+        "label": st.column_config.TextColumn("label", width=200),
+        "label_suggested": st.column_config.TextColumn("suggested", width=200),
+        Q.VALUE: st.column_config.NumberColumn(
+            "KNN-Shapley", format="%+.5f", width=120, help="the row's value as a training example (below 0: harmful)"
+        ),
+        Q.REVIEW_STATUS: st.column_config.TextColumn("status", width=90),
+        Q.DECIDED_BY: st.column_config.TextColumn("decided by", width=110),
+        STATUS: st.column_config.TextColumn("in the run", width=100),
+        "reason": st.column_config.TextColumn("reason", width=170),
+        "text": st.column_config.TextColumn("text", width=600),
     },
 )
 selected = [shown["id"][i] for i in (table.selection.rows if table else [])]

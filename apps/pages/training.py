@@ -47,8 +47,8 @@ st.caption(
     "(column), coloured by their share of the true label's rows; the diagonal is right. Click a cell for its rows."
 )
 base = alt.Chart(grid.to_pandas()).encode(
-    x=alt.X("predicted:N", title="predicted", axis=alt.Axis(labelAngle=-50, labelLimit=220)),
-    y=alt.Y(f"{LABEL}:N", title="true label", axis=alt.Axis(labelLimit=240)),
+    x=alt.X("predicted:N", title="predicted", axis=alt.Axis(labelAngle=-50, labelLimit=240, labelOverlap=False)),
+    y=alt.Y(f"{LABEL}:N", title="true label", axis=alt.Axis(labelLimit=240, labelOverlap=False)),
 )
 cell = alt.selection_point(name="cell", fields=[LABEL, "predicted"])
 heatmap = (
@@ -67,7 +67,7 @@ counts = (
         color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("#333333")),
     )
 )
-side = 24 * max(grid[LABEL].n_unique(), 4)
+side = 26 * max(grid[LABEL].n_unique(), 4)  # every label readable on both axes
 clicked = st.altair_chart((heatmap + counts).properties(width=side, height=side), on_select="rerun", key="confusion")
 if result["curve_png"] is not None:
     st.image(str(result["curve_png"]), caption="training curve", width=640)
