@@ -58,7 +58,8 @@ def word_differences(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
     in_a, in_b = set(a), set(b)
     if len(in_a) == len(a) and len(in_b) == len(b):  # no word repeats: the multiset differences, in the same order
         return [w for w in a if w not in in_b], [w for w in b if w not in in_a]
-    return list((Counter(a) - Counter(b)).elements()), list((Counter(b) - Counter(a)).elements())
+    counts_a, counts_b = Counter(a), Counter(b)
+    return list((counts_a - counts_b).elements()), list((counts_b - counts_a).elements())
 
 
 def differ_by_a_word(a: list[str], b: list[str], frequency: Counter, stop_words: frozenset[str]) -> bool:
@@ -98,14 +99,9 @@ def document_frequency(texts: list[str] | pl.LazyFrame, words: set[str]) -> Coun
     """How many of `texts` use each of `words` (split on spaces), counted by polars rather than a Python loop; `texts`
     may be a lazy frame of one column (a streamed run's, on disk), read by polars' streaming engine."""
     frame = texts if isinstance(texts, pl.LazyFrame) else pl.LazyFrame({"text": pl.Series(texts, dtype=pl.String)})
-    wanted = pl.Series(list(words), dtype=pl.String).implode()
+    per_text = frame.select(pl.all().str.split(" ").list.unique().alias("word")).explode("word")
     counts = (
-        frame.select(pl.first().alias("word"))
-        .with_row_index("text")
-        .with_columns(pl.col("word").str.split(" "))
-        .explode("word")
-        .filter(pl.col("word").is_in(wanted))  # the few words asked about, before each text's are made distinct
-        .unique()
+        per_text.filter(pl.col("word").is_in(pl.Series(list(words), dtype=pl.String).implode()))
         .group_by("word")
         .len()
         .collect(engine="streaming")
