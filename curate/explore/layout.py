@@ -72,7 +72,7 @@ def layout_file(keys: pl.Series, method: str, seed: int, model: str | None, cach
 def one_blas_thread():
     """Small products run on one BLAS thread: on a busy two-core machine a threaded BLAS spins for seconds on a product
     that takes 50 ms alone (measured: PCA of 1,841 × 384 in 4.8 s threaded, 0.05 s on one thread)."""
-    from threadpoolctl import threadpool_limits  # scikit-learn's dependency, a core dependency of curate
+    from threadpoolctl import threadpool_limits
 
     return threadpool_limits(1, user_api="blas")
 
