@@ -1,0 +1,62 @@
+"""CSV ingest against polars: curate's `read_input` (line-accurate errors, ids checked unique, empty texts rejected,
+the file's sha256 fingerprint) and `pl.read_csv` reading the same ticket CSV whole into memory, same columns.
+
+    .venv/bin/python benchmarks/ingest_speed.py [--rows 1000000] [--repeats 5]
+
+Both run in one process, interleaved (polars first in odd rounds, curate first in even ones); the figures are medians.
+polars is timed twice, with its type inference and with every column read as text (as curate reads), and the faster
+of the two is the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from curate.io.readers import read_input
+from curate.io.spec import InputSpec
+from curate.samples.scale_tickets import generate_tickets
+
+
+def timed(read) -> tuple[float, int]:
+    started = time.perf_counter()
+    rows = read()
+    return time.perf_counter() - started, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    path = Path(tempfile.mkdtemp(prefix="curate-ingest-")) / "tickets.csv"
+    generate_tickets(args.rows).write_csv(path)
+    spec = InputSpec(path=path, text="text", id="id", label="label")
+    contenders = {
+        "pl.read_csv": lambda: pl.read_csv(path).height,
+        "pl.read_csv, all text": lambda: pl.read_csv(path, infer_schema=False).height,
+        "curate read_input": lambda: read_input(spec).result.kept.height,
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    for round_ in range(args.repeats):
+        order = list(contenders) if round_ % 2 == 0 else list(reversed(contenders))
+        for name in order:
+            took, rows = timed(contenders[name])
+            assert rows == args.rows, (name, rows)
+            seconds[name].append(took)
+    median = {name: statistics.median(times) for name, times in seconds.items()}
+    baseline = min(median["pl.read_csv"], median["pl.read_csv, all text"])
+    size = path.stat().st_size / 1e6
+    print(f"{args.rows:,} ticket rows ({size:.0f} MB CSV), medians of {args.repeats} interleaved rounds")
+    print(f"{'reader':<24} {'seconds':>8} {'rows/s':>12} {'x polars':>9}")
+    for name, took in median.items():
+        print(f"{name:<24} {took:>8.3f} {args.rows / took:>12,.0f} {baseline / took:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
