@@ -116,6 +116,33 @@ def with_prompt(conversation: str, prompt: str) -> str:
     return dump(messages)
 
 
+KNOWN_KEYS = frozenset({"role", "content", "name", "function_call", "tool_calls", "tool_call_id", "weight"})
+KNOWN_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+
+def format_errors(record: Any) -> list[str]:
+    """What OpenAI's fine-tuning format checks (the data-preparation cookbook's) find wrong with one exported record,
+    by their names; tool calls accepted as the API accepts them."""
+    messages = record.get("messages") if isinstance(record, dict) else None
+    if not isinstance(messages, list) or not messages:
+        return ["missing_messages_list"]
+    errors = []
+    for message in messages:
+        if not isinstance(message, dict) or "role" not in message or "content" not in message:
+            errors.append("message_missing_key")
+            continue
+        if set(message) - KNOWN_KEYS:
+            errors.append("message_unrecognized_key")
+        if message["role"] not in KNOWN_ROLES:
+            errors.append("unrecognized_role")
+        calls = message.get("tool_calls") or message.get("function_call")
+        if not calls and not (content_text(message).strip() and isinstance(message["content"], (str, list))):
+            errors.append("missing_content")
+    if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages):
+        errors.append("example_missing_assistant_message")
+    return sorted(set(errors))
+
+
 def turn_label(messages: list[Message], number: int) -> str:
     """`message 3 (assistant)`: how a reason names the turn it is about."""
     role = messages[number - 1].get("role", "?") if 0 < number <= len(messages) else "?"

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import curate
 from curate.cli.main import app
+from curate.core import messages as chat
 from curate.samples.scale_tickets import BITEXT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,8 +75,9 @@ def run_and_export(source: Path, out: Path) -> tuple[curate.Run, list[dict]]:
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["export", str(out / "run"), "--out", str(out / "chat.jsonl"), "--format", "openai"])
     assert result.exit_code == 0, result.output
-    lines = (out / "chat.jsonl").read_text(encoding="utf-8").splitlines()
-    return curate.load_run(out / "run"), [json.loads(line) for line in lines]
+    records = [json.loads(line) for line in (out / "chat.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [chat.format_errors(record) for record in records] == [[]] * len(records)  # the cookbook's format checks
+    return curate.load_run(out / "run"), records
 
 
 def test_a_multi_turn_file_survives_run_and_export_turn_for_turn(tmp_path):
@@ -232,3 +234,13 @@ def test_an_agents_business_contacts_can_stay_while_personal_ones_go():
     assert kept["pii_turns"][0] == "message 1 (user): EMAIL, PHONE; message 2 (assistant): EMAIL"
     everything = json.loads(Redact().apply(rows).kept["messages"][0])[1]["content"]
     assert everything == "Call us on [PHONE] or write to [EMAIL]; I am [EMAIL_2]."
+
+
+def test_the_cookbook_format_checks_name_what_is_wrong():
+    assert chat.format_errors({"messages": MULTI_TURN}) == chat.format_errors({"messages": TOOLS}) == []
+    assert chat.format_errors({"messages": []}) == ["missing_messages_list"]
+    assert chat.format_errors({"messages": [{"role": "user", "content": "hi"}]}) == [
+        "example_missing_assistant_message"
+    ]
+    odd = [{"role": "bot", "content": "", "mood": "glad"}, {"role": "assistant", "content": "ok"}]
+    assert chat.format_errors({"messages": odd}) == ["message_unrecognized_key", "missing_content", "unrecognized_role"]
