@@ -66,7 +66,7 @@ def views(messages: list[Message]) -> tuple[str, str | None, str | None]:
     by_role: dict[str, list[str]] = {}
     for message in messages:
         by_role.setdefault(str(message.get("role")), []).append(content_text(message))
-    assistant = [text for text in by_role.get("assistant", [])]
+    assistant = by_role.get("assistant", [])
     return (
         "\n\n".join(by_role.get("user", [])),
         assistant[-1] if assistant else None,
