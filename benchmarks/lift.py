@@ -204,7 +204,7 @@ BEHAVIOUR = 2
 
 # Parameters added after cells were measured, with the value that does what the stage did before on labelled text
 # (no `messages` column there; exact dedup keyed on the text): left out of the hash at that value, so the cells stay.
-LATER_ADDITIONS = {("dedup", "key"): "text"}
+LATER_ADDITIONS = {("dedup", "key"): "text", ("redact", "keep_in_answers"): [], ("responses", "turns"): "last"}
 LATER_LIST_ITEMS = {("redact", "columns"): "messages"}
 
 
