@@ -1,7 +1,9 @@
 """Ingest: read a file into rows with `id`, `text`, `label` (and `response`), or say exactly what is wrong.
 
 Polars does the reading; a light pass of Python's csv/json finds the line of a malformed row, so
-errors name the file and line. With `on_bad_rows: reject` such rows go to the rejected set instead.
+errors name the file and line (a CSV is checked on its bytes first: while its records are regular, polars' reading
+is kept and each record's line follows from the newlines; the csv module reads from the first block that is not).
+With `on_bad_rows: reject` such rows go to the rejected set instead.
 `Ingest` is the run's first stage: it is given no rows and returns what it read, so it is reported,
 counted and checked like every other stage.
 """
