@@ -51,3 +51,34 @@ def test_unlabelled_rows_are_split_by_the_shares_in_memory_and_streamed(tmp_path
     assert in_memory.equals(streamed)
     shares = in_memory["split"].value_counts(normalize=True)
     assert abs(dict(zip(shares["split"], shares["proportion"]))["train"] - 0.8) < 0.1
+
+
+def test_a_rerun_after_a_few_review_decisions_moves_only_rows_at_the_cut_points():
+    """A reviewer relabels one row and rejects two; the rerun's split must show what changed, not reshuffle the set:
+    every other row keeps its split, except at most a group or two at each cut point of the labels involved."""
+    from curate.samples.scale_tickets import utterance_pool
+
+    pool = utterance_pool().head(3000)
+    rows = pool.select(
+        pl.format("r{}", pl.int_range(pl.len())).alias("id"),
+        pl.col("instruction").alias("text"),
+        pl.col("intent").alias("label"),
+    )
+    before = Split(validation=0.1, test=0.1, seed=7).apply(rows).kept
+    labels = sorted(rows["label"].unique().to_list())
+    relabelled = rows.filter(pl.col("label") == labels[0])["id"][0]
+    rejected = [rows.filter(pl.col("label") == labels[1])["id"][0], rows.filter(pl.col("label") == labels[2])["id"][0]]
+    changed = rows.filter(~pl.col("id").is_in(rejected)).with_columns(
+        pl.when(pl.col("id") == relabelled).then(pl.lit(labels[3])).otherwise(pl.col("label")).alias("label")
+    )
+    after = Split(validation=0.1, test=0.1, seed=7).apply(changed).kept
+    moved = (
+        before.join(after, on="id", suffix="_after")
+        .filter((pl.col("split") != pl.col("split_after")) & (pl.col("id") != relabelled))
+        .height
+    )
+    involved = before.filter(pl.col("label").is_in(labels[:4]))
+    assert moved <= 4 * 2 * 3, (
+        f"{moved} rows moved between splits after three decisions"
+    )  # 4 labels, 2 cuts, a group of ≤3
+    assert moved < involved.height * 0.05

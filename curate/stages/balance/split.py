@@ -27,12 +27,13 @@ from curate.core.stage import ROW, RunContext, Stage, StageResult, empty_rejecte
 
 
 def assign_groups(groups: pl.DataFrame, validation: float, test: float, seed: int) -> pl.DataFrame:
-    """Give each group (with `size` and `label`) a split so that each label's rows divide by the shares."""
-    rng = np.random.default_rng(seed)
+    """Give each group (with `size`, `label` and `_key`, the id of its first row) a split so that each label's rows
+    divide by the shares. Groups are ordered by a seeded hash of their key, not by one random permutation drawn for
+    all labels: a rerun after a reviewer relabels or rejects a row moves only the groups at that label's cut points
+    (a shared permutation moved 18 unrelated rows of a 150-row run after two decisions)."""
     out = []
     for label_groups in groups.partition_by(LABEL, maintain_order=True):
-        order = rng.permutation(label_groups.height)
-        shuffled = label_groups[order.tolist()]
+        shuffled = label_groups.sort(pl.col("_key").hash(seed), "_key")
         total = shuffled["size"].sum()
         # A group goes to the split in which its first row falls, by cumulative size.
         start = (shuffled["size"].cum_sum() - shuffled["size"]).to_numpy() / max(total, 1)
@@ -135,6 +136,7 @@ class Split(Stage):
             pl.lit(1, pl.UInt32).alias("size"), labels.filter(pl.Series(~clustered)).fill_null("").alias(LABEL)
         )
         groups = pl.concat([shared, alone]).sort("_first")  # in the order of each group's first row
+        groups = groups.with_columns(rows[ID].gather(groups["_first"]).alias("_key"))
         assigned = assign_groups(groups, self.validation, self.test, (ctx or RunContext()).seed_for(self.seed))
         code_of_group = np.zeros(2 * n, dtype=np.int8)
         code_of_group[assigned["_group"].to_numpy()] = (
