@@ -69,7 +69,7 @@ def chart(points: pl.DataFrame, labels: list[str], highlight: str) -> alt.Chart:
             ),
             size=alt.condition(alt.datum.mark == "approved", alt.value(35), alt.value(110)),
             order=alt.condition(alt.datum.label == highlight, alt.value(1), alt.value(0)),
-            tooltip=[c for c in ("id", "label", STATUS, "stage", "reason", "label_suggested", "flags", "text")],
+            tooltip=[f"{c}:N" for c in ("id", "label", STATUS, "stage", "reason", "label_suggested", "flags", "text")],
         )
         .add_params(alt.selection_point(name="point", fields=["id"]))
         .properties(height=640)

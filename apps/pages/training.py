@@ -30,6 +30,9 @@ if "probe" in metrics:
         f"{metrics['macro_f1'] - metrics['probe']['macro_f1']:+.3f} fine-tune",
         help=metrics["probe"].get("what"),
     )
+if metrics.get("kept"):  # the runner may keep its probe: a reader must know which model these scores are
+    say = st.info if metrics["kept"] == "probe" else st.caption
+    say(f"Kept the {metrics['kept']} model: {metrics['kept_why']}.")
 st.subheader("Per class (worst first)")
 st.dataframe(
     result["per_class"],

@@ -32,7 +32,7 @@ def test_overview_shows_the_funnel_and_gate(app, sample_run):
         f"{report['totals']['approved']:,}",
         f"{report['totals']['rejected']:,}",
         "passed",
-        "not signed off",
+        "not signed",
     ]
     funnel = app.dataframe[0].value
     assert list(funnel["stage"]) == [s["stage"] for s in report["stages"]] and list(funnel["rejected"]) == [
@@ -150,6 +150,8 @@ def test_augmentation_training_and_topics(app, sample_run):
     errors = at.dataframe[-1].value
     assert not errors["correct"].any()
     assert at.image[0].captions == ["training curve"] and at.metric[3].label == "probe macro-F1"
+    said = [x.value for x in [*at.info, *at.caption]]
+    assert f"Kept the {metrics['kept']} model: {metrics['kept_why']}." in said  # which model the scores are, and why
     cell = at.selectbox[0].value
     true_label, predicted = cell.rsplit(" (", 1)[0].split(" → ")
     rows = at.dataframe[2].value
