@@ -23,7 +23,16 @@ if REPORT.get("halted"):
     st.error(f"Stopped: {REPORT['halted']}")
 funnel = D.funnel(REPORT)
 st.subheader("Rows through the stages")
-st.bar_chart(funnel.to_pandas(), x="stage", y=["kept", "rejected"], stack=True, horizontal=True, sort=False)
+st.bar_chart(
+    funnel.to_pandas(),
+    x="stage",
+    y=["kept", "rejected"],
+    x_label="stage",
+    y_label="rows",
+    stack=True,
+    horizontal=True,
+    sort=False,
+)
 st.dataframe(funnel, hide_index=True, height=D.table_height(funnel.height))
 
 st.subheader("Flagged rows")

@@ -121,7 +121,11 @@ picked = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key="browser",
-    column_config={R.DECIDED: st.column_config.TextColumn(width="medium")},
+    column_config={
+        R.DECIDED: st.column_config.TextColumn(width="medium"),
+        R.FLAGS: st.column_config.ListColumn(width="medium"),  # flag names read whole ("identity_terms", "toxic_words")
+        "stage": st.column_config.TextColumn(width="small"),
+    },
 )
 selection = shown[ID][picked.selection.rows[0]] if picked and picked.selection.rows else None
 if selection != st.session_state.get("_picked"):  # a new click opens its row; a typed id stays until the next click
