@@ -195,3 +195,34 @@ def test_a_label_fixed_and_a_row_restored_in_the_browser_reach_the_next_run(samp
     assert (
         pl.read_parquet(run / "review" / "decisions.parquet").height == 3
     )  # carried into the new run for the run after it
+
+
+# Text cut by its box: a leaf element whose content is wider than the box that clips it (ellipsis or hidden overflow).
+# Streamlit's "Skip to main content" link is hidden that way on purpose. Data grids draw on a canvas: their cells are
+# read in screenshots, not here.
+CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] *')].filter(el => {
+  const style = getComputedStyle(el);
+  return el.children.length === 0 && el.textContent.trim() && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1
+    && (style.textOverflow === 'ellipsis' || style.overflowX === 'hidden');
+}).map(el => el.textContent.trim().slice(0, 80))"""
+PAGES = ["overview", "review", "changes", "queue", "map", "words", "labels", "duplicates", "rejected", "conversations"]
+PAGES += ["augmentation", "training", "topics"]  # apps/pages/<name>.py, served at /<name> (the overview at /)
+
+
+@needs_chromium
+def test_no_page_cuts_its_text_at_1440_px(sample_run):
+    """Every page of the explorer at 1,440 px: no metric, caption, label or heading cut by its box; a screenshot each."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    cut = {}
+    with served(sample_run) as url, chromium_page() as page:
+        page.set_viewport_size({"width": 1440, "height": 1000})
+        for name in PAGES:
+            page.goto(f"{url}/{'' if name == 'overview' else name}", wait_until="networkidle")
+            page.locator("h1").first.wait_for(timeout=60_000)
+            page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(ARTIFACTS / f"page-{name}-1440.png"))
+            found = page.evaluate(CUT_TEXT)
+            if found:
+                cut[name] = found
+    assert not cut, f"text cut by its box at 1,440 px: {cut}"
