@@ -147,7 +147,7 @@ if view:
         + (f" · suggested `{row[LABEL_SUGGESTED]}`" if row.get(LABEL_SUGGESTED) else "")
         + (f" · flags: {', '.join(row[R.FLAGS])}" if row[R.FLAGS] else "")
     )
-    st.markdown(D.highlight_placeholders(row.get(TEXT) or "") or "*(empty)*")
+    st.markdown(D.shown_text(row.get(TEXT)))
     if view.get("before_clean"):
         st.markdown("**before clean:** " + D.highlight_placeholders(view["before_clean"]))
     for key, title in (

@@ -270,6 +270,18 @@ def highlight_placeholders(text: str) -> str:
     return PLACEHOLDER.sub(lambda m: f"`{m.group(0)}`", text)
 
 
+def shown_text(text: str | None) -> str:
+    """A row's text as Markdown a reviewer can see: placeholders marked, and a text that is empty or only whitespace
+    said in words (drawn as is, it shows as nothing)."""
+    if text is None or text == "":
+        return "*(empty)*"
+    if not text.strip():
+        kinds = {" ": "spaces", "\n": "line breaks", "\t": "tabs"}
+        found = ", ".join(f"{text.count(c)} {name}" for c, name in kinds.items() if c in text)
+        return f"*(only whitespace: {found or f'{len(text)} characters'})*"
+    return highlight_placeholders(text)
+
+
 def page(frame: pl.DataFrame, number: int, size: int = 50) -> pl.DataFrame:
     """One page of a large table: the app never renders a million rows."""
     return frame.slice(max(number - 1, 0) * size, size)
