@@ -61,7 +61,7 @@ def main() -> None:
         started = time.perf_counter()
         trained = train_classifier(train, validation, config, Path(out))
         minutes = (time.perf_counter() - started) / 60
-        metrics = evaluate_classifier(trained, test, Path(out) / "evaluation", config.max_length)
+        metrics = evaluate_classifier(trained, test, Path(out) / "evaluation")
     line = (
         f"cached: {train.height:,} rows, {minutes:.1f} min for the whole fine-tune (probe, cache, {len(trained.history) - 1} epochs, "
         f"validation), {trained.samples_per_second:.0f} rows/s in training steps; test macro-F1 {metrics['macro_f1']:.4f}, "

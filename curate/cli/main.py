@@ -466,7 +466,7 @@ def train(
             out,
             on_step=lambda step, total, loss: progress("train", f"training steps (loss {loss:.3f})", step, total),
         )
-    metrics = evaluate_classifier(trained, evaluation, out / "evaluation", config.max_length)
+    metrics = evaluate_classifier(trained, evaluation, out / "evaluation")
     console.print(
         f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['rows']:,} rows; "
         f"{trained.samples_per_second:.1f} samples/s; results in {out / 'evaluation'}"

@@ -109,7 +109,7 @@ class Train(Stage):
             trained, trials = search(train, validation, config, self.search, out / "search", self.trials, self.strategy)
         else:
             trained, trials = train_classifier(train, validation, config, out, on_step=self.progress(ctx)), []
-        metrics = evaluate_classifier(trained, evaluation, out / "evaluation", self.max_length)
+        metrics = evaluate_classifier(trained, evaluation, out / "evaluation")
         stats = {
             k: round(metrics[k], 4) for k in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
         }

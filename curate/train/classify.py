@@ -464,11 +464,17 @@ def metrics_labels(trained: TrainedModel, rows: pl.DataFrame) -> list[str]:
     return sorted(set(trained.labels) | set(rows[LABEL].to_list()))
 
 
-def evaluate_classifier(trained: TrainedModel, rows: pl.DataFrame, out: Path, max_length: int = 64) -> dict[str, Any]:
-    """Evaluate the best model on `rows`; writes metrics, confusion matrix and predictions (errors first)."""
+def evaluate_classifier(
+    trained: TrainedModel, rows: pl.DataFrame, out: Path, max_length: int | None = None
+) -> dict[str, Any]:
+    """Evaluate the best model on `rows`; writes metrics, confusion matrix and predictions (errors first). Texts are
+    cut where the model was trained to cut them (its saved `max_length`), as the sentence-transformers folder does:
+    a fixed 64 tokens scored long complaints on their first lines while the probe beside them read 256 tokens."""
     from curate.train.metrics import classification_metrics, plot_history, write_evaluation
 
     tokenizer, network, _ = load_classifier(trained.model_dir)
+    if max_length is None:
+        max_length = json.loads((trained.model_dir / LABELS_FILE).read_text())["max_length"]
     rows = rows.filter(pl.col(LABEL).is_not_null())
     unseen = rows.filter(~pl.col(LABEL).is_in(trained.labels)).height
     probabilities = predict(network, tokenizer, rows[TEXT].to_list(), max_length)

@@ -35,7 +35,7 @@ def compare_datasets(
     for name, rows in (("raw", raw), ("curated", curated)):
         step = (lambda s, t, loss, side=name: on_step(side, s, t, loss)) if on_step else None
         trained = train_classifier(rows.filter(pl.col(LABEL).is_not_null()), None, config, out / name, on_step=step)
-        results[name] = evaluate_classifier(trained, evaluation, out / name / "evaluation", config.max_length)
+        results[name] = evaluate_classifier(trained, evaluation, out / name / "evaluation")
     per_class = {
         label: {
             "raw_f1": results["raw"]["per_class"].get(label, {}).get("f1", 0.0),

@@ -332,3 +332,39 @@ def test_a_kept_probe_is_refitted_on_training_and_validation_rows(tiny_model, tm
     binary = lambda coef: np.vstack([-coef / 2, coef / 2])  # sklearn's one-row binary model as two logits
     assert np.allclose(saved, binary(on_all.coef_), atol=1e-4)
     assert not np.allclose(saved, binary(on_train.coef_), atol=1e-4)
+
+
+def test_long_texts_are_scored_where_the_model_cuts_them_not_at_64_tokens(tiny_model, tmp_path):
+    """A text past 64 tokens is evaluated as far as the model was trained to read it (its saved max_length), exactly as
+    the sentence-transformers folder reads it: evaluating at a fixed 64 tokens scored CFPB's complaints on their first
+    lines while the probe beside them read 256 tokens."""
+    import subprocess
+    import sys
+
+    filler = " ".join(["please note the following about my account"] * 10)  # ~80 tokens before the words that matter
+    train = toy().with_columns((pl.lit(filler + " ") + pl.col("text")).alias("text"))
+    evaluation = toy(4).with_columns((pl.lit(filler + " ") + pl.col("text")).alias("text"))
+    config = TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8, early_stopping=0, max_length=120)
+    trained = train_classifier(train, evaluation, config, tmp_path)
+    saved = json.loads((trained.model_dir / "classifier.json").read_text())["max_length"]
+    assert saved > 64
+    evaluate_classifier(trained, evaluation, tmp_path / "evaluation")
+    ours = pl.read_parquet(tmp_path / "evaluation/predictions.parquet").sort("id")
+    script = (
+        "import json, sys\n"
+        "import numpy as np\n"
+        "from sentence_transformers import SentenceTransformer\n"
+        "model = SentenceTransformer(sys.argv[1], device='cpu')\n"
+        "logits = model.encode(json.loads(sys.argv[2]))\n"
+        "p = np.exp(logits - logits.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)\n"
+        "print(json.dumps(p.max(1).tolist()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(trained.model_dir), json.dumps(ours["text"].to_list())],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    standard = json.loads(done.stdout.strip().splitlines()[-1])
+    assert ours["confidence"].to_list() == pytest.approx(standard, abs=1e-4)
