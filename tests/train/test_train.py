@@ -227,33 +227,44 @@ def test_compare_shows_training_steps_of_both_sides_in_a_log(tiny_model, tmp_pat
         assert lines and " 4/4," in lines[-1] and "loss" in lines[-1], result.output
 
 
+def without_curate(model_dir, texts: list[str], body: str, cwd) -> list:
+    """What `body` prints (JSON, its last line) in a fresh Python that loads `model_dir` with sentence-transformers
+    alone (`model`, `texts` given) and never imports curate."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from sentence_transformers import SentenceTransformer\n"
+        "model = SentenceTransformer(sys.argv[1], device='cpu')\n"
+        "texts = json.loads(sys.argv[2])\n" + body + "assert 'curate' not in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(model_dir), json.dumps(texts)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def test_the_saved_model_loads_and_predicts_without_curate(tiny_model, tmp_path):
     """The model folder is a sentence-transformers model whose output is the classifier's logits, with id2label in its
     config: loaded in a fresh Python that never imports curate, it gives curate's predictions on the evaluation rows."""
-    import subprocess
-    import sys
 
     config = TrainConfig(model=tiny_model, epochs=3, lr=5e-3, batch_size=8, early_stopping=0)
     trained = train_classifier(toy(), toy(4), config, tmp_path)
     evaluate_classifier(trained, toy(4), tmp_path / "evaluation")
     ours = pl.read_parquet(tmp_path / "evaluation/predictions.parquet").sort("id")
-    script = (
-        "import json, sys\n"
-        "from sentence_transformers import SentenceTransformer\n"
-        "model = SentenceTransformer(sys.argv[1], device='cpu')\n"
+    predicted = without_curate(
+        trained.model_dir,
+        ours["text"].to_list(),
         "id2label = model[0].auto_model.config.id2label\n"
-        "texts = json.loads(sys.argv[2])\n"
-        "print(json.dumps([id2label[int(i)] for i in model.encode(texts).argmax(1)]))\n"
-        "assert 'curate' not in sys.modules\n"
+        "print(json.dumps([id2label[int(i)] for i in model.encode(texts).argmax(1)]))\n",
+        tmp_path,
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(trained.model_dir), json.dumps(ours["text"].to_list())],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=True,
-    )
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == ours["predicted"].to_list()
+    assert predicted == ours["predicted"].to_list()
 
 
 def test_the_weighting_used_is_reported(tiny_model, tmp_path):
@@ -338,8 +349,6 @@ def test_long_texts_are_scored_where_the_model_cuts_them_not_at_64_tokens(tiny_m
     """A text past 64 tokens is evaluated as far as the model was trained to read it (its saved max_length), exactly as
     the sentence-transformers folder reads it: evaluating at a fixed 64 tokens scored CFPB's complaints on their first
     lines while the probe beside them read 256 tokens."""
-    import subprocess
-    import sys
 
     filler = " ".join(["please note the following about my account"] * 10)  # ~80 tokens before the words that matter
     train = toy().with_columns((pl.lit(filler + " ") + pl.col("text")).alias("text"))
@@ -350,21 +359,13 @@ def test_long_texts_are_scored_where_the_model_cuts_them_not_at_64_tokens(tiny_m
     assert saved > 64
     evaluate_classifier(trained, evaluation, tmp_path / "evaluation")
     ours = pl.read_parquet(tmp_path / "evaluation/predictions.parquet").sort("id")
-    script = (
-        "import json, sys\n"
+    standard = without_curate(
+        trained.model_dir,
+        ours["text"].to_list(),
         "import numpy as np\n"
-        "from sentence_transformers import SentenceTransformer\n"
-        "model = SentenceTransformer(sys.argv[1], device='cpu')\n"
-        "logits = model.encode(json.loads(sys.argv[2]))\n"
+        "logits = model.encode(texts)\n"
         "p = np.exp(logits - logits.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)\n"
-        "print(json.dumps(p.max(1).tolist()))\n"
+        "print(json.dumps(p.max(1).tolist()))\n",
+        tmp_path,
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(trained.model_dir), json.dumps(ours["text"].to_list())],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=True,
-    )
-    standard = json.loads(done.stdout.strip().splitlines()[-1])
     assert ours["confidence"].to_list() == pytest.approx(standard, abs=1e-4)
