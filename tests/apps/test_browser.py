@@ -125,24 +125,35 @@ def test_overview_renders_in_a_real_browser(sample_run):
     assert (ARTIFACTS / "explorer-overview.png").stat().st_size > 10_000
 
 
+# Streamlit keeps the elements of the previous script run on the page, marked stale, until the rerun replaces them:
+# a second decision form's "reviewer" box and the first one's both exist for a moment (a strict-mode failure in CI).
+LIVE = '[data-testid="stElementContainer"]:not([data-stale="true"])'
+
+
+def settled(page):
+    """The page once Streamlit has finished its script run; locate through the result to skip stale elements."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
+    return page.locator(LIVE)
+
+
 def decide_in_browser(page, row_id: str, action: str, reviewer: str) -> None:
     """Open `row_id` on the Review page, choose `action` in the decision form and record it."""
     try:
-        box = page.get_by_label("row id")
+        box = settled(page).get_by_label("row id")
         box.fill(row_id)
         box.press("Enter")
         page.get_by_text(f"{row_id} ·").first.wait_for(timeout=60_000)
         if action == "fix label":  # to the suggested label: the action follows it
-            page.get_by_role("button", name="use the suggestion").click()
+            settled(page).get_by_role("button", name="use the suggestion").click()
         elif action != "keep":
-            page.get_by_text(action, exact=True).click()
-        page.get_by_text(action, exact=True).locator("xpath=ancestor::label").locator("input:checked").wait_for(
-            state="attached", timeout=60_000
-        )
-        name = page.get_by_role("textbox", name="reviewer", exact=True)
+            settled(page).get_by_text(action, exact=True).click()
+        settled(page).get_by_text(action, exact=True).locator("xpath=ancestor::label").locator(
+            "input:checked"
+        ).wait_for(state="attached", timeout=60_000)
+        name = settled(page).get_by_role("textbox", name="reviewer", exact=True)
         name.fill(reviewer)
         name.press("Enter")
-        page.get_by_role("button", name="record decision").click()
+        settled(page).get_by_role("button", name="record decision").click()
         page.get_by_text(f"recorded: {action}").filter(has_text=row_id).wait_for(timeout=60_000)
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
