@@ -325,8 +325,9 @@ MODELS = {"probe": probe_scores, "runner": runner_scores}
 
 # ---------------------------------------------------------------- the grid
 # A model's folder names its version: the runner's cells of before its probe was refitted on training + validation
-# rows (runner/) stay as they were measured, and the current runner's fill runner-2/.
-MODEL_FOLDERS = {"probe": "probe", "runner": "runner-2"}
+# rows (runner/) stay as they were measured, those of before a fine-tune had to beat the probe by more than chance to
+# be kept (runner-2/) too, and the current runner's fill runner-3/.
+MODEL_FOLDERS = {"probe": "probe", "runner": "runner-3"}
 
 
 def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:

@@ -9,7 +9,8 @@ rows each (2,002 rows) from its train split, scored on those intents' test rows 
 Bitext (27 intents), scored on 1,000 other rows, texts that are the same after normalisation on one side. Each cell
 runs the `curate train` command as a user would (its own process, its defaults: 10% of the rows held out for
 validation) and stores what it printed under `benchmarks/results/runner_small/<set>/seed<N>.json`; cells already
-there are skipped, so the table fills over several sittings.
+there are skipped, so the table fills over several sittings. The cells of before a fine-tune had to beat the probe on
+validation by more than chance to be kept stay under `runner_small@kept-on-any-win/`.
 """
 
 from __future__ import annotations

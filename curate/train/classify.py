@@ -8,6 +8,7 @@ stopping) is `curate.train.loop.fit`.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import os
 from pathlib import Path
@@ -358,6 +359,8 @@ def train_classifier(
         else None
     )
 
+    start_right: list[np.ndarray] = []  # validation rows the probe-initialised start (epoch 0) got right
+
     def score_epoch(train_loss: float) -> tuple[float, dict[str, float]]:
         if known is None or not known.height:
             return -train_loss, {}
@@ -367,7 +370,17 @@ def train_classifier(
             probabilities = predict(network, tokenizer, known[TEXT].to_list(), max_length)
         predicted = [labels[i] for i in probabilities.argmax(axis=1)]
         macro_f1 = classification_metrics(known[LABEL].to_list(), predicted, labels)["macro_f1"]
-        return macro_f1, {"validation_macro_f1": macro_f1}
+        right = np.array(predicted) == known[LABEL].to_numpy()
+        if math.isnan(train_loss):  # the start, scored before any step
+            start_right[:] = [right]
+            return macro_f1, {"validation_macro_f1": macro_f1}
+        paired = {}
+        if start_right:  # rows this epoch got right that the start got wrong, and the reverse (not kept on resume)
+            paired = {
+                "validation_gained": int((right & ~start_right[0]).sum()),
+                "validation_lost": int((~right & start_right[0]).sum()),
+            }
+        return macro_f1, {"validation_macro_f1": macro_f1, **paired}
 
     def save_best() -> None:
         save_classifier(network, tokenizer, labels, out / "model", max_length)
@@ -403,10 +416,10 @@ def train_classifier(
             Embedder(config.model), texts + known[TEXT].to_list(), all_targets, probe.C, config.seed, all_weights
         )
         probe_stats["refit_rows"] = len(all_targets)
-        if kept_model(history)["kept"] == "probe":
-            _, saved, _ = load_classifier(out / "model")
-            set_head_from_probe(saved, probe, len(labels))
-            save_classifier(saved, tokenizer, labels, out / "model", max_length)
+        if kept_model(history)["kept"] == "probe":  # the frozen encoder with the probe's head, whatever was saved
+            _, start = load_backbone(config.model, len(labels))
+            set_head_from_probe(start, probe, len(labels))
+            save_classifier(start, tokenizer, labels, out / "model", max_length)
     return TrainedModel(
         out / "model", labels, history, seconds, speed, probe={**probe_stats, "model": probe, "backbone": config.model}
     )
@@ -437,27 +450,45 @@ def row_weights(train: pl.DataFrame, targets: np.ndarray, class_weights: str) ->
     return None, "none"
 
 
+# How far a fine-tuned epoch must beat the probe-initialised start on the validation rows where the two disagree: a
+# one-sided McNemar test at 5% (net rows won >= 1.645 standard errors). The best of several epochs on a validation
+# split of a few hundred rows beats the start by a row or two by chance alone: on 2,000 Bitext rows a fine-tune kept
+# for one row of 200 scored under its probe on the test split, and on CFPB one kept on 71 rows scored 2.3 points under.
+KEEP_FINE_TUNE_Z = 1.645
+
+
 def kept_model(history: list[dict]) -> dict[str, str]:
-    """Which model was saved, and why: the fine-tune keeps the probe-initialised start (epoch 0) unless an epoch beat
-    it on validation, and a reader must know when the "fine-tuned" model is the probe."""
+    """Which model was saved, and why: the probe-initialised start (epoch 0) unless a fine-tuned epoch beat it on
+    validation by more than chance, and a reader must know when the "fine-tuned" model is the probe."""
     scored = [h for h in history if h.get("validation_macro_f1") is not None]
     if not scored or scored[0].get("epoch") != 0:
         return {"kept": "fine-tuned", "kept_why": "no probe-initialised start was scored"}
     best = max(scored, key=lambda h: (h["validation_macro_f1"], -h["epoch"]))
     start = scored[0]["validation_macro_f1"]
+    probe_kept = (
+        "the saved model is the frozen encoder with the probe's head, refitted on the training and validation rows"
+    )
     if best["epoch"] == 0:
         tuned = max((h["validation_macro_f1"] for h in scored[1:]), default=None)
         why = (
-            f"no fine-tuned epoch beat the probe on validation (best {tuned:.4f} against {start:.4f}): the saved model is the "
-            "frozen encoder with the probe's head, refitted on the training and validation rows"
+            f"no fine-tuned epoch beat the probe on validation (best {tuned:.4f} against {start:.4f}): {probe_kept}"
             if tuned is not None
             else "no fine-tuning epoch ran"
         )
         return {"kept": "probe", "kept_why": why}
-    return {
-        "kept": "fine-tuned",
-        "kept_why": f"epoch {best['epoch']} beat the probe on validation ({best['validation_macro_f1']:.4f} against {start:.4f})",
-    }
+    beat = f"epoch {best['epoch']} beat the probe on validation ({best['validation_macro_f1']:.4f} against {start:.4f}"
+    gained, lost = best.get("validation_gained"), best.get("validation_lost")
+    if gained is None:  # resumed past the start: its rows are not known
+        return {"kept": "fine-tuned", "kept_why": beat + ")"}
+    needed = max(1.0, KEEP_FINE_TUNE_Z * math.sqrt(gained + lost))
+    rows = f"{gained} validation rows won and {lost} lost"
+    if gained - lost < needed:
+        return {
+            "kept": "probe",
+            "kept_why": f"{beat}) but by {rows}, which chance explains (a win needs {math.ceil(needed)} net rows): "
+            + probe_kept,
+        }
+    return {"kept": "fine-tuned", "kept_why": f"{beat}; {rows})"}
 
 
 def metrics_labels(trained: TrainedModel, rows: pl.DataFrame) -> list[str]:

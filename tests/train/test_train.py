@@ -369,3 +369,25 @@ def test_long_texts_are_scored_where_the_model_cuts_them_not_at_64_tokens(tiny_m
         tmp_path,
     )
     assert ours["confidence"].to_list() == pytest.approx(standard, abs=1e-4)
+
+
+def test_a_fine_tune_is_kept_only_when_it_beats_the_probe_by_more_than_chance():
+    """The best fine-tuned epoch must win clearly more validation rows than it loses against the probe-initialised start:
+    a one-row win on 200 rows (what kept a fine-tune that scored under its probe on 2,000 Bitext rows) keeps the probe,
+    and says so with the rows; a CLINC150-size win keeps the fine-tune."""
+    from curate.train.classify import kept_model
+
+    def history(gained: int, lost: int, tuned_f1: float) -> list[dict]:
+        return [
+            {"epoch": 0, "validation_macro_f1": 0.9961},
+            {"epoch": 1, "validation_macro_f1": tuned_f1, "validation_gained": gained, "validation_lost": lost},
+            {"epoch": 2, "validation_macro_f1": 0.99, "validation_gained": 1, "validation_lost": 3},
+        ]
+
+    by_chance = kept_model(history(gained=1, lost=0, tuned_f1=1.0))
+    assert by_chance["kept"] == "probe"
+    assert "1 validation rows won and 0 lost" in by_chance["kept_why"] and "frozen encoder" in by_chance["kept_why"]
+    assert kept_model(history(gained=9, lost=5, tuned_f1=1.0))["kept"] == "probe"  # 4 net of 14 disagreements
+    clear = kept_model(history(gained=40, lost=16, tuned_f1=1.0))  # 24 net rows of 1,510, as on CLINC150
+    assert clear["kept"] == "fine-tuned" and "40 validation rows won and 16 lost" in clear["kept_why"]
+    assert kept_model(history(gained=0, lost=0, tuned_f1=0.99))["kept"] == "probe"  # no epoch beat the start
