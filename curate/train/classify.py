@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import ID, LABEL, TEXT
-from curate.core.embed import Embedder
+from curate.core.embed import Embedder, load_sentence_model
 from curate.core.errors import CurateError
 from curate.core.extras import require
 from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
@@ -416,10 +416,11 @@ def train_classifier(
             Embedder(config.model), texts + known[TEXT].to_list(), all_targets, probe.C, config.seed, all_weights
         )
         probe_stats["refit_rows"] = len(all_targets)
-        if kept_model(history)["kept"] == "probe":  # the frozen encoder with the probe's head, whatever was saved
-            _, start = load_backbone(config.model, len(labels))
+        if kept_model(history)["kept"] == "probe":  # the frozen encoder with the probe's head, whatever was saved,
+            _, start = load_backbone(config.model, len(labels))  # reading texts as far as the probe read them
             set_head_from_probe(start, probe, len(labels))
-            save_classifier(start, tokenizer, labels, out / "model", max_length)
+            probe_length = load_sentence_model(config.model).max_seq_length
+            save_classifier(start, tokenizer, labels, out / "model", probe_length)
     return TrainedModel(
         out / "model", labels, history, seconds, speed, probe={**probe_stats, "model": probe, "backbone": config.model}
     )
