@@ -82,3 +82,19 @@ def test_a_rerun_after_a_few_review_decisions_moves_only_rows_at_the_cut_points(
         f"{moved} rows moved between splits after three decisions"
     )  # 4 labels, 2 cuts, a group of ≤3
     assert moved < involved.height * 0.05
+
+
+def test_the_split_of_a_group_is_pinned_to_xxh3_not_to_the_installed_polars(monkeypatch):
+    """Which split a group joins depends on its key and the seed only: pinned here, and polars' hash (stable only within
+    one polars version) is not used for it, so upgrading polars does not move rows between splits."""
+    from curate.stages.balance.split import assign_groups
+
+    def no_polars_hash(*args, **kwargs):
+        raise AssertionError("polars' hash decided a split")
+
+    monkeypatch.setattr(pl.Expr, "hash", no_polars_hash)
+    monkeypatch.setattr(pl.Series, "hash", no_polars_hash)
+    groups = pl.DataFrame({"_key": [f"r{i}" for i in range(10)], "label": ["a"] * 10, "size": [1] * 10})
+    assigned = dict(assign_groups(groups, validation=0.2, test=0.2, seed=7).select("_key", "split").rows())
+    assert sorted(k for k, s in assigned.items() if s == "test") == ["r2", "r5"]  # xxh3_64(key, seed 7), recorded
+    assert sorted(k for k, s in assigned.items() if s == "validation") == ["r8", "r9"]

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 import polars as pl
+import xxhash
 
 from curate.core.columns import ID, LABEL, SPLIT, SPLIT_GROUP, TEST, TEXT, TRAIN, VALIDATION
 from curate.stages.dedup.minhash.lsh import (
@@ -30,10 +31,14 @@ def assign_groups(groups: pl.DataFrame, validation: float, test: float, seed: in
     """Give each group (with `size`, `label` and `_key`, the id of its first row) a split so that each label's rows
     divide by the shares. Groups are ordered by a seeded hash of their key, not by one random permutation drawn for
     all labels: a rerun after a reviewer relabels or rejects a row moves only the groups at that label's cut points
-    (a shared permutation moved 18 unrelated rows of a 150-row run after two decisions)."""
+    (a shared permutation moved 18 unrelated rows of a 150-row run after two decisions). The hash is xxh3, not polars'
+    `Expr.hash`, which polars keeps only within one version: a polars upgrade must not move rows between splits."""
     out = []
     for label_groups in groups.partition_by(LABEL, maintain_order=True):
-        shuffled = label_groups.sort(pl.col("_key").hash(seed), "_key")
+        order = [xxhash.xxh3_64_intdigest(key.encode(), seed=seed) for key in label_groups["_key"].cast(pl.String)]
+        shuffled = (
+            label_groups.with_columns(pl.Series("_order", order, pl.UInt64)).sort("_order", "_key").drop("_order")
+        )
         total = shuffled["size"].sum()
         # A group goes to the split in which its first row falls, by cumulative size.
         start = (shuffled["size"].cum_sum() - shuffled["size"]).to_numpy() / max(total, 1)
