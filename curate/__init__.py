@@ -3,7 +3,8 @@
 `curate.run(recipe, input=None, output=None)` and `curate.load_run(path)` are the Python API
 (imported on first use, so `import curate` stays light)."""
 
-__version__ = "0.1.0"
+from curate._version import __version__ as __version__
+
 __all__ = ["Run", "load_run", "run"]
 
 

@@ -10,7 +10,7 @@ from polars.testing import assert_frame_equal
 
 from curate.core.columns import DETAIL, ID, REASON, STAGE
 from curate.core.context import RunContext
-from curate.pipeline.executor import check_stage_conservation
+from curate.pipeline.conservation import check_stage_conservation
 from curate.recipe.registry import STAGES, build_stage
 
 ENTRIES = [

@@ -28,6 +28,7 @@ import polars as pl
 from curate.core.context import RunContext
 from curate.core.stage import Stage, StageResult
 from curate.io.blocks import Blocks, Pile
+from curate.pipeline.conservation import check_stage_conservation, restore_kept_by_review
 from curate.pipeline.streaming import InProcess, Pieces, stream_stage, streamed_as
 
 ENGINES = ("local", "ray")
@@ -130,8 +131,6 @@ class LocalEngine:
         return blocks
 
     def collected(self, stage: Stage, blocks: Blocks, ctx: RunContext) -> StageResult:
-        from curate.pipeline.executor import check_stage_conservation, restore_kept_by_review
-
         rows = blocks.collect()
         blocks.delete()
         result = stage.apply(rows, ctx)

@@ -1,7 +1,7 @@
 """The executor: runs stages in order (each on the engine it is given) and enforces "nothing is lost".
 
 Where a stage's `apply` runs is the engine's business (`engines.py`: this process, or a Ray cluster);
-the checks here are the same for every engine. Before anything runs it checks that each stage finds
+the checks (`conservation.py`) are the same for every engine. Before anything runs it checks that each stage finds
 the columns it requires. After every stage it checks that kept + rejected is exactly the rows the
 stage was given, plus generated rows that name their source, and puts back any row a reviewer said
 to keep; at the end, that every row the source stage (ingest) produced is approved or rejected
@@ -17,11 +17,17 @@ from typing import Any
 
 import polars as pl
 
-from curate.core.columns import AUGMENTED_FROM, DETAIL, ID, REASON, REVIEW_KEEP, STAGE, TEXT
+from curate.core.columns import DETAIL, ID, REASON, TEXT
 from curate.core.context import RunContext
-from curate.core.errors import ConservationError, RecipeError
+from curate.core.errors import RecipeError
 from curate.core.stage import Artifact, Stage, StageResult, count_reasons, empty_rejected
 from curate.io.blocks import Blocks, Pile
+from curate.pipeline.conservation import (
+    check_run_conservation,
+    check_stage_conservation,
+    restore_kept_by_review,
+    row_ids,
+)
 from curate.pipeline.engines import Engine, LocalEngine
 
 EXAMPLES_PER_REASON = 3
@@ -52,69 +58,6 @@ class RunResult:
     input_rows: int
     halted: str | None = None  # why the run stopped early (a failed gate), if it did
     stages_not_run: list[str] = field(default_factory=list)
-
-
-def _ids(frame: pl.DataFrame | Blocks) -> pl.Series:
-    if isinstance(frame, Blocks):
-        frame = frame.select(ID)
-    return frame[ID] if frame.height else pl.Series(ID, [], dtype=pl.String)
-
-
-def check_stage_conservation(stage: str, given: pl.DataFrame, result: StageResult) -> int:
-    """Raise unless kept + rejected == given + generated rows; return how many rows were generated."""
-    out = pl.concat([_ids(result.kept), _ids(result.rejected)])
-    if out.is_duplicated().any():
-        twice = out.filter(out.is_duplicated()).unique().head(5).to_list()
-        raise ConservationError(f"stage returned rows twice (ids {twice})", stage)
-    given_ids = pl.DataFrame({ID: _ids(given)})
-    out_ids = pl.DataFrame({ID: out})
-    missing = given_ids.join(out_ids, on=ID, how="anti")
-    if missing.height:
-        raise ConservationError(
-            f"{missing.height} of {given.height} rows are neither kept nor rejected (ids {missing[ID].head(5).to_list()})",
-            stage,
-        )
-    new = result.kept.join(given_ids, on=ID, how="anti")
-    if new.height and (AUGMENTED_FROM not in new.columns or new[AUGMENTED_FROM].null_count()):
-        raise ConservationError(f"{new.height} new rows do not say which row they were generated from", stage)
-    invented = result.rejected.join(given_ids, on=ID, how="anti")
-    if invented.height:
-        raise ConservationError(f"rejected {invented.height} rows it was never given", stage)
-    return new.height
-
-
-def check_run_conservation(input_ids: pl.Series, approved: pl.DataFrame, rejected: pl.DataFrame) -> None:
-    """Every input row is approved or rejected exactly once; generated rows are the only extras."""
-    if isinstance(approved, Blocks):  # a streamed run: its ids, read block by block
-        approved = approved.select(*[c for c in (ID, AUGMENTED_FROM) if c in approved.columns])
-    if isinstance(rejected, Blocks):
-        rejected = rejected.select(*[c for c in (ID, AUGMENTED_FROM) if c in rejected.columns])
-    original = approved.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in approved.columns else approved
-    original_rejected = (
-        rejected.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in rejected.columns else rejected
-    )
-    accounted = pl.concat([_ids(original), _ids(original_rejected)])
-    if accounted.len() != input_ids.len() or accounted.is_duplicated().any() or not input_ids.is_in(accounted).all():
-        raise ConservationError(
-            f"{input_ids.len()} input rows, but {original.height} approved + {original_rejected.height} rejected "
-            f"({accounted.n_unique()} distinct ids)",
-            "run",
-        )
-
-
-def restore_kept_by_review(result: StageResult) -> dict[str, int]:
-    """Put back the rows a reviewer said to keep that this stage rejected; returns how many, by reason.
-
-    Here, not in each stage, so that every stage (and every engine) honours a reviewer's `keep` the same way."""
-    if result.rejected.is_empty() or REVIEW_KEEP not in result.rejected.columns:
-        return {}
-    pinned = result.rejected[REVIEW_KEEP].fill_null(False)
-    if not pinned.any():
-        return {}
-    restored = result.rejected.filter(pinned)
-    result.rejected = result.rejected.filter(~pinned)
-    result.kept = pl.concat([result.kept, restored.drop(STAGE, REASON, DETAIL)], how="diagonal_relaxed")
-    return count_reasons(restored)
 
 
 def stage_report(
@@ -196,7 +139,7 @@ def run_stages(
     engine = engine or LocalEngine()
     current = rows if rows is not None else pl.DataFrame(schema={ID: pl.String, TEXT: pl.String})
     check_columns(stages, [] if stages and stages[0].is_source else current.columns)
-    input_ids = _ids(current)
+    input_ids = row_ids(current)
     pile = engine.pile  # where rows gathered over the run are held (past a block, a streaming engine's disk)
     rejected = pile()
     reports: list[StageReport] = []
@@ -219,7 +162,7 @@ def run_stages(
         seconds = time.perf_counter() - started
         if stage.is_source:  # what it read is the run's input: every one of these rows must be accounted for
             current = current.clear()
-            input_ids = pl.concat([_ids(result.kept), _ids(result.rejected)])
+            input_ids = pl.concat([row_ids(result.kept), row_ids(result.rejected)])
         if result.checked is not None:  # a streamed stage: the engine checked every piece against the rows it was given
             added, restored = result.checked
         else:

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from curate import __version__
+from curate._version import __version__
 from curate.core.columns import MESSAGES, RESPONSE, STAGE, TEXT, TEXT_BEFORE_CLEAN
 from curate.core.context import Progress, RunContext
 from curate.core.errors import RecipeError

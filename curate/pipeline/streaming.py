@@ -34,6 +34,7 @@ import polars as pl
 from curate.core.context import RunContext
 from curate.core.stage import GROUP_COLUMNS, ROW, Stage, StageResult, merge_stats
 from curate.io.blocks import BlockFile, Blocks, write_block
+from curate.pipeline.conservation import check_stage_conservation, restore_kept_by_review
 
 PLACE = "_curate_place"  # a paired row's number among all rows, while `finish` numbers it among the paired ones
 
@@ -110,8 +111,6 @@ class Piece:
 def checked(stage: Stage, given: pl.DataFrame, result: StageResult, folder: Path | None) -> Piece:
     """The executor's checks on one piece's result (kept + rejected is exactly `given`, plus generated rows; review's
     keeps put back), its kept rows written to `folder` (None: `result.kept` is not written, the caller merges it)."""
-    from curate.pipeline.executor import check_stage_conservation, restore_kept_by_review
-
     added = check_stage_conservation(stage.display_name, given, result)
     restored = restore_kept_by_review(result)
     return Piece(
