@@ -61,6 +61,52 @@ def map_content(message: Message, change) -> Message:
     return message
 
 
+def map_free_text(message: Message, change) -> Message:
+    """`map_content`, and `change` applied to every string inside the arguments of the message's tool calls (and of a
+    legacy `function_call`): a model that learns `lookup_order({"email": "ana@example.com"})` learns the address as
+    surely as from the text. Arguments that are not JSON are one text; the JSON is written anew only where a string in
+    it changed, so untouched calls keep their exact text."""
+    message = map_content(message, change)
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        calls = [
+            {**call, "function": with_arguments_changed(call["function"], change)}
+            if isinstance(call, dict) and isinstance(call.get("function"), dict)
+            else call
+            for call in calls
+        ]
+        message = {**message, "tool_calls": calls}
+    if isinstance(message.get("function_call"), dict):
+        message = {**message, "function_call": with_arguments_changed(message["function_call"], change)}
+    return message
+
+
+def with_arguments_changed(function: dict[str, Any], change) -> dict[str, Any]:
+    arguments = function.get("arguments")
+    if not isinstance(arguments, str):
+        return function
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        return {**function, "arguments": change(arguments)}
+    changed = False
+
+    def leaves(value):
+        nonlocal changed
+        if isinstance(value, str):
+            new = change(value)
+            changed = changed or new != value
+            return new
+        if isinstance(value, list):
+            return [leaves(v) for v in value]
+        if isinstance(value, dict):
+            return {k: leaves(v) for k, v in value.items()}
+        return value
+
+    parsed = leaves(parsed)
+    return {**function, "arguments": json.dumps(parsed, ensure_ascii=False)} if changed else function
+
+
 def views(messages: list[Message]) -> tuple[str, str | None, str | None]:
     """(text, response, system): the user turns joined, the last assistant turn, the system prompts joined."""
     by_role: dict[str, list[str]] = {}
@@ -194,15 +240,15 @@ class AnswerFinder(PiiFinder):
 def redact_messages(
     conversations: pl.Series, finder: PiiFinder, answer_finder: PiiFinder | None = None
 ) -> tuple[pl.Series, pl.Series, dict, Counter]:
-    """Every message's content redacted (each text part of a list of parts; roles, tool calls and other keys as they
-    are; the assistant's with `answer_finder` when given); returns the conversations, the messages changed per row
+    """Every message's content redacted (each text part of a list of parts), and every string in its tool calls'
+    arguments (other keys as they are; the assistant's with `answer_finder` when given); returns the conversations, the messages changed per row
     (`pii_turns`), {row: {message number: kinds}} and the placeholder counts."""
     parsed = [load(c) for c in conversations.to_list()]
     texts: list[str] = []
     owners: list[tuple[int, int]] = []  # (row, message number) of each text
     for row, messages in enumerate(parsed):
         for number, message in enumerate(messages, start=1):
-            map_content(message, lambda text, at=(row, number): texts.append(text) or owners.append(at) or text)
+            map_free_text(message, lambda text, at=(row, number): texts.append(text) or owners.append(at) or text)
     redacted, kinds_by_text, totals = list(texts), {}, Counter()
     is_answer = [parsed[row][number - 1].get("role") == "assistant" for row, number in owners]
     for group_finder, answers in ((finder, False), (answer_finder or finder, True)):
@@ -223,7 +269,7 @@ def redact_messages(
     values = conversations.to_list()
     for row in found:  # only the conversations redact changed are written anew
         new_texts = iter(redacted[starts[row] :])
-        values[row] = dump([map_content(m, lambda _: next(new_texts)) for m in parsed[row]])
+        values[row] = dump([map_free_text(m, lambda _: next(new_texts)) for m in parsed[row]])
     described = [  # `message 2 (user): EMAIL; message 4 (assistant): NAME, PHONE`
         "; ".join(f"{turn_label(parsed[row], n)}: {', '.join(sorted(found[row][n]))}" for n in sorted(found[row]))
         if row in found

@@ -244,3 +244,33 @@ def test_the_cookbook_format_checks_name_what_is_wrong():
     ]
     odd = [{"role": "bot", "content": "", "mood": "glad"}, {"role": "assistant", "content": "ok"}]
     assert chat.format_errors({"messages": odd}) == ["message_unrecognized_key", "missing_content", "unrecognized_role"]
+
+
+def test_personal_data_in_tool_call_arguments_is_redacted_and_other_calls_keep_their_text():
+    """A tool call's arguments are text a model learns from: the customer's address and phone number in
+    `lookup_customer`'s arguments are replaced like any message's, the JSON stays valid, and a call with nothing
+    personal keeps its arguments character for character."""
+    from curate.stages.clean.redact import Redact
+
+    lookup = '{"email": "ana.silva@example.org", "phone": "+1 415 555 0134", "notes": ["call back", 2]}'
+    track = '{"order":  "5522"}'  # two spaces: untouched text stays as written
+    conversation = [
+        {"role": "user", "content": "Did my refund go through?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "lookup_customer", "arguments": lookup}},
+                {"id": "c2", "type": "function", "function": {"name": "track", "arguments": track}},
+            ],
+        },
+        {"role": "assistant", "content": "Yes, it went through yesterday."},
+    ]
+    rows = pl.DataFrame({"id": ["t1"], "text": ["Did my refund go through?"], "messages": [chat.dump(conversation)]})
+    result = Redact().apply(rows)
+    messages = chat.load(result.kept["messages"][0])
+    calls = {call["function"]["name"]: call["function"]["arguments"] for call in messages[1]["tool_calls"]}
+    assert json.loads(calls["lookup_customer"]) == {"email": "[EMAIL]", "phone": "[PHONE]", "notes": ["call back", 2]}
+    assert calls["track"] == track
+    assert "ana.silva" not in result.kept["messages"][0] and "555 0134" not in result.kept["messages"][0]
+    assert result.kept["pii_turns"][0] == "message 2 (assistant): EMAIL, PHONE"
