@@ -52,8 +52,9 @@ def device() -> str:
 
 @lru_cache(maxsize=4)
 def load_sentence_model(model: str):
-    """Load once per process; a local folder loads with the hub switched off."""
+    """Load once per process; a local folder loads from its files alone (`local_files_only`)."""
     from curate.core.errors import CurateError
+    from curate.core.model_loading import local_files, quiet_transformers
 
     require(
         "a sentence-embedding model (semantic dedup, the label check, augmentation checks)",
@@ -62,16 +63,11 @@ def load_sentence_model(model: str):
         "sentence_transformers",
     )
     path = resolve_model(model)
-    if Path(path).exists():
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
 
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
     try:
-        return SentenceTransformer(path, device=device())
+        with quiet_transformers():
+            return SentenceTransformer(path, device=device(), **local_files(path))
     except OSError as exc:
         raise CurateError(
             f"cannot load embedding model '{model}': {exc}",

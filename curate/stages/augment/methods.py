@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from curate.core.extras import SMOLLM2, require
+from curate.core.model_loading import local_files, quiet_transformers
 from curate.core.text import english_stop_words
 from curate.stages.augment.protect import SENTINEL, negations, protect, restore
 
@@ -232,17 +233,15 @@ class Paraphraser:
 
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as transformers_logging
 
-        transformers_logging.set_verbosity_error()
-        transformers_logging.disable_progress_bar()
         path, gguf = self.model, self.gguf_file
         if path is None:
             spec = importlib.util.find_spec(SMOLLM2)
             path, gguf = spec.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf"
-        kwargs = {"gguf_file": gguf} if gguf else {}
-        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)
+        kwargs = ({"gguf_file": gguf} if gguf else {}) | local_files(path)
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
