@@ -478,7 +478,7 @@ def kept_model(history: list[dict]) -> dict[str, str]:
     if gained - lost < needed:
         return {
             "kept": "probe",
-            "kept_why": f"{beat}) but by {rows}, which chance explains (a win needs {math.ceil(needed)} net rows): "
+            "kept_why": f"{beat}) but by {rows}, which chance explains (a win needs {math.ceil(needed)} more rows won than lost): "
             + probe_kept,
         }
     return {"kept": "fine-tuned", "kept_why": f"{beat}; {rows})"}
