@@ -1,9 +1,14 @@
 """curate: curation and augmentation of support-ticket datasets for fine-tuning.
 
 `curate.run(recipe, input=None, output=None)` and `curate.load_run(path)` are the Python API
-(imported on first use, so `import curate` stays light)."""
+(imported on first use, so `import curate` stays light). What the library logs goes to the `curate` logger, silent
+until the application configures logging (the CLI shows it on its console)."""
+
+import logging
 
 from curate._version import __version__ as __version__
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = ["Run", "load_run", "run"]
 

@@ -122,3 +122,37 @@ def test_the_cycle_finder_reports_the_path():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+def prints_outside_a_script_entry(path: Path) -> list[int]:
+    """Lines that call `print` other than in a module's `main()` or its `if __name__ == "__main__":` block."""
+
+    def is_entry(node: ast.stmt) -> bool:
+        if isinstance(node, ast.FunctionDef) and node.name == "main":
+            return True
+        return isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+
+    return [
+        call.lineno
+        for statement in ast.parse(path.read_text()).body
+        if not is_entry(statement)
+        for call in ast.walk(statement)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
+    ]
+
+
+def test_library_code_logs_instead_of_printing():
+    """The library tells through the `curate` logger (silent by default, a `NullHandler`); only the CLI and a
+    module's own script entry print."""
+    import logging
+
+    import curate
+
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in PACKAGE.rglob("*.py")
+        if "cli" not in path.relative_to(PACKAGE).parts
+        for line in prints_outside_a_script_entry(path)
+    ]
+    assert offenders == []
+    assert any(isinstance(handler, logging.NullHandler) for handler in logging.getLogger(curate.__name__).handlers)
