@@ -17,6 +17,7 @@ planted errors, 86% of them caught.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 import re
 from typing import ClassVar, Literal
@@ -41,32 +42,98 @@ from curate.core.stage import Check, Filter, RunContext
 Action = Literal["drop", "flag"]
 
 
+def out_of_fold_fits(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], splits: list) -> list[np.ndarray]:
+    """`fit_predict(train, test)` for each (train, test) split, side by side on threads (one per core; the fits release
+    the GIL in BLAS and liblinear), each on one BLAS thread. The one BLAS thread is the gain: on a busy two-core machine
+    a threaded BLAS spun on lbfgs's products (a CLINC150 fold took 30 s of wall time and 10 s of CPU with two BLAS
+    threads, 4.3 s and 1.3 s with one); the fits side by side gained nothing measurable there, where the process got
+    about half a core (benchmarks/label_check_speed.py)."""
+    from joblib import Parallel, cpu_count, delayed
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return Parallel(n_jobs=max(1, min(len(splits), cpu_count())), prefer="threads")(
+            delayed(fit_predict)(train, test) for train, test in splits
+        )
+
+
 def out_of_fold_probabilities(vectors: np.ndarray, labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """Class probabilities for every row from a model that never saw it (k-fold, stratified)."""
+    """Class probabilities for every row from a model that never saw it (k-fold, stratified): what scikit-learn's
+    `cross_val_predict` gives, with the folds fitted side by side."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
 
-    model = LogisticRegression(max_iter=2000, C=4.0)
-    return cross_val_predict(
-        model, vectors, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed), method="predict_proba"
-    )
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(vectors, labels))
+    classes = np.unique(labels)
+
+    def fit_predict(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        model = LogisticRegression(max_iter=2000, C=4.0).fit(vectors[train], labels[train])
+        # a class missing from a fold's training rows gets probability 0, as in cross_val_predict
+        predicted = model.predict_proba(vectors[test])
+        probabilities = np.zeros((len(test), len(classes)), dtype=predicted.dtype)
+        probabilities[:, np.searchsorted(classes, model.classes_)] = predicted
+        return probabilities
+
+    parts = out_of_fold_fits(fit_predict, splits)
+    probabilities = np.zeros((len(labels), len(classes)), dtype=parts[0].dtype)  # float32 from float32 vectors
+    for (_, test), part in zip(splits, parts):
+        probabilities[test] = part
+    return probabilities
 
 
-def out_of_fold_ngram_predictions(texts: list[str], labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+def out_of_fold_ngram_predictions(
+    texts: list[str], labels: np.ndarray, folds: int, seed: int, needed: np.ndarray | None = None
+) -> np.ndarray:
     """The label a model of a different kind (word and character n-grams, linear) predicts for every row, out of fold:
-    the second opinion that confirms a suspicion from the embedding model."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline, make_union
+    the second opinion that confirms a suspicion from the embedding model. With `needed` (a mask), only those rows are
+    predicted (the others get -1) and a fold that holds none of them is not fitted.
+
+    Texts are cut into n-grams once, not once per fold: each fold keeps the n-grams of its training rows (word n-grams
+    in at least one, character n-grams in at least two) weighted by the training rows' document frequencies, which are
+    the features a TfidfVectorizer fitted on the fold's training rows gives (the fold's vocabulary, its idf; the same
+    values to the last bit or two of rounding)."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+    from sklearn.model_selection import StratifiedKFold
     from sklearn.svm import LinearSVC
 
-    features = make_union(
-        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True),
-    )
-    # A linear SVM (liblinear): 20 s over CLINC150's 10,625 queries where a logistic regression on the same features took 190 s
-    model = make_pipeline(features, LinearSVC(C=0.5))
-    return cross_val_predict(model, texts, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+    needed = np.ones(len(labels), bool) if needed is None else needed
+    splits = [
+        (train, test[needed[test]])
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, labels)
+        if needed[test].any()
+    ]
+    if not splits:
+        return np.full(len(labels), -1)
+    # (counts of every text's n-grams, the fewest training rows an n-gram must be in to be a feature)
+    counts = [
+        (CountVectorizer(ngram_range=(1, 2), dtype=np.float64).fit_transform(texts).tocsr(), 1),
+        (CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), dtype=np.float64).fit_transform(texts).tocsr(), 2),
+    ]
+
+    def features(train: np.ndarray, test: np.ndarray) -> tuple[csr_matrix, csr_matrix]:
+        train_parts, test_parts = [], []
+        for counted, min_df in counts:
+            kept = np.flatnonzero(np.bincount(counted[train].indices, minlength=counted.shape[1]) >= min_df)
+            train_counts, test_counts = (
+                counted[train][:, kept].sorted_indices(),
+                counted[test][:, kept].sorted_indices(),
+            )
+            weights = TfidfTransformer(sublinear_tf=True).fit(train_counts)
+            train_parts.append(weights.transform(train_counts))
+            test_parts.append(weights.transform(test_counts))
+        return hstack(train_parts).tocsr(), hstack(test_parts).tocsr()
+
+    def fit_predict(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        train_features, test_features = features(train, test)
+        # A linear SVM (liblinear): 20 s over CLINC150's 10,625 queries where a logistic regression on the same
+        # features took 190 s
+        return LinearSVC(C=0.5).fit(train_features, labels[train]).predict(test_features)
+
+    predictions = np.full(len(labels), -1)
+    for (_, test), part in zip(splits, out_of_fold_fits(fit_predict, splits)):
+        predictions[test] = part
+    return predictions
 
 
 # Classes that hold whatever fits nowhere else: a model sends any unusual phrasing there, so a suggestion of one of
@@ -199,11 +266,6 @@ class LabelCheck(Filter):
         # where classes are small (65% of planted wrong labels on CLINC150), while a row whose own label gets under
         # `confirm_below` out of fold is wrong in 92% of cases there, and the second model lifts that to 97%.
         candidate = (quality < self.confirm_below) & (best != labels) & ~catch_all[best] & ~catch_all[labels]
-        second = np.full(len(index), -1)
-        if candidate.any():  # the second opinion is needed only where there is a suspicion
-            second = out_of_fold_ngram_predictions(
-                rows[TEXT].gather(index).fill_null("").to_list(), labels, self.folds, seed
-            )
         # Confirmed: a second model of another kind suggests the same label, the embedding model gives the row's own label
         # under `confirm_below`, neither label is a catch-all class (its rows are odd phrasings by design: "what time does
         # the louvre open" is out of scope in CLINC150, not `time`), and no suspect goes the other way between the two
@@ -211,7 +273,13 @@ class LabelCheck(Filter):
         suspects = issues | candidate
         pairs = {(int(g), int(b)) for g, b in zip(labels[suspects], best[suspects])}
         one_way = np.array([(int(b), int(g)) not in pairs for g, b in zip(labels, best)])
-        confirmed_here = candidate & (second == best) & one_way
+        to_confirm = candidate & one_way
+        second = np.full(len(index), -1)
+        if to_confirm.any():  # the second opinion is asked only for the rows it can confirm
+            second = out_of_fold_ngram_predictions(
+                rows[TEXT].gather(index).fill_null("").to_list(), labels, self.folds, seed, needed=to_confirm
+            )
+        confirmed_here = to_confirm & (second == best)
         issues = issues | confirmed_here
         issue, confirmed, suggested, score = (
             np.zeros(rows.height, bool),
