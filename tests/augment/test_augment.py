@@ -261,9 +261,18 @@ CHANGED = [
     ("play beatles", "play beatles (in"),
     ("add tune to my country playlist", "add tuning to my country playlist"),
     ("do i have any meetings today between 8 and 9", "I have all the meetings today between 8 and 9"),
+    ("can you make an alarm for 7 am", "can you make an alarm for 7"),
+    ("book a restaurant for me and rosemary at 1 am", "book a restaurant for me and rosemary on the 1"),
+    ("send ten dollars from bank of america to capital one", "send ten dollars from the america bank to capital one"),
+    ("Add louis nelson delisle to the pulse of americana", "Add louis nelson delisle to americana pulse"),
+    ("what is the forecast for here", "What is the forecast for"),
 ]
 # ... and pairs that reword without changing it, which must pass.
 KEPT = [
+    ("set an alarm for 6:30pm please", "please set an alarm at 6:30pm"),
+    ("send ten dollars from bank of america to capital one", "send ten dollars to capital one from bank of america"),
+    ("I need a table for a party of nine", "I need a table for a nine party"),
+    ("what is the forecast for here", "What's the forecast for here"),
     ("what is the full name of your boss", "What is your boss's full name"),
     ("I am waiting for a refund of $299", "I'm waiting for a $299 refund"),
     ("could I change order 732201349959?", "Can I change the order 732201349959?"),
@@ -312,3 +321,50 @@ def test_weights_reach_the_exports_a_trainer_reads(tmp_path):
     ].to_list() == [2.0, 2.0]
     export_frame(weighted, tmp_path / "hf", "hf")
     assert "sample_weight" in datasets.load_from_disk(str(tmp_path / "hf"))["train"].column_names
+
+
+def test_a_time_of_day_is_one_protected_span():
+    assert protect("can you make an alarm for 7 am")[1] == ["7 am"]
+    assert protect("wake me at 6:30pm, or at 7 A.M. latest")[1] == ["6:30pm", "7 A.M."]
+    assert protect("I am 7 and I am tired")[1] == ["7"]  # "am" the verb is no time
+
+
+@pytest.mark.parametrize(
+    "source,candidate,added",
+    [
+        ("send mom a text i'll talk to you later", "send a mom a text that I'll talk to you later", ["mom"]),
+        ("Find a table for 7 at a joint in OK that's far from here", "Find a table for 7 in an OK joint", ["ok"]),
+        ("Book restaurant for party of 7 in Ford Heights", "Book a restaurant for a party of 7 in Ford Heights", []),
+        ("I am waiting for a refund of $3", "I'm waiting for a $3 refund", []),
+        ("text my mom that I'm late", "send a text to my mom that I'm late", []),
+    ],
+)
+def test_an_article_before_a_bare_name_or_person_is_caught(source, candidate, added):
+    from curate.stages.augment.protect import articles_added
+
+    assert articles_added(source, candidate) == added
+
+
+@pytest.mark.parametrize(
+    "source,candidate,changed",
+    [
+        ("can you tell me my credit score", "You can tell me my credit score", True),
+        ("do you have the time", "you have the time", True),
+        ("Is it overcast in Bermuda", "It is overcast in Bermuda", True),
+        ("I need my credit score", "Do I need my credit score?", True),
+        ("can you tell me my credit score", "Could you tell me my credit score?", False),
+        ("Is it cold now in Carlos, IL", "Is it cold in Carlos, IL now", False),
+        ("what's the weather in Humphrey", "What is the weather for Humphrey?", False),
+        ("do the dishes reminder for tonight", "reminder for tonight to do the dishes", False),
+    ],
+)
+def test_a_question_stays_a_question_and_a_statement_a_statement(source, candidate, changed):
+    from curate.stages.augment.protect import sentence_type_changed
+
+    assert sentence_type_changed(source, candidate) is changed
+    if changed:  # and the stage drops it with its own reason
+        rows = pl.DataFrame({"id": ["c0"], "label": ["x"], "source_text": [source], "text": [candidate]})
+        kept, reasons = CandidateChecks(min_similarity=0.0, max_similarity=1.0, label_check=False).check(
+            rows, frame(["other text"], ["x"])
+        )
+        assert kept.is_empty() and reasons["sentence_type_changed"] == 1

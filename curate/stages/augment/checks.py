@@ -1,6 +1,7 @@
 """Every generated row is checked before it is kept: it must keep the meaning (embedding similarity to
-its source within a band, as many negations as its source, and every key term: names, places, codes,
-numbers, rare domain words), not be a copy of its source or of any existing row or other candidate,
+its source within a band, as many negations as its source, every key term: names, places, codes,
+numbers, times, rare domain words; no article brought before a bare name or person; a question stays a question and a
+statement a statement), not be a copy of its source or of any existing row or other candidate,
 and, optionally, still get its source's label from a classifier trained on the original rows."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from curate.core.columns import (
     TEXT,
 )
 from curate.core.text import normalized_text
-from curate.stages.augment.protect import NEGATION, lost_key_terms
+from curate.stages.augment.protect import NEGATION, articles_added, lost_key_terms, sentence_type_changed
 
 
 WORD_SWAP_METHODS = frozenset(
@@ -42,7 +43,9 @@ class CandidateChecks:
     near_duplicate_threshold: float = 0.8  # as the gate's leakage check, so no generated row leaks into held-out splits
     label_check: bool = True  # a classifier trained on the original rows must still give the source's label
     min_length_ratio: float = 0.7  # a translation that lost more than 30% of its source's characters lost meaning
-    key_terms: bool = True  # names, places, codes, numbers and rare (domain) words of the source must survive
+    # names, places, codes, numbers and rare (domain) words of the source must survive; no article before a bare name,
+    # and a question stays a question
+    key_terms: bool = True
     model: str | None = None
     # Every candidate a check dropped, with the reason: a reviewer reads these (artifact `augment_dropped`).
     dropped: list[pl.DataFrame] = field(default_factory=list, init=False, repr=False)
@@ -111,6 +114,13 @@ class CandidateChecks:
                 ]
             )
             candidates = drop(lost, "key_term_changed", candidates)
+            for reason, changed in (
+                ("article_added", articles_added),
+                ("sentence_type_changed", sentence_type_changed),
+            ):
+                pairs = zip(candidates["source_text"].to_list(), candidates[TEXT].to_list())
+                failed = pl.Series([bool(changed(s, t)) for s, t in pairs], dtype=pl.Boolean)
+                candidates = drop(failed, reason, candidates)
         existing_keys = existing.select(normalized_text(TEXT)).to_series().unique()
         keys = candidates.select(normalized_text(TEXT)).to_series()
         candidates = drop(keys.is_in(existing_keys.implode()), "duplicate_of_existing_row", candidates)

@@ -16,7 +16,9 @@ NEGATION = (
     r"(?i)\b(?:not|no|never|nothing|none|nobody|nor|cannot|without|dont|doesnt|didnt|cant|wont|isnt|arent|wasnt"
     r"|werent|couldnt|wouldnt|shouldnt|havent|hasnt|hadnt|aint)\b|n't\b"
 )
-PROTECTED = re.compile(r"\[[A-Z]+(?:_\d+)?\]|\{\{[^{}]+\}\}|\{[a-z_]+\}|\b\d[\d.,:/\-]*\d\b|\b\d\b|#\w+")
+# A time of day is one span: "7 am" came back as "7" ("am" reads as the verb) and "at 1 am" as "on the 1" (a date).
+TIME = r"(?i:\b\d{1,2}(?:[:.]\d{2})?\s*(?:a\.m\.|p\.m\.|am|pm)(?!\w))"
+PROTECTED = re.compile(TIME + r"|\[[A-Z]+(?:_\d+)?\]|\{\{[^{}]+\}\}|\{[a-z_]+\}|\b\d[\d.,:/\-]*\d\b|\b\d\b|#\w+")
 SENTINEL = re.compile(r"XQ(\d+)X")
 
 
@@ -80,6 +82,8 @@ QUESTION = frozenset("what which who whom whose when where why how".split())
 QUANTITY = frozenset(
     "all any some every each both either neither none few many much more most less least only than".split()
 )
+# Where: "what is the forecast for here" came back as "What is the forecast for" (read on SNIPS).
+PLACE = frozenset("here there".split())
 BRACKETS = '()[]{}<>"'
 # Who does what to whom: "what name would you like me to call you" came back as "what name you'd like to call me".
 PERSON = {
@@ -163,7 +167,10 @@ def lost_key_terms(source: str, candidate: str, word_swaps: bool = False) -> lis
             lost.append(
                 "a content word repeated"
             )  # "restaurants around here are italian" → "around italian are Italian"
-    for name, group in (("direction", DIRECTION), ("question", QUESTION), ("quantity", QUANTITY)):
+    lost += [
+        f"time:{t}" for t in re.findall(TIME, source) if t.lower() not in candidate.lower()
+    ]  # "an alarm for 7 am" → "an alarm for 7"
+    for name, group in (("direction", DIRECTION), ("question", QUESTION), ("quantity", QUANTITY), ("place", PLACE)):
         if _count(source_words, group) != _count(candidate_words, group):
             lost.append(
                 f"{name} changed"
@@ -180,6 +187,11 @@ def lost_key_terms(source: str, candidate: str, word_swaps: bool = False) -> lis
         f"order:{a} {b}"
         for a, b in _content_pairs(source_words)
         if not word_swaps and not any(_kept(a, {x}) and _kept(b, {y}) for x, y in adjacent)
+    ]
+    lost += [
+        f"order:{a} of {b}"
+        for a, b in _of_pairs(source_words)
+        if not word_swaps and not _in_order(a, b, candidate_words)
     ]
     lost += [
         f"title:{t}"
@@ -202,7 +214,76 @@ def _content_pairs(words: list[str]) -> list[tuple[str, str]]:
     return [(a, b) for a, b in zip(words, words[1:]) if a not in FUNCTION_WORDS and b not in FUNCTION_WORDS]
 
 
+def _of_pairs(words: list[str]) -> list[tuple[str, str]]:
+    """Words joined by "of" (or "of the"): "bank of america", "the pulse of americana". Reordered they name something
+    else ("the america bank", "americana pulse"), so the candidate must keep them in this order, however far apart.
+    A count is no name: "a party of nine" → "a nine party" says the same."""
+    pairs = []
+    for at, word in enumerate(words[1:-1], 1):
+        after = words[at + 2] if words[at + 1] == "the" and at + 2 < len(words) else words[at + 1]
+        if word == "of" and words[at - 1].isalpha() and after.isalpha():
+            pairs.append((words[at - 1], after))
+    return [(a, b) for a, b in pairs if a not in FUNCTION_WORDS and b not in FUNCTION_WORDS | NUMBER_WORDS]
+
+
+def _in_order(a: str, b: str, words: list[str]) -> bool:
+    """Some `a` (as written or its plural) comes before some `b` in `words`."""
+    firsts = [i for i, w in enumerate(words) if _kept(a, {w})]
+    return bool(firsts) and any(_kept(b, {w}) for w in words[firsts[0] + 1 :])
+
+
 def _sentence_opening(text: str, span: str) -> bool:
     """A capitalised run that only starts the sentence ("Book a restaurant"): no title, just a first word."""
     at = text.find(span)
     return at == 0 and len(span.split()) == 2 and not span.split()[1][0].isupper()
+
+
+DETERMINERS = ARTICLES | frozenset("any some every each no another which what whose".split())
+# People named by what they are to the writer: "send mom a text" is to one person, "a mom" is anyone's.
+KIN = frozenset(
+    "mom mum mommy mother dad daddy father grandma grandpa granny nana papa mama sister brother sis bro wife husband"
+    " son daughter aunt uncle".split()
+)
+
+
+def articles_added(source: str, candidate: str) -> list[str]:
+    """Names (capitalised after the first word) and kin that the candidate puts "a"/"an" before where its source gave
+    them no determiner: the article turns a name or a person into a thing ("send mom a text" → "send a mom a text",
+    "a joint in OK" → "an OK joint"). Common nouns may take one ("book restaurant" → "book a restaurant")."""
+    written, source_words, candidate_words = WORD.findall(source), _words(source), _words(candidate)
+    before = [""] + source_words
+    named = {w for at, (w, raw) in enumerate(zip(source_words, written)) if w in KIN or (at and raw[0].isupper())}
+    bare = {w for b, w in zip(before, source_words) if b not in DETERMINERS} - {
+        w for b, w in zip(before, source_words) if b in DETERMINERS
+    }
+    return sorted(
+        {
+            w
+            for article, w in zip(candidate_words, candidate_words[1:])
+            if article in ("a", "an") and w in bare & named and w not in NUMBER_WORDS
+        }
+    )
+
+
+# A question and a statement are different rows for an intent classifier: back-translation turned "can you tell me my
+# credit score" into "You can tell me my credit score" and "do you have the time" into "you have the time".
+AUXILIARIES = frozenset(
+    "can could will would shall should may might must do does did is are was were am have has had".split()
+)
+SUBJECTS = frozenset("i you we he she it they there this that u".split())
+NOUN_STARTS = frozenset("the a an my your his her our their these those any".split())
+
+
+def is_question(text: str) -> bool:
+    """Ends with "?", starts with a question word, or starts with an auxiliary and its subject ("can you", "is there",
+    "will it", "is the"; "do" only before a pronoun: "do the dishes" is a command)."""
+    words = _words(text)
+    if text.rstrip().endswith("?") or (words and words[0] in QUESTION):
+        return True
+    if len(words) < 2 or words[0] not in AUXILIARIES:
+        return False
+    return words[1] in SUBJECTS or (words[0] not in ("do", "does", "did") and words[1] in NOUN_STARTS)
+
+
+def sentence_type_changed(source: str, candidate: str) -> bool:
+    return is_question(source) != is_question(candidate)
