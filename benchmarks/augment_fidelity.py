@@ -13,7 +13,7 @@ label check against the set's other training rows).
 draws further batches of `--sources` (the same seeded order, no source twice) until `--until-kept` candidates passed
 every check, and writes the first that many kept pairs to `benchmarks/results/augment_read/<set>.csv` for reading
 (columns `verdict` and `why` are left empty for the reader). `--max-words` draws only sources of at most that many
-words (CFPB's narratives run to 3,000). `--exclude-read` leaves out the sources of the earlier reading (`<set>.csv`),
+words (CFPB's narratives run to 3,000). `--exclude-read` leaves out the sources of the earlier readings (`<set>.csv`, `<set>-*.csv`),
 `--out-suffix=-second` names the CSV apart, and `--translation-cache` keeps the round trips for a rerun.
 """
 
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--until-kept", type=int, default=0, help="draw batches until this many are kept; write CSV")
     parser.add_argument("--max-words", type=int, default=0, help="only sources of at most this many words")
     parser.add_argument("--dropped-to", type=Path, help="folder for <set>_dropped.csv (every dropped candidate)")
-    parser.add_argument("--exclude-read", action="store_true", help="draw none of augment_read/<set>.csv's sources")
+    parser.add_argument("--exclude-read", action="store_true", help="draw no source of augment_read/<set>[-*].csv")
     parser.add_argument("--out-suffix", default="", help="written as augment_read/<set><suffix>.csv")
     parser.add_argument("--translation-cache", type=Path, help="JSON file of round trips, reused across runs")
     args = parser.parse_args()
@@ -110,9 +110,10 @@ def read_until_kept(name: str, args: argparse.Namespace) -> None:
 
     rows = training_rows(name).with_row_index("id").with_columns(pl.format("r{}", "id").alias("id"))
     pool = rows.sample(fraction=1.0, shuffle=True, seed=args.seed)
-    if args.exclude_read:  # a second reading draws none of the sources the first one read
-        read = pl.read_csv(READ / f"{name}.csv", infer_schema=False)["source"]
-        pool = pool.filter(~pl.col("text").is_in(read.implode()))
+    if args.exclude_read:  # a later reading draws none of the sources an earlier one read
+        for path in [READ / f"{name}.csv", *sorted(READ.glob(f"{name}-*.csv"))]:
+            read = pl.read_csv(path, infer_schema=False)["source"]
+            pool = pool.filter(~pl.col("text").is_in(read.implode()))
     if args.max_words:
         pool = pool.filter(pl.col("text").str.split(" ").list.len() <= args.max_words)
     checks = CandidateChecks()

@@ -266,6 +266,9 @@ CHANGED = [
     ("send ten dollars from bank of america to capital one", "send ten dollars from the america bank to capital one"),
     ("Add louis nelson delisle to the pulse of americana", "Add louis nelson delisle to americana pulse"),
     ("what is the forecast for here", "What is the forecast for"),
+    ("What will the humidity be in Varnado Georgia at one am", "What will be the humidity in Varnado Georgia at one"),
+    ("Rate this book 0 of 6 points", "Rate this book 0 6 points"),
+    ("Rate Gota’s War a one", "Rate Gota War one"),
 ]
 # ... and pairs that reword without changing it, which must pass.
 KEPT = [
@@ -327,6 +330,7 @@ def test_a_time_of_day_is_one_protected_span():
     assert protect("can you make an alarm for 7 am")[1] == ["7 am"]
     assert protect("wake me at 6:30pm, or at 7 A.M. latest")[1] == ["6:30pm", "7 A.M."]
     assert protect("I am 7 and I am tired")[1] == ["7"]  # "am" the verb is no time
+    assert protect("the humidity at one am, rated 4 out of 6")[1] == ["one am", "4 out of 6"]
 
 
 @pytest.mark.parametrize(
@@ -356,6 +360,13 @@ def test_an_article_before_a_bare_name_or_person_is_caught(source, candidate, ad
         ("Is it cold now in Carlos, IL", "Is it cold in Carlos, IL now", False),
         ("what's the weather in Humphrey", "What is the weather for Humphrey?", False),
         ("do the dishes reminder for tonight", "reminder for tonight to do the dishes", False),
+        ("does life have a meaning", "life has a meaning", True),
+        ("so are you a bot", "then you are a bot", True),
+        ("my vacation, has it been approved yet", "My vacation, it has been approved yet", True),
+        ("In seven hours from now will it rain here", "In seven hours from now it will rain here", True),
+        ("so are you a bot", "so, are you a bot", False),
+        ("I want a refund, is that possible", "I'd like a refund, is it possible?", False),
+        ("have a look at my calendar for tomorrow", "take a look at my calendar for tomorrow", False),
     ],
 )
 def test_a_question_stays_a_question_and_a_statement_a_statement(source, candidate, changed):

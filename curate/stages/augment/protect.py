@@ -17,8 +17,15 @@ NEGATION = (
     r"|werent|couldnt|wouldnt|shouldnt|havent|hasnt|hadnt|aint)\b|n't\b"
 )
 # A time of day is one span: "7 am" came back as "7" ("am" reads as the verb) and "at 1 am" as "on the 1" (a date).
-TIME = r"(?i:\b\d{1,2}(?:[:.]\d{2})?\s*(?:a\.m\.|p\.m\.|am|pm)(?!\w))"
-PROTECTED = re.compile(TIME + r"|\[[A-Z]+(?:_\d+)?\]|\{\{[^{}]+\}\}|\{[a-z_]+\}|\b\d[\d.,:/\-]*\d\b|\b\d\b|#\w+")
+# So is a time in words ("at one am" came back "at one") and a score ("0 of 6 points" came back "0 6 points").
+TIME = (
+    r"(?i:\b(?:\d{1,2}(?:[:.]\d{2})?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+    r"\s*(?:a\.m\.|p\.m\.|am|pm)(?!\w))"
+)
+SCORE = r"(?i:\b\d+\s+(?:out\s+)?of\s+\d+\b)"
+PROTECTED = re.compile(
+    TIME + "|" + SCORE + r"|\[[A-Z]+(?:_\d+)?\]|\{\{[^{}]+\}\}|\{[a-z_]+\}|\b\d[\d.,:/\-]*\d\b|\b\d\b|#\w+"
+)
 SENTINEL = re.compile(r"XQ(\d+)X")
 
 
@@ -150,6 +157,8 @@ def lost_key_terms(source: str, candidate: str, word_swaps: bool = False) -> lis
     require("the augmentation checks (key terms)", "wordfreq")
     from wordfreq import zipf_frequency
 
+    source, candidate = source.replace("’", "'"), candidate.replace("’", "'")  # "Gota’s War" is a title as "Gota's War"
+
     source_words, candidate_words = _words(source), _words(candidate)
     terms = key_terms(source)
     if word_swaps:
@@ -168,7 +177,7 @@ def lost_key_terms(source: str, candidate: str, word_swaps: bool = False) -> lis
                 "a content word repeated"
             )  # "restaurants around here are italian" → "around italian are Italian"
     lost += [
-        f"time:{t}" for t in re.findall(TIME, source) if t.lower() not in candidate.lower()
+        f"span:{t}" for t in re.findall(f"{TIME}|{SCORE}", source) if t.lower() not in candidate.lower()
     ]  # "an alarm for 7 am" → "an alarm for 7"
     for name, group in (("direction", DIRECTION), ("question", QUESTION), ("quantity", QUANTITY), ("place", PLACE)):
         if _count(source_words, group) != _count(candidate_words, group):
@@ -274,15 +283,36 @@ SUBJECTS = frozenset("i you we he she it they there this that u".split())
 NOUN_STARTS = frozenset("the a an my your his her our their these those any".split())
 
 
-def is_question(text: str) -> bool:
-    """Ends with "?", starts with a question word, or starts with an auxiliary and its subject ("can you", "is there",
-    "will it", "is the"; "do" only before a pronoun: "do the dishes" is a command)."""
-    words = _words(text)
-    if text.rstrip().endswith("?") or (words and words[0] in QUESTION):
-        return True
+LEADING = frozenset("so and but then well ok okay hey also now".split())
+MODALS = frozenset("can could will would shall should may might must".split())
+
+
+def _asks(words: list[str]) -> bool:
+    """A clause that opens (after "so", "and", ...) with an auxiliary and its subject: "can you", "is there", "does life
+    have", "will the weather be"; "do" and "have" only before a pronoun ("do the dishes", "have a look" are commands)."""
+    while words and words[0] in LEADING:
+        words = words[1:]
     if len(words) < 2 or words[0] not in AUXILIARIES:
         return False
-    return words[1] in SUBJECTS or (words[0] not in ("do", "does", "did") and words[1] in NOUN_STARTS)
+    if words[0] in ("do", "have"):
+        return words[1] in SUBJECTS
+    return words[0] not in MODALS or words[1] in SUBJECTS | NOUN_STARTS
+
+
+def is_question(text: str) -> bool:
+    """Ends with "?", opens with a question word, has a clause that opens with an auxiliary and its subject ("my vacation,
+    has it been approved"), or puts a modal or "do" before a pronoun anywhere ("in seven hours will it rain")."""
+    words = _words(text)
+    opening = [w for w in words if w not in LEADING][:1]
+    if text.rstrip().endswith("?") or (opening and opening[0] in QUESTION):
+        return True
+    if any(_asks(_words(clause)) for clause in re.split(r"[,;:]", text)):
+        return True
+    people = {"i", "you", "we", "they", "he", "she"}
+    return any(
+        (a in MODALS and b in people | {"it", "there"}) or (a in ("do", "does", "did") and b in people)
+        for a, b in zip(words, words[1:])
+    )
 
 
 def sentence_type_changed(source: str, candidate: str) -> bool:
