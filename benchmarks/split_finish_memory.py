@@ -1,4 +1,4 @@
-"""Memory of split's `finish` on the driver, step by step, on N synthetic rows (27 labels, 96% of rows in
+"""Memory of split's `resolve` (`assign`) on the driver, step by step, on N synthetic rows (27 labels, 96% of rows in
 near-duplicate groups of 5, so 2 pairs a row): the peak of a streamed run at 10M rows (benchmarks/RESULTS.md).
 
     .venv/bin/python benchmarks/split_finish_memory.py 10000000
@@ -43,10 +43,8 @@ def step(name, fn):
     return out
 
 
-from curate.core.stage import ROW
+from curate.core.spread import ROW, components, unique_pairs
 from curate.stages.balance.split import Split
-from curate.stages.dedup.clusters import components
-from curate.stages.dedup.minhash.lsh import pairs_of
 from curate.pipeline.streaming import checked, by_block
 
 rng = np.random.default_rng(0)
@@ -73,10 +71,10 @@ def make_pairs():
 pairs = step("pairs", make_pairs)
 print("pairs", pairs.height, flush=True)
 stage = Split(seed=7)
-arr = step("pairs_of", lambda: pairs_of(pairs, n))
+arr = step("unique_pairs", lambda: unique_pairs(np.stack([pairs["i"], pairs["j"]], axis=1), n))
 comp = step("components", lambda: components(n, arr))
-arr = None  # freed before the next step, as in finish
-result = step("assign", lambda: stage.assign(rows, comp, None))
+arr = None  # freed before the next step, as in resolve
+result = step("assign", lambda: stage.assign(rows, comp))
 comp = None
 piece = step("checked", lambda: checked(stage, rows, result, None))
 

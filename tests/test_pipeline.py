@@ -10,7 +10,7 @@ import pytest
 from curate.core.columns import AUGMENTED_FROM, ID, TEXT
 from curate.core.context import RunContext
 from curate.core.errors import ConservationError, RecipeError
-from curate.core.stage import Stage, StageResult, empty_rejected, stamp
+from curate.core.stage import Spread, Stage, StageResult, empty_rejected, stamp
 from curate.pipeline.executor import run_stages
 from tests.conftest import frame
 
@@ -81,7 +81,7 @@ class ReadsFour(Stage):
     """A source stage (as ingest is): given no rows, it returns what it read, one of them rejected."""
 
     name: ClassVar[str] = "reads"
-    is_source: ClassVar[bool] = True
+    spread: ClassVar[Spread] = Spread.source()
     requires: ClassVar[tuple[str, ...]] = ()
     produces: ClassVar[tuple[str, ...]] = (ID, TEXT)
 

@@ -9,6 +9,7 @@ from polars.testing import assert_frame_equal
 
 from curate.core.context import RunContext
 from curate.core.errors import CurateError
+from curate.core.stage import combine
 from curate.pipeline.report import render_token_counts
 from curate.stages.tokens import Tokens, load_tokenizer
 
@@ -78,7 +79,7 @@ def test_blocks_counted_apart_give_the_same_rows_and_totals(pairs):
     whole = stage.apply(pairs, ctx)
     halves = [pairs.slice(0, 25), pairs.slice(25)]
     totals = pl.concat([stage.partial(h, ctx) for h in halves])
-    parts = stage.combine([stage.apply_given(h, totals, ctx) for h in halves])
+    parts = combine([stage.apply_given(h, totals, ctx) for h in halves])
     assert_frame_equal(parts.kept, whole.kept)
     assert stage.finish_stats(parts.stats, totals, ctx) == whole.stats
 

@@ -8,7 +8,8 @@ the stage, checks that kept + rejected accounts for every row the stage was give
 Stages are dataclasses whose fields are parameters only (values resolved at run time, such as a
 seed taken from the context, live in locals), so a recipe entry maps onto a stage by keyword
 arguments. A stage declares the columns it needs and adds, so the executor can refuse a recipe
-that orders stages wrongly before anything runs.
+that orders stages wrongly before anything runs, and how it may be spread over blocks of rows (`spread`, a
+`Spread` from `core/spread.py`), so an engine can run it on rows past memory without the stage knowing.
 
 `Filter` is the template for stages that only decide per row: a subclass scores rows and declares
 its checks; the base class applies them, stamps rejections and counts reasons in one place.
@@ -18,24 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, final
 
 import polars as pl
 
 from curate.core.columns import DETAIL, ID, REASON, STAGE, TEXT
 from curate.core.context import RunContext
+from curate.core.spread import ROW, ByKey, ByTotals, Linked, Source, Spread  # noqa: F401 - ROW: imported from here too
 
 # Columns a stage may add to mark a drop; `split_marked` turns them into rejected rows.
 REJECT_REASON = "_reject_reason"
 REJECT_DETAIL = "_reject_detail"
 
 Artifact = pl.DataFrame | dict[str, Any]
-
-# The row's place in a stage's input: an engine numbers rows with it before cutting them into blocks, and a
-# stage that groups rows across blocks (`Stage.group_keys`) names rows by it.
-ROW = "_curate_row"
-# What a group shuffle partitions on: rows with the same values meet in one `reduce_groups` call.
-GROUP_COLUMNS = ("_group_kind", "_group_key")
 
 
 @dataclass
@@ -54,36 +50,27 @@ class StageResult:
 
 
 class Stage:
-    """Base class of every stage. Subclasses are dataclasses and implement `apply`."""
+    """Base class of every stage: a dataclass of parameters with `apply`, and how it may be spread (`spread`).
+
+    The names a stage may set or override are the eight below without `@final`; everything else here is a helper a
+    stage calls. `tests/test_stage_contract.py` counts them."""
 
     name: ClassVar[str] = "stage"
     requires: ClassVar[tuple[str, ...]] = (ID, TEXT)  # columns that must exist when the stage runs
     produces: ClassVar[tuple[str, ...]] = ()  # columns it adds for later stages
-    is_source: ClassVar[bool] = False  # reads rows from outside (ingest) instead of transforming its input
     # What the executor does when earlier stages left no rows: "skip" the stage (it has nothing to decide),
     # or "halt" the run (a gate must never pass an empty dataset by not looking at it).
     on_no_rows: ClassVar[str] = "skip"
-    # True when each row's result depends on that row alone (and the stage's parameters and datasets): an
-    # engine may then split the rows into blocks and run them anywhere, in any order.
-    row_local: ClassVar[bool] = False
+    # How an engine may spread the stage over blocks of rows (`core/spread.py`); a class attribute, or a property where
+    # it depends on the parameters. The stage never acts on it: `apply` is the whole of what it does.
+    spread: ClassVar[Spread] = Spread.none()
 
-    @property
-    def display_name(self) -> str:
-        """How the stage is named in reports: its recipe name, plus its method where it has one."""
-        method = getattr(self, "method", None)
-        return f"{self.name}:{method}" if method else self.name
-
-    def __init_subclass__(cls, **kwargs) -> None:
-        """Every stage's `apply` takes what a notebook has: a polars or pandas frame, with or without ids."""
-        super().__init_subclass__(**kwargs)
-        if "apply" in cls.__dict__ and not getattr(cls.__dict__["apply"], "_takes_any_frame", False):
-            original = cls.__dict__["apply"]
-
-            def apply(self, rows=None, ctx=None, _original=original):
-                return _original(self, as_rows(rows) if rows is not None else None, ctx)
-
-            apply.__doc__, apply.__wrapped__, apply._takes_any_frame = original.__doc__, original, True
-            cls.apply = apply
+    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
+        """The stage on one frame. A stage spread `by_totals` or `linked` has its steps in its spread: they are its
+        `apply`, here and in every engine."""
+        if isinstance(self.spread, (ByTotals, Linked)):
+            return self.spread.apply(as_rows(rows), ctx or RunContext())
+        raise NotImplementedError(f"{type(self).__name__} implements `apply`")
 
     def read_in_batches(self, batch_rows: int | None, ctx: RunContext | None = None) -> Iterator[StageResult]:
         """A source stage's rows a batch of about `batch_rows` at a time (all at once when None), so an engine that streams
@@ -96,101 +83,33 @@ class Stage:
         reads them into `ctx.datasets` under `<stage name>.<key>`."""
         return {}
 
-    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @property
+    @final
+    def display_name(self) -> str:
+        """How the stage is named in reports: its recipe name, plus its method where it has one."""
+        method = getattr(self, "method", None)
+        return f"{self.name}:{method}" if method else self.name
 
-    def partition_by(self) -> pl.Expr | None:
-        """A key such that rows with different keys never affect each other's result (exact dedup: the
-        normalised text). An engine may then shuffle rows by it and apply the stage per partition; None: no such key."""
-        return None
+    @property
+    @final
+    def is_source(self) -> bool:
+        """Reads rows instead of transforming its input (ingest): what it returns is what every later check accounts for."""
+        return isinstance(self.spread, Source)
 
-    # A stage that looks across rows through keys (MinHash: LSH band buckets) may say so in three parts an
-    # engine can spread out: `map_rows` per block (row-local), `group_keys` on what the map made (one row per
-    # (group, row) membership; an engine shuffles these by `GROUP_COLUMNS`), `reduce_groups` per partition of
-    # whole groups, and `finish` with everything on one node. `apply` must equal the three run in one place.
-    shuffles_groups: ClassVar[bool] = False
+    @final
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Every stage's `apply` takes what a notebook has: a polars or pandas frame, with or without ids."""
+        super().__init_subclass__(**kwargs)
+        if "apply" in cls.__dict__ and not getattr(cls.__dict__["apply"], "_takes_any_frame", False):
+            original = cls.__dict__["apply"]
 
-    def map_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
-        raise NotImplementedError
+            def apply(self, rows=None, ctx=None, _original=original):
+                return _original(self, as_rows(rows) if rows is not None else None, ctx)
 
-    def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
-        raise NotImplementedError
+            apply.__doc__, apply.__wrapped__, apply._takes_any_frame = original.__doc__, original, True
+            cls.apply = apply
 
-    def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
-        """Row pairs (columns `i`, `j`: row numbers) from whole groups."""
-        raise NotImplementedError
-
-    def pairs_that_hold(
-        self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int
-    ) -> tuple[pl.DataFrame, dict[str, Any]]:
-        """Of the pairs `reduce_groups` made (row numbers below `rows`), those that hold (MinHash: verified duplicates),
-        and counts for the stats. Engines call it before `finish`, which gets only these; `mapped` may be lazy (on disk),
-        so a stage reads it a chunk of pairs at a time."""
-        return reduced, {}
-
-    def pairs_that_hold_together(
-        self, mapped: pl.DataFrame | pl.LazyFrame, held: pl.DataFrame, rows: int
-    ) -> tuple[pl.DataFrame, dict[str, Any]]:
-        """Checks that need every held pair and every row at once (MinHash: how common a word is in the whole column),
-        after `pairs_that_hold` has run on every part of the pairs; engines call it once, before `finish`."""
-        return held, {}
-
-    def for_finish(self, mapped: pl.DataFrame) -> pl.DataFrame:
-        """The columns of `map_rows`' output that `finish` needs (an engine sends only these to the driver)."""
-        return mapped
-
-    def finish(
-        self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None
-    ) -> StageResult:
-        raise NotImplementedError
-
-    # What `finish` reads of the rows, when not every column (split: ids and labels); it may add columns, not change
-    # these, so an engine that streams rows can hand it a narrow frame and join what it added back onto each block.
-    finish_reads: ClassVar[tuple[str, ...] | None] = None
-
-    def unpaired(self, rows: pl.DataFrame) -> pl.DataFrame | None:
-        """What `finish` makes of rows that `reduce_groups` paired with nothing (MinHash: a row without a candidate
-        stands alone and is kept), or None when `finish` must see every row (split). When a frame, an engine may give
-        `finish` only the paired rows, numbered 0..m-1, and pass the others through this."""
-        return None
-
-    # A stage whose per-row decisions need a few numbers about all rows (quality: how common a short text is in its
-    # class; review: which decisions name rows that are here) declares `aggregates`: `partial` per block gives a
-    # small frame, the frames of every block together are the totals, `apply_given` decides one block with them,
-    # and `finish_stats` makes the stage's stats from its blocks' merged stats and the totals, once.
-    aggregates: ClassVar[bool] = False
-
-    def partial(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
-        raise NotImplementedError
-
-    def apply_given(self, rows: pl.DataFrame, totals: pl.DataFrame, ctx: RunContext) -> StageResult:
-        raise NotImplementedError
-
-    def finish_stats(self, stats: dict[str, Any], totals: pl.DataFrame, ctx: RunContext) -> dict[str, Any]:
-        return stats
-
-    def apply_in_one_piece(self, rows: pl.DataFrame, ctx: RunContext) -> StageResult:
-        """`apply` of an `aggregates` stage: its three steps on one block."""
-        totals = self.partial(rows, ctx)
-        result = self.apply_given(rows, totals, ctx)
-        result.stats = self.finish_stats(result.stats, totals, ctx)
-        return result
-
-    def combine(self, parts: list[StageResult]) -> StageResult:
-        """One result from the results of several partitions (or blocks): rows and frame artifacts
-        concatenated, counts in the stats added up. A stage whose artifacts have an order overrides it."""
-        frames: dict[str, list[pl.DataFrame]] = {}
-        for part in parts:
-            for name, artifact in part.artifacts.items():
-                if isinstance(artifact, pl.DataFrame):
-                    frames.setdefault(name, []).append(artifact)
-        return StageResult(
-            kept=pl.concat([p.kept for p in parts], how="diagonal_relaxed"),
-            rejected=pl.concat([p.rejected for p in parts], how="diagonal_relaxed"),
-            stats=merge_stats([p.stats for p in parts]),
-            artifacts={name: pl.concat(f, how="diagonal_relaxed") for name, f in frames.items()},
-        )
-
+    @final
     def split_marked(self, marked: pl.DataFrame, stats: dict[str, Any] | None = None) -> StageResult:
         """Split a frame whose `_reject_reason` column is null for kept rows into a StageResult."""
         if REJECT_DETAIL not in marked.columns:
@@ -199,6 +118,23 @@ class Stage:
         kept = marked.filter(~is_rejected).drop(REJECT_REASON, REJECT_DETAIL)
         rejected = stamp(marked.filter(is_rejected), self.display_name, pl.col(REJECT_REASON), pl.col(REJECT_DETAIL))
         return StageResult(kept=kept, rejected=rejected.drop(REJECT_REASON, REJECT_DETAIL), stats=stats or {})
+
+
+def combine(parts: list[StageResult], spread: Spread | None = None) -> StageResult:
+    """One result from the results of several partitions (or blocks): rows and frame artifacts concatenated (put in
+    order by a `by_key` spread's `order`), counts in the stats added up."""
+    frames: dict[str, list[pl.DataFrame]] = {}
+    for part in parts:
+        for name, artifact in part.artifacts.items():
+            if isinstance(artifact, pl.DataFrame):
+                frames.setdefault(name, []).append(artifact)
+    order = spread.order if isinstance(spread, ByKey) and spread.order is not None else (lambda frame: frame)
+    return StageResult(
+        kept=pl.concat([p.kept for p in parts], how="diagonal_relaxed"),
+        rejected=pl.concat([p.rejected for p in parts], how="diagonal_relaxed"),
+        stats=merge_stats([p.stats for p in parts]),
+        artifacts={name: order(pl.concat(f, how="diagonal_relaxed")) for name, f in frames.items()},
+    )
 
 
 def as_rows(rows: Any) -> pl.DataFrame:
@@ -304,8 +240,13 @@ class Filter(Stage):
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         ctx = ctx or RunContext()
-        return self.apply_in_one_piece(rows, ctx) if self.aggregates else self.decide(self.score(rows, ctx), ctx)
+        return (
+            self.spread.apply(rows, ctx)
+            if isinstance(self.spread, ByTotals)
+            else self.decide(self.score(rows, ctx), ctx)
+        )
 
+    @final
     def decide(self, scored: pl.DataFrame, ctx: RunContext) -> StageResult:
         """The checks on scored rows: the first failing `drop` check rejects, every failing `flag` check is listed."""
         checks = self.checks()
@@ -334,4 +275,15 @@ class Filter(Stage):
         return result
 
 
-__all__ = ["Check", "Filter", "RunContext", "Stage", "StageResult", "count_reasons", "empty_rejected", "stamp"]
+__all__ = [
+    "Check",
+    "Filter",
+    "RunContext",
+    "Spread",
+    "Stage",
+    "StageResult",
+    "combine",
+    "count_reasons",
+    "empty_rejected",
+    "stamp",
+]

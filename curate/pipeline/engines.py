@@ -4,8 +4,8 @@ The executor asks its engine to apply each stage and checks what comes back the 
 engine it is (conservation, redaction of examples, artifacts), so a stage never knows where it runs.
 
 Both engines hold a small input as one frame and apply each stage to it whole. Past `block_rows` rows, the source
-(ingest) writes what it reads to Parquet blocks a batch at a time, and every stage that declares how it spreads
-(`core/stage.py`: row-local, aggregates, a partition key, group shuffles) runs over the blocks through
+(ingest) writes what it reads to Parquet blocks a batch at a time, and every stage whose `spread` allows it
+(`core/spread.py`: by rows, by totals, by key, linked rows) runs over the blocks through
 `streaming.py`, the same code for both engines: the local engine runs its pieces one after another in this process,
 the Ray engine as Ray tasks on every worker (`RayPieces`), which read their blocks from the files and write what they
 keep as files, so the rows never pass through the driver or the object store. The output is the same row for row.

@@ -4,16 +4,17 @@ the pieces (`Pieces`): this process one after another, or Ray tasks on every wor
 blocks from their files and writes what it keeps as new files, and sends back only what is small (rejected rows,
 stats, the files it wrote), so neither the driver nor the object store holds the rows.
 
-A stage runs the way its declarations in `core/stage.py` allow:
-- row-local stages (clean, redact): block by block;
-- `aggregates` (quality, review): `partial` of every block, then each block decided with the totals;
-- `partition_by` (exact dedup): every block cut by the key's hash into partition files, the stage applied per
-  partition, each partition's kept rows sent to the block they came from, then every block put back in row order;
-- `shuffles_groups` (MinHash dedup, split): `map_rows` per block (what `finish` reads written to disk), the group
-  memberships cut into partition files, `reduce_groups` per partition, the pairs cut by the blocks of their two rows
-  and checked per block pair; then `finish` (on the driver) gets only the rows that are in some pair (a stage with
-  `unpaired`: every other row passes through that) or the columns it reads (`finish_reads`) of every row, and what it
-  adds is joined back onto each block.
+A stage runs the way its `spread` (`core/spread.py`) allows:
+- `by_rows` (clean, redact): block by block;
+- `by_totals` (quality, review): `partial` of every block, then each block decided with the totals;
+- `by_key` (exact dedup): every block cut by the key's hash into partition files, the stage applied per partition,
+  each partition's kept rows sent to the block they came from, then every block put back in row order;
+- `linked` (MinHash dedup, split): `features` per block (what later steps read written to disk), the key memberships
+  cut into partition files by key, the candidate pairs of each partition's keys cut by the blocks of their two rows
+  and checked per block pair (`holds`), then on the driver `recheck` and the groups (connected components), and
+  `resolve` gets only the rows in some group (a spread with `alone`: every other row passes through that) or the
+  columns it `reads` of every row, and what it adds is joined back onto each block. These are the functions the
+  spread's own `apply` runs on one frame.
 Any other stage (the model stages, the gate, training) runs on the rows collected into one frame, as in memory.
 Each piece's kept + rejected is checked to be exactly the rows it was given (the executor's check, per piece, where
 the piece runs), and the executor's end-of-run check reads the ids of every block. Rejected rows and frame artifacts
@@ -32,11 +33,12 @@ import numpy as np
 import polars as pl
 
 from curate.core.context import RunContext
-from curate.core.stage import GROUP_COLUMNS, ROW, Stage, StageResult, merge_stats
+from curate.core.spread import KEY, KIND, ROW, ByKey, ByRows, ByTotals, Linked, unique_pairs
+from curate.core.stage import Stage, StageResult, combine, merge_stats
 from curate.io.blocks import BlockFile, Blocks, write_block
 from curate.pipeline.conservation import check_stage_conservation, restore_kept_by_review
 
-PLACE = "_curate_place"  # a paired row's number among all rows, while `finish` numbers it among the paired ones
+PLACE = "_curate_place"  # a linked row's number among all rows, while `resolve` numbers it among the linked ones
 
 
 class Pieces(Protocol):
@@ -63,25 +65,13 @@ class InProcess:
 
 def streamed_as(stage: Stage) -> str | None:
     """How a stage is spread over blocks, here or on Ray (None: it needs every row in one frame)."""
-    if stage.row_local:
-        return "blocks"
-    if stage.aggregates:
-        return "blocks with totals"
-    if stage.partition_by() is not None:
-        return "shuffle by key"
-    if stage.shuffles_groups:
-        return "map, shuffle by group, reduce"
-    return None
+    return stage.spread.label
 
 
 def split_by_hash(rows: pl.DataFrame, key: pl.Expr, partitions: int) -> list[pl.DataFrame]:
     """`rows` cut into `partitions` pieces by the hash of `key` (a shuffle's map side)."""
     bucket = rows.select((key.hash(seed=0) % partitions).alias("_bucket")).to_series()
     return [rows.filter(bucket == i) for i in range(partitions)]
-
-
-def group_key() -> pl.Expr:
-    return pl.struct(list(GROUP_COLUMNS))
 
 
 def numbered_block(blocks: Blocks, i: int, columns: list[str] | None = None) -> pl.DataFrame:
@@ -147,7 +137,7 @@ class Outcome:
     def result(self, order: bool = False) -> StageResult:
         """One result: stats merged and frame artifacts joined by the stage's `combine`; rejected rows in row order when
         `order` (they carry `ROW`)."""
-        combined = self.stage.combine(self.results)
+        combined = combine(self.results, self.stage.spread)
         rejected = (
             pl.concat([r for r in self.rejected if r.width], how="diagonal_relaxed")
             if any(r.width for r in self.rejected)
@@ -175,15 +165,15 @@ def stream_stage(
     blocks in row order."""
     pieces = pieces or InProcess()
     outcome = Outcome(stage, Blocks.create(spill))
-    kind = streamed_as(stage)
+    spread = stage.spread
     every_block = each_block(blocks)
-    if kind == "blocks":
+    if isinstance(spread, ByRows):
         for piece in pieces.map(
             _block_through, stage, ctx, every_block, "blocks", shared=(blocks, outcome.kept.folder)
         ):
             outcome.take(piece)
         return outcome.result()
-    if kind == "blocks with totals":
+    if isinstance(spread, ByTotals):
         totals = pl.concat(
             pieces.map(_block_partial, stage, ctx, every_block, "blocks counted", shared=(blocks,)),
             how="diagonal_relaxed",
@@ -193,11 +183,13 @@ def stream_stage(
         ):
             outcome.take(piece)
         combined = outcome.result()
-        combined.stats = stage.finish_stats(combined.stats, totals, ctx)
+        combined.stats = spread.summarized(combined.stats, totals, ctx)
         return combined
-    if kind == "shuffle by key":
+    if isinstance(spread, ByKey):
         return shuffle_by_key(stage, blocks, ctx, spill, outcome, pieces)
-    return map_shuffle_reduce(stage, blocks, ctx, spill, outcome, pieces)
+    if isinstance(spread, Linked):
+        return link_rows(stage, blocks, ctx, spill, outcome, pieces)
+    raise ValueError(f"{stage.display_name}: a stage spread as {type(spread).__name__} is not streamed")
 
 
 # Pieces: module functions, so that Ray can send them to workers. Each reads its blocks from their files.
@@ -209,18 +201,17 @@ def _block_through(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, 
 
 
 def _block_partial(stage: Stage, ctx: RunContext, blocks: Blocks, i: int) -> pl.DataFrame:
-    return stage.partial(blocks.read(i), ctx)
+    return stage.spread.partial(blocks.read(i), ctx)
 
 
 def _block_given(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, totals: pl.DataFrame, i: int) -> Piece:
     block = blocks.read(i)
-    return checked(stage, block, stage.apply_given(block, totals, ctx), folder)
+    return checked(stage, block, stage.spread.decide(block, totals, ctx), folder)
 
 
 def _cut_by_key(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int) -> list[BlockFile | None]:
     return [
-        write_block(piece, folder)
-        for piece in split_by_hash(numbered_block(blocks, i), stage.partition_by(), len(blocks))
+        write_block(piece, folder) for piece in split_by_hash(numbered_block(blocks, i), stage.spread.key, len(blocks))
     ]
 
 
@@ -270,25 +261,34 @@ def shuffle_by_key(
     return outcome.result(order=True)
 
 
-def _map_block(stage: Stage, ctx: RunContext, blocks: Blocks, mapped_folder: Path, folder: Path, i: int) -> tuple:
-    """One block's `map_rows`: what `finish` reads, and the group memberships cut by the group's hash."""
-    rows = stage.map_rows(numbered_block(blocks, i))
+def _features_of_block(
+    stage: Stage, ctx: RunContext, blocks: Blocks, features_folder: Path, folder: Path, i: int
+) -> tuple:
+    """One block's `features` (what later steps read, written to disk), and its key memberships cut by the key's hash."""
+    linked = stage.spread
+    features = linked.features(numbered_block(blocks, i), ctx)
+    memberships = pl.concat(
+        [frame.select(pl.lit(kind, pl.Int32).alias(KIND), KEY, ROW) for kind, frame in enumerate(linked.keys(features))]
+    )
+    carried = features.select(ROW, *linked.carry) if linked.carry is not None else features
     return (
-        write_block(stage.for_finish(rows), mapped_folder),
-        [write_block(piece, folder) for piece in split_by_hash(stage.group_keys(rows), group_key(), len(blocks))],
+        write_block(carried, features_folder),
+        [write_block(piece, folder) for piece in split_by_hash(memberships, pl.struct(KIND, KEY), len(blocks))],
     )
 
 
-def _reduce_partition(
+def _pairs_of_partition(
     stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, partition: Blocks
 ) -> dict[tuple[int, int], BlockFile]:
-    """The pairs one partition's groups make, cut by the blocks of their two rows (a pair found in several partitions,
-    several LSH bands, meets its copies in one pair partition, which checks it once, so the counts add up)."""
-    reduced = stage.reduce_groups(partition.collect())
+    """The candidate pairs one partition's keys make, cut by the blocks of their two rows (a pair found in several
+    partitions, several LSH bands, meets its copies in one pair partition, which checks it once, so the counts add up)."""
+    from curate.core.spread import pairs_sharing_a_key
+
+    pairs = pairs_sharing_a_key(partition.collect())
     partition.discard()
-    keyed = reduced.with_columns(
-        pl.Series("_bi", blocks.block_of(reduced["i"].to_numpy())),
-        pl.Series("_bj", blocks.block_of(reduced["j"].to_numpy())),
+    keyed = pairs.with_columns(
+        pl.Series("_bi", blocks.block_of(pairs["i"].to_numpy())),
+        pl.Series("_bj", blocks.block_of(pairs["j"].to_numpy())),
     )
     return {
         key: write_block(piece.drop("_bi", "_bj"), folder)
@@ -296,27 +296,37 @@ def _reduce_partition(
     }
 
 
-def _check_pairs(stage: Stage, ctx: RunContext, mapped: Blocks, rows: int, pairs: Blocks) -> tuple[pl.DataFrame, dict]:
-    """The pairs of one pair partition that hold; reads the mapped rows of its two blocks only."""
-    held = stage.pairs_that_hold(mapped, pairs.collect(), rows)
+def _pairs_that_hold(
+    stage: Stage, ctx: RunContext, features: Blocks, rows: int, pairs: Blocks
+) -> tuple[np.ndarray, dict]:
+    """The pairs of one pair partition that hold; reads the features of its two blocks only."""
+    found = pairs.collect()
     pairs.discard()
-    return held
+    return stage.spread.held(features, unique_pairs(np.stack([found["i"], found["j"]], axis=1), rows))
 
 
-def map_shuffle_reduce(
+def link_rows(
     stage: Stage, blocks: Blocks, ctx: RunContext, spill: Path, outcome: Outcome, pieces: Pieces
 ) -> StageResult:
-    mapped, shuffled = Blocks.create(spill), Blocks.create(spill)
+    """A `linked` stage over blocks: its spread's steps, each spread over blocks, partitions or pair partitions as far as
+    it can be, and `resolve` on the driver."""
+    linked: Linked = stage.spread
+    features, shuffled = Blocks.create(spill), Blocks.create(spill)
     partitions = [Blocks(shuffled.folder) for _ in range(len(blocks))]
-    for mapped_file, cut in pieces.map(
-        _map_block, stage, ctx, each_block(blocks), "blocks mapped", shared=(blocks, mapped.folder, shuffled.folder)
+    for features_file, cut in pieces.map(
+        _features_of_block,
+        stage,
+        ctx,
+        each_block(blocks),
+        "blocks mapped",
+        shared=(blocks, features.folder, shuffled.folder),
     ):
-        mapped.add(mapped_file)
+        features.add(features_file)
         for partition, file in zip(partitions, cut, strict=True):
             partition.add(file)
     pair_partitions: dict[tuple[int, int], Blocks] = {}
     for files in pieces.map(
-        _reduce_partition,
+        _pairs_of_partition,
         stage,
         ctx,
         [(p,) for p in partitions if len(p)],
@@ -326,42 +336,37 @@ def map_shuffle_reduce(
         for key, file in files.items():
             pair_partitions.setdefault(key, Blocks(shuffled.folder)).add(file)
     checks = pieces.map(
-        _check_pairs,
+        _pairs_that_hold,
         stage,
         ctx,
         [(pair_partitions[key],) for key in sorted(pair_partitions)],
         "pair partitions checked",
-        shared=(mapped, blocks.height),
+        shared=(features, blocks.height),
     )
     shuffled.delete()
-    pairs = pl.concat([held for held, _ in checks]) if checks else pl.DataFrame(schema={"i": pl.Int64, "j": pl.Int64})
-    pair_stats = (
-        merge_stats([stats for _, stats in checks])
-        if checks
-        else stage.pairs_that_hold(mapped, pairs, blocks.height)[1]
-    )
-    pairs, more_stats = stage.pairs_that_hold_together(mapped, pairs, blocks.height)
-    pair_stats = pair_stats | more_stats
-    mapped.forget()
-    if stage.unpaired(blocks.clear()) is not None:  # finish sees the paired rows only; the others pass through
-        paired = np.unique(np.concatenate([pairs["i"].to_numpy(), pairs["j"].to_numpy()])).astype(np.int64)
-        mapped_paired = mapped.take(paired)
-        mapped.delete()
+    if not checks:  # no candidates: the counts of none
+        checks = [linked.held(features, np.empty((0, 2), dtype=np.int64))]
+    held = np.concatenate([pairs for pairs, _ in checks])
+    counts = merge_stats([c for _, c in checks])
+    groups, more = linked.groups(features, held, blocks.height)
+    counts |= more
+    features.forget()
+    if linked.alone is not None:  # resolve sees the linked rows only; the others pass through `alone`
+        paired = np.flatnonzero(groups >= 0).astype(np.int64)
+        features_paired = features.take(paired)
+        features.delete()
         rows = pl.concat([numbered_block(blocks, i).filter(_in(paired)) for i in range(len(blocks))])
         renumber = lambda column: pl.Series(np.searchsorted(paired, column.to_numpy()))  # noqa: E731
         rows = rows.with_columns(pl.col(ROW).alias(PLACE)).with_columns(renumber(rows[ROW]).alias(ROW))
-        result = stage.finish(
-            rows,
-            mapped_paired.with_columns(renumber(mapped_paired[ROW]).alias(ROW)),
-            pairs.with_columns(renumber(pairs["i"]).alias("i"), renumber(pairs["j"]).alias("j")),
-            ctx,
+        result = linked.resolve(
+            rows, groups[paired], features_paired.with_columns(renumber(features_paired[ROW]).alias(ROW)), ctx
         )
-        result.stats.update(pair_stats)
+        result.stats.update(counts)
         piece = checked(stage, rows, result, None)
         piece.rejected = piece.rejected.drop(ROW).rename({PLACE: ROW})  # named by their place among all rows again
         outcome.take(piece)
         kept_by_block = by_block(result.kept.drop(ROW).rename({PLACE: ROW}), blocks)
-        del rows, result, mapped_paired, pairs  # the driver holds only what the next pieces need
+        del rows, result, features_paired  # the driver holds only what the next pieces need
         for piece in pieces.map(
             _merge_paired,
             stage,
@@ -372,18 +377,18 @@ def map_shuffle_reduce(
         ):
             outcome.take(piece)
         return outcome.result(order=True)
-    reads = [c for c in stage.finish_reads if c in blocks.columns] if stage.finish_reads is not None else blocks.columns
+    reads = [c for c in linked.reads if c in blocks.columns] if linked.reads is not None else blocks.columns
     rows = pl.concat([numbered_block(blocks, i, reads) for i in range(len(blocks))])  # those columns only read
-    result = stage.finish(rows, mapped, pairs, ctx)  # what map_rows made stays on disk
-    result.stats.update(pair_stats)
+    result = linked.resolve(rows, groups, features, ctx)  # the features stay on disk
+    result.stats.update(counts)
     outcome.take(checked(stage, rows, result, None))
-    mapped.delete()
-    # What finish added to each kept row, and each rejected row's stamp, cut by block: a piece joins only its own.
+    features.delete()
+    # What resolve added to each kept row, and each rejected row's stamp, cut by block: a piece joins only its own.
     additions = by_block(result.kept.select(ROW, *[c for c in result.kept.columns if c not in rows.columns]), blocks)
     stamps = by_block(
         result.rejected.select(ROW, *[c for c in result.rejected.columns if c not in rows.columns]), blocks
     )
-    del rows, result, pairs
+    del rows, result
     outcome.rejected.pop()  # the narrow rejected rows: each block's whole rows take their place
     for file, rejected in pieces.map(
         _join_back,
@@ -412,7 +417,7 @@ def by_block(rows: pl.DataFrame, blocks: Blocks) -> list[pl.DataFrame]:
 def _join_back(
     stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int, additions: pl.DataFrame, stamps: pl.DataFrame
 ) -> tuple[BlockFile | None, pl.DataFrame]:
-    """What `finish` added to block `i`'s kept rows, and its rejected rows' stamps, joined onto its whole rows."""
+    """What `resolve` added to block `i`'s kept rows, and its rejected rows' stamps, joined onto its whole rows."""
     block = numbered_block(blocks, i)
     kept = block.join(additions, on=ROW, how="inner", maintain_order="left").drop(ROW)
     return write_block(kept, folder), block.join(stamps, on=ROW, how="inner", maintain_order="left")
@@ -421,9 +426,9 @@ def _join_back(
 def _merge_paired(
     stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, paired: np.ndarray, i: int, mine: pl.DataFrame
 ) -> Piece:
-    """Block `i`'s rows in no pair, passed through `unpaired`, with `mine`: the paired rows `finish` kept from it."""
+    """Block `i`'s rows in no pair, passed through `alone`, with `mine`: the linked rows `resolve` kept from it."""
     alone = numbered_block(blocks, i).filter(~_in(paired))
-    passed = stage.unpaired(alone)
+    passed = stage.spread.alone(alone)
     piece = checked(stage, alone, StageResult(kept=passed, rejected=alone.clear()), None)
     piece.kept = write_block(pl.concat([passed, mine], how="diagonal_relaxed").sort(ROW).drop(ROW), folder)
     piece.rejected = pl.DataFrame()

@@ -25,7 +25,7 @@ from curate.core.columns import (
     TEXT,
 )
 from curate.core.context import RunContext
-from curate.core.stage import REJECT_DETAIL, REJECT_REASON, Stage, StageResult
+from curate.core.stage import REJECT_DETAIL, REJECT_REASON, Spread, Stage, StageResult
 
 DECISIONS_KEY = "review.decisions"
 
@@ -109,10 +109,10 @@ class Review(Stage):
         return {"decisions": {"path": self.decisions, "reader": "decisions"}}
 
     # Decisions about rows this run lacks are found from all rows: each block says which decided rows it holds.
-    aggregates: ClassVar[bool] = True
-
-    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        return self.apply_in_one_piece(rows, ctx or RunContext())
+    @property
+    def spread(self) -> Spread:
+        """Per block with the totals of every block's `partial`; the stats once (`finish_stats`)."""
+        return Spread.by_totals(self.partial, self.apply_given, self.finish_stats)
 
     def partial(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
         """The ids of this block's rows that some decision names."""

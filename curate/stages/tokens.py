@@ -20,7 +20,7 @@ from curate.core.columns import ID, LABEL, MESSAGES, RESPONSE, TEXT, TOKEN_FLAGS
 from curate.core.extras import SMOLLM2, require
 from curate.core.model_loading import quiet_transformers
 from curate.core.params import Positive
-from curate.core.stage import Check, Filter, RunContext, StageResult
+from curate.core.stage import Check, Filter, RunContext, Spread, StageResult
 
 SYSTEM = "system"  # the system prompt an OpenAI chat file carries (`io/readers.py`)
 PROMPT_TOKENS, RESPONSE_TOKENS = "prompt_tokens", "response_tokens"
@@ -137,8 +137,12 @@ class Tokens(Filter):
     name: ClassVar[str] = "tokens"
     flag_column: ClassVar[str] = TOKEN_FLAGS
     produces: ClassVar[tuple[str, ...]] = (TOKENS, TOKEN_FLAGS)
+
     # The counts of every row are the totals (four integers a row), so each row is tokenized once and the stats see all.
-    aggregates: ClassVar[bool] = True
+    @property
+    def spread(self) -> Spread:
+        """Per block with the totals of every block's `partial`; the stats once (`finish_stats`)."""
+        return Spread.by_totals(self.partial, self.apply_given, self.finish_stats)
 
     def limit(self) -> int | None:
         if self.max_tokens is not None:

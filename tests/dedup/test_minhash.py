@@ -164,11 +164,12 @@ def test_thresholds_are_checked_where_the_recipe_names_them():
 
 
 def test_candidate_pairs_are_the_same_when_memory_forces_early_merging(sample_rows, monkeypatch):
+    import curate.core.spread as spread
     import curate.stages.dedup.minhash.lsh as minhash
 
     signatures = MinHasher().signatures(Clean().apply(sample_rows).kept["text"])
     relaxed = minhash.candidate_edges(signatures, 0.5)
-    monkeypatch.setattr(minhash, "PENDING_PAIRS_PER_ROW", 0)  # merge after every band
+    monkeypatch.setattr(spread, "PENDING_PAIRS_PER_ROW", 0)  # merge after every band
     assert len(relaxed) > 1_000 and (relaxed[:, 1] < relaxed[:, 0]).all()
     np.testing.assert_array_equal(minhash.candidate_edges(signatures, 0.5), relaxed)
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import yaml
 
-from curate.core.stage import Stage, StageResult, merge_stats
+from curate.core.stage import Spread, Stage, StageResult, merge_stats
 from curate.pipeline.engines import RayEngine
 from curate.pipeline.executor import run_stages
 from curate.pipeline.runner import run_recipe
@@ -106,7 +106,7 @@ class WherePiecesRan(Stage):
     """A row-local stage that writes the id of the process it ran in onto every row."""
 
     name = "where_pieces_ran"
-    row_local = True
+    spread = Spread.by_rows()
 
     def apply(self, rows, ctx=None):
         return StageResult(kept=rows.with_columns(pl.lit(os.getpid()).alias("pid")), rejected=rows.clear())

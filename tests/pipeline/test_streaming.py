@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from curate.core.errors import ConservationError
-from curate.core.stage import Stage, StageResult
+from curate.core.stage import Spread, Stage, StageResult
 from curate.io.blocks import Blocks, Pile
 from curate.pipeline.engines import LocalEngine
 from curate.pipeline.executor import run_stages
@@ -126,7 +126,7 @@ class LosesARow(Stage):
     """A row-local stage that silently drops one row of every block."""
 
     name = "loses_a_row"
-    row_local = True
+    spread = Spread.by_rows()
 
     def apply(self, rows, ctx=None):
         return StageResult(kept=rows.slice(1), rejected=rows.clear())

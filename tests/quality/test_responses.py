@@ -8,6 +8,7 @@ from polars.testing import assert_frame_equal
 
 from curate.core.context import RunContext
 from curate.core.errors import RecipeError
+from curate.core.stage import combine
 from curate.core.text import stable_ids
 from curate.recipe.registry import build_stage
 from curate.samples.scale_tickets import BITEXT
@@ -130,7 +131,7 @@ def test_blocks_decided_with_the_totals_of_all_blocks_equal_one_piece(answered):
     whole = stage.apply(rows, ctx)
     halves = [rows.slice(0, 100), rows.slice(100)]
     totals = pl.concat([stage.partial(h, ctx) for h in halves])
-    parts = stage.combine([stage.apply_given(h, totals, ctx) for h in halves])
+    parts = combine([stage.apply_given(h, totals, ctx) for h in halves])
     assert_frame_equal(parts.kept, whole.kept)
     assert whole.kept.filter(pl.col("response_flags").list.contains("canned_answer")).height == 5
 

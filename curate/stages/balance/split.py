@@ -4,27 +4,20 @@ inside one split so that no test row has a near copy in training."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 import xxhash
 
 from curate.core.columns import ID, LABEL, SPLIT, SPLIT_GROUP, TEST, TEXT, TRAIN, VALIDATION
-from curate.stages.dedup.minhash.lsh import (
-    PAIRS_PER_CHUNK,
-    as_pairs,
-    band_memberships,
-    bucket_pairs,
-    candidate_edges,
-    gather,
-    pairs_of,
-)
-from curate.stages.dedup.clusters import components
+from curate.core.params import Seed, Share, Similarity
+from curate.core.spread import ROW
+from curate.core.stage import RunContext, Spread, Stage, StageResult, empty_rejected
+from curate.stages.dedup.minhash.lsh import band_memberships
 from curate.stages.dedup.minhash.signatures import MinHasher
 from curate.stages.dedup.minhash.similarity import agreement
-from curate.core.params import Seed, Share, Similarity
-from curate.core.stage import ROW, RunContext, Stage, StageResult, empty_rejected
 
 
 def assign_groups(groups: pl.DataFrame, validation: float, test: float, seed: int) -> pl.DataFrame:
@@ -68,58 +61,33 @@ class Split(Stage):
     name: ClassVar[str] = "split"
     produces: ClassVar[tuple[str, ...]] = (SPLIT, SPLIT_GROUP)
 
-    shuffles_groups: ClassVar[bool] = (
-        True  # on Ray: signatures per block and LSH buckets by a shuffle, as MinHash dedup
-    )
+    @property
+    def spread(self) -> Spread:
+        """Near duplicates are linked rows (MinHash signatures, LSH band buckets, estimated Jaccard at `group_threshold`);
+        each group is assigned a split (`assign`), which reads only the ids and labels of every row."""
+        return Spread.linked(
+            features=self.features, keys=self.band_keys, holds=self.holds, resolve=self.assign, reads=(ID, LABEL)
+        )
 
-    def map_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+    def features(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> pl.DataFrame:
         return pl.DataFrame({ROW: rows[ROW].cast(pl.Int64), "_signature": MinHasher().signatures(rows[TEXT])})
 
-    def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
-        return band_memberships(mapped["_signature"].to_numpy(), mapped[ROW], self.group_threshold)
+    def band_keys(self, features: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        return band_memberships(features["_signature"].to_numpy(), features[ROW], self.group_threshold)
 
-    def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
-        return bucket_pairs(memberships)
-
-    finish_reads: ClassVar[tuple[str, ...]] = (ID, LABEL)  # a streamed run hands `finish` these columns of every row
-
-    def pairs_that_hold(
-        self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int
-    ) -> tuple[pl.DataFrame, dict]:
-        """Candidates whose estimated Jaccard reaches `group_threshold`, a chunk at a time, each gathering only its rows'
-        signatures from `mapped` (lazy in a streamed run)."""
-        pairs, held = pairs_of(reduced, rows), []
-        for start in range(0, len(pairs), PAIRS_PER_CHUNK):
-            chunk = pairs[start : start + PAIRS_PER_CHUNK]
-            found, local = gather(mapped, chunk)
-            held.append(
-                chunk[agreement(found["_signature"].to_numpy(), local[:, 0], local[:, 1]) >= self.group_threshold]
-            )
-        return as_pairs(np.concatenate(held) if held else np.empty((0, 2), dtype=np.int64)), {}
-
-    def finish(
-        self,
-        rows: pl.DataFrame,
-        mapped: pl.DataFrame | pl.LazyFrame,
-        reduced: pl.DataFrame,
-        ctx: RunContext | None = None,
-    ) -> StageResult:
-        return self.assign(rows, components(rows.height, pairs_of(reduced, rows.height)), ctx)
+    def holds(self, found: pl.DataFrame, pairs: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+        """Candidates whose estimated Jaccard reaches `group_threshold`."""
+        return pairs[agreement(found["_signature"].to_numpy(), pairs[:, 0], pairs[:, 1]) >= self.group_threshold], {}
 
     def near_duplicate_pairs(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """(mapped rows, the pairs i, j that split keeps together): the one definition of a near duplicate across
-        splits, which the gate's `cross_split_near_duplicates` counts with too."""
-        mapped = self.map_rows(rows.with_row_index(ROW))
-        held, _ = self.pairs_that_hold(
-            mapped, as_pairs(candidate_edges(mapped["_signature"].to_numpy(), self.group_threshold)), rows.height
-        )
-        return mapped, held
+        """(each row's features, the pairs i, j that split keeps together): the one definition of a near duplicate
+        across splits, which the gate's `cross_split_near_duplicates` counts with too."""
+        features, held, _ = self.spread.pairs(rows)
+        return features, pl.DataFrame({"i": held[:, 0], "j": held[:, 1]}, schema={"i": pl.Int64, "j": pl.Int64})
 
-    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        mapped, held = self.near_duplicate_pairs(rows)
-        return self.finish(rows, mapped, held, ctx)
-
-    def assign(self, rows: pl.DataFrame, clusters: np.ndarray, ctx: RunContext | None) -> StageResult:
+    def assign(
+        self, rows: pl.DataFrame, clusters: np.ndarray, features: Any = None, ctx: RunContext | None = None
+    ) -> StageResult:
         """Rows in one near-duplicate cluster form a group, every other row a group of its own; groups are split by label,
         seeded. Groups are numbered (a cluster by its number, a lone row by `rows.height` + its place), not named by
         strings, so ten million rows are split in a few hundred MB."""

@@ -16,7 +16,7 @@ import polars as pl
 from curate.stages.clean import text as T
 from curate.core.columns import TEXT, TEXT_BEFORE_CLEAN
 from curate.core.params import Count
-from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Stage, StageResult
+from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Spread, Stage, StageResult
 
 
 def apply_to_candidates(texts: pl.Series, candidates: pl.Series, fn: Callable[[str], str]) -> tuple[pl.Series, int]:
@@ -43,7 +43,7 @@ class Clean(Stage):
     min_chars: Count = 1
 
     name: ClassVar[str] = "clean"
-    row_local: ClassVar[bool] = True
+    spread: ClassVar[Spread] = Spread.by_rows()  # each row decided on its own
 
     def steps(self) -> list[tuple[str, str, Callable[[str], str]]]:
         """(stat name, candidate regex, function) in the order they run."""

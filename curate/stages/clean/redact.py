@@ -13,7 +13,7 @@ from curate.core.columns import MESSAGES, PII, RESPONSE, TEXT
 from curate.core.messages import AnswerFinder, redact_frame
 from curate.core.errors import InputError
 from curate.core.pii import PII_KINDS, PiiFinder, PiiKind
-from curate.core.stage import RunContext, Stage, StageResult, empty_rejected
+from curate.core.stage import RunContext, Spread, Stage, StageResult, empty_rejected
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Redact(Stage):
     keep_in_answers: list[Literal["toll_free", "role_email"]] = field(default_factory=list)
 
     name: ClassVar[str] = "redact"
-    row_local: ClassVar[bool] = True
+    spread: ClassVar[Spread] = Spread.by_rows()  # each row decided on its own
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         missing = [c for c in self.columns if c not in rows.columns and c not in (TEXT, RESPONSE, MESSAGES)]

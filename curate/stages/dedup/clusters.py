@@ -23,6 +23,7 @@ from curate.core.columns import (
     STAGE,
     TEXT,
 )
+from curate.core.spread import components  # noqa: F401 - the dedup stages' clusters, linked rows' groups
 from curate.core.stage import stamp
 
 KeepPolicy = Literal["first", "longest", "most_complete"]
@@ -151,19 +152,6 @@ def resolve_clusters(
         "label_conflict_policy": on_label_conflict,
     }
     return kept.drop(CLUSTER, "_input_order"), rejected.drop("_input_order"), clusters, stats
-
-
-def components(n: int, pairs: np.ndarray) -> np.ndarray:
-    """Connected components of the pair graph; -1 for rows in no pair."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    if not len(pairs):
-        return np.full(n, -1)
-    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    sizes = np.bincount(labels)
-    return np.where(sizes[labels] > 1, labels, -1)
 
 
 def same_label(pairs: np.ndarray, labels: pl.Series) -> np.ndarray:

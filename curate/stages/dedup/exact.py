@@ -12,7 +12,7 @@ from curate.core.columns import CLUSTER, ID, MESSAGES, TEXT
 from curate.core.errors import CurateError
 from curate.core.text import normalized_text
 from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, resolve_clusters, sort_clusters
-from curate.core.stage import RunContext, Stage, StageResult
+from curate.core.stage import RunContext, Spread, Stage, StageResult
 
 
 @dataclass
@@ -27,15 +27,15 @@ class ExactDedup(Stage):
 
     name: ClassVar[str] = "dedup"
 
-    def partition_by(self) -> pl.Expr:
+    @property
+    def spread(self) -> Spread:
+        """By the key rows are duplicates on: rows with different keys never meet; the clusters sorted after."""
+        return Spread.by_key(self.duplicate_key(), order=sort_clusters)
+
+    def duplicate_key(self) -> pl.Expr:
         if self.key == "conversation":  # a row without messages (a generated one) is keyed on its text
             return normalized_text(pl.coalesce(pl.col(MESSAGES), pl.col(TEXT)))
         return normalized_text() if self.normalize else pl.col(TEXT)
-
-    def combine(self, parts: list[StageResult]) -> StageResult:
-        combined = super().combine(parts)
-        combined.artifacts = {name: sort_clusters(frame) for name, frame in combined.artifacts.items()}
-        return combined
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         if self.key == "conversation" and MESSAGES not in rows.columns:
@@ -44,7 +44,7 @@ class ExactDedup(Stage):
                 "dedup.on",
                 hint="read OpenAI chat JSONL, or use `key: text`",
             )
-        key = self.partition_by()
+        key = self.duplicate_key()
         marked = (
             rows.with_columns(key.alias("_key"))
             .with_columns(pl.when(pl.len().over("_key") > 1).then(pl.col(ID).first().over("_key")).alias(CLUSTER))

@@ -19,7 +19,7 @@ import polars as pl
 from curate.core.columns import ID, RESPONSE, RESPONSE_FLAGS, STAGE, TEXT
 from curate.core.errors import CurateError
 from curate.core.params import Similarity
-from curate.core.stage import ROW, RunContext, Stage, StageResult, stamp
+from curate.core.stage import RunContext, Spread, Stage, StageResult, stamp
 from curate.core.text import normalized_text
 from curate.stages.dedup.clusters import components
 
@@ -33,6 +33,11 @@ DEFAULT_SAME_ANSWER = {
 }  # Bitext: two answers to one prompt have median cosine 0.87, 25% under 0.82
 MAX_FUZZY_ANSWERS = 200  # a group with more distinct answers is compared on exact (normalised) answers only
 ConflictPolicy = Literal["best_scored", "majority", "flag", "drop"]
+
+
+def groups_in_order(groups: pl.DataFrame) -> pl.DataFrame:
+    """The `pair_groups` artifact listed by group and id."""
+    return groups.sort(PROMPT_GROUP, ID)
 
 
 @dataclass
@@ -57,14 +62,11 @@ class PairDedup(Stage):
     name: ClassVar[str] = "dedup"
     produces: ClassVar[tuple[str, ...]] = (PROMPT_GROUP, ANSWER_CONFLICT)
 
-    def partition_by(self) -> pl.Expr | None:
-        return normalized_text() if self.prompts == "exact" else None  # near prompts may fall in any partition
-
-    def combine(self, parts: list[StageResult]) -> StageResult:
-        """Partitions' results in one: the groups listed by group and id, as one piece lists them."""
-        combined = super().combine(parts)
-        combined.artifacts = {name: frame.sort(PROMPT_GROUP, ID) for name, frame in combined.artifacts.items()}
-        return combined
+    @property
+    def spread(self) -> Spread:
+        """Exact prompts: by the normalised prompt, the groups listed by group and id after, as one piece lists them.
+        Near prompts may fall in any partition: every row at once."""
+        return Spread.by_key(normalized_text(), order=groups_in_order) if self.prompts == "exact" else Spread.none()
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         if RESPONSE not in rows.columns:
@@ -88,14 +90,10 @@ class PairDedup(Stage):
                 .to_numpy()
             )
         from curate.stages.dedup.minhash import MinHashDedup
-        from curate.stages.dedup.minhash.lsh import as_pairs, candidate_edges, pairs_of
 
-        finder = MinHashDedup(threshold=self.threshold, across_labels=True)
-        mapped = finder.map_rows(rows.with_row_index(ROW))
-        candidates = as_pairs(candidate_edges(mapped["_signature"].to_numpy(), finder.thresholds()[1]))
-        held, _ = finder.pairs_that_hold(mapped, candidates, rows.height)
-        held, _ = finder.pairs_that_hold_together(mapped, held, rows.height)
-        return components(rows.height, pairs_of(held, rows.height))
+        linked = MinHashDedup(threshold=self.threshold, across_labels=True).spread  # its near duplicates' groups
+        features, held, _ = linked.pairs(rows)
+        return linked.groups(features, held, rows.height)[0]
 
     def answer_threshold(self) -> float:
         return self.same_answer if self.same_answer is not None else DEFAULT_SAME_ANSWER[self.answers]

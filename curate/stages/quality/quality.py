@@ -16,7 +16,7 @@ import polars as pl
 
 from curate.core.columns import ID, LABEL, QUALITY_FLAGS, TEXT
 from curate.core.params import Count, Positive, Share
-from curate.core.stage import Check, Filter, RunContext, StageResult
+from curate.core.stage import Check, Filter, RunContext, Spread, StageResult
 from curate.stages.clean.text import HTML_ELEMENTS
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -218,7 +218,10 @@ class Quality(Filter):
     flag_column: ClassVar[str] = QUALITY_FLAGS
     produces: ClassVar[tuple[str, ...]] = (QUALITY_FLAGS,)
 
-    aggregates: ClassVar[bool] = True  # the class-relative rules need each class's counts: one small frame per block
+    @property
+    def spread(self) -> Spread:
+        """Per block with the totals of every block's `partial`; the stats once (`finish_stats`)."""
+        return Spread.by_totals(self.partial, self.apply_given, self.finish_stats)
 
     def partial(self, rows: pl.DataFrame, ctx: RunContext) -> pl.DataFrame:
         """Per label: rows, short rows and content-free rows (what the class-relative rules compare a row with)."""

@@ -31,7 +31,7 @@ from curate.core.columns import DETAIL, ID, MESSAGES, PII, REASON, RESPONSE, RES
 from curate.core.errors import CurateError
 from curate.core.params import Count, Positive, Share
 from curate.core.pii import PII_KINDS
-from curate.core.stage import REJECT_DETAIL, REJECT_REASON, Check, Filter, RunContext, StageResult
+from curate.core.stage import REJECT_DETAIL, REJECT_REASON, Check, Filter, RunContext, Spread, StageResult
 from curate.core.text import normalized_text
 from curate.stages.quality.quality import BARE_HTML_TAG, TEMPLATE_SLOT, flag_examples, flag_findings, identify_languages
 
@@ -154,7 +154,11 @@ class ResponseChecks(Filter):
     # The response is checked when the stage runs: ingest's declared columns do not say whether the input maps one.
     requires: ClassVar[tuple[str, ...]] = (ID, TEXT)
     produces: ClassVar[tuple[str, ...]] = (RESPONSE_FLAGS,)
-    aggregates: ClassVar[bool] = True
+
+    @property
+    def spread(self) -> Spread:
+        """Per block with the totals of every block's `partial`; the stats once (`finish_stats`)."""
+        return Spread.by_totals(self.partial, self.apply_given, self.finish_stats)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.actions) - set(DEFAULT_ACTIONS))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
 import polars as pl
 
-from curate.core.stage import GROUP_COLUMNS, ROW
-from curate.stages.dedup.clusters import components
+from curate.core.spread import KEY, ROW, candidate_pairs, components
 from curate.stages.dedup.minhash.similarity import agreement
 
 
@@ -41,101 +41,23 @@ def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
     return key
 
 
-PENDING_PAIRS_PER_ROW = 16  # candidate pairs held before they are made distinct (8 bytes each)
+def band_memberships(signatures: np.ndarray, rows: pl.Series | np.ndarray, threshold: float) -> Iterator[pl.DataFrame]:
+    """A linked stage's `keys`: per LSH band tuned to Jaccard `threshold`, each row's bucket (`KEY`, `ROW`), a band at a
+    time (at a million rows, 25 bands of memberships at once would be 500 MB)."""
+    bands, rows_per_band = lsh_params(threshold, signatures.shape[1])
+    for band in range(bands):
+        yield pl.DataFrame({KEY: band_keys(signatures, band, rows_per_band), ROW: rows})
 
 
 def candidate_edges(signatures: np.ndarray, threshold: float) -> np.ndarray:
-    """Distinct row pairs (i, j) that share a bucket in some LSH band tuned to Jaccard `threshold`.
-
-    Per band each row pairs with its bucket's first member j (so j < i: one orientation per pair;
-    linear, not quadratic in a bucket).
-    Pairs are packed into one int64 each and made distinct whenever the pending ones outgrow
-    `PENDING_PAIRS_PER_ROW` per row, so memory stays near the distinct pairs plus that.
-    """
+    """Distinct row pairs (i, j), j < i, that share a bucket in some LSH band tuned to Jaccard `threshold`: the linked
+    stages' candidates (`core/spread.py`'s `candidate_pairs`) for signatures of rows numbered 0..n-1."""
     n = len(signatures)
-    bands, rows = lsh_params(threshold, signatures.shape[1])
-    chunks: list[np.ndarray] = []
-    pending = 0
-    for band in range(bands):
-        frame = pl.DataFrame({"key": band_keys(signatures, band, rows), "i": np.arange(n, dtype=np.int64)})
-        pairs = frame.with_columns(pl.col("i").first().over("key").alias("j")).filter(pl.col("i") != pl.col("j"))
-        chunks.append((pairs["i"] * n + pairs["j"]).to_numpy())
-        pending += pairs.height
-        if pending > PENDING_PAIRS_PER_ROW * max(n, 250_000):
-            chunks = [_distinct(np.concatenate(chunks))]
-            pending = len(chunks[0])
-    return _pairs(_distinct(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.int64), n)
+    return candidate_pairs(band_memberships(signatures, np.arange(n, dtype=np.int64), threshold), n)
 
 
-def _pairs(codes: np.ndarray, n: int) -> np.ndarray:
-    """Pairs (i, j) from their packed codes i * n + j."""
-    return np.stack([codes // n, codes % n], axis=1).reshape(-1, 2)
-
-
-def band_memberships(signatures: np.ndarray, rows: pl.Series, threshold: float) -> pl.DataFrame:
-    """For a group shuffle (`Stage.group_keys`): one (band, bucket key, row) per row and LSH band tuned to `threshold`."""
-    bands, rows_per_band = lsh_params(threshold, signatures.shape[1])
-    return pl.concat(
-        [
-            pl.DataFrame(
-                {
-                    GROUP_COLUMNS[0]: pl.repeat(band, len(rows), dtype=pl.Int32, eager=True),
-                    GROUP_COLUMNS[1]: band_keys(signatures, band, rows_per_band),
-                    ROW: rows,
-                }
-            )
-            for band in range(bands)
-        ]
-    )
-
-
-def bucket_pairs(memberships: pl.DataFrame) -> pl.DataFrame:
-    """Candidate pairs (i, j) of whole buckets: each row with its bucket's first row, as `candidate_edges` pairs them."""
-    first = pl.col(ROW).min().over(list(GROUP_COLUMNS))
-    return memberships.select(pl.col(ROW).alias("i"), first.alias("j")).filter(pl.col("i") != pl.col("j")).unique()
-
-
-def pairs_of(reduced: pl.DataFrame, n: int) -> np.ndarray:
-    """The distinct pairs of every partition's `bucket_pairs`, sorted as `candidate_edges` returns them."""
-    return _pairs(_distinct(reduced["i"].to_numpy() * n + reduced["j"].to_numpy()), n)
-
-
-PAIRS_PER_CHUNK = 1_000_000  # pairs checked at once: their rows are gathered together (at most two per pair)
-
-
-def gather(mapped: pl.DataFrame | pl.LazyFrame, pairs: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
-    """The rows of `mapped` that `pairs` name (by `ROW`), in row order, and the pairs as positions among them.
-    `mapped` may be lazy, or blocks on disk with `take` (a streamed run's): only these rows are read."""
-    if (
-        isinstance(mapped, pl.DataFrame)
-        and mapped.height
-        and mapped[ROW][0] == 0
-        and mapped[ROW][-1] == mapped.height - 1
-    ):
-        return mapped, pairs.reshape(-1, 2)  # every row, numbered 0..n-1 (sorted, distinct): positions are row numbers
-    needed = np.unique(pairs)
-    if hasattr(mapped, "take"):  # blocks on disk (a streamed run): only the blocks holding these rows are read
-        found = mapped.take(needed)
-        return found, np.searchsorted(found[ROW].to_numpy(), pairs).reshape(-1, 2)
-    found = mapped.lazy().filter(pl.col(ROW).is_in(pl.Series(needed, dtype=pl.Int64).implode())).sort(ROW).collect()
-    return found, np.searchsorted(found[ROW].to_numpy(), pairs).reshape(-1, 2)
-
-
-def as_pairs(pairs: np.ndarray) -> pl.DataFrame:
-    """Row pairs as `reduce_groups` gives them (columns i, j)."""
-    return pl.DataFrame({"i": pairs[:, 0].astype(np.int64), "j": pairs[:, 1].astype(np.int64)})
-
-
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (a plain sort: several times faster than `np.unique` on int64 here)."""
-    values = np.sort(values)
-    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
-
-
-def near_duplicate_clusters(
-    signatures: np.ndarray, threshold: float, candidates: np.ndarray | None = None
-) -> np.ndarray:
-    """A component label per row (-1 for rows with no near duplicate), from LSH candidates (found here unless
-    given, e.g. by a group shuffle) whose estimated Jaccard reaches `threshold`."""
-    edges = candidate_edges(signatures, threshold) if candidates is None else candidates
+def near_duplicate_clusters(signatures: np.ndarray, threshold: float) -> np.ndarray:
+    """A component label per row (-1 for rows with no near duplicate), from LSH candidates whose estimated Jaccard
+    reaches `threshold`."""
+    edges = candidate_edges(signatures, threshold)
     return components(len(signatures), edges[agreement(signatures, edges[:, 0], edges[:, 1]) >= threshold])

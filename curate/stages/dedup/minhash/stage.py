@@ -3,39 +3,26 @@
 LSH bands only propose candidate pairs; each candidate is then verified, by default on its edit
 similarity (normalised Levenshtein, rapidfuzz, all cores) rather than its estimated Jaccard: a
 resent ticket with a few typos loses a third of its character shingles but few of its characters.
-Verified pairs become clusters by scipy's connected components.
+Verified pairs become clusters by scipy's connected components. The stage is spread as linked rows
+(`core/spread.py`): the same functions run on one frame and, past a block, over blocks on any engine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
 
 from curate.core.columns import CLUSTER, LABEL, SIMILARITY, TEXT
 from curate.core.params import NgramSize, Positive, Seed
-from curate.core.stage import ROW, RunContext, Stage, StageResult
-from curate.stages.dedup.clusters import (
-    ConflictPolicy,
-    KeepPolicy,
-    components,
-    mark_clusters,
-    resolve_clusters,
-    same_label,
-)
+from curate.core.spread import ROW, gather
+from curate.core.stage import RunContext, Spread, Stage, StageResult
+from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, mark_clusters, resolve_clusters, same_label
 from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
-from curate.stages.dedup.minhash.lsh import (
-    PAIRS_PER_CHUNK,
-    as_pairs,
-    band_memberships,
-    bucket_pairs,
-    candidate_edges,
-    gather,
-    lsh_params,
-    pairs_of,
-)
+from curate.stages.dedup.minhash.lsh import band_memberships, lsh_params
 from curate.stages.dedup.minhash.signatures import MinHasher, normalize_for_shingles
 from curate.stages.dedup.minhash.similarity import agreement, edit_similarity
 from curate.stages.dedup.minhash.words import distinct_pairs
@@ -84,11 +71,23 @@ class MinHashDedup(Stage):
             return threshold, self.candidate_threshold
         return threshold, threshold if self.similarity == "jaccard" else DEFAULT_CANDIDATE_THRESHOLD
 
-    shuffles_groups: ClassVar[bool] = (
-        True  # on Ray: signatures per block, a shuffle on LSH band keys, the rest on the driver
-    )
+    @property
+    def spread(self) -> Spread:
+        """Near duplicates are linked rows: rows that share an LSH band bucket are candidates, `holds` verifies them,
+        `recheck` drops pairs that differ by a common word, and each cluster keeps one row (`resolve`); a row linked to
+        nothing stands alone and is kept (`alone`). Edit similarity reads texts, not signatures: an engine need not
+        keep the signatures (512 bytes a row) after the buckets."""
+        return Spread.linked(
+            features=self.features,
+            keys=self.band_keys,
+            holds=self.holds,
+            recheck=self.recheck,
+            resolve=self.resolve,
+            carry=("_normalised", "_numbers", "_label") if self.similarity == "edit" else None,
+            alone=self.alone,
+        )
 
-    def map_rows(self, rows: pl.DataFrame, on_progress=None) -> pl.DataFrame:
+    def features(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> pl.DataFrame:
         """Per row (any block, anywhere): the normalised text, its signature and the key of the numbers it names. The
         numbers come from the whole text: a contact clause left out of the comparison ("(order 1268292) my email is
         [EMAIL]") may hold the order number that tells two tickets apart."""
@@ -96,7 +95,7 @@ class MinHashDedup(Stage):
         texts = without_pii_clauses(original) if self.ignore_pii_clauses else original
         normalised = normalize_for_shingles(texts)
         signatures = MinHasher(self.num_perm, self.ngram, self.unit, self.seed).signatures_of_normalised(
-            normalised.to_list(), on_progress
+            normalised.to_list(), ctx.reporter(self.display_name, "signatures") if ctx else None
         )
         return pl.DataFrame(
             {
@@ -110,46 +109,25 @@ class MinHashDedup(Stage):
             }
         )
 
-    def group_keys(self, mapped: pl.DataFrame) -> pl.DataFrame:
+    def band_keys(self, features: pl.DataFrame) -> Iterator[pl.DataFrame]:
         """One membership per (LSH band, bucket) a row falls in: rows that share one are candidates."""
-        return band_memberships(mapped["_signature"].to_numpy(), mapped[ROW], self.thresholds()[1])
+        return band_memberships(features["_signature"].to_numpy(), features[ROW], self.thresholds()[1])
 
-    def reduce_groups(self, memberships: pl.DataFrame) -> pl.DataFrame:
-        return bucket_pairs(memberships)
+    def holds(self, found: pl.DataFrame, pairs: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+        """The candidates with the same label (unless `across_labels`) and numbers that are similar enough."""
+        if not self.across_labels:
+            pairs = same_label(pairs, found["_label"])
+        return self.similar(pairs, found, self.thresholds()[0]), {"candidate_pairs": len(pairs)}
 
-    def for_finish(self, mapped: pl.DataFrame) -> pl.DataFrame:
-        """Edit-similarity verification reads texts, not signatures (512 bytes a row that need not travel)."""
-        return mapped.drop("_signature") if self.similarity == "edit" else mapped
-
-    def pairs_that_hold(
-        self, mapped: pl.DataFrame | pl.LazyFrame, reduced: pl.DataFrame, rows: int
-    ) -> tuple[pl.DataFrame, dict]:
-        """The candidates with the same label (unless `across_labels`) and numbers that are similar enough, a chunk
-        of candidates at a time, each reading only its rows of `mapped` (on disk in a streamed run)."""
-        threshold, _ = self.thresholds()
-        candidates, verified, considered = pairs_of(reduced, rows), [], 0
-        for start in range(0, len(candidates), PAIRS_PER_CHUNK):
-            found, local = gather(mapped, candidates[start : start + PAIRS_PER_CHUNK])
-            if not self.across_labels:
-                local = same_label(local, found["_label"])
-            considered += len(local)
-            verified.append(found[ROW].to_numpy()[self.similar(local, found, threshold)].reshape(-1, 2))
-        return as_pairs(np.concatenate(verified) if verified else np.empty((0, 2), dtype=np.int64)), {
-            "candidate_pairs": considered
-        }
-
-    def pairs_that_hold_together(
-        self, mapped: pl.DataFrame | pl.LazyFrame, held: pl.DataFrame, rows: int
-    ) -> tuple[pl.DataFrame, dict]:
+    def recheck(self, features: pl.DataFrame | Any, pairs: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
         """Similar pairs that differ by a word the column uses often are not duplicates (`distinct_words`): how often
-        is counted over every row of `mapped`, once."""
-        verified = pairs_of(held, rows)
-        if self.distinct_words and len(verified):
-            found, local = gather(mapped, verified)
+        is counted over every row's features, once."""
+        if self.distinct_words and len(pairs):
+            found, local = gather(features, pairs)
             involved = np.unique(local)  # only these texts become Python strings
             texts = dict(zip(involved.tolist(), found["_normalised"].gather(involved).to_list()))
-            verified = verified[~distinct_pairs(texts, local, mapped.lazy().select("_normalised"))]
-        return as_pairs(verified), {"verified_pairs": len(verified)}
+            pairs = pairs[~distinct_pairs(texts, local, features.lazy().select("_normalised"))]
+        return pairs, {"verified_pairs": len(pairs)}
 
     def similar(self, edges: np.ndarray, found: pl.DataFrame, threshold: float) -> np.ndarray:
         """The pairs (positions in `found`) with the same numbers (when asked) whose similarity reaches `threshold`."""
@@ -164,41 +142,26 @@ class MinHashDedup(Stage):
             edges = edges[np.minimum(a, b) >= threshold * np.maximum(a, b)]
         return edges[self.similarity_of(found)(edges[:, 0], edges[:, 1], threshold) >= threshold]
 
-    def similarity_of(self, mapped: pl.DataFrame):
-        """The pairs' similarity under `self.similarity`, for positions in `mapped`; `at_least` lets edit distance stop early."""
+    def similarity_of(self, features: pl.DataFrame):
+        """The pairs' similarity under `self.similarity`, for positions in `features`; `at_least` lets edit distance
+        stop early."""
         if self.similarity == "edit":
-            normalised = mapped["_normalised"]
+            normalised = features["_normalised"]
             return lambda i, j, at_least=None: edit_similarity(normalised, i, j, at_least)
-        signatures = mapped["_signature"].to_numpy()
+        signatures = features["_signature"].to_numpy()
         return lambda i, j, at_least=None: agreement(signatures, i, j)
 
-    def finish(
-        self, rows: pl.DataFrame, mapped: pl.DataFrame, reduced: pl.DataFrame, ctx: RunContext | None = None
-    ) -> StageResult:
-        """Clusters of the pairs that hold (rows and `mapped` in row order, numbered 0..n-1; `reduced`: the pairs
-        `pairs_that_hold` kept)."""
-        return self.decide(rows, mapped, pairs_of(reduced, rows.height))
-
-    def unpaired(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Rows without a duplicate are in no cluster: kept, with the columns `decide` gives such rows."""
+    def alone(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Rows without a duplicate are in no cluster: kept, with the columns `resolve` gives such rows."""
         marked = rows.with_columns(pl.lit(None, pl.String).alias(CLUSTER), pl.lit(None, pl.Float32).alias(SIMILARITY))
         return resolve_clusters(marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict)[0]
 
-    def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
-        mapped = self.map_rows(rows.with_row_index(ROW), ctx.reporter(self.display_name, "signatures") if ctx else None)
-        candidates = as_pairs(candidate_edges(mapped["_signature"].to_numpy(), self.thresholds()[1]))
-        held, pair_stats = self.pairs_that_hold(mapped, candidates, rows.height)
-        held, more_stats = self.pairs_that_hold_together(mapped, held, rows.height)
-        result = self.finish(rows, mapped, held, ctx)
-        result.stats.update(pair_stats | more_stats)
-        return result
-
-    def decide(self, rows: pl.DataFrame, mapped: pl.DataFrame, verified: np.ndarray) -> StageResult:
-        """Cluster the verified pairs and keep one row per cluster."""
+    def resolve(
+        self, rows: pl.DataFrame, groups: np.ndarray, features: pl.DataFrame, ctx: RunContext | None = None
+    ) -> StageResult:
+        """Keep one row per cluster (`groups`: each row's, -1 for none; `features`: the rows' own, in their order)."""
         threshold, candidate_threshold = self.thresholds()
-        marked = mark_clusters(
-            rows, components(rows.height, verified), self.keep, self.similarity_of(mapped), threshold
-        )
+        marked = mark_clusters(rows, groups, self.keep, self.similarity_of(features), threshold)
         measure = "edit similarity" if self.similarity == "edit" else "estimated Jaccard"
         kept, rejected, clusters, stats = resolve_clusters(
             marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, measure
