@@ -79,3 +79,47 @@ def curate_ids(texts):
     from curate.core.text import stable_ids
 
     return stable_ids(pl.Series(texts)).to_list()
+
+
+def overridable(cls: type) -> set[str]:
+    """The names a subclass of `cls` may set or override: its public attributes, methods and properties, less the
+    helpers it marks `@final`."""
+    names = {name for name in getattr(cls, "__annotations__", {}) if not name.startswith("_")}
+    for name, value in vars(cls).items():
+        target = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+        if not name.startswith("_") and not getattr(target, "__final__", False):
+            names.add(name)
+    return names
+
+
+def test_a_stage_author_learns_at_most_eight_names():
+    """The contract a newcomer reads in one sitting: `apply`, how it may be spread, and a few declarations."""
+    from curate.core.stage import Filter, Stage
+
+    names = overridable(Stage)
+    assert {"apply", "spread"} <= names and len(names) <= 8, sorted(names)
+    assert len(overridable(Filter) - names) <= 4, sorted(overridable(Filter) - names)  # the per-row template's own
+
+
+def test_every_registered_stage_declares_one_spread():
+    from curate.core.spread import Spread
+
+    for name, params in ENTRIES:
+        assert isinstance(build_stage(name, params).spread, Spread), name
+
+
+def test_a_spread_that_contradicts_itself_is_refused_when_made():
+    from curate.core.spread import Spread
+
+    with pytest.raises(TypeError, match="`key` must be a polars expression"):
+        Spread.by_key("text")
+    with pytest.raises(TypeError, match="`partial` must be a function"):
+        Spread.by_totals(partial=1, decide=lambda rows, totals, ctx: None)
+    with pytest.raises(ValueError, match="not both"):
+        Spread.linked(
+            features=lambda rows, ctx: rows,
+            keys=lambda features: [],
+            resolve=lambda rows, groups, features, ctx: None,
+            reads=("id",),
+            alone=lambda rows: rows,
+        )
