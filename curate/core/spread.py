@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import polars as pl
 
+from curate.core.result import StageResult, merge_stats
+
 if TYPE_CHECKING:
     from curate.core.context import RunContext
-    from curate.core.stage import StageResult
 
 # The row's place in a stage's input: an engine numbers rows with it before cutting them into blocks; linked rows are
 # named by it.
@@ -209,7 +210,8 @@ class Linked(Spread):
     def held(self, features: Any, pairs: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
         """The candidate `pairs` (by `ROW`, distinct) that hold, a chunk at a time, each gathering only its rows of
         `features` (a frame, or blocks on disk with `take`)."""
-        held, counts = [], []
+        held: list[np.ndarray] = []
+        counts: list[dict[str, int]] = []
         for start in range(0, max(len(pairs), 1), PAIRS_PER_CHUNK):
             found, local = gather(features, pairs[start : start + PAIRS_PER_CHUNK])
             if self.holds is None:
@@ -218,8 +220,6 @@ class Linked(Spread):
             holding, chunk_counts = self.holds(found, local)
             held.append(found[ROW].to_numpy()[holding].reshape(-1, 2))
             counts.append(chunk_counts)
-        from curate.core.stage import merge_stats
-
         return np.concatenate(held).astype(np.int64), merge_stats(counts)
 
     def groups(self, features: Any, held: np.ndarray, n: int) -> tuple[np.ndarray, dict[str, int]]:

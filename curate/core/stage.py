@@ -18,35 +18,19 @@ its checks; the base class applies them, stamps rejections and counts reasons in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, final
 
 import polars as pl
 
 from curate.core.columns import DETAIL, ID, REASON, STAGE, TEXT
 from curate.core.context import RunContext
+from curate.core.result import Artifact, StageResult, merge_stats  # noqa: F401 - imported from here by stages
 from curate.core.spread import ROW, ByKey, ByTotals, Linked, Source, Spread  # noqa: F401 - ROW: imported from here too
 
 # Columns a stage may add to mark a drop; `split_marked` turns them into rejected rows.
 REJECT_REASON = "_reject_reason"
 REJECT_DETAIL = "_reject_detail"
-
-Artifact = pl.DataFrame | dict[str, Any]
-
-
-@dataclass
-class StageResult:
-    kept: pl.DataFrame
-    rejected: pl.DataFrame
-    stats: dict[str, Any] = field(default_factory=dict)
-    # Frames are concatenated by name across stages and written as <name>.parquet; dicts are
-    # written as <name>.json (the last stage to produce one wins).
-    artifacts: dict[str, Artifact] = field(default_factory=dict)
-    # Set by a stage that must stop the recipe (a failed gate): the reason, said to the user.
-    halt: str | None = None
-    # Set by an engine that checked each piece of a streamed stage as it went (rows generated, rows put back by
-    # review); `kept` is then the engine's blocks on disk, not a frame.
-    checked: tuple[int, dict[str, int]] | None = None
 
 
 class Stage:
@@ -162,27 +146,6 @@ def as_rows(rows: Any) -> pl.DataFrame:
     from curate.core.text import stable_ids
 
     return rows.with_columns(stable_ids(rows[TEXT])).select(ID, *rows.columns)
-
-
-def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stats of one stage over several blocks: integer counts add up (also inside dicts), findings are joined
-    without repeats, any other value is the first block's."""
-    merged: dict[str, Any] = {}
-    for stats in parts:
-        for key, value in stats.items():
-            if key not in merged:
-                merged[key] = (
-                    dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list) else value
-                )
-            elif isinstance(value, bool) or not isinstance(value, (int, dict, list)):
-                continue
-            elif isinstance(value, int):
-                merged[key] += value
-            elif isinstance(value, dict):
-                merged[key] = merge_stats([merged[key], value])
-            else:
-                merged[key] += [v for v in value if v not in merged[key]]
-    return merged
 
 
 def stamp(rows: pl.DataFrame, stage: str, reason: str | pl.Expr, detail: str | pl.Expr = "") -> pl.DataFrame:
