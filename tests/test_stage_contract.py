@@ -123,3 +123,11 @@ def test_a_spread_that_contradicts_itself_is_refused_when_made():
             reads=("id",),
             alone=lambda rows: rows,
         )
+
+
+def test_a_stage_that_sets_a_helper_of_the_contract_is_refused():
+    """`is_source` follows from `spread`; setting it (as stages once did) must not silently win over the spread."""
+    from curate.core.stage import Stage
+
+    with pytest.raises(TypeError, match="sets `is_source`"):
+        type("ReadsRows", (Stage,), {"is_source": True})

@@ -82,8 +82,13 @@ class Stage:
 
     @final
     def __init_subclass__(cls, **kwargs) -> None:
-        """Every stage's `apply` takes what a notebook has: a polars or pandas frame, with or without ids."""
+        """Every stage's `apply` takes what a notebook has: a polars or pandas frame, with or without ids. A subclass that
+        sets one of the helpers marked `@final` (`is_source` comes from `spread`) is refused, not silently obeyed."""
         super().__init_subclass__(**kwargs)
+        for name in cls.__dict__:
+            helper = Stage.__dict__.get(name)
+            if name in Stage.__dict__ and getattr(getattr(helper, "fget", helper), "__final__", False):
+                raise TypeError(f"{cls.__name__} sets `{name}`, which a stage does not set (see Stage's eight names)")
         if "apply" in cls.__dict__ and not getattr(cls.__dict__["apply"], "_takes_any_frame", False):
             original = cls.__dict__["apply"]
 

@@ -35,7 +35,7 @@ from curate.core.errors import InputError
 from curate.io.blocks import Blocks
 from curate.io.paths import check_input_file
 from curate.io.spec import InputSpec, shared_column
-from curate.core.stage import RunContext, Stage, StageResult, stamp
+from curate.core.stage import RunContext, Spread, Stage, StageResult, stamp
 
 INGEST = "ingest"
 # Every column a stage writes or reads beside the row's own (columns.py names them all): an input column of such a name
@@ -934,7 +934,7 @@ class Ingest(Stage):
     name: ClassVar[str] = INGEST
     requires: ClassVar[tuple[str, ...]] = ()
     produces: ClassVar[tuple[str, ...]] = (ID, TEXT, LABEL, SOURCE_LINE)
-    is_source: ClassVar[bool] = True
+    spread: ClassVar[Spread] = Spread.source()  # reads the run's rows, a batch at a time
 
     def apply(self, rows: pl.DataFrame | None = None, ctx: RunContext | None = None) -> StageResult:
         parts = list(self.read_in_batches(None, ctx))
