@@ -299,23 +299,39 @@ def probe_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
 
 def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
     """curate's runner at its defaults: 10% of the training rows held out for validation (by split's own rules), the
-    model chosen there, scored on the untouched test split beside its own probe."""
+    model chosen there, scored on the untouched test split beside its own probe.
+
+    Both candidates are scored, whichever is kept: the best fine-tuned epoch (`tuned_macro_f1`) and the refitted probe
+    (`probe_macro_f1`), with the validation evidence the kept decision read (`best_epoch`). A later kept rule can then
+    be applied to the cells without training again; `macro_f1` is the model the runner's own rule keeps."""
     import tempfile
+    from unittest import mock
 
     from curate.stages.train import split_for_training
-    from curate.train.classify import evaluate_classifier, train_classifier
+    from curate.train import classify
     from curate.train.loop import TrainConfig
 
     test = test.with_columns(pl.format("t{}", pl.int_range(pl.len())).alias("id"))
     fit_rows, validation, _ = split_for_training(train, test)
-    with tempfile.TemporaryDirectory() as out:
-        trained = train_classifier(fit_rows, validation, TrainConfig(seed=seed), Path(out))
-        metrics = evaluate_classifier(trained, test, Path(out) / "evaluation")
+    rule = classify.kept_model  # the rule as it is now; `table` applies the current one again to `history`
+    best_epoch_saved = {"kept": "fine-tuned", "kept_why": "lift.py scores the best epoch and the probe both"}
+    with tempfile.TemporaryDirectory() as out, mock.patch.object(classify, "kept_model", lambda _: best_epoch_saved):
+        trained = classify.train_classifier(fit_rows, validation, TrainConfig(seed=seed), Path(out))
+        metrics = classify.evaluate_classifier(trained, test, Path(out) / "evaluation")
+    kept = rule(trained.history)
+    scored = [h for h in trained.history if h.get("validation_macro_f1") is not None]
+    best = max(scored, key=lambda h: (h["validation_macro_f1"], -h["epoch"]), default={})
+    probe = metrics["probe"]
+    chosen = metrics if kept["kept"] == "fine-tuned" else probe
     return {
-        "macro_f1": float(metrics["macro_f1"]),
-        "accuracy": float(metrics["accuracy"]),
-        "probe_macro_f1": metrics.get("probe", {}).get("macro_f1"),
-        "kept": metrics.get("kept"),
+        "macro_f1": float(chosen["macro_f1"]),
+        "accuracy": float(chosen["accuracy"]),
+        "probe_macro_f1": float(probe["macro_f1"]),
+        "tuned_macro_f1": float(metrics["macro_f1"]) if best.get("epoch") else None,
+        "kept": kept["kept"],
+        "kept_why": kept["kept_why"],
+        "best_epoch": best,
+        "history": trained.history,
         "training_seconds": metrics.get("training_seconds"),
     }
 
@@ -326,8 +342,8 @@ MODELS = {"probe": probe_scores, "runner": runner_scores}
 # ---------------------------------------------------------------- the grid
 # A model's folder names its version: the runner's cells of before its probe was refitted on training + validation
 # rows (runner/) stay as they were measured, those of before a fine-tune had to beat the probe by more than chance to
-# be kept (runner-2/) too, and the current runner's fill runner-3/.
-MODEL_FOLDERS = {"probe": "probe", "runner": "runner-3"}
+# be kept (runner-2/) too, and those of before each cell scored both candidates (runner-3/); the current fill runner-4/.
+MODEL_FOLDERS = {"probe": "probe", "runner": "runner-4"}
 
 
 def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:
@@ -374,6 +390,18 @@ def run_grid(model: str, sets: list[str], configs: list[str], seeds: int) -> Non
                 )
 
 
+def kept_by_current_rule(cell: dict) -> dict:
+    """A runner cell that scored both candidates, with the model that today's kept rule chooses from its history (the
+    rule may have changed since the cell ran); cells of before that are read as they were written."""
+    if cell.get("model") != "runner" or "history" not in cell:
+        return cell
+    from curate.train.classify import kept_model
+
+    kept = kept_model(cell["history"])["kept"]
+    score = cell["tuned_macro_f1"] if kept == "fine-tuned" and cell.get("tuned_macro_f1") is not None else None
+    return {**cell, "kept": kept if score is not None else "probe", "macro_f1": score or cell["probe_macro_f1"]}
+
+
 def max_ratio_of(rows: pl.DataFrame) -> float:
     counts = rows.group_by("label").len()["len"]
     return float(counts.max() / max(counts.min(), 1))
@@ -398,7 +426,7 @@ def table(model: str, sets: list[str], configs: list[str]) -> str:
                 for p in sorted(directory.glob("seed*.json"))
             }
             if found:
-                cells[config] = found
+                cells[config] = {seed: kept_by_current_rule(cell) for seed, cell in found.items()}
         if not cells:
             continue
         runner = model == "runner"

@@ -1,0 +1,186 @@
+"""Which model the runner keeps, the fine-tune or its probe: candidate rules tried on training splits only.
+
+    .venv/bin/python benchmarks/kept_rule.py run --seeds 2 [--sets clinc150 clinc150-oversample cfpb ...]
+    .venv/bin/python benchmarks/kept_rule.py table
+
+Each cell takes one set's *training* split (never its test split), holds 30% of it out as a pseudo-test (stratified,
+seeded, copies on one side), and runs the runner at its defaults on the rest (its own 10% validation split). The best
+fine-tuned epoch and the refitted probe are both scored on the pseudo-test, and the epoch's paired validation evidence
+(rows won and lost against the probe-initialised start, the paired z of the per-row log-loss gain, the bootstrap share
+of resamples with a higher macro-F1) is recorded. `table` applies each candidate rule to every cell: the rule chosen
+is the one whose kept model is never far under the probe and gains most on average. One JSON per cell under
+`benchmarks/results/kept_rule/`; cells already there are skipped.
+
+Sets: the lift benchmark's (`clinc150`, `cfpb`, `snips-cut`, `bitext-cut` as published or cut), `clinc150-oversample`
+(the same rows randomly oversampled to 3:1 after the pseudo-test is held out), and runner_small's 2,000-row slices
+(`clinc150-77`, `bitext-2k`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import lift  # noqa: E402
+import runner_small  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "kept_rule"
+SETS = ["clinc150-77", "bitext-2k", "clinc150", "clinc150-oversample", "cfpb", "snips-cut", "bitext-cut"]
+
+
+def training_split(name: str, seed: int) -> tuple[pl.DataFrame, bool]:
+    """A set's training rows (its test split is not read for anything) and whether to oversample the fit part."""
+    if name in ("clinc150-77", "bitext-2k"):
+        return runner_small.LOADERS[{"bitext-2k": "bitext"}.get(name, name)](seed)[0], False
+    base = name.removesuffix("-oversample")
+    return lift.LOADERS[base](seed)[0].select("text", "label"), name.endswith("-oversample")
+
+
+def run_cell(name: str, seed: int) -> dict:
+    from curate.stages.train import split_for_training
+    from curate.train import classify
+    from curate.train.loop import TrainConfig
+
+    rows, oversampled = training_split(name, seed)
+    fit_part, pseudo_test = lift.held_out(rows.select("text", "label"), seed + 500)
+    if oversampled:
+        fit_part = lift.oversample(fit_part, seed)
+    pseudo_test = pseudo_test.with_columns(pl.format("p{}", pl.int_range(pl.len())).alias("id"))
+    fit_rows, validation, _ = split_for_training(fit_part, pseudo_test)
+    always_tuned = {"kept": "fine-tuned", "kept_why": "kept_rule.py scores the best epoch whatever the rule"}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out, mock.patch.object(classify, "kept_model", lambda history: always_tuned):
+        trained = classify.train_classifier(fit_rows, validation, TrainConfig(seed=seed), Path(out))
+        metrics = classify.evaluate_classifier(trained, pseudo_test, Path(out) / "evaluation")
+    return {
+        "set": name,
+        "seed": seed,
+        "fit_rows": fit_rows.height,
+        "validation_rows": validation.height,
+        "pseudo_test_rows": pseudo_test.height,
+        "tuned_macro_f1": float(metrics["macro_f1"]),
+        "probe_macro_f1": float(metrics["probe"]["macro_f1"]),
+        "history": trained.history,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def cell_path(name: str, seed: int) -> Path:
+    return RESULTS / name / f"seed{seed}.json"
+
+
+# ---------------------------------------------------------------- rules
+def best_epoch(history: list[dict]) -> dict | None:
+    scored = [h for h in history if h.get("validation_macro_f1") is not None]
+    best = max(scored, key=lambda h: (h["validation_macro_f1"], -h["epoch"]), default=None)
+    return None if best is None or best["epoch"] == 0 else best
+
+
+def mcnemar(z: float):
+    return lambda b: (
+        b["validation_gained"] - b["validation_lost"]
+        >= max(1.0, z * math.sqrt(b["validation_gained"] + b["validation_lost"]))
+    )
+
+
+RULES = {
+    "always the probe": lambda b: False,
+    "best epoch if it beats the start at all": lambda b: True,
+    "McNemar z >= 1.645 (runner-3)": mcnemar(1.645),
+    "McNemar z >= 1.0": mcnemar(1.0),
+    "McNemar z >= 0.5": mcnemar(0.5),
+    "log-loss z >= 1.645, rows won >= lost": lambda b: (
+        b["validation_log_loss_z"] >= 1.645 and b["validation_gained"] >= b["validation_lost"]
+    ),
+    "log-loss z >= 2.33, rows won >= lost": lambda b: (
+        b["validation_log_loss_z"] >= 2.33 and b["validation_gained"] >= b["validation_lost"]
+    ),
+    "log-loss z >= 3.0, rows won > lost": lambda b: (
+        b["validation_log_loss_z"] >= 3.0 and b["validation_gained"] > b["validation_lost"]
+    ),
+    "bootstrap macro-F1 higher in >= 90%": lambda b: b["validation_f1_higher_share"] >= 0.9,
+    "bootstrap macro-F1 higher in >= 80%": lambda b: b["validation_f1_higher_share"] >= 0.8,
+}
+
+
+def table() -> str:
+    cells = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*/seed*.json"))]
+    lines = [
+        "Pseudo-test macro-F1 of the kept model minus the refitted probe's, per cell (set/seed), for each rule; "
+        "oracle = the better of the two.",
+        "",
+        "| cell | fit rows | validation rows | best epoch − probe | won / lost | log-loss z | F1 higher share |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        b = best_epoch(c["history"])
+        if b is None:
+            lines.append(f"| {c['set']}/{c['seed']} | {c['fit_rows']} | {c['validation_rows']} | (start best) | | | |")
+            continue
+        lines.append(
+            f"| {c['set']}/{c['seed']} | {c['fit_rows']} | {c['validation_rows']} | "
+            f"{100 * (c['tuned_macro_f1'] - c['probe_macro_f1']):+.2f} | "
+            f"{b['validation_gained']} / {b['validation_lost']} | {b['validation_log_loss_z']:.2f} | "
+            f"{b['validation_f1_higher_share']:.2f} |"
+        )
+    lines += [
+        "",
+        "| rule | mean Δ probe (points) | worst Δ | cells under the probe by > 0.3 | fine-tune kept |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rule in {**RULES, "oracle": None}.items():
+        deltas, kept = [], 0
+        for c in cells:
+            b = best_epoch(c["history"])
+            gain = c["tuned_macro_f1"] - c["probe_macro_f1"]
+            if rule is None:
+                keep = b is not None and gain > 0
+            else:
+                keep = b is not None and rule(b)
+            kept += keep
+            deltas.append(100 * gain if keep else 0.0)
+        if deltas:
+            lines.append(
+                f"| {name} | {np.mean(deltas):+.2f} | {min(deltas):+.2f} | {sum(d < -0.3 for d in deltas)} | "
+                f"{kept}/{len(cells)} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run", "table"])
+    parser.add_argument("--sets", nargs="+", default=SETS, choices=SETS)
+    parser.add_argument("--seeds", type=int, default=2)
+    args = parser.parse_args()
+    if args.command == "table":
+        print(table())
+        return
+    for seed in range(args.seeds):
+        for name in args.sets:
+            path = cell_path(name, seed)
+            if path.exists():
+                continue
+            result = run_cell(name, seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, indent=1, default=str))
+            print(
+                f"{name} seed {seed}: best epoch {result['tuned_macro_f1']:.4f}, probe {result['probe_macro_f1']:.4f} "
+                f"({result['seconds']:.0f} s)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
