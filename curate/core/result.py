@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import polars as pl
 
 Artifact = pl.DataFrame | dict[str, Any]
 
 
+class RowsOnDisk(Protocol):
+    """Rows an engine holds on disk instead of in memory: a streamed stage's kept rows (`curate.io.blocks.Blocks`, which
+    core does not import). A stage never makes them; what reads either shape reads it through `curate.io.blocks`'s
+    `batches` and `columns_of`."""
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    def clear(self) -> pl.DataFrame: ...
+
+    def write_parquet(self, path: Path, compression: str = ...) -> None: ...
+
+
 @dataclass
 class StageResult:
-    kept: pl.DataFrame
+    kept: pl.DataFrame | RowsOnDisk  # a stage's kept rows; rows on disk only from an engine that streamed the stage
     rejected: pl.DataFrame
     stats: dict[str, Any] = field(default_factory=dict)
     # Frames are concatenated by name across stages and written as <name>.parquet; dicts are
@@ -20,8 +37,8 @@ class StageResult:
     artifacts: dict[str, Artifact] = field(default_factory=dict)
     # Set by a stage that must stop the recipe (a failed gate): the reason, said to the user.
     halt: str | None = None
-    # Set by an engine that checked each piece of a streamed stage as it went (rows generated, rows put back by
-    # review); `kept` is then the engine's blocks on disk, not a frame.
+    # Set by an engine that ran the executor's checks itself (on each piece of a streamed stage as it went, or on blocks
+    # collected into one frame, deleted before the executor could read them): rows generated, rows put back by review.
     checked: tuple[int, dict[str, int]] | None = None
 
 

@@ -7,6 +7,9 @@ block); `schema` settles one type per column and every read is cast to it, so th
 A block may be written by another process (a Ray worker: `write_block`) and added by the one that holds the `Blocks`
 (`add`): files are named at random, and their order is the order they are added in. On a cluster the folder must be
 storage every node reads (docs/scale.md).
+
+A run's rows (`Rows`) are either shape: one frame in memory, or blocks. What reads them reads either through `batches`
+or `columns_of`, and what keeps them once the engine closes through `lasting`, never asking which shape they are.
 """
 
 from __future__ import annotations
@@ -197,6 +200,44 @@ class Blocks:
             path.unlink(missing_ok=True)
 
 
+Rows = pl.DataFrame | Blocks
+"""A run's rows: one frame in memory, or a streamed run's blocks on disk (both have `height`, `columns`, `clear()` and
+`write_parquet`). Read through `batches` and `columns_of`; changed a batch at a time through `rewritten`."""
+
+
+def batches(rows: Rows, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+    """Every row, a frame at a time (a frame is one batch, each block another; only `columns`, when given)."""
+    if isinstance(rows, Blocks):
+        return (rows.read(i, columns) for i in range(len(rows)))
+    return iter([rows if columns is None else rows.select(columns)])
+
+
+def columns_of(rows: Rows, *columns: str) -> pl.DataFrame:
+    """These columns of every row, in one frame (ids, labels: narrow enough to hold; blocks read only them)."""
+    parts = list(batches(rows, list(columns)))
+    return pl.concat(parts) if parts else rows.clear().select(columns)
+
+
+def rewritten(rows: Rows, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Rows:
+    """`rows` with every batch passed through `change`, in the same shape: blocks are written anew beside the old ones,
+    which are deleted."""
+    if not isinstance(rows, Blocks):
+        return change(rows)
+    changed = Blocks.create(rows.folder.parent)
+    for batch in batches(rows):
+        changed.append(change(batch))
+    rows.delete()
+    return changed
+
+
+def lasting(rows: Rows, written: Path | None) -> pl.DataFrame | pl.LazyFrame:
+    """Rows that outlive the blocks' folder (gone when the engine closes): a frame as it is; blocks read lazily from the
+    file they were `written` to, or collected when there is none."""
+    if not isinstance(rows, Blocks):
+        return rows
+    return pl.scan_parquet(written) if written is not None else rows.collect()
+
+
 @dataclass
 class Pile:
     """Frames that gather over a run (rejected rows, a frame artifact such as clusters), held in memory until they pass
@@ -227,5 +268,5 @@ class Pile:
     def __bool__(self) -> bool:
         return self.blocks is not None or bool(self.frames)
 
-    def gathered(self) -> pl.DataFrame | Blocks:
+    def gathered(self) -> Rows:
         return self.blocks if self.blocks is not None else pl.concat(self.frames, how="diagonal_relaxed")

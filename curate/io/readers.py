@@ -32,7 +32,7 @@ from curate.core.text import StableIds
 from curate.core import messages as chat
 from curate.core.columns import DETAIL, ID, LABEL, MESSAGES, REASON, RESPONSE, SOURCE_LINE, TEXT
 from curate.core.errors import InputError
-from curate.io.blocks import Blocks
+from curate.io.blocks import Rows, columns_of
 from curate.io.paths import check_input_file
 from curate.io.spec import InputSpec, shared_column
 from curate.core.stage import RunContext, Spread, Stage, StageResult, stamp
@@ -953,13 +953,11 @@ class Ingest(Stage):
         yield StageResult(kept=last.kept.clear(), rejected=last.rejected.clear(), stats=reader.stats)
 
 
-def label_counts(frame: pl.DataFrame | Blocks) -> dict[str, int]:
-    """Rows per label, largest first (of a streamed run's blocks, only their label column is read)."""
-    if isinstance(frame, Blocks) and LABEL in frame.columns:
-        frame = frame.select(LABEL)
-    if LABEL not in frame.columns or frame.height == 0:
+def label_counts(rows: Rows) -> dict[str, int]:
+    """Rows per label, largest first (only the label column is read)."""
+    if LABEL not in rows.columns or rows.height == 0:
         return {}
-    return _ordered_counts(frame.group_by(LABEL).len())
+    return _ordered_counts(columns_of(rows, LABEL).group_by(LABEL).len())
 
 
 def _ordered_counts(counts: pl.DataFrame) -> dict[str, int]:

@@ -37,7 +37,7 @@ import polars as pl
 
 from curate.core.columns import GATE_ARTIFACT
 from curate.core.errors import InputError
-from curate.io.blocks import Blocks
+from curate.io.blocks import Rows
 
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -49,8 +49,8 @@ REVIEW_FOLDER = "review"  # written by reviewers after the run: outside the mani
 MANIFEST_VERSION = 2  # 1 was report.json's hash alone
 
 
-def artifact_file(name: str, artifact: pl.DataFrame | Blocks | dict) -> str:
-    return f"{name}.parquet" if isinstance(artifact, (pl.DataFrame, Blocks)) else f"{name}.json"
+def artifact_file(name: str, artifact: Rows | dict) -> str:
+    return f"{name}.json" if isinstance(artifact, dict) else f"{name}.parquet"
 
 
 def check_output(run_dir: Path, keep: list[Path] = ()) -> None:
@@ -197,17 +197,17 @@ def publish(staging: Path, run_dir: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def write_run(run_dir: Path, artifacts: dict[str, pl.DataFrame | dict], report: dict[str, Any], markdown: str) -> None:
+def write_run(run_dir: Path, artifacts: dict[str, Rows | dict], report: dict[str, Any], markdown: str) -> None:
     """Write every artifact (frames as Parquet, dicts as JSON), report.json, report.md and, last, the manifest."""
     from curate.core.pii import PiiFinder
 
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, artifact in artifacts.items():
         path = run_dir / artifact_file(name, artifact)
-        if isinstance(artifact, (pl.DataFrame, Blocks)):  # Blocks: a streamed run's rows, written a block at a time
-            artifact.write_parquet(path, compression="zstd")
-        else:
+        if isinstance(artifact, dict):
             path.write_text(json.dumps(artifact, indent=2, default=str), encoding="utf-8")
+        else:  # rows: a streamed run's blocks are written a block at a time
+            artifact.write_parquet(path, compression="zstd")
     (run_dir / REPORT_JSON).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     # Examples are redacted where they are taken; this is the safety net for the page a person reads.
     (run_dir / REPORT_MD).write_text(PiiFinder().redact(markdown)[0], encoding="utf-8")

@@ -12,14 +12,12 @@ import polars as pl
 from curate.core.columns import AUGMENTED_FROM, DETAIL, ID, REASON, REVIEW_KEEP, STAGE
 from curate.core.errors import ConservationError
 from curate.core.stage import StageResult, count_reasons
-from curate.io.blocks import Blocks
+from curate.io.blocks import Rows, columns_of
 
 
-def row_ids(frame: pl.DataFrame | Blocks) -> pl.Series:
-    """The `id` column of rows in memory or on disk (an empty frame may lack it)."""
-    if isinstance(frame, Blocks):
-        frame = frame.select(ID)
-    return frame[ID] if frame.height else pl.Series(ID, [], dtype=pl.String)
+def row_ids(rows: Rows) -> pl.Series:
+    """The `id` column of rows in memory or on disk (no rows may lack it)."""
+    return columns_of(rows, ID)[ID] if rows.height else pl.Series(ID, [], dtype=pl.String)
 
 
 def check_stage_conservation(stage: str, given: pl.DataFrame, result: StageResult) -> int:
@@ -45,12 +43,11 @@ def check_stage_conservation(stage: str, given: pl.DataFrame, result: StageResul
     return new.height
 
 
-def check_run_conservation(input_ids: pl.Series, approved: pl.DataFrame, rejected: pl.DataFrame) -> None:
+def check_run_conservation(input_ids: pl.Series, approved: Rows, rejected: Rows) -> None:
     """Every input row is approved or rejected exactly once; generated rows are the only extras."""
-    if isinstance(approved, Blocks):  # a streamed run: its ids, read block by block
-        approved = approved.select(*[c for c in (ID, AUGMENTED_FROM) if c in approved.columns])
-    if isinstance(rejected, Blocks):
-        rejected = rejected.select(*[c for c in (ID, AUGMENTED_FROM) if c in rejected.columns])
+    approved, rejected = (
+        columns_of(rows, *[c for c in (ID, AUGMENTED_FROM) if c in rows.columns]) for rows in (approved, rejected)
+    )
     original = approved.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in approved.columns else approved
     original_rejected = (
         rejected.filter(pl.col(AUGMENTED_FROM).is_null()) if AUGMENTED_FROM in rejected.columns else rejected

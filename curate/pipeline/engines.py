@@ -27,7 +27,7 @@ import polars as pl
 
 from curate.core.context import RunContext
 from curate.core.stage import Stage, StageResult
-from curate.io.blocks import Blocks, Pile
+from curate.io.blocks import Blocks, Pile, Rows
 from curate.pipeline.conservation import check_stage_conservation, restore_kept_by_review
 from curate.pipeline.streaming import InProcess, Pieces, stream_stage, streamed_as
 
@@ -37,7 +37,7 @@ ENGINES = ("local", "ray")
 class Engine(Protocol):
     name: str
 
-    def apply(self, stage: Stage, rows: pl.DataFrame, ctx: RunContext) -> StageResult: ...
+    def apply(self, stage: Stage, rows: Rows, ctx: RunContext) -> StageResult: ...
 
     def pile(self) -> Pile: ...  # where rows that gather over a run (rejected rows, clusters) are held
 
@@ -62,7 +62,7 @@ class LocalEngine:
     def pieces(self) -> Pieces:
         return InProcess()
 
-    def apply(self, stage: Stage, rows: pl.DataFrame | Blocks, ctx: RunContext) -> StageResult:
+    def apply(self, stage: Stage, rows: Rows, ctx: RunContext) -> StageResult:
         if stage.is_source:
             return self.read(stage, ctx)
         kind = streamed_as(stage)
@@ -77,11 +77,17 @@ class LocalEngine:
     def streamed_label(self, kind: str) -> str:
         return f"streamed: {kind}"
 
-    def in_one_piece(self, stage: Stage, rows: pl.DataFrame | Blocks, ctx: RunContext) -> StageResult:
-        """A stage on one frame: the rows as they are, or blocks collected (a model stage, the gate)."""
+    def in_one_piece(self, stage: Stage, rows: Rows, ctx: RunContext) -> StageResult:
+        """A stage on one frame (a model stage, the gate): in memory, whichever shape its rows came in."""
+        if isinstance(rows, Blocks):
+            self.placement[stage.display_name] = "in memory"
+        return self.whole(stage, rows, ctx)
+
+    def whole(self, stage: Stage, rows: Rows, ctx: RunContext) -> StageResult:
+        """`apply` on every row in one frame: the rows as they are, or blocks collected (and checked here, as they are
+        deleted before the executor could read them)."""
         if isinstance(rows, pl.DataFrame):
             return stage.apply(rows, ctx)
-        self.placement[stage.display_name] = "in memory"
         return self.collected(stage, rows, ctx)
 
     def read(self, stage: Stage, ctx: RunContext) -> StageResult:
@@ -261,16 +267,12 @@ class RayEngine(LocalEngine):
     def streamed_label(self, kind: str) -> str:
         return kind
 
-    def in_one_piece(self, stage: Stage, rows: pl.DataFrame | Blocks, ctx: RunContext) -> StageResult:
+    def in_one_piece(self, stage: Stage, rows: Rows, ctx: RunContext) -> StageResult:
         """On the driver; a model stage's embeddings (if any) on actors."""
         sent = self.encoders.chunks_sent
         on_actors = replace(ctx, encode_chunks=self.encoders)
         try:
-            result = (
-                stage.apply(rows, on_actors)
-                if isinstance(rows, pl.DataFrame)
-                else self.collected(stage, rows, on_actors)
-            )
+            result = self.whole(stage, rows, on_actors)
             self.placement[stage.display_name] = (
                 self.encoders.describe() if self.encoders.chunks_sent > sent else "driver"
             )

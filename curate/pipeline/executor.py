@@ -20,8 +20,8 @@ import polars as pl
 from curate.core.columns import DETAIL, ID, REASON, TEXT
 from curate.core.context import RunContext
 from curate.core.errors import RecipeError
-from curate.core.stage import Artifact, Stage, StageResult, count_reasons, empty_rejected
-from curate.io.blocks import Blocks, Pile
+from curate.core.stage import Stage, StageResult, count_reasons, empty_rejected
+from curate.io.blocks import Pile, Rows
 from curate.pipeline.conservation import (
     check_run_conservation,
     check_stage_conservation,
@@ -51,10 +51,10 @@ class StageReport:
 
 @dataclass
 class RunResult:
-    approved: pl.DataFrame | Blocks  # Blocks: a streamed run's rows on disk, until the runner writes them
-    rejected: pl.DataFrame | Blocks  # Blocks: past `block_rows` rejected rows in a streamed run
+    approved: Rows  # blocks: a streamed run's rows on disk, until the runner writes them
+    rejected: Rows  # blocks: past `block_rows` rejected rows in a streamed run
     stages: list[StageReport]
-    artifacts: dict[str, Artifact]
+    artifacts: dict[str, Rows | dict[str, Any]]  # frame artifacts gathered over the run are rows too
     input_rows: int
     halted: str | None = None  # why the run stopped early (a failed gate), if it did
     stages_not_run: list[str] = field(default_factory=list)
@@ -188,11 +188,9 @@ def run_stages(
         if result.halt:
             halted, not_run = f"{stage.display_name}: {result.halt}", [s.display_name for s in stages[position + 1 :]]
             break
-    all_rejected = (
-        rejected.gathered() if rejected else empty_rejected(current.clear() if isinstance(current, Blocks) else current)
-    )
+    all_rejected = rejected.gathered() if rejected else empty_rejected(current.clear())
     check_run_conservation(input_ids, current, all_rejected)
-    artifacts: dict[str, Artifact] = {name: parts.gathered() for name, parts in frames.items()}
+    artifacts: dict[str, Rows] = {name: parts.gathered() for name, parts in frames.items()}
     return RunResult(
         approved=current,
         rejected=all_rejected,

@@ -24,7 +24,7 @@ from curate.core.errors import RecipeError
 from curate.core.messages import redact_frame
 from curate.core.pii import PiiFinder
 from curate.core.stage import Stage
-from curate.io.blocks import Blocks
+from curate.io.blocks import lasting, rewritten
 from curate.io.readers import INGEST, Ingest, label_counts
 from curate.io.review import carry_signoff, decisions_path, read_decisions, write_decisions
 from curate.io.paths import check_input_file
@@ -88,25 +88,16 @@ def redact_outputs(recipe: Recipe, result: RunResult) -> dict[str, Any]:
     # Rows from stages after `redact` were redacted by it: only what earlier stages produced needs it here.
     before = None if redact_stage is None else {INGEST, *(s.display_name for s in recipe.stages[:position])}
     counts: Counter = Counter()
-    for name in [REJECTED, *result.artifacts]:
-        frame = result.rejected if name == REJECTED else result.artifacts[name]
-        if isinstance(frame, Blocks):  # a streamed run's rows set aside on disk: redacted a block at a time
-            redacted = Blocks.create(frame.folder.parent)
-            for block in frame:
-                block, more = redact_rows_from(block, before, columns, finder)
-                redacted.append(block)
-                counts.update(more)
-            frame.delete()
-            frame = redacted
-        elif isinstance(frame, pl.DataFrame):
-            frame, more = redact_rows_from(frame, before, columns, finder)
-            counts.update(more)
-        else:
-            continue
-        if name == REJECTED:
-            result.rejected = frame
-        else:
-            result.artifacts[name] = frame
+
+    def redacted(rows: pl.DataFrame) -> pl.DataFrame:
+        rows, more = redact_rows_from(rows, before, columns, finder)
+        counts.update(more)
+        return rows
+
+    result.rejected = rewritten(result.rejected, redacted)
+    for name, artifact in result.artifacts.items():
+        if not isinstance(artifact, dict):  # frame artifacts; dicts (the gate's result) hold no rows
+            result.artifacts[name] = rewritten(artifact, redacted)
     return {"rejected": "redacted", "columns": columns, "placeholders_added": dict(sorted(counts.items()))}
 
 
@@ -124,11 +115,11 @@ def redact_rows_from(
 
 
 def from_run(name: str, rows: Any, run_dir: Path | None) -> Any:
-    """A streamed run's rows held as blocks (on the engine's disk, gone when it closes): read lazily from the run
-    directory, or collected when there is none; anything else as it is."""
-    if not isinstance(rows, Blocks):
+    """Rows that outlive the engine (a streamed run's blocks are gone when it closes: read lazily from the run
+    directory, or collected when there is none); a dict artifact as it is."""
+    if isinstance(rows, dict):
         return rows
-    return pl.scan_parquet(run_dir / artifact_file(name, rows)) if run_dir is not None else rows.collect()
+    return lasting(rows, run_dir / artifact_file(name, rows) if run_dir is not None else None)
 
 
 def build_report(recipe: Recipe, result: RunResult, seconds: float) -> dict[str, Any]:
