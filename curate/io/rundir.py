@@ -198,9 +198,8 @@ def publish(staging: Path, run_dir: Path) -> None:
 
 
 def write_run(run_dir: Path, artifacts: dict[str, Rows | dict], report: dict[str, Any], markdown: str) -> None:
-    """Write every artifact (frames as Parquet, dicts as JSON), report.json, report.md and, last, the manifest."""
-    from curate.core.pii import PiiFinder
-
+    """Write every artifact (frames as Parquet, dicts as JSON), report.json, report.md and, last, the manifest, each as
+    given: what personal data each may hold is decided before (`curate.pipeline.privacy`)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, artifact in artifacts.items():
         path = run_dir / artifact_file(name, artifact)
@@ -209,8 +208,7 @@ def write_run(run_dir: Path, artifacts: dict[str, Rows | dict], report: dict[str
         else:  # rows: a streamed run's blocks are written a block at a time
             artifact.write_parquet(path, compression="zstd")
     (run_dir / REPORT_JSON).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    # Examples are redacted where they are taken; this is the safety net for the page a person reads.
-    (run_dir / REPORT_MD).write_text(PiiFinder().redact(markdown)[0], encoding="utf-8")
+    (run_dir / REPORT_MD).write_text(markdown, encoding="utf-8")
     seal(run_dir)
 
 

@@ -73,7 +73,8 @@ def stage_report(
     """What the report says about one stage (`result.kept` is not read: a streamed run holds it on disk)."""
     if restored:
         result.stats["restored_by_review"] = restored
-    if result.stats.get("findings"):  # findings quote rows: no PII may reach a report
+    # Findings and examples quote rows: redacted here, where they are taken (the CLI logs findings; pipeline/privacy.py).
+    if result.stats.get("findings"):
         result.stats["findings"] = [ctx.redact(finding) for finding in result.stats["findings"]]
     return StageReport(
         stage=stage.display_name,

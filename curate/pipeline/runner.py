@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections import Counter
 import os
 import platform
 import shutil
@@ -18,14 +17,11 @@ from typing import Any
 import polars as pl
 
 from curate._version import __version__
-from curate.core.columns import MESSAGES, RESPONSE, STAGE, TEXT, TEXT_BEFORE_CLEAN
 from curate.core.context import Progress, RunContext
 from curate.core.errors import RecipeError
-from curate.core.messages import redact_frame
-from curate.core.pii import PiiFinder
 from curate.core.stage import Stage
-from curate.io.blocks import lasting, rewritten
-from curate.io.readers import INGEST, Ingest, label_counts
+from curate.io.blocks import lasting
+from curate.io.readers import Ingest, label_counts
 from curate.io.review import carry_signoff, decisions_path, read_decisions, write_decisions
 from curate.io.paths import check_input_file
 from curate.io.rundir import (
@@ -43,6 +39,7 @@ from curate.io.writers import load_dataset
 from curate.recipe import Recipe
 from curate.pipeline.engines import make_engine
 from curate.pipeline.executor import RunResult, StageReport, run_stages
+from curate.pipeline.privacy import redact_outputs, redact_page
 from curate.pipeline.report import render_markdown
 
 
@@ -73,45 +70,6 @@ def stage_datasets(stages: list[Stage], output: Path | None = None) -> tuple[dic
                     )
                 datasets[name] = load_dataset(InputSpec(**spec))
     return datasets, decision_files
-
-
-def redact_outputs(recipe: Recipe, result: RunResult) -> dict[str, Any]:
-    """Rejected rows and frame artifacts with PII redacted in the text columns (and any the recipe's redact
-    stage names): rows rejected before `redact` ran, or by a recipe without one, carry what came in."""
-    if recipe.rejected_text == "raw":
-        return {"rejected": "raw (rejected_text: raw)"}
-    position = next((i for i, s in enumerate(recipe.stages) if s.name == "redact"), None)
-    redact_stage = recipe.stages[position] if position is not None else None
-    finder = PiiFinder(tuple(redact_stage.kinds), redact_stage.phone_region) if redact_stage else PiiFinder()
-    named = redact_stage.columns if redact_stage else []
-    columns = list(dict.fromkeys([TEXT, RESPONSE, TEXT_BEFORE_CLEAN, MESSAGES, *named]))
-    # Rows from stages after `redact` were redacted by it: only what earlier stages produced needs it here.
-    before = None if redact_stage is None else {INGEST, *(s.display_name for s in recipe.stages[:position])}
-    counts: Counter = Counter()
-
-    def redacted(rows: pl.DataFrame) -> pl.DataFrame:
-        rows, more = redact_rows_from(rows, before, columns, finder)
-        counts.update(more)
-        return rows
-
-    result.rejected = rewritten(result.rejected, redacted)
-    for name, artifact in result.artifacts.items():
-        if not isinstance(artifact, dict):  # frame artifacts; dicts (the gate's result) hold no rows
-            result.artifacts[name] = rewritten(artifact, redacted)
-    return {"rejected": "redacted", "columns": columns, "placeholders_added": dict(sorted(counts.items()))}
-
-
-def redact_rows_from(
-    frame: pl.DataFrame, stages: set[str] | None, columns: list[str], finder: PiiFinder
-) -> tuple[pl.DataFrame, Counter]:
-    """`frame` with the rows that `stages` produced redacted (every row when `stages` is None or unknown), in order."""
-    if stages is None or STAGE not in frame.columns:
-        frame, _, counts = redact_frame(frame, columns, finder)
-        return frame, counts
-    marked = frame.with_row_index("_order")
-    needs = pl.col(STAGE).is_in(list(stages)).fill_null(True)
-    redacted, _, counts = redact_frame(marked.filter(needs), columns, finder)
-    return pl.concat([redacted, marked.filter(~needs)], how="diagonal_relaxed").sort("_order").drop("_order"), counts
 
 
 def from_run(name: str, rows: Any, run_dir: Path | None) -> Any:
@@ -198,7 +156,7 @@ def run_recipe(
             runner.close
         )  # after the run directory is written: a streamed run's approved rows are its blocks
         result = run_stages([ingest, *recipe.stages], ctx, on_start=on_start, on_end=on_end, engine=runner)
-        privacy = redact_outputs(recipe, result)
+        privacy = redact_outputs(recipe, result)  # rows set aside, once, before anything reads them (privacy.py)
         report = build_report(recipe, result, time.perf_counter() - started)
         report["privacy"] = privacy
         report["engine"] = runner.name
@@ -228,7 +186,7 @@ def run_recipe(
                 staging,
                 {APPROVED: result.approved, REJECTED: result.rejected, **result.artifacts},
                 report,
-                render_markdown(report, result.artifacts),
+                redact_page(render_markdown(report, result.artifacts)),
             )
             publish(staging, recipe.output)
         written = Path(recipe.output) if staging is not None else None

@@ -225,7 +225,7 @@ def test_a_column_named_for_redaction_must_exist():
 
 
 def test_only_rows_from_stages_before_redact_are_redacted_again():
-    from curate.pipeline.runner import redact_rows_from
+    from curate.pipeline.privacy import redact_rows_from
 
     rows = pl.DataFrame(
         {

@@ -97,7 +97,8 @@ class Clean(Stage):
             .alias(REJECT_DETAIL),
         )
         result = self.split_marked(marked, stats)
-        # What a reviewer needs to judge the rejection: the text as it came in (redacted: no stage has yet).
+        # What a reviewer needs to judge the rejection: the text as it came in, redacted here, where it is made, whatever
+        # `rejected_text` says (curate/pipeline/privacy.py).
         ctx = ctx or RunContext()
         originals = rows.filter(too_short)[TEXT].fill_null("").map_elements(ctx.redact, return_dtype=pl.String)
         result.rejected = result.rejected.with_columns(originals.alias(TEXT_BEFORE_CLEAN))

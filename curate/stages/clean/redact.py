@@ -18,7 +18,8 @@ from curate.core.stage import RunContext, Spread, Stage, StageResult, empty_reje
 
 @dataclass
 class Redact(Stage):
-    """Replace PII with typed placeholders in the text (and the response, when there is one)."""
+    """Replace PII with typed placeholders in the text (and the response, when there is one). A stage, not a step of
+    writing the run: later stages read what it wrote (`pii`); what reaches every other output: pipeline/privacy.py."""
 
     kinds: list[PiiKind] = field(default_factory=lambda: list(PII_KINDS))
     phone_region: str = "US"

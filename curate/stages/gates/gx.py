@@ -2,7 +2,8 @@
 
 GX takes pandas, so the frame is converted once, here. Row-level expectations run on the rows;
 expectations with `"meta": {"on": "metrics"}` run on the one-row frame of `dataset_metrics`.
-Failing examples are passed through the PII redactor before they reach any report.
+Failing examples are passed through the PII redactor before they reach any report (here, where they are taken: the
+gate's result is written as it is made; curate/pipeline/privacy.py has the whole policy).
 """
 
 from __future__ import annotations
