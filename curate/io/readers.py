@@ -109,6 +109,7 @@ def _bad_row(line: int, reason: str, detail: str, raw: str) -> dict[str, Any]:
 
 BARE_CR = re.compile(r"\r(?!\n)")  # an old Mac line end: a record end for the csv module, not for polars
 CSV_BLOCK_BYTES = 1 << 25  # the fast path parses this much of the file at a time
+SCAN_BYTES = 1 << 20  # the byte checks compare this much at a time: its masks stay in cache for the next comparison
 QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 
 
@@ -245,7 +246,8 @@ def _quick_block(
         returns = np.flatnonzero(data == CR)
         if returns[-1] == len(data) - 1 or not np.all(data[returns + 1] == LF):  # a bare \r ends a csv module line
             return None
-    if block.find(b'"') >= 0 and not _quotes_around_fields(data, ord(delimiter)):
+    quotes, newlines = _quotes_and_newlines(data, quoted=block.find(b'"') >= 0)
+    if len(quotes) and not _quotes_around_fields(data, quotes, ord(delimiter)):
         return None
     try:
         frame = pl.read_csv(whole or text, infer_schema=False, separator=delimiter)
@@ -262,7 +264,6 @@ def _quick_block(
         records = frame.height + (body_line - first_line)  # and the header, when the block holds it
         if int(np.count_nonzero(data == ord(delimiter))) - within != (len(header) - 1) * records:
             return None
-    newlines = int(np.count_nonzero(data == LF))
     inside = newlines - (body_line - first_line) - frame.height + (block[-1] != LF)  # newlines inside fields
     if inside == 0:
         lines = np.arange(body_line, body_line + frame.height)
@@ -278,11 +279,22 @@ def _quick_block(
     return frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)), header, header_bytes, first_line + newlines
 
 
-def _quotes_around_fields(data: np.ndarray, delimiter: int) -> bool:
-    """Whether every quote opens a field, closes one or is doubled inside one (a quote elsewhere is text to the csv
-    module): quotes pair up, each opening one follows a delimiter, a line end or a quote, each closing one precedes
-    them."""
-    quotes = np.flatnonzero(data == QUOTE)
+def _quotes_and_newlines(data: np.ndarray, quoted: bool) -> tuple[np.ndarray, int]:
+    """The positions of the quotes (none looked for unless `quoted`) and the number of newlines, in one pass over the
+    bytes, a cache-sized piece at a time (about twice as fast as a pass over the whole block for each)."""
+    quotes, newlines = [np.zeros(0, np.intp)], 0
+    for start in range(0, len(data), SCAN_BYTES):
+        piece = data[start : start + SCAN_BYTES]
+        if quoted:
+            quotes.append(np.flatnonzero(piece == QUOTE) + start)
+        newlines += int(np.count_nonzero(piece == LF))
+    return np.concatenate(quotes), newlines
+
+
+def _quotes_around_fields(data: np.ndarray, quotes: np.ndarray, delimiter: int) -> bool:
+    """Whether every quote (`quotes`: their positions in `data`) opens a field, closes one or is doubled inside one (a
+    quote elsewhere is text to the csv module): quotes pair up, each opening one follows a delimiter, a line end or a
+    quote, each closing one precedes them."""
     if len(quotes) % 2:
         return False
     size = len(data)
@@ -335,7 +347,7 @@ def _regular_records(
     if not size:
         return None if header is None else (header, 0, np.zeros(0, np.int64), first_line)
     quotes = np.flatnonzero(data == QUOTE) if b'"' in block else np.zeros(0, np.int64)
-    if len(quotes) and not _quotes_around_fields(data, delimiter):
+    if len(quotes) and not _quotes_around_fields(data, quotes, delimiter):
         return None
     opening, closing = quotes[0::2], quotes[1::2]
     if b"\r" in block:
