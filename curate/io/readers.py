@@ -842,7 +842,7 @@ class InputReader:
                 given.append(frame.select(ID, "_line"))
             part = _batch_result(frame, bad, path)
             rows += part.kept.height + part.rejected.height
-            labels.append(part.kept.group_by(LABEL).len())
+            labels.append(part.kept[LABEL].value_counts(name="len"))
             yield part
         if given:
             _check_unique_ids(pl.concat(given), path)
