@@ -242,11 +242,10 @@ def _quick_block(
             return None
         text, header_bytes, body_line = block, block[: len(first) + 1], first_line + 1
     data = np.frombuffer(block, np.uint8)
-    if block.find(b"\r") >= 0:
-        returns = np.flatnonzero(data == CR)
-        if returns[-1] == len(data) - 1 or not np.all(data[returns + 1] == LF):  # a bare \r ends a csv module line
-            return None
-    quotes, newlines = _quotes_and_newlines(data, quoted=block.find(b'"') >= 0)
+    scanned = _scan_bytes(data, quoted=block.find(b'"') >= 0, returns=block.find(b"\r") >= 0)
+    if scanned is None:  # a bare \r ends a csv module line
+        return None
+    quotes, newlines = scanned
     if len(quotes) and not _quotes_around_fields(data, quotes, ord(delimiter)):
         return None
     try:
@@ -279,12 +278,17 @@ def _quick_block(
     return frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)), header, header_bytes, first_line + newlines
 
 
-def _quotes_and_newlines(data: np.ndarray, quoted: bool) -> tuple[np.ndarray, int]:
-    """The positions of the quotes (none looked for unless `quoted`) and the number of newlines, in one pass over the
-    bytes, a cache-sized piece at a time (about twice as fast as a pass over the whole block for each)."""
-    quotes, newlines = [np.zeros(0, np.intp)], 0
-    for start in range(0, len(data), SCAN_BYTES):
+def _scan_bytes(data: np.ndarray, quoted: bool, returns: bool) -> tuple[np.ndarray, int] | None:
+    """The positions of the quotes (none looked for unless `quoted`) and the number of newlines, or None if a \r is
+    not followed by a \n (looked for only when `returns`), in one pass over the bytes, a cache-sized piece at a time
+    (about twice as fast as a pass over the whole block for each)."""
+    quotes, newlines, size = [np.zeros(0, np.intp)], 0, len(data)
+    for start in range(0, size, SCAN_BYTES):
         piece = data[start : start + SCAN_BYTES]
+        if returns:
+            after = np.flatnonzero(piece == CR) + (start + 1)
+            if len(after) and (after[-1] == size or not np.all(data[after] == LF)):
+                return None
         if quoted:
             quotes.append(np.flatnonzero(piece == QUOTE) + start)
         newlines += int(np.count_nonzero(piece == LF))
