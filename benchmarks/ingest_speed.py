@@ -1,18 +1,22 @@
 """CSV ingest against polars: curate's `read_input` (line-accurate errors, ids checked unique, empty texts rejected,
 the file's sha256 fingerprint) and `pl.read_csv` reading the same ticket CSV whole into memory, same columns.
 
-    .venv/bin/python benchmarks/ingest_speed.py [--rows 1000000] [--repeats 5]
+    .venv/bin/python benchmarks/ingest_speed.py [--rows 1000000] [--repeats 5] [--readers OLD_READERS_PY ...]
 
 Both run in one process, interleaved (polars first in odd rounds, curate first in even ones); the figures are medians.
 polars is timed twice, with its type inference and with every column read as text (as curate reads), and the faster
 of the two is the baseline. CPU seconds are the process's (every thread's, user + system) while each reader ran: on
-busy shared cores wall seconds swing with the load, the CPU work much less.
+busy shared cores wall seconds swing with the load, the CPU work much less. `--readers` times the `read_input` of
+another version of curate/io/readers.py beside them, in the same rounds (`git show main:curate/io/readers.py >
+/tmp/main_readers.py`): a before and after that the load cannot tell apart across two processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,10 +35,20 @@ def timed(read) -> tuple[float, float, int]:
     return time.perf_counter() - started, time.process_time() - cpu, rows
 
 
+def readers_from(file: Path):
+    """A copy of curate.io.readers loaded from `file` (another version of it), under a name of its own."""
+    spec = importlib.util.spec_from_file_location(f"readers_{file.stem}", file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--readers", type=Path, action="append", default=[], help="another curate/io/readers.py")
     args = parser.parse_args()
     path = Path(tempfile.mkdtemp(prefix="curate-ingest-")) / "tickets.csv"
     generate_tickets(args.rows).write_csv(path)
@@ -44,6 +58,9 @@ def main() -> None:
         "pl.read_csv, all text": lambda: pl.read_csv(path, infer_schema=False).height,
         "curate read_input": lambda: read_input(spec).result.kept.height,
     }
+    for file in args.readers:
+        other = readers_from(file)
+        contenders[f"read_input, {file.stem}"[:24]] = lambda other=other: other.read_input(spec).result.kept.height
     seconds: dict[str, list[float]] = {name: [] for name in contenders}
     cpu_seconds: dict[str, list[float]] = {name: [] for name in contenders}
     for round_ in range(args.repeats):
