@@ -35,6 +35,23 @@ def timed(read) -> tuple[float, float, int]:
     return time.perf_counter() - started, time.process_time() - cpu, rows
 
 
+def medians(contenders: dict, repeats: int, rows: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Each contender's median wall and CPU seconds over `repeats` rounds, the order reversed every other round."""
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    cpu_seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    for round_ in range(repeats):
+        order = list(contenders) if round_ % 2 == 0 else list(reversed(contenders))
+        for name in order:
+            took, cpu, read = timed(contenders[name])
+            assert read == rows, (name, read)
+            seconds[name].append(took)
+            cpu_seconds[name].append(cpu)
+    return (
+        {name: statistics.median(times) for name, times in seconds.items()},
+        {name: statistics.median(times) for name, times in cpu_seconds.items()},
+    )
+
+
 def readers_from(file: Path):
     """A copy of curate.io.readers loaded from `file` (another version of it), under a name of its own."""
     spec = importlib.util.spec_from_file_location(f"readers_{file.stem}", file)
@@ -50,31 +67,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--readers", type=Path, action="append", default=[], help="another curate/io/readers.py")
     args = parser.parse_args()
-    path = Path(tempfile.mkdtemp(prefix="curate-ingest-")) / "tickets.csv"
-    generate_tickets(args.rows).write_csv(path)
-    spec = InputSpec(path=path, text="text", id="id", label="label")
-    contenders = {
-        "pl.read_csv": lambda: pl.read_csv(path).height,
-        "pl.read_csv, all text": lambda: pl.read_csv(path, infer_schema=False).height,
-        "curate read_input": lambda: read_input(spec).result.kept.height,
-    }
-    for file in args.readers:
-        other = readers_from(file)
-        contenders[f"read_input, {file.stem}"[:24]] = lambda other=other: other.read_input(spec).result.kept.height
-    seconds: dict[str, list[float]] = {name: [] for name in contenders}
-    cpu_seconds: dict[str, list[float]] = {name: [] for name in contenders}
-    for round_ in range(args.repeats):
-        order = list(contenders) if round_ % 2 == 0 else list(reversed(contenders))
-        for name in order:
-            took, cpu, rows = timed(contenders[name])
-            assert rows == args.rows, (name, rows)
-            seconds[name].append(took)
-            cpu_seconds[name].append(cpu)
-    median = {name: statistics.median(times) for name, times in seconds.items()}
-    median_cpu = {name: statistics.median(times) for name, times in cpu_seconds.items()}
+    with tempfile.TemporaryDirectory(prefix="curate-ingest-") as folder:  # the CSV (85 MB at 1M rows) goes after
+        path = Path(folder) / "tickets.csv"
+        generate_tickets(args.rows).write_csv(path)
+        size = path.stat().st_size / 1e6
+        spec = InputSpec(path=path, text="text", id="id", label="label")
+        contenders = {
+            "pl.read_csv": lambda: pl.read_csv(path).height,
+            "pl.read_csv, all text": lambda: pl.read_csv(path, infer_schema=False).height,
+            "curate read_input": lambda: read_input(spec).result.kept.height,
+        }
+        for file in args.readers:
+            other = readers_from(file)
+            contenders[f"read_input, {file.stem}"[:24]] = lambda other=other: other.read_input(spec).result.kept.height
+        median, median_cpu = medians(contenders, args.repeats, args.rows)
     baseline = min(median["pl.read_csv"], median["pl.read_csv, all text"])
     cpu_baseline = min(median_cpu["pl.read_csv"], median_cpu["pl.read_csv, all text"])
-    size = path.stat().st_size / 1e6
     print(f"{args.rows:,} ticket rows ({size:.0f} MB CSV), medians of {args.repeats} interleaved rounds")
     print(f"{'reader':<24} {'seconds':>8} {'rows/s':>12} {'x polars':>9} {'CPU s':>7} {'x polars':>9}")
     for name, took in median.items():
