@@ -803,9 +803,8 @@ def _batch_result(frame: pl.DataFrame, bad: list[dict[str, Any]], path: Path) ->
 
 
 def _sha256(path: Path) -> str:
-    """The file's sha256, hashed from its mapped pages (no copy; the GIL released while it hashes)."""
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        return hashlib.sha256(mapped).hexdigest()
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @dataclass
