@@ -31,17 +31,18 @@ from curate.core.stage import ROW
 class BlockFile:
     """One written block: where it is and what a `Blocks` records about it without reading it again."""
 
-    path: Path
+    path: Path | None  # None: no rows, so no file; its schema is still what the rows were
     height: int
     schema: pl.Schema
     row_range: tuple[int, int] | None  # the smallest and largest `ROW` in it, when its rows carry one
     contiguous: bool  # holds every row number of its range once, in order
 
 
-def write_block(rows: pl.DataFrame, folder: Path) -> BlockFile | None:
-    """`rows` written as a block file in `folder` (None for no rows: an empty frame is not a block)."""
+def write_block(rows: pl.DataFrame, folder: Path) -> BlockFile:
+    """`rows` written as a block file in `folder`; no rows write no file, but say their schema (rows that every piece
+    of a stage rejected still have the stage's columns)."""
     if not rows.height:
-        return None
+        return BlockFile(None, 0, rows.schema, None, False)
     path = Path(folder) / f"{uuid.uuid4().hex}.parquet"
     rows.write_parquet(path, compression="lz4", statistics=False)
     row_range, contiguous = None, False
@@ -63,6 +64,7 @@ class Blocks:
     # Per such block, whether it holds every row number of its range once, in order: `take` then gathers by place.
     contiguous: list[bool] = field(default_factory=list)
     block_schemas: list[pl.Schema] = field(default_factory=list)  # each block's own columns and types, as written
+    empty_schemas: list[pl.Schema] = field(default_factory=list)  # of the frames of no rows given: no block's schema
     _recent: dict[int, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -72,7 +74,7 @@ class Blocks:
         return cls(folder)
 
     def append(self, rows: pl.DataFrame) -> None:
-        """Write `rows` as the next block (an empty frame is not a block)."""
+        """Write `rows` as the next block (an empty frame is not a block, but its schema is kept)."""
         self.add(write_block(rows, self.folder))
 
     def add(self, block: BlockFile | None) -> None:
@@ -80,6 +82,10 @@ class Blocks:
         if block is None:
             return
         self.__dict__.pop("schema", None)  # a new block may settle a column's type
+        if block.path is None:
+            if block.schema not in self.empty_schemas:  # each distinct one once: a shuffle writes many empty pieces
+                self.empty_schemas.append(block.schema)
+            return
         self.paths.append(block.path)
         self.heights.append(block.height)
         self.block_schemas.append(block.schema)
@@ -110,10 +116,12 @@ class Blocks:
     @cached_property
     def schema(self) -> pl.Schema:
         """One type per column over every block, as `pl.concat(..., how="diagonal_relaxed")` would settle it (a Null column
-        takes the other blocks' type, Int64 and Float64 make Float64); columns in first-seen order."""
-        if not self.block_schemas:
+        takes the other blocks' type, Int64 and Float64 make Float64); columns in first-seen order. With no block, the
+        schema of the frames of no rows it was given: all rows rejected keep their columns."""
+        schemas = self.block_schemas or self.empty_schemas
+        if not schemas:
             return pl.Schema()
-        return pl.concat([pl.DataFrame(schema=schema) for schema in self.block_schemas], how="diagonal_relaxed").schema
+        return pl.concat([pl.DataFrame(schema=schema) for schema in schemas], how="diagonal_relaxed").schema
 
     @property
     def columns(self) -> list[str]:
@@ -135,6 +143,8 @@ class Blocks:
 
     def select(self, *columns: str) -> pl.DataFrame:
         """These columns of every row, in one frame (ids, labels: narrow enough to hold)."""
+        if not self.paths:
+            return self.clear().select(columns)
         return pl.concat([self.read(i, list(columns)) for i in range(len(self.paths))])
 
     def lazy(self) -> pl.LazyFrame:
@@ -162,7 +172,7 @@ class Blocks:
         return found if found[ROW].is_sorted() else found.sort(ROW)
 
     def collect(self) -> pl.DataFrame:
-        return pl.concat(list(self)) if self.paths else pl.DataFrame()
+        return pl.concat(list(self)) if self.paths else self.clear()
 
     def clear(self) -> pl.DataFrame:
         """No rows, this schema."""

@@ -152,8 +152,8 @@ def run_stages(
             on_start(stage, current.height)
         started = time.perf_counter()
         if not stage.is_source and current.height == 0 and position > 0:
-            result = StageResult(
-                kept=current,
+            result = StageResult(  # no rows, in either shape: a frame with their columns, for every check to read
+                kept=current.clear(),
                 rejected=empty_rejected(current),
                 stats={"findings": ["no rows left: skipped"]},
                 halt="no rows reached it" if stage.on_no_rows == "halt" else None,

@@ -209,7 +209,7 @@ def _block_given(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, to
     return checked(stage, block, stage.spread.decide(block, totals, ctx), folder)
 
 
-def _cut_by_key(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int) -> list[BlockFile | None]:
+def _cut_by_key(stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int) -> list[BlockFile]:
     return [
         write_block(piece, folder) for piece in split_by_hash(numbered_block(blocks, i), stage.spread.key, len(blocks))
     ]
@@ -226,7 +226,7 @@ def _apply_partition(
     return piece, {b: write_block(result.kept.filter(pl.Series(home == b)), folder) for b in np.unique(home).tolist()}
 
 
-def _in_row_order(stage: Stage, ctx: RunContext, folder: Path, parts: Blocks) -> BlockFile | None:
+def _in_row_order(stage: Stage, ctx: RunContext, folder: Path, parts: Blocks) -> BlockFile:
     """The kept rows of one block, gathered from every partition, in row order."""
     rows = parts.collect().sort(ROW).drop(ROW) if len(parts) else pl.DataFrame()
     parts.discard()
@@ -416,7 +416,7 @@ def by_block(rows: pl.DataFrame, blocks: Blocks) -> list[pl.DataFrame]:
 
 def _join_back(
     stage: Stage, ctx: RunContext, blocks: Blocks, folder: Path, i: int, additions: pl.DataFrame, stamps: pl.DataFrame
-) -> tuple[BlockFile | None, pl.DataFrame]:
+) -> tuple[BlockFile, pl.DataFrame]:
     """What `resolve` added to block `i`'s kept rows, and its rejected rows' stamps, joined onto its whole rows."""
     block = numbered_block(blocks, i)
     kept = block.join(additions, on=ROW, how="inner", maintain_order="left").drop(ROW)

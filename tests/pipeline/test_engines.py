@@ -15,6 +15,7 @@ from curate.pipeline.engines import RayEngine
 from curate.pipeline.executor import run_stages
 from curate.pipeline.runner import run_recipe
 from curate.recipe import parse_recipe
+from tests.pipeline.test_streaming import assert_every_row_rejected_by_quality, every_row_rejected
 
 ROOT = Path(__file__).resolve().parents[2]
 ray = pytest.importorskip("ray", reason="the ray engine's tests need ray[data] (pip install -e '.[dev]')")
@@ -47,7 +48,10 @@ def assert_identical(local, remote) -> None:
     assert report_a["engine"] == "local" and report_b["engine"] == "ray"
     rows = lambda frame: frame.collect() if isinstance(frame, pl.LazyFrame) else frame  # noqa: E731 - a streamed run's rows are read from its run
     assert rows(a.approved).equals(rows(b.approved)) and rows(a.rejected).equals(rows(b.rejected))
-    assert rows(a.artifacts["clusters"]).equals(rows(b.artifacts["clusters"]))
+    assert a.artifacts.keys() == b.artifacts.keys()  # clusters, where a dedup or split ran
+    for name, artifact in a.artifacts.items():
+        if isinstance(artifact, pl.DataFrame | pl.LazyFrame):
+            assert rows(artifact).equals(rows(b.artifacts[name])), name
     strip = lambda report: [{k: v for k, v in s.items() if k != "seconds"} for s in report["stages"]]
     assert strip(report_a) == strip(report_b)  # kept, rejected, reasons, stats and examples, stage by stage
 
@@ -99,6 +103,13 @@ def test_100k_generated_tickets_give_the_same_run_on_ray(ray_cluster, tmp_path, 
         and rejected.filter(pl.col("reason") == "near_duplicate").height > 0
         and local[1]["totals"]["input_rows"] == 100_000
     )
+    assert_identical(local, remote)
+
+
+def test_a_run_whose_every_row_is_rejected_is_the_same_on_ray(ray_cluster, tmp_path, monkeypatch):
+    local, remote = both_engines(every_row_rejected(tmp_path), tmp_path, block_rows=50, monkeypatch=monkeypatch)
+    assert_every_row_rejected_by_quality(local)
+    assert remote[1]["placement"]["quality"] == "blocks with totals"
     assert_identical(local, remote)
 
 

@@ -33,7 +33,10 @@ def assert_same_run(memory, streamed) -> None:
     assert "placement" not in report_a  # nothing streamed in memory's run
     rows = lambda frame: frame.collect() if isinstance(frame, pl.LazyFrame) else frame  # noqa: E731 - streamed: read from the run
     assert a.approved.equals(rows(b.approved)) and a.rejected.equals(rows(b.rejected))
-    assert a.artifacts["clusters"].equals(rows(b.artifacts["clusters"]))
+    assert a.artifacts.keys() == b.artifacts.keys()  # clusters, where a dedup or split ran
+    for name, artifact in a.artifacts.items():
+        if isinstance(artifact, pl.DataFrame):
+            assert artifact.equals(rows(b.artifacts[name])), name
     strip = lambda report: [{k: v for k, v in s.items() if k != "seconds"} for s in report["stages"]]
     assert strip(report_a) == strip(report_b)  # kept, rejected, reasons, stats and examples, stage by stage
     assert (
@@ -161,3 +164,45 @@ def test_blocks_take_the_rows_asked_for_whether_a_block_is_in_order_or_not(tmp_p
     expected = rows.filter(pl.col(ROW).is_in(wanted.tolist())).sort(ROW)
     assert blocks.take(wanted).equals(expected)
     assert blocks.take(np.array([25])).height == 0
+
+
+def every_row_rejected(tmp_path: Path) -> dict:
+    """A recipe whose quality stage rejects all 300 rows (digits and symbols: too few letters); dedup, split after."""
+    junk = pl.DataFrame(
+        {"id": [f"t{i}" for i in range(300)], "text": [f"{i} #### {i * 7} !!" for i in range(300)], "label": "a"}
+    )
+    junk.write_csv(tmp_path / "junk.csv")
+    return {
+        "input": {"path": str(tmp_path / "junk.csv")},
+        "seed": 0,
+        "stages": ["clean", "quality", {"dedup": {"method": "exact"}}, "split"],
+    }
+
+
+def assert_every_row_rejected_by_quality(run) -> None:
+    result, report = run
+    assert result.approved.is_empty() and result.rejected.height == 300
+    assert set(result.rejected["stage"]) == {"quality"} and set(result.rejected["reason"]) == {"few_letters"}
+    skipped = [s for s in report["stages"] if s["stats"].get("findings") == ["no rows left: skipped"]]
+    assert [s["stage"] for s in skipped] == ["dedup:exact", "split"]
+
+
+def test_a_streamed_run_whose_every_row_is_rejected_is_the_in_memory_run(tmp_path):
+    """The stages after the one that rejected every row are skipped, streamed as in memory, and the approved rows
+    (none) keep their columns."""
+    memory, streamed = in_memory_and_streamed(every_row_rejected(tmp_path), tmp_path, block_rows=50)
+    assert_every_row_rejected_by_quality(memory)
+    assert streamed[1]["placement"]["quality"] == "streamed: blocks with totals"
+    assert_same_run(memory, streamed)
+    assert pl.read_parquet(tmp_path / "streamed" / "approved.parquet").columns == memory[0].approved.columns
+
+
+def test_blocks_of_no_rows_keep_the_columns_they_were_given(tmp_path):
+    blocks = Blocks.create(tmp_path)
+    blocks.append(pl.DataFrame(schema={"id": pl.String, "score": pl.Float64}))  # no rows: no file, only its schema
+    assert len(blocks) == 0 and blocks.height == 0 and dict(blocks.schema) == {"id": pl.String, "score": pl.Float64}
+    assert blocks.collect().equals(blocks.clear()) and blocks.select("id").columns == ["id"]
+    blocks.write_parquet(tmp_path / "none.parquet")
+    assert pl.read_parquet(tmp_path / "none.parquet").columns == ["id", "score"]
+    blocks.append(pl.DataFrame({"id": ["a"], "other": [1]}))  # a block with rows: its schema is the blocks'
+    assert blocks.columns == ["id", "other"]
