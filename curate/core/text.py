@@ -27,34 +27,34 @@ def stable_ids(texts: pl.Series) -> pl.Series:
 
 class StableIds:
     """`stable_ids` over a file read in batches: a text's ordinal counts its occurrences in every earlier batch,
-    so the ids are those of the whole file read at once. Holds 12 bytes per distinct text read so far."""
+    so the ids are those of the whole file read at once. Holds 12 bytes per distinct text of each batch read so far."""
 
     def __init__(self) -> None:
-        self.seen = pl.DataFrame(schema={"k": pl.UInt64, "earlier": pl.UInt32})
+        self.seen = pl.DataFrame(schema={"k": pl.UInt64, "earlier": pl.UInt32})  # a row per batch a text is in
 
     def __call__(self, texts: pl.Series) -> pl.Series:
-        hashes = pl.Series(
-            "h", [xxhash.xxh3_64_hexdigest((t or "").encode()) for t in texts.to_list()], dtype=pl.String
+        # xxh3 has no polars expression: one C call per text, a missing text hashed as "" (the ids users have)
+        hexes = pl.Series(
+            ID, list(map(xxhash.xxh3_64_hexdigest, map(str.encode, texts.fill_null("").to_list()))), dtype=pl.String
         )
-        frame = pl.DataFrame({"h": hashes}).with_columns(
-            pl.col("h").str.to_integer(base=16, dtype=pl.UInt64).alias("k"),
-            pl.int_range(pl.len(), dtype=pl.UInt32).over("h").alias("n"),
-        )
-        if self.seen.height:
-            frame = frame.join(self.seen, on="k", how="left", maintain_order="left").with_columns(
-                pl.col("n") + pl.col("earlier").fill_null(0)
+        keys = hexes.str.to_integer(base=16, dtype=pl.UInt64).alias("k")
+        counts = keys.to_frame().group_by("k").agg(pl.len().cast(pl.UInt32).alias("earlier"))
+        earlier = counts.select("k").join(self.seen, on="k").group_by("k").agg(pl.col("earlier").sum())
+        self.seen = pl.concat([self.seen, counts])
+        # Most texts occur once: only the rows of a text repeated here or read in an earlier batch count an ordinal.
+        repeated = counts.filter(pl.col("earlier") > 1).select("k").join(earlier, on="k", how="full", coalesce=True)
+        if not repeated.height:
+            return hexes
+        rows = keys.to_frame().select(pl.col("k").is_in(repeated["k"].implode()).arg_true()).to_series()
+        suffixed = (
+            pl.DataFrame({"k": keys.gather(rows), "row": rows})
+            .join(repeated, on="k", how="left", maintain_order="left")
+            .with_columns(
+                (pl.int_range(pl.len(), dtype=pl.UInt32).over("k") + pl.col("earlier").fill_null(0)).alias("n")
             )
-        counts = frame.group_by("k").agg(pl.len().cast(pl.UInt32).alias("earlier"))
-        self.seen = (
-            pl.concat([self.seen, counts]).group_by("k").agg(pl.col("earlier").sum()) if self.seen.height else counts
+            .filter(pl.col("n") > 0)
         )
-        return (
-            frame.select(
-                pl.when(pl.col("n") == 0).then(pl.col("h")).otherwise(pl.col("h") + "-" + pl.col("n").cast(pl.String))
-            )
-            .to_series()
-            .alias(ID)
-        )
+        return hexes.scatter(suffixed["row"], hexes.gather(suffixed["row"]) + "-" + suffixed["n"].cast(pl.String))
 
 
 @lru_cache(maxsize=1)
