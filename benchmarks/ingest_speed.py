@@ -2,13 +2,16 @@
 the file's sha256 fingerprint) and `pl.read_csv` reading the same ticket CSV whole into memory, same columns.
 
     .venv/bin/python benchmarks/ingest_speed.py [--rows 1000000] [--repeats 5] [--readers OLD_READERS_PY ...]
+        [--without-ids [--stable-ids OLD_TEXT_PY]]
 
 Both run in one process, interleaved (polars first in odd rounds, curate first in even ones); the figures are medians.
 polars is timed twice, with its type inference and with every column read as text (as curate reads), and the faster
 of the two is the baseline. CPU seconds are the process's (every thread's, user + system) while each reader ran: on
 busy shared cores wall seconds swing with the load, the CPU work much less. `--readers` times the `read_input` of
 another version of curate/io/readers.py beside them, in the same rounds (`git show main:curate/io/readers.py >
-/tmp/main_readers.py`): a before and after that the load cannot tell apart across two processes.
+/tmp/main_readers.py`): a before and after that the load cannot tell apart across two processes. `--without-ids`
+writes the CSV without its id column, so curate makes stable ids; `--stable-ids` then times this reader making them
+with the StableIds of another curate/core/text.py (`git show main:curate/core/text.py > /tmp/main_text.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from curate.io import readers
 from curate.io.readers import read_input
 from curate.io.spec import InputSpec
 from curate.samples.scale_tickets import generate_tickets
@@ -66,12 +70,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--readers", type=Path, action="append", default=[], help="another curate/io/readers.py")
+    parser.add_argument("--without-ids", action="store_true", help="no id column: curate makes stable ids")
+    parser.add_argument("--stable-ids", type=Path, action="append", default=[], help="another curate/core/text.py")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="curate-ingest-") as folder:  # the CSV (85 MB at 1M rows) goes after
         path = Path(folder) / "tickets.csv"
-        generate_tickets(args.rows).write_csv(path)
+        tickets = generate_tickets(args.rows)
+        (tickets.drop("id") if args.without_ids else tickets).write_csv(path)
         size = path.stat().st_size / 1e6
-        spec = InputSpec(path=path, text="text", id="id", label="label")
+        spec = InputSpec(path=path, text="text", id=None if args.without_ids else "id", label="label")
         contenders = {
             "pl.read_csv": lambda: pl.read_csv(path).height,
             "pl.read_csv, all text": lambda: pl.read_csv(path, infer_schema=False).height,
@@ -80,6 +87,10 @@ def main() -> None:
         for file in args.readers:
             other = readers_from(file)
             contenders[f"read_input, {file.stem}"[:24]] = lambda other=other: other.read_input(spec).result.kept.height
+        for file in args.stable_ids:
+            other = readers_from(Path(readers.__file__))
+            other.StableIds = readers_from(file).StableIds  # this copy's batches() makes its ids with those
+            contenders[f"ids, {file.stem}"[:24]] = lambda other=other: other.read_input(spec).result.kept.height
         median, median_cpu = medians(contenders, args.repeats, args.rows)
     baseline = min(median["pl.read_csv"], median["pl.read_csv, all text"])
     cpu_baseline = min(median_cpu["pl.read_csv"], median_cpu["pl.read_csv, all text"])
