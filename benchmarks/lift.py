@@ -342,8 +342,10 @@ MODELS = {"probe": probe_scores, "runner": runner_scores}
 # ---------------------------------------------------------------- the grid
 # A model's folder names its version: the runner's cells of before its probe was refitted on training + validation
 # rows (runner/) stay as they were measured, those of before a fine-tune had to beat the probe by more than chance to
-# be kept (runner-2/) too, and those of before each cell scored both candidates (runner-3/); the current fill runner-4/.
-MODEL_FOLDERS = {"probe": "probe", "runner": "runner-4"}
+# be kept (runner-2/) too, those of before each cell scored both candidates (runner-3/), and those of before early
+# stopping counted against the best trained epoch instead of the probe-initialised start (runner-4/: three CLINC150
+# cells, the same figures as runner-3's); the current runner's fill runner-5/.
+MODEL_FOLDERS = {"probe": "probe", "runner": "runner-5"}
 
 
 def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:

@@ -165,8 +165,14 @@ def fit(
         state["history"].append(record)
         state["epoch"] = epoch + 1
         if score > state["best"]:
-            state["best"], state["stale"] = score, 0
+            state["best"] = score
             save_best()
+        # Patience counts against the best *trained* epoch: a starting point that competed (`score_before`) may be
+        # saved, but does not stop training. From a probe-initialised head the first epochs, at the peak learning
+        # rate, often score under the start and pass it later (CLINC150 with copies: 7 validation rows won and 28
+        # lost after one epoch, 10 and 12 after two, where stopping there kept the probe).
+        if score > state.get("trained_best", float("-inf")):
+            state["trained_best"], state["stale"] = score, 0
         else:
             state["stale"] += 1
         if run_key:

@@ -436,3 +436,51 @@ def test_paired_evidence_counts_rows_and_measures_the_log_loss_gain_on_the_same_
     for probabilities in (start, better):
         predicted = probabilities.argmax(1)
         assert _macro_f1(truth, predicted, 5) == pytest.approx(f1_score(truth, predicted, average="macro"))
+
+
+def test_a_start_that_competes_is_saved_but_does_not_stop_training(tmp_path):
+    """Early stopping counts epochs against the best trained epoch, not against a probe-initialised start: with the
+    start at 0.90 and epochs scoring 0.50, 0.60, 0.70, 0.95 (patience 2), all four epochs run and the last is saved;
+    counted against the start, training stopped after two epochs and kept the start."""
+    import torch
+
+    from curate.train.loop import fit
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return type("Out", (), {"loss": ((self.weight - x) ** 2).mean()})()
+
+    scores = iter([0.90, 0.50, 0.60, 0.70, 0.95])
+    saved: list[int] = []
+
+    def score_epoch(train_loss: float) -> tuple[float, dict]:
+        return next(scores), {}
+
+    history, _, _ = fit(
+        Tiny(),
+        8,
+        lambda index: {"x": torch.ones(len(index))},
+        TrainConfig(epochs=4, batch_size=4, early_stopping=2),
+        tmp_path,
+        score_epoch,
+        lambda: saved.append(len(saved)),
+        score_before=True,
+    )
+    assert [h["epoch"] for h in history] == [0, 1, 2, 3, 4]
+    assert len(saved) == 2  # the start, then the fourth epoch (0.95 > 0.90)
+    scores = iter([0.90, 0.50, 0.40, 0.30, 0.95])  # two trained epochs without improving on the best trained one
+    history, _, _ = fit(
+        Tiny(),
+        8,
+        lambda index: {"x": torch.ones(len(index))},
+        TrainConfig(epochs=4, batch_size=4, early_stopping=2),
+        tmp_path / "again",
+        score_epoch,
+        lambda: None,
+        score_before=True,
+    )
+    assert [h["epoch"] for h in history] == [0, 1, 2, 3]
