@@ -207,7 +207,7 @@ def base_model_folder() -> Path:
 
     folder = CACHE / "smollm2-base"
     if not (folder / "config.json").exists():
-        tokenizer, network = load_causal_lm(None)
+        tokenizer, network = load_causal_lm(None, "training a response generator")
         save_causal_lm(network, tokenizer, folder)
     return folder
 

@@ -18,7 +18,7 @@ from annotated_types import Ge
 from curate.core import messages as chat
 from curate.core.columns import ID, LABEL, MESSAGES, RESPONSE, TEXT, TOKEN_FLAGS, TOKENS
 from curate.core.extras import SMOLLM2, require
-from curate.core.model_loading import quiet_transformers
+from curate.core.model_loading import SMOLLM_GGUF, quiet_transformers
 from curate.core.params import Positive
 from curate.core.stage import Check, Filter, RunContext, Spread, StageResult
 
@@ -45,8 +45,6 @@ def _tokenizer(name: str):
 
     if name == "smollm2":
         require("the packaged SmolLM2 tokenizer", "gguf", SMOLLM2)
-        from curate.train.generate import SMOLLM_GGUF
-
         folder = importlib.util.find_spec(SMOLLM2).submodule_search_locations[0]
         return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM_GGUF, local_files_only=True)
     if name == "minilm":

@@ -8,7 +8,6 @@ weights are moved into a model rebuilt from the config before saving.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -19,32 +18,8 @@ import polars as pl
 
 from curate.core.columns import RESPONSE, TEXT
 from curate.core.errors import CurateError
-from curate.core.extras import SMOLLM2, require
-from curate.core.model_loading import local_files, quiet_transformers
+from curate.core.model_loading import load_causal_lm
 from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
-
-SMOLLM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def load_causal_lm(model: str | None):
-    require("training a response generator", "torch", "transformers")
-    if model is None:
-        require("the default causal LM (SmolLM2-135M-Instruct, GGUF)", "gguf", "accelerate", SMOLLM2)
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    kwargs: dict[str, Any] = {}
-    path = model
-    if model is None:
-        spec = importlib.util.find_spec(SMOLLM2)
-        path, kwargs = spec.submodule_search_locations[0], {"gguf_file": SMOLLM_GGUF}
-    kwargs |= local_files(path)
-    with quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-        network = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer, network
 
 
 def prompt_text(tokenizer, prompt: str, system: str | None = None) -> str:
@@ -120,7 +95,7 @@ def train_generator(
             hint="map it in the input (`response: answer`), or use OpenAI chat JSONL",
         )
     seed_everything(config.seed)
-    tokenizer, network = load_causal_lm(config.model)
+    tokenizer, network = load_causal_lm(config.model, "training a response generator")
     prompts, responses = train[TEXT].to_list(), train[RESPONSE].to_list()
     held_out = (
         validation.filter(pl.col(RESPONSE).is_not_null())

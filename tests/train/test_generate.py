@@ -5,7 +5,8 @@ import polars as pl
 import pytest
 
 from curate.train.loop import TrainConfig
-from curate.train.generate import SMOLLM_GGUF, encode_pairs, evaluate_generator, train_generator
+from curate.core.model_loading import SMOLLM_GGUF
+from curate.train.generate import encode_pairs, evaluate_generator, train_generator
 
 PAIRS = pl.DataFrame(
     {

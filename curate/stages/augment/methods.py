@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
-from curate.core.extras import SMOLLM2, require
-from curate.core.model_loading import local_files, quiet_transformers
+from curate.core.extras import require
+from curate.core.model_loading import load_causal_lm
 from curate.core.text import english_stop_words
 from curate.stages.augment.protect import SENTINEL, negations, protect, restore
 
@@ -226,25 +226,8 @@ class Paraphraser:
     )
 
     def load(self):
-        require("paraphrase", "torch", "transformers")
-        if self.model is None:
-            require("paraphrase's default model (SmolLM2-135M-Instruct, GGUF)", "gguf", "accelerate", SMOLLM2)
-        import importlib.util
-
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        path, gguf = self.model, self.gguf_file
-        if path is None:
-            spec = importlib.util.find_spec(SMOLLM2)
-            path, gguf = spec.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf"
-        kwargs = ({"gguf_file": gguf} if gguf else {}) | local_files(path)
-        with quiet_transformers():
-            tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)
+        tokenizer, model = load_causal_lm(self.model, "paraphrase", self.gguf_file)
         tokenizer.padding_side = "left"
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
         return tokenizer, model
 
     def generate(self, texts: list[str]) -> list[str | None]:
