@@ -14,7 +14,8 @@ draws further batches of `--sources` (the same seeded order, no source twice) un
 every check, and writes the first that many kept pairs to `benchmarks/results/augment_read/<set>.csv` for reading
 (columns `verdict` and `why` are left empty for the reader). `--max-words` draws only sources of at most that many
 words (CFPB's narratives run to 3,000). `--exclude-read` leaves out the sources of the earlier readings (`<set>.csv`, `<set>-*.csv`),
-`--out-suffix=-second` names the CSV apart, and `--translation-cache` keeps the round trips for a rerun.
+`--out-suffix=-second` names the CSV apart, `--translation-cache` keeps the round trips for a rerun, and `--fluency` adds
+the `less_fluent` check (off in the stage's defaults).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def main() -> None:
     parser.add_argument("--exclude-read", action="store_true", help="draw no source of augment_read/<set>[-*].csv")
     parser.add_argument("--out-suffix", default="", help="written as augment_read/<set><suffix>.csv")
     parser.add_argument("--translation-cache", type=Path, help="JSON file of round trips, reused across runs")
+    parser.add_argument("--fluency", action="store_true", help="also run the less_fluent check (SmolLM2)")
     args = parser.parse_args()
     if args.translation_cache:
         cache_translations(args.translation_cache)
@@ -81,7 +83,7 @@ def main() -> None:
     for name in args.sets:
         rows = training_rows(name).with_row_index("id").with_columns(pl.format("r{}", "id").alias("id"))
         sources = rows.sample(args.sources, seed=args.seed)
-        checks = CandidateChecks()
+        checks = CandidateChecks(fluency=args.fluency)
         kept, reasons, _ = generate_checked(sources, rows, ["backtranslate"], 1, checks, args.seed)
         pairs = kept.join(rows.select("id", pl.col("text").alias("source")), left_on="augmented_from", right_on="id")
         with open(OUT / f"{name}.jsonl", "w") as f:
@@ -116,7 +118,7 @@ def read_until_kept(name: str, args: argparse.Namespace) -> None:
             pool = pool.filter(~pl.col("text").is_in(read.implode()))
     if args.max_words:
         pool = pool.filter(pl.col("text").str.split(" ").list.len() <= args.max_words)
-    checks = CandidateChecks()
+    checks = CandidateChecks(fluency=args.fluency)
     kept_frames, seen, tried, start = [], set(), 0, time.perf_counter()
     for at in range(0, pool.height, args.sources):
         batch = pool.slice(at, args.sources)

@@ -20,6 +20,8 @@ DETAIL = "detail"
 AUGMENTED_FROM = "augmented_from"
 AUGMENT_METHOD = "augment_method"
 AUGMENT_SIMILARITY = "augment_similarity"
+# how much less likely a generated row is than its source under a small causal LM, in nats per source token
+AUGMENT_FLUENCY_GAP = "augment_fluency_gap"
 
 # Flags and scores that stages leave on kept rows.
 PII = "pii"  # the kinds of PII redacted in the row

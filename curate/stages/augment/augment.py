@@ -135,12 +135,15 @@ class Augment(Stage):
     min_similarity: Share = 0.75
     max_similarity: Share = 0.985
     label_check: bool = True
+    fluency: bool | None = False  # the `less_fluent` check (SmolLM2); None: where its model is installed
     seed: Seed | None = None  # None: the recipe's seed
 
     name: ClassVar[str] = "augment"
 
     def checks(self) -> CandidateChecks:
-        return CandidateChecks(self.min_similarity, self.max_similarity, label_check=self.label_check)
+        return CandidateChecks(
+            self.min_similarity, self.max_similarity, label_check=self.label_check, fluency=self.fluency
+        )
 
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         pool = training_pool(rows)
@@ -167,12 +170,16 @@ class Augment(Stage):
         return StageResult(
             kept=kept,
             rejected=empty_rejected(rows),
-            stats=augment_stats(sources.height, generated, reasons, by_method),
+            stats=augment_stats(sources.height, generated, reasons, by_method, checks.skipped),
             artifacts={AUGMENT_DROPPED_ARTIFACT: checks.dropped_frame().with_columns(pl.lit(self.name).alias("stage"))},
         )
 
 
-def augment_stats(sources: int, generated: pl.DataFrame, reasons: Counter, by_method: Counter) -> dict:
+def augment_stats(
+    sources: int, generated: pl.DataFrame, reasons: Counter, by_method: Counter, skipped: dict[str, str] | None = None
+) -> dict:
+    """`skipped`: checks that did not run (a missing optional model), with why; reported, never silent."""
+    skipped = skipped or {}
     tried = generated.height + sum(reasons.values())
     pairs = generated.head(PAIRS_IN_REPORT) if AUGMENTED_FROM in generated.columns else generated.clear()
     return {
@@ -182,10 +189,12 @@ def augment_stats(sources: int, generated: pl.DataFrame, reasons: Counter, by_me
         "kept_share": round(generated.height / tried, 3) if tried else 0.0,
         "kept_by_method": dict(by_method),
         "dropped_by_reason": {r: n for r, n in reasons.most_common() if n},
+        "skipped_checks": skipped,
         "findings": [
             f"{generated.height} of {tried} candidates kept; dropped: "
             + (", ".join(f"{r} {n}" for r, n in reasons.most_common() if n) or "none")
         ]
+        + [f"check `{check}` skipped: {why}" for check, why in skipped.items()]
         + [
             f"`{r[AUGMENTED_FROM]}` → “{r[TEXT][:90]}” ({r[AUGMENT_METHOD]}, similarity {r['augment_similarity']:.3f})"
             for r in pairs.iter_rows(named=True)

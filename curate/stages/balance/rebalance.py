@@ -167,7 +167,7 @@ class Rebalance(Stage):
             have.update(kept[LABEL].to_list())
             added.append(kept)
         generated = pl.concat(added, how="diagonal_relaxed") if added else pool.clear()
-        stats = augment_stats(pool.height, generated, reasons, by_method)
+        stats = augment_stats(pool.height, generated, reasons, by_method, checks.skipped)
         short = {label: goal - have[label] for label, goal in goals.items() if goal > have[label]}
         copied = self.copies(pool, short, seed) if self.fill == "copies" else pool.clear()
         stats["random_copies"] = copied.height
