@@ -18,6 +18,7 @@ import polars as pl
 
 from curate.core.columns import RESPONSE, TEXT
 from curate.core.errors import CurateError
+from curate.core.extras import require
 from curate.core.model_loading import load_causal_lm
 from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
 
@@ -94,6 +95,7 @@ def train_generator(
             "train.task",
             hint="map it in the input (`response: answer`), or use OpenAI chat JSONL",
         )
+    require("training a response generator", "torch", "transformers")  # this file's own torch and transformers
     seed_everything(config.seed)
     tokenizer, network = load_causal_lm(config.model, "training a response generator")
     prompts, responses = train[TEXT].to_list(), train[RESPONSE].to_list()
