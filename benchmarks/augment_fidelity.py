@@ -13,9 +13,9 @@ label check against the set's other training rows).
 draws further batches of `--sources` (the same seeded order, no source twice) until `--until-kept` candidates passed
 every check, and writes the first that many kept pairs to `benchmarks/results/augment_read/<set>.csv` for reading
 (columns `verdict` and `why` are left empty for the reader). `--max-words` draws only sources of at most that many
-words (CFPB's narratives run to 3,000). `--exclude-read` leaves out the sources of the earlier readings (`<set>.csv`, `<set>-*.csv`),
-`--out-suffix=-second` names the CSV apart, `--translation-cache` keeps the round trips for a rerun, and `--fluency` adds
-the `less_fluent` check (off in the stage's defaults).
+words (CFPB's narratives run to 3,000). `--exclude-read` leaves out the sources of the earlier readings (`<set>.csv`,
+`<set>-*.csv`), `--out-suffix=-second` names the CSV apart, `--translation-cache` keeps the round trips for a rerun,
+and `--fluency` adds the `less_fluent` check (off in the stage's defaults).
 """
 
 from __future__ import annotations

@@ -94,9 +94,8 @@ def main() -> None:
     for row, g in zip(held_out.iter_rows(named=True), held, strict=True):
         if g > margin or row["verdict"] != "same":
             mark = "dropped" if g > margin else "kept"
-            print(
-                f"  {row['reading']} {row['n']} {row['verdict']} {mark} {g:.2f}: {row['source']!r} → {row['generated']!r}"
-            )
+            pair = f"{row['source']!r} → {row['generated']!r}"
+            print(f"  {row['reading']} {row['n']} {row['verdict']} {mark} {g:.2f}: {pair}")
     print(f"\nmodel load {loaded:.0f} s; scoring {per_100:.1f} s per 100 candidates (source and candidate, batched)")
 
 
