@@ -10,7 +10,9 @@ Bitext (27 intents), scored on 1,000 other rows, texts that are the same after n
 runs the `curate train` command as a user would (its own process, its defaults: 10% of the rows held out for
 validation) and stores what it printed under `benchmarks/results/runner_small/<set>/seed<N>.json`; cells already
 there are skipped, so the table fills over several sittings. The cells of before a fine-tune had to beat the probe on
-validation by more than chance to be kept stay under `runner_small@kept-on-any-win/`.
+validation by more than chance to be kept stay under `runner_small@kept-on-any-win/`, and those of before early
+stopping counted against the best trained epoch instead of the probe-initialised start under
+`runner_small@patience-from-start/`.
 """
 
 from __future__ import annotations
