@@ -97,8 +97,8 @@ def mcnemar(z: float):
 RULES = {
     "always the probe": lambda b: False,
     "best epoch if it beats the start at all": lambda b: True,
-    "McNemar z >= 1.645 (runner-3)": mcnemar(1.645),
-    "McNemar z >= 1.28": mcnemar(1.28),
+    "McNemar z >= 1.645 (runner-3 to -5)": mcnemar(1.645),
+    "McNemar z >= 1.28 (chosen)": mcnemar(1.28),
     "McNemar z >= 1.0": mcnemar(1.0),
     "McNemar z >= 0.5": mcnemar(0.5),
     "log-loss z >= 1.645, rows won >= lost": lambda b: (

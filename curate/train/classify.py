@@ -439,10 +439,13 @@ def row_weights(train: pl.DataFrame, targets: np.ndarray, class_weights: str) ->
 
 
 # How far a fine-tuned epoch must beat the probe-initialised start on the validation rows where the two disagree: a
-# one-sided McNemar test at 5% (net rows won >= 1.645 standard errors). The best of several epochs on a validation
+# one-sided McNemar test at 10% (net rows won >= 1.28 standard errors). The best of several epochs on a validation
 # split of a few hundred rows beats the start by a row or two by chance alone: on 2,000 Bitext rows a fine-tune kept
 # for one row of 200 scored under its probe on the test split, and on CFPB one kept on 71 rows scored 2.3 points under.
-KEEP_FINE_TUNE_Z = 1.645
+# 1.28 rather than 1.645: chosen on training splits only (`benchmarks/kept_rule.py`: 30% of each set's training rows
+# held out as a pseudo-test), where 1.28 kept every fine-tune that beat its refitted probe there and no other, and
+# 1.645 let one go (+0.35 on 2,000 Bitext rows).
+KEEP_FINE_TUNE_Z = 1.28
 
 
 def paired_evidence(start: np.ndarray, tuned: np.ndarray, truth: np.ndarray, seed: int, draws: int = 400) -> dict:
