@@ -328,9 +328,10 @@ def test_weights_reach_the_exports_a_trainer_reads(tmp_path):
 
 def test_a_time_of_day_is_one_protected_span():
     assert protect("can you make an alarm for 7 am")[1] == ["7 am"]
-    assert protect("wake me at 6:30pm, or at 7 A.M. latest")[1] == ["6:30pm", "7 A.M."]
+    assert protect("wake me at 6:30pm, or at 7 A.M. latest")[1] == ["at 6:30pm", "at 7 A.M."]  # "at" goes with it
+    assert protect("wake me 6:30pm, or 7 A.M. latest")[1] == ["6:30pm", "7 A.M."]
     assert protect("I am 7 and I am tired")[1] == ["7"]  # "am" the verb is no time
-    assert protect("the humidity at one am, rated 4 out of 6")[1] == ["one am", "4 out of 6"]
+    assert protect("the humidity at one am, rated 4 out of 6")[1] == ["at one am", "4 out of 6"]
 
 
 @pytest.mark.parametrize(

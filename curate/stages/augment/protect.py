@@ -23,8 +23,15 @@ TIME = (
     r"\s*(?:a\.m\.|p\.m\.|am|pm)(?!\w))"
 )
 SCORE = r"(?i:\b\d+\s+(?:out\s+)?of\s+\d+\b)"
+# A bare hour after "at", "by" or "around" is a time too: "under the name kevin at 7" came back "in 7" and "a table for
+# two at seven" came back "in seven" (in seven days). The preposition goes with the hour, and an "am"/"pm" after it;
+# not "at one of the locations" nor a street number ("at 5 North St").
+HOUR = (
+    r"(?i:\b(?:at|by|around)\s+(?:\d{1,2}(?::\d{2})?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+    r"(?:\s*(?:a\.m\.|p\.m\.|am|pm)(?!\w))?(?![\w:%]|\s+of\b))(?!\s+[A-Z][a-z])"
+)
 PROTECTED = re.compile(
-    TIME + "|" + SCORE + r"|\[[A-Z]+(?:_\d+)?\]|\{\{[^{}]+\}\}|\{[a-z_]+\}|\b\d[\d.,:/\-]*\d\b|\b\d\b|#\w+"
+    HOUR + "|" + TIME + "|" + SCORE + r"|\[[A-Z]+(?:_\d+)?\]|\{\{[^{}]+\}\}|\{[a-z_]+\}|\b\d[\d.,:/\-]*\d\b|\b\d\b|#\w+"
 )
 SENTINEL = re.compile(r"XQ(\d+)X")
 
@@ -177,7 +184,7 @@ def lost_key_terms(source: str, candidate: str, word_swaps: bool = False) -> lis
                 "a content word repeated"
             )  # "restaurants around here are italian" → "around italian are Italian"
     lost += [
-        f"span:{t}" for t in re.findall(f"{TIME}|{SCORE}", source) if t.lower() not in candidate.lower()
+        f"span:{t}" for t in re.findall(f"{HOUR}|{TIME}|{SCORE}", source) if t.lower() not in candidate.lower()
     ]  # "an alarm for 7 am" → "an alarm for 7"
     for name, group in (("direction", DIRECTION), ("question", QUESTION), ("quantity", QUANTITY), ("place", PLACE)):
         if _count(source_words, group) != _count(candidate_words, group):
