@@ -1,7 +1,8 @@
 """Every generated row is checked before it is kept: it must keep the meaning (embedding similarity to
 its source within a band, as many negations as its source, every key term: names, places, codes,
 numbers, times, rare domain words; no article brought before a bare name or person; a question stays a question and a
-statement a statement), not be a copy of its source or of any existing row or other candidate, not be much less
+statement a statement; none of the round-trip patterns of `roundtrip.CHECKS`: "put fan on" → "put fan in", "an
+brasserie", "the The Goof"), not be a copy of its source or of any existing row or other candidate, not be much less
 likely than its source under a small causal LM (where one is installed), and, optionally, still get its source's label
 from a classifier trained on the original rows."""
 
@@ -27,6 +28,7 @@ from curate.core.errors import CurateError
 from curate.core.extras import SMOLLM2, require
 from curate.core.text import normalized_text
 from curate.stages.augment.protect import NEGATION, articles_added, lost_key_terms, sentence_type_changed
+from curate.stages.augment.roundtrip import CHECKS as ROUNDTRIP_CHECKS
 
 
 WORD_SWAP_METHODS = frozenset(
@@ -48,7 +50,7 @@ class CandidateChecks:
     label_check: bool = True  # a classifier trained on the original rows must still give the source's label
     min_length_ratio: float = 0.7  # a translation that lost more than 30% of its source's characters lost meaning
     # names, places, codes, numbers and rare (domain) words of the source must survive; no article before a bare name,
-    # and a question stays a question
+    # a question stays a question, and no round-trip pattern (`roundtrip.CHECKS`) is brought in
     key_terms: bool = True
     model: str | None = None
     # `less_fluent`: a candidate whose loss under a small causal LM exceeds its source's by more than `fluency_margin`
@@ -131,6 +133,7 @@ class CandidateChecks:
             for reason, changed in (
                 ("article_added", articles_added),
                 ("sentence_type_changed", sentence_type_changed),
+                *ROUNDTRIP_CHECKS,
             ):
                 pairs = zip(candidates["source_text"].to_list(), candidates[TEXT].to_list())
                 failed = pl.Series([bool(changed(s, t)) for s, t in pairs], dtype=pl.Boolean)
