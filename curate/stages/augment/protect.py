@@ -25,10 +25,10 @@ TIME = (
 SCORE = r"(?i:\b\d+\s+(?:out\s+)?of\s+\d+\b)"
 # A bare hour after "at", "by" or "around" is a time too: "under the name kevin at 7" came back "in 7" and "a table for
 # two at seven" came back "in seven" (in seven days). The preposition goes with the hour, and an "am"/"pm" after it;
-# not "at one of the locations" nor a street number ("at 5 North St").
+# not "at one of the locations", a street number ("at 5 North St") nor a date ("by 12/05").
 HOUR = (
     r"(?i:\b(?:at|by|around)\s+(?:\d{1,2}(?::\d{2})?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-    r"(?:\s*(?:a\.m\.|p\.m\.|am|pm)(?!\w))?(?![\w:%]|\s+of\b))(?!\s+[A-Z][a-z])"
+    r"(?:\s*(?:a\.m\.|p\.m\.|am|pm)(?!\w))?(?![\w:%/]|[.,-]\d|\s+of\b))(?!\s+[A-Z][a-z])"
 )
 PROTECTED = re.compile(
     HOUR + "|" + TIME + "|" + SCORE + r"|\[[A-Z]+(?:_\d+)?\]|\{\{[^{}]+\}\}|\{[a-z_]+\}|\b\d[\d.,:/\-]*\d\b|\b\d\b|#\w+"
