@@ -46,17 +46,11 @@ def hour_lost(source: str, candidate: str) -> list[str]:
 
 def earlier_checks(source: str, candidate: str) -> bool:
     """The model-free checks as committed before these: would they drop the candidate already?"""
-    from curate.stages.augment.protect import articles_added, lost_key_terms, sentence_type_changed
+    from curate.stages.augment.protect import SCORE, TIME, articles_added, lost_key_terms, sentence_type_changed
 
-    hours = {f"span:{t}" for t in hour_spans(source)}  # the span this work added
-    lost = [f for f in lost_key_terms(source, candidate) if f not in hours]
+    lost = [f for f in lost_key_terms(source, candidate) if not f.startswith("span:")]  # spans as they were:
+    lost += [t for t in re.findall(f"{TIME}|{SCORE}", source) if t.lower() not in candidate.lower()]  # no hour
     return bool(lost or articles_added(source, candidate) or sentence_type_changed(source, candidate))
-
-
-def hour_spans(source: str) -> set[str]:
-    from curate.stages.augment.protect import HOUR
-
-    return set(re.findall(HOUR, source))
 
 
 def main() -> None:
