@@ -94,11 +94,23 @@ def mcnemar(z: float):
     )
 
 
+def exact(level: float):
+    from curate.train.classify import chance_of_winning
+
+    return lambda b: (
+        b["validation_gained"] > b["validation_lost"]
+        and (chance_of_winning(b["validation_gained"], b["validation_lost"]) <= level)
+    )
+
+
 RULES = {
     "always the probe": lambda b: False,
     "best epoch if it beats the start at all": lambda b: True,
-    "McNemar z >= 1.645 (runner-3 to -5)": mcnemar(1.645),
-    "McNemar z >= 1.28 (chosen)": mcnemar(1.28),
+    "exact McNemar at 10% (the runner's)": exact(0.10),
+    "exact McNemar at 5%": exact(0.05),
+    "exact McNemar at 20%": exact(0.20),
+    "McNemar z >= 1.645 (normal; runner-3 to -5)": mcnemar(1.645),
+    "McNemar z >= 1.28": mcnemar(1.28),
     "McNemar z >= 1.0": mcnemar(1.0),
     "McNemar z >= 0.5": mcnemar(0.5),
     "log-loss z >= 1.645, rows won >= lost": lambda b: (

@@ -407,6 +407,9 @@ def test_a_fine_tune_is_kept_only_when_it_beats_the_probe_by_more_than_chance():
     by_chance = kept_model(history(gained=1, lost=0, tuned_f1=1.0))
     assert by_chance["kept"] == "probe"
     assert "1 validation rows won and 0 lost" in by_chance["kept_why"] and "frozen encoder" in by_chance["kept_why"]
+    assert "50% by chance alone" in by_chance["kept_why"]
+    assert kept_model(history(gained=2, lost=0, tuned_f1=1.0))["kept"] == "probe"  # 25%: kept at z 1.28 (normal)
+    assert kept_model(history(gained=4, lost=0, tuned_f1=1.0))["kept"] == "fine-tuned"  # 6.25%
     assert kept_model(history(gained=9, lost=5, tuned_f1=1.0))["kept"] == "probe"  # 4 net of 14 disagreements
     clear = kept_model(history(gained=40, lost=16, tuned_f1=1.0))  # 24 net rows of 1,510, as on CLINC150
     assert clear["kept"] == "fine-tuned" and "40 validation rows won and 16 lost" in clear["kept_why"]
@@ -484,3 +487,15 @@ def test_a_start_that_competes_is_saved_but_does_not_stop_training(tmp_path):
         score_before=True,
     )
     assert [h["epoch"] for h in history] == [0, 1, 2, 3]
+
+
+def test_the_chance_of_winning_is_the_exact_one_sided_binomial_p_value():
+    """Checked against scipy's binomial test, another implementation of the same distribution."""
+    from scipy.stats import binomtest
+
+    from curate.train.classify import chance_of_winning
+
+    for won, lost in [(2, 0), (12, 6), (16, 6), (9, 5), (0, 3), (40, 16), (1, 1)]:
+        expected = binomtest(won, won + lost, 0.5, alternative="greater").pvalue
+        assert chance_of_winning(won, lost) == pytest.approx(expected, rel=1e-9)
+    assert chance_of_winning(0, 0) == 1.0
