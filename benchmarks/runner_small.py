@@ -12,7 +12,8 @@ validation) and stores what it printed under `benchmarks/results/runner_small/<s
 there are skipped, so the table fills over several sittings. The cells of before a fine-tune had to beat the probe on
 validation by more than chance to be kept stay under `runner_small@kept-on-any-win/`, and those of before early
 stopping counted against the best trained epoch instead of the probe-initialised start under
-`runner_small@patience-from-start/`.
+`runner_small@patience-from-start/`, and those kept by the normal approximation of the McNemar test at z 1.28 (before
+the exact test) under `runner_small@normal-z1.28/`.
 """
 
 from __future__ import annotations
