@@ -22,10 +22,8 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 import time
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import polars as pl
@@ -48,30 +46,18 @@ def training_split(name: str, seed: int) -> tuple[pl.DataFrame, bool]:
 
 
 def run_cell(name: str, seed: int) -> dict:
-    from curate.stages.train import split_for_training
-    from curate.train import classify
-    from curate.train.loop import TrainConfig
-
+    """The lift grid's runner cell (both candidates scored, the history kept) on the training split's pseudo-test."""
     rows, oversampled = training_split(name, seed)
     fit_part, pseudo_test = lift.held_out(rows.select("text", "label"), seed + 500)
     if oversampled:
         fit_part = lift.oversample(fit_part, seed)
-    pseudo_test = pseudo_test.with_columns(pl.format("p{}", pl.int_range(pl.len())).alias("id"))
-    fit_rows, validation, _ = split_for_training(fit_part, pseudo_test)
-    always_tuned = {"kept": "fine-tuned", "kept_why": "kept_rule.py scores the best epoch whatever the rule"}
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as out, mock.patch.object(classify, "kept_model", lambda history: always_tuned):
-        trained = classify.train_classifier(fit_rows, validation, TrainConfig(seed=seed), Path(out))
-        metrics = classify.evaluate_classifier(trained, pseudo_test, Path(out) / "evaluation")
+    scores = lift.runner_scores(fit_part, pseudo_test, seed)
     return {
         "set": name,
         "seed": seed,
-        "fit_rows": fit_rows.height,
-        "validation_rows": validation.height,
         "pseudo_test_rows": pseudo_test.height,
-        "tuned_macro_f1": float(metrics["macro_f1"]),
-        "probe_macro_f1": float(metrics["probe"]["macro_f1"]),
-        "history": trained.history,
+        **{k: scores[k] for k in ("fit_rows", "validation_rows", "tuned_macro_f1", "probe_macro_f1", "history")},
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -82,8 +68,10 @@ def cell_path(name: str, seed: int) -> Path:
 
 # ---------------------------------------------------------------- rules
 def best_epoch(history: list[dict]) -> dict | None:
-    scored = [h for h in history if h.get("validation_macro_f1") is not None]
-    best = max(scored, key=lambda h: (h["validation_macro_f1"], -h["epoch"]), default=None)
+    """The best fine-tuned epoch, or None when the probe-initialised start scored best."""
+    from curate.train.classify import best_scored
+
+    best = best_scored(history)
     return None if best is None or best["epoch"] == 0 else best
 
 

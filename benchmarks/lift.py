@@ -321,8 +321,7 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
         trained = classify.train_classifier(fit_rows, validation, TrainConfig(seed=seed), Path(out))
         metrics = classify.evaluate_classifier(trained, test, Path(out) / "evaluation")
     kept = rule(trained.history)
-    scored = [h for h in trained.history if h.get("validation_macro_f1") is not None]
-    best = max(scored, key=lambda h: (h["validation_macro_f1"], -h["epoch"]), default={})
+    best = classify.best_scored(trained.history) or {}
     probe = metrics["probe"]
     chosen = metrics if kept["kept"] == "fine-tuned" else probe
     return {
@@ -335,6 +334,8 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
         "best_epoch": best,
         "history": trained.history,
         "training_seconds": metrics.get("training_seconds"),
+        "fit_rows": fit_rows.height,
+        "validation_rows": validation.height,
     }
 
 
@@ -403,7 +404,9 @@ def kept_by_current_rule(cell: dict) -> dict:
 
     kept = kept_model(cell["history"])["kept"]
     score = cell["tuned_macro_f1"] if kept == "fine-tuned" and cell.get("tuned_macro_f1") is not None else None
-    return {**cell, "kept": kept if score is not None else "probe", "macro_f1": score or cell["probe_macro_f1"]}
+    if score is None:
+        return {**cell, "kept": "probe", "macro_f1": cell["probe_macro_f1"]}
+    return {**cell, "kept": kept, "macro_f1": score}
 
 
 def max_ratio_of(rows: pl.DataFrame) -> float:

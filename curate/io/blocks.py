@@ -142,10 +142,9 @@ class Blocks:
         return (self.read(i) for i in range(len(self.paths)))
 
     def select(self, *columns: str) -> pl.DataFrame:
-        """These columns of every row, in one frame (ids, labels: narrow enough to hold)."""
-        if not self.paths:
-            return self.clear().select(columns)
-        return pl.concat([self.read(i, list(columns)) for i in range(len(self.paths))])
+        """These columns of every row, in one frame (ids, labels: narrow enough to hold): `columns_of`, as a frame's
+        `select` for code that holds either shape."""
+        return columns_of(self, *columns)
 
     def lazy(self) -> pl.LazyFrame:
         """Every block, as one lazy frame (read by polars as it needs)."""
