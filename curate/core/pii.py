@@ -79,8 +79,11 @@ class Detector(NamedTuple):
     hints: tuple[str, ...] = ()  # one of these is in any text the gate opens for: a quicker test of long gates
 
 
+_NON_DIGIT = re.compile(r"\D")
+
+
 def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value)
+    return _NON_DIGIT.sub("", value)
 
 
 def _before(text: str, start: int, width: int = 40) -> str:
@@ -323,11 +326,20 @@ PHONE = re.compile(
 )
 
 
+# The phone check runs on every number a ticket has (order numbers included): its patterns are compiled once here.
+_NUMBER_GROUP_SEPARATOR = re.compile(r"[ .\-]{1,2}")
+_SEPARATED_DIGITS = re.compile(r"\d[ .\-()]+\d|\)\d")
+_DIGIT_GROUP = re.compile(r"\d+")
+_DIGIT_GROUP_END = re.compile(r"\d+\)?")
+_AMOUNT = re.compile(r"\d{1,3}(?:[ ,.]\d{3})+[.,]\d{2}|\d+\.\d{2}")
+_CLOCK_AFTER = re.compile(r":\d")
+
+
 def _in_number_run(before: str) -> bool:
     """`before` ends with three or more number groups and a separator: what follows is inside a run of numbers."""
     if not before[-1:] in (" ", ".", "-"):
         return False
-    groups = re.split(r"[ .\-]{1,2}", before[-24:].rstrip(" .-"))
+    groups = _NUMBER_GROUP_SEPARATOR.split(before[-24:].rstrip(" .-"))
     return len(groups) >= 4 and all(g.isdigit() for g in groups[-3:])
 
 
@@ -361,14 +373,14 @@ def _phone_checker(region: str) -> Callable[[re.Match, str], Span | None]:
         digits = _digits(value)
         if not 7 <= len(digits) <= 15 or DATE_LIKE.match(value) or DATE_FIRST.match(value):
             return False
-        separated = bool(re.search(r"\d[ .\-()]+\d|\)\d", value))
-        if sum(len(g) == 1 for g in re.findall(r"\d+", value.replace("(0)", ""))[1:-1]) > 1:
+        separated = bool(_SEPARATED_DIGITS.search(value))
+        if sum(len(g) == 1 for g in _DIGIT_GROUP.findall(value.replace("(0)", ""))[1:-1]) > 1:
             return False  # "1.3.6.1.4.1.41433": no phone is written in single digits
         if value.startswith("+"):  # phone-shaped with a country code, valid or not ("+49 151 2090801")
             return with_country_code(digits)
         if value.startswith("00") and value[2:3].isdigit():
             return valid("+" + digits[2:], None)
-        if re.fullmatch(r"\d{1,3}(?:[ ,.]\d{3})+[.,]\d{2}|\d+\.\d{2}", value):
+        if _AMOUNT.fullmatch(value):
             return False  # an amount
         if NANP.match(value):
             return (separated or cued) and (region in ("US", "CA") or valid(value, "US"))
@@ -382,10 +394,10 @@ def _phone_checker(region: str) -> Callable[[re.Match, str], Span | None]:
 
     def check(match: re.Match, text: str) -> Span | None:
         value = match.group(0)
-        if len(value) < 7 or sum(c.isdigit() for c in value) < 7:
+        if len(value) < 7 or sum(map(str.isdigit, value)) < 7:
             return None
         before = _before(text, match.start(), 40)
-        ends = [m.end() for m in re.finditer(r"\d+\)?", value)]
+        ends = [m.end() for m in _DIGIT_GROUP_END.finditer(value)]
         if _in_number_run(before) or (len(ends) >= 8 and RUN_GOES_ON.match(text, match.end())):
             return None  # inside a run of number groups longer than any phone (a hex dump, a table)
         if budget["text"] is not text:
@@ -398,7 +410,7 @@ def _phone_checker(region: str) -> Callable[[re.Match, str], Span | None]:
             if is_phone(value[:end], cued):
                 after = text[match.start() + end : match.start() + end + 10]
                 if (
-                    re.match(r":\d", after)
+                    _CLOCK_AFTER.match(after)
                     or NOT_A_PHONE_BEFORE.search(before[-30:])
                     or AMOUNT_AROUND.search(before)
                     or AMOUNT_AFTER.match(after)
