@@ -48,6 +48,12 @@ def test_mojibake_and_quotes_are_repaired():
         ("hello", "hello"),  # a greeting intent (CLINC150) is the whole request
         ("thanks for your help", "thanks for your help"),
         ("Hilton hotel booking please", "Hilton hotel booking please"),
+        ("my card was declined \u2014 thanks", "my card was declined"),  # the generator's resend
+        ("please cancel my order\nthanks", "please cancel my order"),
+        # CLINC150's thank_you intent: the thanks is what the sentence says, not a sign-off after it
+        ("i would like to thank you", "i would like to thank you"),
+        ("i need to thank you", "i need to thank you"),
+        ("you did a good job thank you", "you did a good job thank you"),
     ],
 )
 def test_greetings_and_thanks_on_the_request_line(text, expected):

@@ -30,9 +30,12 @@ INLINE_GREETING = re.compile(
     r"(?i)\A\s*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))"
     r"(?:\s+(?:there|team|all|everyone|folks|support(?: team)?|sir(?: or madam)?|madam|[A-Z][a-z]+))?\s*[,!:.\-]+\s+"
 )
-# A thanks after the request on the same line: "... order 4521. Thanks!", "..., thank you so much"
+# A thanks after the request, set off by punctuation or a line break: "... order 4521? Thanks!", "..., thank you so
+# much", "... — thanks". Not a thanks the sentence is about: "i would like to thank you", "you did a good job thank you"
+# (CLINC150's thank_you intent, which the former pattern cut to "i would like to").
 INLINE_THANKS = re.compile(
-    r"(?i)[\s,.;!-]+(?:many\s+)?(?:thanks|thank you|thx|cheers)(?:\s+(?:in advance|a lot|so much|again))?[\s.!]*\Z"
+    r"(?i)(?:(?<=[.!?])\s+|\s*[,;:\-\u2013\u2014]+\s*|[ \t]*\n\s*)(?:many\s+)?(?:thanks|thank you|thx|cheers)"
+    r"(?:\s+(?:in advance|a lot|so much|again))?[\s.!]*\Z"
 )
 MIN_WORDS_LEFT = 3  # a greeting or thanks is removed only when a request of at least this many words remains
 # HTML's element names: only these make a text HTML. `<City>`, `<band>` or `<All alarms>` are template slots or a
