@@ -201,7 +201,8 @@ def config_entries(config: str) -> list[tuple[str, dict]] | None:
 
 # Bumped when a stage changes what it does without a parameter changing (a parameter change alters the hash by itself).
 # 2: the label check confirms suspects without cleanlab's per-class noise estimate and never drops a catch-all row.
-BEHAVIOUR = 2
+# 3: clean removes a thanks only where punctuation or a line break sets it off ("i need to thank you" stays whole).
+BEHAVIOUR = 3
 
 
 # Parameters added after cells were measured, with the value that does what the stage did before on labelled text
