@@ -3,11 +3,13 @@
 
     PYTHONPATH=. python benchmarks/augment_rules.py                  # readings 1-4, where the checks were chosen
     PYTHONPATH=. python benchmarks/augment_rules.py --suffix=-fifth  # one reading (`<set><suffix>.csv`) only
+    PYTHONPATH=. python benchmarks/augment_rules.py --upto=-fifth    # readings 1-5
 
 `hour_lost` is the protected span `protect.HOUR` as `lost_key_terms` reports it (`span:at 7`): in the stage the hour
 is masked before translation, so a candidate cannot lose it; on rows read before it existed, losing it is what the
 span would have stopped. "not already" counts the rows the checks before this one (key terms, `article_added`,
-`sentence_type_changed`) let through, i.e. what the check adds.
+`sentence_type_changed`) let through, i.e. what the check adds; "only" counts the rows no other check here (nor those)
+drops.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 READ = ROOT / "benchmarks" / "results" / "augment_read"
 SETS = ("clinc150-full", "snips", "bitext")
-EARLIER = ("", "-second", "-third", "-fourth")
+READINGS = ("", "-second", "-third", "-fourth", "-fifth", "-sixth")
+EARLIER = READINGS[:4]
 
 
 def read_rows(suffixes: tuple[str, ...]) -> pl.DataFrame:
@@ -58,24 +61,36 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--suffix", help="one reading only: augment_read/<set><suffix>.csv (default: readings 1-4)")
+    parser.add_argument("--upto", choices=READINGS[1:], help="readings 1 to this one (`--upto=-fifth`)")
     args = parser.parse_args()
-    rows = read_rows((args.suffix,) if args.suffix is not None else EARLIER)
+    upto = READINGS[: READINGS.index(args.upto) + 1] if args.upto else EARLIER
+    rows = read_rows((args.suffix,) if args.suffix is not None else upto)
     pairs = list(zip(rows["source"].to_list(), rows["generated"].to_list()))
     before = [earlier_checks(s, c) for s, c in pairs]
     totals = rows["verdict"].value_counts().sort("verdict").rows()
     print(f"{rows.height} read rows ({', '.join(f'{v} {n}' for v, n in totals)})")
-    print(f"{'check':<22} {'same dropped':>12} {'changed':>8} {'broken':>7}   not already: same, changed, broken")
+    print(
+        f"{'check':<22} {'same dropped':>12} {'changed':>8} {'broken':>7}   not already: same, changed, broken"
+        "   only: same, changed, broken"
+    )
+    checks = (("hour_lost", hour_lost), *CHECKS)
+    fails = {name: pl.Series([bool(check(s, c)) for s, c in pairs]) for name, check in checks}
     named, any_failed = [], pl.Series([False] * rows.height)
-    for name, check in (("hour_lost", hour_lost), *CHECKS, ("any of them", None)):
-        failed = any_failed if check is None else pl.Series([bool(check(s, c)) for s, c in pairs])
+    for name, check in (*checks, ("any of them", None)):
+        failed = any_failed if check is None else fails[name]
         any_failed = any_failed | failed
+        others = pl.Series(before)
+        for other, other_failed in fails.items():
+            if other != name and check is not None:
+                others = others | other_failed
+        only = {v: int((failed & (rows["verdict"] == v) & ~others).sum()) for v in ("same", "changed", "broken")}
         counts = {v: int((failed & (rows["verdict"] == v)).sum()) for v in ("same", "changed", "broken")}
         new = {
             v: int((failed & (rows["verdict"] == v) & ~pl.Series(before)).sum()) for v in ("same", "changed", "broken")
         }
         print(
             f"{name:<22} {counts['same']:>12} {counts['changed']:>8} {counts['broken']:>7}   "
-            f"{new['same']}, {new['changed']}, {new['broken']}"
+            f"{new['same']}, {new['changed']}, {new['broken']}   {only['same']}, {only['changed']}, {only['broken']}"
         )
         named += [(name, r) for r in rows.filter(failed).iter_rows(named=True) if check is not None]
     print()
