@@ -2,7 +2,8 @@
 
 Input: the bundled sample after `clean`, `redact` and `quality`, i.e. what the dedup stages see in
 the default recipe. Predicted: two tickets in one cluster (for the recipe's chain of dedup stages,
-one cluster across the chain).
+one cluster across the chain). `recipes/tickets.yaml` runs exact, then MinHash (keep longest); the chain with
+semantic dedup after them is what it ran until 2026-11-28.
 
 Truth, pair by pair:
 - duplicate: both come from the same Bitext utterance (a planted resend, verbatim or retyped with
@@ -144,7 +145,7 @@ def main() -> None:
     parser.add_argument(
         "--semantic",
         action="store_true",
-        help="also score semantic dedup and the default recipe's chain (loads MiniLM)",
+        help="also score semantic dedup and a chain exact > minhash > semantic (loads MiniLM)",
     )
     args = parser.parse_args()
     from curate.stages.dedup.exact import ExactDedup
@@ -175,14 +176,15 @@ def main() -> None:
             )
     settings.append(("edit t=0.9, pii clauses kept", [MinHashDedup(ignore_pii_clauses=False)]))
     settings.append(("minhash default (edit c=0.5 t=0.9)", [MinHashDedup()]))
+    settings.append(("recipe chain exact>minhash longest", [ExactDedup(), MinHashDedup(keep="longest")]))
     if args.semantic:
         from curate.stages.dedup.semantic import SemanticDedup
 
         for threshold in (0.9, 0.93, 0.95):
             settings.append((f"semantic cos>={threshold}", [SemanticDedup(threshold=threshold)]))
-        settings.append(
+        settings.append(  # the tickets recipe's chain until 2026-11-28; it has no semantic stage now
             (
-                "recipe chain exact>minhash>semantic",
+                "chain exact>minhash>semantic 0.95",
                 [ExactDedup(), MinHashDedup(keep="longest"), SemanticDedup(threshold=0.95)],
             )
         )
