@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/quality_accuracy.py [--labels]
 
 Quality: junk caught (planted junk rows rejected by ingest, clean or quality) and clean rows wrongly
-dropped by `quality` (planted originals and resends). Labels: planted wrong labels flagged, and
-clean rows wrongly flagged.
+dropped by `quality` (planted originals and resends). Labels: planted wrong labels flagged or dropped by
+the label check at its defaults (it drops the suspects a second model confirms and flags the rest), and clean rows
+wrongly flagged or dropped.
 """
 
 from __future__ import annotations
@@ -51,15 +52,20 @@ def main() -> None:
         from curate.stages.quality.labels import LabelCheck
 
         result = LabelCheck().apply(quality.kept)
-        flagged = result.kept.filter(pl.col("label_issue")).select("id")
+        # `mislabelled: drop` (the default since 2026-12-06, 45f929b) drops the suspects a second model confirms and flags
+        # the rest: a suspect is a kept row with label_issue or a row rejected as likely_mislabelled.
+        dropped = set(result.rejected.filter(pl.col("reason") == "likely_mislabelled")["id"].to_list())
+        suspects = set(result.kept.filter(pl.col("label_issue"))["id"].to_list()) | dropped
         scored = truth.join(quality.kept.select("id"), left_on="ticket_id", right_on="id")
         wrong = scored.filter(pl.col("mislabelled"))
         right = scored.filter(~pl.col("mislabelled"))
-        hit = wrong["ticket_id"].is_in(flagged["id"].to_list())
-        false = right["ticket_id"].is_in(flagged["id"].to_list())
-        print(
-            f"wrong labels flagged: {hit.sum()}/{wrong.height} ({hit.mean():.1%}); clean rows flagged: {false.sum()}/{right.height} ({false.mean():.2%})"
-        )
+        for name, ids in (("flagged or dropped", suspects), ("dropped (confirmed)", dropped)):
+            hit = wrong["ticket_id"].is_in(list(ids))
+            false = right["ticket_id"].is_in(list(ids))
+            print(
+                f"wrong labels {name}: {hit.sum()}/{wrong.height} ({hit.mean():.1%}); "
+                f"clean rows {name}: {false.sum()}/{right.height} ({false.mean():.2%})"
+            )
 
 
 if __name__ == "__main__":
