@@ -28,7 +28,7 @@ def main() -> None:
     spec = InputSpec(path=ROOT / "data/sample/eval.csv", text="body", label="intent", id="ticket_id")
     rows = read_input(spec).result.kept.head(args.rows)
     texts = rows["text"].to_list()
-    CandidateChecks().apply(
+    CandidateChecks().check(
         rows.head(2).with_columns(pl.col("text").alias("source_text")), rows.head(2)
     )  # load the embedder once
     print(f"{'method':<14} {'batched rows/s':>15} {'one-at-a-time rows/s':>21} {'speed-up':>9} {'kept share':>11}")
