@@ -107,6 +107,9 @@ RULES = {
     "5,000+ fit rows: rows won > lost; else exact at 10%": lambda b: (
         b["validation_gained"] > b["validation_lost"] if b["fit_rows"] >= 5000 else exact(0.10)(b)
     ),
+    "5,000+ fit rows: rows won > lost; else exact at 20%": lambda b: (
+        b["validation_gained"] > b["validation_lost"] if b["fit_rows"] >= 5000 else exact(0.20)(b)
+    ),
     "5,000+ fit rows: rows won >= lost; else exact at 10%": lambda b: (
         b["validation_gained"] >= b["validation_lost"] if b["fit_rows"] >= 5000 else exact(0.10)(b)
     ),

@@ -403,7 +403,10 @@ def kept_by_current_rule(cell: dict) -> dict:
         return cell
     from curate.train.classify import kept_model
 
-    kept = kept_model(cell["history"])["kept"]
+    # Cells of before `fit_rows` was recorded: the runner holds out 10% for validation, and the rule only compares the
+    # training rows with 5,000, which these sets are far to one side of (CFPB ~740, SNIPS-cut ~8,400, CLINC150 ~9,600).
+    fit_rows = cell.get("fit_rows") or round(0.9 * cell["train_rows"])
+    kept = kept_model(cell["history"], fit_rows)["kept"]
     score = cell["tuned_macro_f1"] if kept == "fine-tuned" and cell.get("tuned_macro_f1") is not None else None
     if score is None:
         return {**cell, "kept": "probe", "macro_f1": cell["probe_macro_f1"]}
