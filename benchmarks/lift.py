@@ -356,8 +356,10 @@ def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:
     return RESULTS / MODEL_FOLDERS[model] / set_name / config_id(config) / f"seed{seed}.json"
 
 
-def run_grid(model: str, sets: list[str], configs: list[str], seeds: int) -> None:
-    for seed in range(seeds):  # seed-major: every configuration of seed 0 first, so a partial grid already compares
+def run_grid(model: str, sets: list[str], configs: list[str], seeds: int, first_seed: int = 0) -> None:
+    for seed in range(
+        first_seed, seeds
+    ):  # seed-major: every configuration of seed 0 first, so a partial grid already compares
         for set_name in sets:
             todo = [
                 c
@@ -488,6 +490,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=SETS)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
+        "--first-seed", type=int, default=0, help="start at this seed (a second process on the other core, later seeds)"
+    )
+    parser.add_argument(
         "--configs",
         nargs="+",
         default=[
@@ -506,7 +511,7 @@ def main() -> None:
     for config in args.configs:
         config_entries(config)  # an unknown configuration is an error before anything runs
     if args.action == "run":
-        run_grid(args.model, args.sets, args.configs, args.seeds)
+        run_grid(args.model, args.sets, args.configs, args.seeds, args.first_seed)
     print(table(args.model, args.sets, args.configs))
 
 
