@@ -21,13 +21,12 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lift  # noqa: E402
 
-BEFORE_LABELS = [
-    ("clean", {}),
-    ("redact", {}),
-    ("quality", {}),
-    ("dedup", {"method": "exact", "keep": "first"}),
-    ("dedup", {"method": "minhash", "similarity": "edit", "threshold": 0.9, "keep": "longest"}),
-]
+
+def stages_to_labels() -> tuple[list[tuple[str, dict]], dict]:
+    """The default recipe's data stages before `labels`, and the label check's own parameters, read from the recipe."""
+    entries = lift.default_entries()
+    at = [name for name, _ in entries].index("labels")
+    return entries[:at], entries[at][1]
 
 
 def screen(set_name: str, seed: int) -> str:
@@ -37,9 +36,10 @@ def screen(set_name: str, seed: int) -> str:
     raw, test, _, truth = lift.load_set(set_name, seed)
     ctx = RunContext()
     rows = raw
-    for name, params in BEFORE_LABELS:
+    before, label_params = stages_to_labels()
+    for name, params in before:
         rows = build_stage(name, dict(params)).apply(rows, ctx).kept
-    checked = build_stage("labels", {"min_class_size": 10, "mislabelled": "flag", "seed": seed}).apply(rows, ctx).kept
+    checked = build_stage("labels", {**label_params, "mislabelled": "flag", "seed": seed}).apply(rows, ctx).kept
 
     def score(kept: pl.DataFrame) -> float:
         rows = lift.oversample(kept.select("id", "text", "label"), seed)
@@ -61,7 +61,8 @@ def screen(set_name: str, seed: int) -> str:
         line += (
             f" | true labels {score(fixed):.4f} | without the planted wrong rows "
             f"{score(checked.filter(~pl.col('id').is_in(list(wrong)))):.4f} "
-            f"({len(wrong & set(checked['id'].to_list()))} reach the check)"
+            f"({len(wrong & set(checked['id'].to_list()))} reach the check; of the confirmed, "
+            f"{len(wrong & set(checked.filter(confirmed)['id'].to_list()))} planted)"
         )
     return line
 

@@ -108,6 +108,12 @@ ROWS = [
             "Book a table for 6 on New Hampshire for the next week.",
         ),
     ),
+    (  # made up for the two-to-three-words branch (no read row has it): an "on" that switches, three words from its
+        # verb, before "for"; an "on" three words from "leave" that places something may change
+        "switch_particle_lost",
+        ("turn the kitchen light on for an hour", "turn the kitchen light for an hour"),
+        ("leave the package on the porch", "leave the package in the porch"),
+    ),
 ]
 
 

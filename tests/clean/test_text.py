@@ -50,6 +50,9 @@ def test_mojibake_and_quotes_are_repaired():
         ("Hilton hotel booking please", "Hilton hotel booking please"),
         ("my card was declined \u2014 thanks", "my card was declined"),  # the generator's resend
         ("please cancel my order\nthanks", "please cancel my order"),
+        ("Where is my order 4521.Thanks", "Where is my order 4521."),
+        ("please cancel my order\r\nthanks", "please cancel my order"),
+        ("translate this for me: thank you", "translate this for me: thank you"),  # what to translate, not a sign-off
         # CLINC150's thank_you intent: the thanks is what the sentence says, not a sign-off after it
         ("i would like to thank you", "i would like to thank you"),
         ("i need to thank you", "i need to thank you"),

@@ -34,7 +34,7 @@ def test_trains_evaluates_and_writes_everything(tiny_model, tmp_path):
         6,
     ]  # 0: the probe's head
     assert trained.history[-1]["train_loss"] < trained.history[1]["train_loss"]
-    assert trained.history[0]["fit_rows"] == toy().height  # what the kept decision reads the data size from
+    assert trained.history[0]["training_texts"] == toy()["text"].n_unique()  # the size the kept decision reads
     metrics = evaluate_classifier(trained, toy(4), tmp_path / "evaluation")
     assert metrics["accuracy"] >= 0.75 and set(metrics["per_class"]) == {"login", "refund"}
     for name in ("metrics.json", "confusion_matrix.json", "confusion_matrix.png", "predictions.parquet"):
@@ -417,22 +417,24 @@ def test_a_fine_tune_is_kept_only_when_it_beats_the_probe_by_more_than_chance():
     assert kept_model(history(gained=0, lost=0, tuned_f1=0.99))["kept"] == "probe"  # no epoch beat the start
 
 
-def test_from_five_thousand_training_rows_a_fine_tune_that_wins_more_validation_rows_than_it_loses_is_kept():
+def test_from_five_thousand_training_texts_a_fine_tune_that_wins_more_validation_rows_than_it_loses_is_kept():
     """At CLINC150's size validation rows drawn from the training split are too easy to show a fine-tune's gain beyond
-    chance (11 won and 7 lost, +0.8 on the pseudo-test): from 5,000 training rows more won than lost is enough, whether
-    the size comes from the history's start or from the caller; under it the chance test still decides."""
+    chance (11 won and 7 lost, +0.8 on the pseudo-test): from 5,000 distinct training texts more won than lost is
+    enough, whether the size comes from the history's start or from the caller; under it the chance test decides."""
     from curate.train.classify import kept_model
 
-    def history(gained: int, lost: int, fit_rows: int | None) -> list[dict]:
-        start = {"epoch": 0, "validation_macro_f1": 0.97, **({"fit_rows": fit_rows} if fit_rows else {})}
+    def history(gained: int, lost: int, texts: int | None) -> list[dict]:
+        start = {"epoch": 0, "validation_macro_f1": 0.97, **({"training_texts": texts} if texts else {})}
         return [start, {"epoch": 1, "validation_macro_f1": 0.975, "validation_gained": gained, "validation_lost": lost}]
 
-    large = kept_model(history(11, 7, fit_rows=6_653))
+    large = kept_model(history(11, 7, texts=6_653))
     assert large["kept"] == "fine-tuned" and "6,653 here" in large["kept_why"]
-    assert kept_model(history(11, 7, fit_rows=4_999))["kept"] == "probe"  # 24% by chance: the test decides
-    assert kept_model(history(11, 7, fit_rows=None), fit_rows=6_653)["kept"] == "fine-tuned"  # a lift cell's history
-    assert kept_model(history(8, 8, fit_rows=6_653))["kept"] == "probe"  # as many lost as won
-    assert kept_model(history(8, 9, fit_rows=20_000))["kept"] == "probe"
+    assert kept_model(history(11, 7, texts=5_000))["kept"] == "fine-tuned"
+    small = kept_model(history(11, 7, texts=4_999))  # 24% by chance: the test decides
+    assert small["kept"] == "probe" and "24% by chance alone" in small["kept_why"]
+    assert kept_model(history(11, 7, texts=None), training_texts=6_653)["kept"] == "fine-tuned"  # a lift cell
+    tie = kept_model(history(8, 8, texts=6_653))  # as many lost as won: the size rule, not the test, says why
+    assert tie["kept"] == "probe" and "must win more rows than it loses (6,653 here)" in tie["kept_why"]
 
 
 def test_paired_evidence_counts_rows_and_measures_the_log_loss_gain_on_the_same_rows():

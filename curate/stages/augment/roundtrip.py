@@ -75,10 +75,11 @@ PLACE_PREPOSITIONS = frozenset("in on at into onto inside".split())
 
 
 def of_relation_changed(source: str, candidate: str) -> list[str]:
-    source = source.replace("’", "'")
+    source_words = _words(source.replace("’", "'"))
+    source_pairs = set(zip(source_words, source_words[1:]))  # "a in" already in the source: not a changed relation
     words = _words(candidate.replace("’", "'"))
     found = []
-    for a, b in _of_pairs(_words(source)):
+    for a, b in _of_pairs(source_words):
         for at, word in enumerate(words):
             if not _kept(a, {word}):
                 continue
@@ -89,7 +90,7 @@ def of_relation_changed(source: str, candidate: str) -> list[str]:
                     and between[0] in PLACE_PREPOSITIONS
                     and all(w in ARTICLES for w in between[1:gap])
                     and _kept(b, {between[gap]})
-                    and f"{a} {between[0]} " not in source.lower()
+                    and (a, between[0]) not in source_pairs
                 ):
                     found.append(f"{a} of {b} → {a} {' '.join(between[: gap + 1])}")
     return found

@@ -34,10 +34,11 @@ INLINE_GREETING = re.compile(
 # much", "... — thanks". Not a thanks the sentence is about: "i would like to thank you", "you did a good job thank you"
 # (CLINC150's thank_you intent, which the former pattern cut to "i would like to").
 INLINE_THANKS = re.compile(
-    r"(?i)(?:(?<=[.!?])\s+|\s*[,;:\-\u2013\u2014]+\s*|[ \t]*\n\s*)(?:many\s+)?(?:thanks|thank you|thx|cheers)"
+    r"(?i)(?:(?<=[.!?\u2026])\s*|\s*[,;\-\u2013\u2014]+\s*|[ \t\r]*\n\s*)(?:many\s+)?(?:thanks|thank you|thx|cheers)"
     r"(?:\s+(?:in advance|a lot|so much|again))?[\s.!]*\Z"
 )
 MIN_WORDS_LEFT = 3  # a greeting or thanks is removed only when a request of at least this many words remains
+THANKS_TAIL = 300  # a thanks is looked for in the text's last characters only (a 200,000-character text backtracks)
 # HTML's element names: only these make a text HTML. `<City>`, `<band>` or `<All alarms>` are template slots or a
 # customer's own brackets, and must reach `quality` as written (it judges slots), not vanish as unknown tags.
 HTML_ELEMENTS = (
@@ -98,7 +99,11 @@ def strip_greeting(text: str) -> str:
     """Drop a salutation on its own first line ("Hi team,") or before the request on the same line
     ("Hey there, can I ..."), and a thanks after it; a short text that is only a greeting stays as it is."""
     for pattern in (GREETING, INLINE_GREETING, INLINE_THANKS):
-        stripped = pattern.sub("", text, count=1)
+        if pattern is INLINE_THANKS:
+            cut = max(0, len(text) - THANKS_TAIL)
+            stripped = text[:cut] + pattern.sub("", text[cut:], count=1)
+        else:
+            stripped = pattern.sub("", text, count=1)
         if len(re.findall(r"\w+", stripped)) >= MIN_WORDS_LEFT:
             text = stripped
     return text
