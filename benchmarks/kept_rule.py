@@ -91,6 +91,18 @@ def exact(level: float):
     )
 
 
+def by_size(level: float, ties_win: bool = False):
+    """From 5,000 fitted rows more rows won than lost (or as many, with `ties_win`); below, the exact test at `level`."""
+
+    def rule(b: dict) -> bool:
+        if b["fit_rows"] < 5000:
+            return exact(level)(b)
+        won, lost = b["validation_gained"], b["validation_lost"]
+        return won >= lost if ties_win else won > lost
+
+    return rule
+
+
 def runners_rule(b: dict) -> bool:
     """`classify.kept_model` on the cell's best epoch, given the cell's fitted rows as its size (copies included: on
     these cells every large set is over 5,000 either way)."""
@@ -103,7 +115,7 @@ def runners_rule(b: dict) -> bool:
 RULES = {
     "always the probe": lambda b: False,
     "best epoch if it beats the start at all": lambda b: True,
-    "the runner's (`classify.kept_model`)": lambda b: runners_rule(b),
+    "the runner's (`classify.kept_model`)": runners_rule,
     "exact McNemar at 10% (the runner's until the sixth sitting)": exact(0.10),
     "exact McNemar at 5%": exact(0.05),
     "exact McNemar at 20%": exact(0.20),
@@ -115,15 +127,9 @@ RULES = {
     # By size (the 10% forms written before kept_rule's seeds 2-3 of the large sets ran; the 20% form after CFPB seed 2,
     # 3 won and 0 lost, had been seen): from 5,000 fitted rows a fine-tune has won on every pseudo-test so far, so a
     # win on validation need not be beyond chance there.
-    "5,000+ fit rows: rows won > lost; else exact at 10%": lambda b: (
-        b["validation_gained"] > b["validation_lost"] if b["fit_rows"] >= 5000 else exact(0.10)(b)
-    ),
-    "5,000+ fit rows: rows won > lost; else exact at 20%": lambda b: (
-        b["validation_gained"] > b["validation_lost"] if b["fit_rows"] >= 5000 else exact(0.20)(b)
-    ),
-    "5,000+ fit rows: rows won >= lost; else exact at 10%": lambda b: (
-        b["validation_gained"] >= b["validation_lost"] if b["fit_rows"] >= 5000 else exact(0.10)(b)
-    ),
+    "5,000+ fit rows: rows won > lost; else exact at 10%": by_size(0.10),
+    "5,000+ fit rows: rows won > lost; else exact at 20%": by_size(0.20),
+    "5,000+ fit rows: rows won >= lost; else exact at 10%": by_size(0.10, ties_win=True),
     "McNemar z >= 1.645 (normal; runner-3 to -5)": mcnemar(1.645),
     "McNemar z >= 1.28": mcnemar(1.28),
     "McNemar z >= 1.0": mcnemar(1.0),

@@ -360,9 +360,8 @@ def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:
 
 
 def run_grid(model: str, sets: list[str], configs: list[str], seeds: int, first_seed: int = 0) -> None:
-    for seed in range(
-        first_seed, seeds
-    ):  # seed-major: every configuration of seed 0 first, so a partial grid already compares
+    # Seed-major: every configuration of a seed first, so a partial grid already compares.
+    for seed in range(first_seed, seeds):
         for set_name in sets:
             todo = [
                 c

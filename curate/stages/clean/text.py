@@ -98,12 +98,12 @@ def strip_signature(text: str, max_signature_lines: int = 5) -> str:
 def strip_greeting(text: str) -> str:
     """Drop a salutation on its own first line ("Hi team,") or before the request on the same line
     ("Hey there, can I ..."), and a thanks after it; a short text that is only a greeting stays as it is."""
-    for pattern in (GREETING, INLINE_GREETING, INLINE_THANKS):
-        if pattern is INLINE_THANKS:
-            cut = max(0, len(text) - THANKS_TAIL)
-            stripped = text[:cut] + pattern.sub("", text[cut:], count=1)
-        else:
-            stripped = pattern.sub("", text, count=1)
-        if len(re.findall(r"\w+", stripped)) >= MIN_WORDS_LEFT:
-            text = stripped
-    return text
+    for pattern in (GREETING, INLINE_GREETING):
+        text = _unless_too_little_left(text, pattern.sub("", text, count=1))
+    cut = max(0, len(text) - THANKS_TAIL)
+    return _unless_too_little_left(text, text[:cut] + INLINE_THANKS.sub("", text[cut:], count=1))
+
+
+def _unless_too_little_left(text: str, stripped: str) -> str:
+    """`stripped` when a request of `MIN_WORDS_LEFT` words remains in it, else `text` as it was."""
+    return stripped if len(re.findall(r"\w+", stripped)) >= MIN_WORDS_LEFT else text
