@@ -86,7 +86,8 @@ def test_long_narratives_with_masks_and_common_words_are_kept():
 def test_real_rows_that_looked_like_junk_are_kept_and_slots_are_seen():
     """Rows read among quality's drops on unseen real sets, each a real request: a complaint ending in the bureau's
     masks, a 25,000-character complaint, a form letter that lists its disputed items, "thank you" as thank_you, "no!",
-    a stretched word in a sentence. `Events in <City>` (a template slot that clean used to strip) is dropped."""
+    a stretched word in a sentence, a narrative's own aside in angle brackets. `Events in <City>` (a template slot that
+    clean used to strip) is dropped."""
     narrative = (
         "I disputed the collection account with the bureau and sent the letters they asked for. " * 6
         + "XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX"
@@ -105,9 +106,10 @@ def test_real_rows_that_looked_like_junk_are_kept_and_slots_are_seen():
         "thank you",
         "no!",
         "why are you talking so sloooooooooowly, please speed it up!",
+        "I called the servicer three times and each time <call is disconnected> before I reached anyone who could help.",
         "Events in <City>",
     ]
-    labels = ["Debt collection", "Mortgage", "Credit reporting", "thank_you", "no", "change_speed", "events"]
+    labels = ["Debt collection", "Mortgage", "Credit reporting", "thank_you", "no", "change_speed", "Mortgage", "events"]
     result = Quality().apply(frame(texts, labels))
     assert len(long_complaint) > 25_000
     assert result.rejected.select("text", "reason").rows() == [("Events in <City>", "template_slot")]
