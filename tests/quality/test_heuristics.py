@@ -109,7 +109,16 @@ def test_real_rows_that_looked_like_junk_are_kept_and_slots_are_seen():
         "I called the servicer three times and each time <call is disconnected> before I reached anyone who could help.",
         "Events in <City>",
     ]
-    labels = ["Debt collection", "Mortgage", "Credit reporting", "thank_you", "no", "change_speed", "Mortgage", "events"]
+    labels = [
+        "Debt collection",
+        "Mortgage",
+        "Credit reporting",
+        "thank_you",
+        "no",
+        "change_speed",
+        "Mortgage",
+        "events",
+    ]
     result = Quality().apply(frame(texts, labels))
     assert len(long_complaint) > 25_000
     assert result.rejected.select("text", "reason").rows() == [("Events in <City>", "template_slot")]
