@@ -520,3 +520,23 @@ def test_the_chance_of_winning_is_the_exact_one_sided_binomial_p_value():
         expected = binomtest(won, won + lost, 0.5, alternative="greater").pvalue
         assert chance_of_winning(won, lost) == pytest.approx(expected, rel=1e-9)
     assert chance_of_winning(0, 0) == 1.0
+
+
+def test_the_probe_is_the_same_for_the_same_rows_in_another_order():
+    """The probe is fitted to convergence: at scikit-learn's default tolerance, the bundled sample's 2,002 tickets in a
+    shuffled order gave one eval prediction and probabilities up to 0.016 apart (C=100), and CLINC150's scores moved
+    by 0.13 points with row order, as much as the lift the runner is asked to prove."""
+    from curate.core.embed import Embedder
+    from curate.io.writers import load_dataset
+    from curate.train.classify import converged_logistic_regression
+
+    rows = load_dataset("data/sample/tickets.csv", text="body", label="intent")
+    evaluation = load_dataset("data/sample/eval.csv", text="body", label="intent")
+    embedder = Embedder()
+    vectors, targets = embedder.encode(rows["text"].to_list()), np.array(rows["label"].to_list())
+    held_out = embedder.encode(evaluation["text"].to_list())
+    order = np.random.default_rng(0).permutation(len(targets))
+    in_file_order = converged_logistic_regression(100.0, 0).fit(vectors, targets)
+    shuffled = converged_logistic_regression(100.0, 0).fit(vectors[order], targets[order])
+    assert (in_file_order.predict(held_out) == shuffled.predict(held_out)).all()
+    assert np.abs(in_file_order.predict_proba(held_out) - shuffled.predict_proba(held_out)).max() < 0.005
