@@ -357,8 +357,8 @@ MODELS = {"probe": probe_scores, "runner": runner_scores}
 # stopping counted against the best trained epoch instead of the probe-initialised start (runner-4/: three CLINC150
 # cells, the same figures as runner-3's); the current runner's fill runner-5/. The probe's cells of before it was
 # fitted to convergence (probe/: scores that moved with row order by up to 0.13 points) stay as measured; the converged
-# probe's fill probe-2/.
-MODEL_FOLDERS = {"probe": "probe-2", "runner": "runner-5"}
+# probe's fill probe-2/, and runner-6/ holds the runner's cells since its own probe is fitted to convergence too.
+MODEL_FOLDERS = {"probe": "probe-2", "runner": "runner-6"}
 
 
 def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:
