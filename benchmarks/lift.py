@@ -23,12 +23,13 @@ Configurations:
   oversample        raw + random copies of rows of small classes until no class is under 1/3 of the largest
   default           the default recipe's data stages (recipes/tickets.yaml without review, split, gate and train)
   no-<stage>        the default without one stage (exact, minhash and semantic name the dedup stages; no-dedup: all)
+  only-<stage>      that stage alone on the raw rows, no rebalancing (no random draw: what the stage itself costs)
   perfect           planted sets only: the generator's truth (originals, true labels, clean text) + oversample
   flag-labels, augment, weight
                     the default with `labels: {mislabelled: flag}` (suspects flagged, none dropped), rebalance by checked
                     back-translation before copies, or by a sample_weight column instead of copies: the alternatives
                     the defaults were chosen against
-Models: `probe` (logistic regression, C=10, on frozen MiniLM embeddings: the fast screen) and `runner` (curate's
+Models: `probe` (logistic regression, C=10, fitted to convergence on frozen MiniLM embeddings: the fast screen) and `runner` (curate's
 fine-tuning runner at its defaults, `curate.train.classify`).
 """
 
@@ -189,13 +190,19 @@ def config_entries(config: str) -> list[tuple[str, dict]] | None:
         return [(n, {**p, **override} if n == stage else p) for n, p in entries]
     if config == "no-dedup":  # exact and MinHash take the same copies: left out one at a time, the other still does
         return [(n, p) for n, p in entries if n != "dedup"]
+    if config.startswith("only-"):  # one stage alone on the raw rows, no rebalancing: no random draw moves the score
+        kept = config.removeprefix("only-")
+        if kept not in {entry_key(n, p) for n, p in entries}:
+            raise SystemExit(f"'{config}': the default recipe has no stage '{kept}'")
+        return [(n, p) for n, p in entries if entry_key(n, p) == kept]
     if config.startswith("no-"):
         left_out = config.removeprefix("no-")
         if left_out not in {entry_key(n, p) for n, p in entries}:
             raise SystemExit(f"'{config}': the default recipe has no stage '{left_out}'")
         return [(n, p) for n, p in entries if entry_key(n, p) != left_out]
     raise SystemExit(
-        f"unknown configuration '{config}': raw, oversample, default, perfect, clean, no-<stage>, {', '.join(VARIANTS)}"
+        f"unknown configuration '{config}': raw, oversample, default, perfect, clean, no-<stage>, only-<stage>, "
+        f"{', '.join(VARIANTS)}"
     )
 
 
