@@ -23,12 +23,12 @@ Configurations:
   oversample        raw + random copies of rows of small classes until no class is under 1/3 of the largest
   default           the default recipe's data stages (recipes/tickets.yaml without review, split, gate and train)
   no-<stage>        the default without one stage (exact, minhash and semantic name the dedup stages; no-dedup: all)
-  only-<stage>      that stage alone on the raw rows, no rebalancing (no random draw: what the stage itself costs)
+  only-<stage>      that stage alone on raw's rows, no rebalancing (no random draw: what the stage itself costs)
   perfect           planted sets only: the generator's truth (originals, true labels, clean text) + oversample
-  flag-labels, augment, weight
+  flag-labels, augment, weight, dedup-weight
                     the default with `labels: {mislabelled: flag}` (suspects flagged, none dropped), rebalance by checked
-                    back-translation before copies, or by a sample_weight column instead of copies: the alternatives
-                    the defaults were chosen against
+                    back-translation before copies, by a sample_weight column instead of copies, or dedup counting the
+                    copies it removes in the kept row's sample_weight: the alternatives the defaults were chosen against
 Models: `probe` (logistic regression, C=10, fitted to convergence on frozen MiniLM embeddings: the fast screen) and `runner` (curate's
 fine-tuning runner at its defaults, `curate.train.classify`).
 """
@@ -66,6 +66,7 @@ VARIANTS = {
     "augment": ("rebalance", {"methods": ["backtranslate"]}),
     "weight": ("rebalance", {"fill": "weight"}),
     "judge-30": ("labels", {"min_rows_to_judge": 30}),
+    "dedup-weight": ("dedup", {"copies": "weight"}),
 }
 
 
@@ -190,8 +191,12 @@ def config_entries(config: str) -> list[tuple[str, dict]] | None:
         return [(n, {**p, **override} if n == stage else p) for n, p in entries]
     if config == "no-dedup":  # exact and MinHash take the same copies: left out one at a time, the other still does
         return [(n, p) for n, p in entries if n != "dedup"]
-    if config.startswith("only-"):  # one stage alone on the raw rows, no rebalancing: no random draw moves the score
+    if config.startswith("only-"):  # one stage alone on raw's rows, no rebalancing: no random draw moves the score
         kept = config.removeprefix("only-")
+        if kept == "rebalance":
+            raise SystemExit("'only-rebalance' is the 'oversample' reference: rebalancing draws at random")
+        if kept == "dedup":  # exact and MinHash dedup together, as no-dedup leaves both out
+            return [(n, p) for n, p in entries if n == "dedup"]
         if kept not in {entry_key(n, p) for n, p in entries}:
             raise SystemExit(f"'{config}': the default recipe has no stage '{kept}'")
         return [(n, p) for n, p in entries if entry_key(n, p) == kept]
@@ -215,7 +220,12 @@ BEHAVIOUR = 4
 
 # Parameters added after cells were measured, with the value that does what the stage did before on labelled text
 # (no `messages` column there; exact dedup keyed on the text): left out of the hash at that value, so the cells stay.
-LATER_ADDITIONS = {("dedup", "key"): "text", ("redact", "keep_in_answers"): [], ("responses", "turns"): "last"}
+LATER_ADDITIONS = {
+    ("dedup", "key"): "text",
+    ("dedup", "copies"): "drop",
+    ("redact", "keep_in_answers"): [],
+    ("responses", "turns"): "last",
+}
 LATER_LIST_ITEMS = {("redact", "columns"): "messages"}
 
 
@@ -284,7 +294,8 @@ def training_rows(
         )
         return oversample(rows, seed)
     stages = [build_stage(name, copy.deepcopy(params)) for name, params in config_entries(config)]
-    approved = run_stages(stages, RunContext(seed=seed), rows=raw).approved
+    # A stage alone starts from raw's rows (no empty text), so that it is compared with raw on the same rows.
+    approved = run_stages(stages, RunContext(seed=seed), rows=usable if config.startswith("only-") else raw).approved
     return approved.select("id", "text", "label", *(["sample_weight"] if "sample_weight" in approved.columns else []))
 
 

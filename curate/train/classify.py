@@ -426,9 +426,7 @@ def refit_probe(
     embedder, texts: list[str], targets: np.ndarray, c: float, seed: int, weights: np.ndarray | None = None
 ):
     """The probe at its chosen C on every labelled row the run has (training and validation)."""
-    return converged_logistic_regression(c, seed).fit(
-        embedder.encode(texts), targets, sample_weight=weights
-    )
+    return converged_logistic_regression(c, seed).fit(embedder.encode(texts), targets, sample_weight=weights)
 
 
 def row_weights(train: pl.DataFrame, targets: np.ndarray, class_weights: str) -> tuple[np.ndarray | None, str]:

@@ -200,6 +200,11 @@ def test_rebalance_by_weight_adds_no_rows_and_weighs_small_classes_to_their_targ
     assert result.kept.height == rows.height and result.stats["random_copies"] == 0
     weights = dict(result.kept.group_by("label").agg(pl.col("sample_weight").first()).iter_rows())
     assert weights == {"refund": 1.0, "track": 2.0}  # 2 rows count as the 4 that 12 / 3 asks for
+    # A weight the rows carry already (copies dedup counted) is multiplied, not replaced.
+    counted = rows.with_columns(pl.when(pl.col("id") == "r12").then(3.0).otherwise(None).alias("sample_weight"))
+    weighted = Rebalance(target="max_ratio", max_ratio=3, fill="weight", seed=0).apply(counted).kept
+    assert dict(weighted.select("id", "sample_weight").iter_rows())["r12"] == 6.0
+    assert dict(weighted.select("id", "sample_weight").iter_rows())["r0"] == 1.0
 
 
 def test_generated_rows_stay_at_most_half_a_class_and_copies_fill_the_rest():

@@ -64,3 +64,26 @@ def test_planted_exact_duplicates_are_found(sample_rows, truth):
     assert recall >= 0.97, recall
     kept_ids = set(result.kept["id"])
     assert not any(a in kept_ids and b in kept_ids for a, b in planted.select("ticket_id", "duplicate_of").iter_rows())
+
+
+def test_copies_weight_counts_each_removed_copy_in_the_kept_row(sample_rows):
+    """`copies: weight` keeps the same rows as dropping copies, and each kept row weighs as many input rows as share
+    its text and the label it ends with (a copy whose label lost a conflict adds nothing)."""
+    from curate.core.text import normalized_text
+
+    cleaned = Clean().apply(sample_rows).kept
+    dropped, weighted = ExactDedup().apply(cleaned), ExactDedup(copies="weight").apply(cleaned)
+    assert weighted.kept["id"].to_list() == dropped.kept["id"].to_list()
+    assert weighted.rejected["id"].to_list() == dropped.rejected["id"].to_list()
+    copies = cleaned.group_by(normalized_text().alias("_text"), "label").len()
+    kept = weighted.kept.with_columns(normalized_text().alias("_text")).join(copies, on=["_text", "label"], how="left")
+    assert kept["sample_weight"].to_list() == kept["len"].cast(pl.Float64).to_list()
+    assert kept["sample_weight"].max() >= 2 and "sample_weight" not in dropped.kept.columns
+
+
+def test_copies_weight_adds_to_a_weight_the_rows_carry():
+    rows = frame(["refund please", "Refund please!", "cancel it", "refund please"]).with_columns(
+        pl.Series("sample_weight", [2.0, None, 5.0, 0.5])
+    )
+    kept = ExactDedup(copies="weight").apply(rows).kept
+    assert kept.select("id", "sample_weight").rows() == [("r0", 3.5), ("r2", 5.0)]

@@ -68,6 +68,20 @@ def test_the_default_recipe_streamed_is_the_same_run(tmp_path):
     assert isinstance(memory[0].rejected, pl.DataFrame)
 
 
+def test_dedup_counting_copies_as_weights_streamed_is_the_same_run(tmp_path):
+    """`copies: weight`: the rows a streamed MinHash never pairs carry the weight an in-memory run gives them."""
+    recipe = yaml.safe_load((ROOT / "recipes/tickets.yaml").read_text())
+    recipe["stages"] = [
+        "clean",
+        {"dedup": {"method": "exact", "copies": "weight"}},
+        {"dedup": {"method": "minhash", "keep": "longest", "copies": "weight"}},
+    ]
+    memory, streamed = in_memory_and_streamed(recipe, tmp_path, block_rows=300)
+    assert_same_run(memory, streamed)
+    weights = memory[0].approved["sample_weight"]
+    assert weights.null_count() == 0 and weights.max() >= 2
+
+
 def test_100k_generated_tickets_streamed_are_the_same_run(tmp_path):
     from curate.samples.scale_tickets import generate_tickets
 

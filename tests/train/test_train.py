@@ -322,10 +322,9 @@ def test_a_kept_probe_is_refitted_on_training_and_validation_rows(tiny_model, tm
     """When no fine-tuned epoch beats the probe, the saved head (and the baseline reported beside the fine-tune) is the
     logistic regression at the C validation chose, refitted on the training and validation rows together."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
 
     from curate.core.embed import Embedder
-    from curate.train.classify import load_classifier
+    from curate.train.classify import converged_logistic_regression, load_classifier
 
     train, validation = toy(), toy(4).with_columns(pl.col("text") + " again")
     trained = train_classifier(
@@ -335,10 +334,10 @@ def test_a_kept_probe_is_refitted_on_training_and_validation_rows(tiny_model, tm
     _, network, labels = load_classifier(trained.model_dir)
     embedder, targets = Embedder(tiny_model), lambda rows: [labels.index(x) for x in rows["label"]]
     everything = pl.concat([train, validation])
-    on_all = LogisticRegression(C=trained.probe["C"], max_iter=2000).fit(
+    on_all = converged_logistic_regression(trained.probe["C"], 0).fit(
         embedder.encode(everything["text"].to_list()), targets(everything)
     )
-    on_train = LogisticRegression(C=trained.probe["C"], max_iter=2000).fit(
+    on_train = converged_logistic_regression(trained.probe["C"], 0).fit(
         embedder.encode(train["text"].to_list()), targets(train)
     )
     saved = network.head.weight.detach().numpy()

@@ -47,15 +47,16 @@ from curate.core.stage import REJECT_DETAIL, REJECT_REASON, RunContext, Stage, S
 
 def with_weights(rows: pl.DataFrame, goals: dict[str, int]) -> pl.DataFrame:
     """A `sample_weight` column: a training row of a class below its target weighs target / rows, so the class counts
-    as much as its target in a weighted loss; held-out rows and classes at their target weigh 1."""
+    as much as its target in a weighted loss; held-out rows and classes at their target weigh 1. A weight the rows
+    already carry (the copies dedup counted, `copies: weight`) is multiplied, not replaced."""
     pool = training_pool(rows)
     have = dict(pool.group_by(LABEL).len().iter_rows())
     weight = {label: max(1.0, goals.get(label, n) / n) for label, n in have.items() if n}
     in_train = pl.col(SPLIT) == TRAIN if SPLIT in rows.columns else pl.lit(True)
+    before = pl.col(SAMPLE_WEIGHT).cast(pl.Float64).fill_null(1.0) if SAMPLE_WEIGHT in rows.columns else pl.lit(1.0)
     return rows.with_columns(
-        pl.when(in_train)
-        .then(pl.col(LABEL).replace_strict(weight, default=1.0, return_dtype=pl.Float64))
-        .otherwise(1.0)
+        (before * pl.when(in_train).then(pl.col(LABEL).replace_strict(weight, default=1.0, return_dtype=pl.Float64)))
+        .fill_null(before)
         .round(4)
         .alias(SAMPLE_WEIGHT)
     )

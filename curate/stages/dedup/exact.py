@@ -11,7 +11,7 @@ import polars as pl
 from curate.core.columns import CLUSTER, ID, MESSAGES, TEXT
 from curate.core.errors import CurateError
 from curate.core.text import normalized_text
-from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, resolve_clusters, sort_clusters
+from curate.stages.dedup.clusters import ConflictPolicy, CopiesPolicy, KeepPolicy, resolve_clusters, sort_clusters
 from curate.core.stage import RunContext, Spread, Stage, StageResult
 
 
@@ -23,6 +23,7 @@ class ExactDedup(Stage):
     normalize: bool = True
     keep: KeepPolicy = "first"
     on_label_conflict: ConflictPolicy = "majority"
+    copies: CopiesPolicy = "drop"  # weight: a removed copy counts in the kept row's sample_weight
     key: Literal["text", "conversation"] = "text"  # conversation: the whole `messages` (roles and every turn)
 
     name: ClassVar[str] = "dedup"
@@ -51,6 +52,6 @@ class ExactDedup(Stage):
             .drop("_key")
         )
         kept, rejected, clusters, stats = resolve_clusters(
-            marked, self.display_name, "exact_duplicate", self.keep, self.on_label_conflict
+            marked, self.display_name, "exact_duplicate", self.keep, self.on_label_conflict, copies=self.copies
         )
         return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})

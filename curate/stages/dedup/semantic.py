@@ -17,6 +17,7 @@ import polars as pl
 from curate.core.columns import LABEL, TEXT
 from curate.stages.dedup.clusters import (
     ConflictPolicy,
+    CopiesPolicy,
     KeepPolicy,
     components,
     mark_clusters,
@@ -68,6 +69,7 @@ class SemanticDedup(Stage):
     cache: bool = True
     keep: KeepPolicy = "first"
     on_label_conflict: ConflictPolicy = "majority"
+    copies: CopiesPolicy = "drop"  # weight: a removed copy counts in the kept row's sample_weight
     across_labels: bool = False  # True: rows of different labels may be duplicates (then label conflicts decide)
 
     name: ClassVar[str] = "dedup"
@@ -92,7 +94,7 @@ class SemanticDedup(Stage):
             rows, labels, self.keep, lambda i, j: np.einsum("ij,ij->i", vectors[i], vectors[j]), self.threshold
         )
         kept, rejected, clusters, stats = resolve_clusters(
-            marked, self.display_name, "semantic_duplicate", self.keep, self.on_label_conflict, "cosine"
+            marked, self.display_name, "semantic_duplicate", self.keep, self.on_label_conflict, "cosine", self.copies
         )
         stats.update({"threshold": self.threshold, "model": self.model or "all-MiniLM-L6-v2", "pairs": int(len(pairs))})
         return StageResult(kept=kept, rejected=rejected, stats=stats, artifacts={"clusters": clusters})

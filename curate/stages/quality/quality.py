@@ -38,11 +38,12 @@ CHAR_RUN_SHARE = (
 )
 CLASS_MIN_ROWS = 20  # smaller classes cannot show what is normal for them: the absolute rule applies
 NO_CONTENT = r"(?i)^\W*(test(ing)?( test)*( ?\d+)*|hello\??|hi\??|hey\??|ok(ay)?|thanks?|thank you|\[(image|attachment|file)\]|lorem ipsum.*|n/?a|none|null|asdf\w*)\W*$"
-# An angle-bracket slot is a name: one word (`<City>`, `<band>`, `<first_name>`) or capitalised words (`<Agent Name>`).
-# A lower-case clause in brackets is the customer's own aside (a CFPB narrative's "<call is disconnected>").
+# An angle-bracket slot is a name: one word (`<City>`, `<band>`, `<first_name>`) or up to four words of which the first
+# is capitalised (`<Agent Name>`, `<All alarms>`). A lower-case clause in brackets is the customer's own aside (a CFPB
+# narrative's "<call is disconnected>").
 TEMPLATE_SLOT = (
     r"\{\{[^{}]{1,60}\}\}|\{[a-z_]{3,40}\}|\[\[[^\[\]]{1,60}\]\]"
-    r"|<(?:[A-Za-z][A-Za-z_]{1,38}|[A-Z][A-Za-z_]*(?: [A-Z][A-Za-z_]*){1,3})>"
+    r"|<(?:[A-Za-z][A-Za-z_]{2,38}|[A-Z][A-Za-z_]{0,20}(?: [A-Za-z_]{1,20}){1,3})>"
 )
 
 BARE_HTML_TAG = "(?i)<(?:" + "|".join(HTML_ELEMENTS) + ")>"

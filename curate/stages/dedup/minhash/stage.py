@@ -20,7 +20,14 @@ from curate.core.columns import CLUSTER, LABEL, SIMILARITY, TEXT
 from curate.core.params import NgramSize, Positive, Seed
 from curate.core.spread import ROW, gather
 from curate.core.stage import RunContext, Spread, Stage, StageResult
-from curate.stages.dedup.clusters import ConflictPolicy, KeepPolicy, mark_clusters, resolve_clusters, same_label
+from curate.stages.dedup.clusters import (
+    ConflictPolicy,
+    CopiesPolicy,
+    KeepPolicy,
+    mark_clusters,
+    resolve_clusters,
+    same_label,
+)
 from curate.stages.dedup.minhash.keys import number_keys, without_pii_clauses
 from curate.stages.dedup.minhash.lsh import band_memberships, lsh_params
 from curate.stages.dedup.minhash.signatures import MinHasher, normalize_for_shingles
@@ -54,6 +61,7 @@ class MinHashDedup(Stage):
     ignore_pii_clauses: bool = True
     keep: KeepPolicy = "first"
     on_label_conflict: ConflictPolicy = "majority"
+    copies: CopiesPolicy = "drop"  # weight: a removed copy counts in the kept row's sample_weight
     across_labels: bool = False  # True: rows of different labels may be duplicates (then label conflicts decide)
 
     name: ClassVar[str] = "dedup"
@@ -154,7 +162,9 @@ class MinHashDedup(Stage):
     def alone(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Rows without a duplicate are in no cluster: kept, with the columns `resolve` gives such rows."""
         marked = rows.with_columns(pl.lit(None, pl.String).alias(CLUSTER), pl.lit(None, pl.Float32).alias(SIMILARITY))
-        return resolve_clusters(marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict)[0]
+        return resolve_clusters(
+            marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, copies=self.copies
+        )[0]
 
     def resolve(
         self, rows: pl.DataFrame, groups: np.ndarray, features: pl.DataFrame, ctx: RunContext | None = None
@@ -164,7 +174,7 @@ class MinHashDedup(Stage):
         marked = mark_clusters(rows, groups, self.keep, self.similarity_of(features), threshold)
         measure = "edit similarity" if self.similarity == "edit" else "estimated Jaccard"
         kept, rejected, clusters, stats = resolve_clusters(
-            marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, measure
+            marked, self.display_name, "near_duplicate", self.keep, self.on_label_conflict, measure, self.copies
         )
         bands, rows_per_band = lsh_params(candidate_threshold, self.num_perm)
         stats.update(
