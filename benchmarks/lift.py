@@ -25,10 +25,11 @@ Configurations:
   no-<stage>        the default without one stage (exact, minhash and semantic name the dedup stages; no-dedup: all)
   only-<stage>      that stage alone on raw's rows, no rebalancing (no random draw: what the stage itself costs)
   perfect           planted sets only: the generator's truth (originals, true labels, clean text) + oversample
-  flag-labels, augment, weight, dedup-weight
+  flag-labels, augment, weight, dedup-weight, copy-suspects
                     the default with `labels: {mislabelled: flag}` (suspects flagged, none dropped), rebalance by checked
                     back-translation before copies, by a sample_weight column instead of copies, or dedup counting the
-                    copies it removes in the kept row's sample_weight: the alternatives the defaults were chosen against
+                    copies it removes in the kept row's sample_weight, or rebalance copying rows the label check flagged:
+                    the alternatives the defaults were chosen against
 Models: `probe` (logistic regression, C=10, fitted to convergence on frozen MiniLM embeddings: the fast screen) and `runner` (curate's
 fine-tuning runner at its defaults, `curate.train.classify`).
 """
@@ -67,6 +68,7 @@ VARIANTS = {
     "weight": ("rebalance", {"fill": "weight"}),
     "judge-30": ("labels", {"min_rows_to_judge": 30}),
     "dedup-weight": ("dedup", {"copies": "weight"}),
+    "copy-suspects": ("rebalance", {"copy_suspects": True}),
 }
 
 
@@ -223,6 +225,7 @@ BEHAVIOUR = 4
 LATER_ADDITIONS = {
     ("dedup", "key"): "text",
     ("dedup", "copies"): "drop",
+    ("rebalance", "copy_suspects"): False,
     ("redact", "keep_in_answers"): [],
     ("responses", "turns"): "last",
 }

@@ -188,6 +188,11 @@ def test_rebalance_reaches_the_ratio_asked_with_even_copies_of_real_rows():
         == 0
     )
     assert result.stats["after"]["track"] * 3 >= result.stats["after"]["refund"]
+    # copy_suspects: the flagged row is copied like the others (on CFPB, whose flags are mostly right labels).
+    evenly = Rebalance(target="max_ratio", max_ratio=3, seed=0, copy_suspects=True).apply(rows).kept
+    sources = evenly.filter(pl.col("augment_method") == "random_oversample").group_by("augmented_from").len()
+    assert set(sources["augmented_from"]) == {"r40", "r41", "r42"} and sources["len"].sum() == 11
+    assert sources["len"].max() - sources["len"].min() <= 1
 
 
 def test_rebalance_by_weight_adds_no_rows_and_weighs_small_classes_to_their_target():

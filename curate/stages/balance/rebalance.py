@@ -89,6 +89,7 @@ class Rebalance(Stage):
     max_generated_share: Share = (
         0.5  # at most this share of a class's training rows may be generated (copies are not generated)
     )
+    copy_suspects: bool = False  # copy rows the label check flagged like any other (False: only while none else)
     engine: Literal["bergamot", "marian", "apertium"] = "bergamot"
     min_similarity: Share = 0.75
     max_similarity: Share = 0.985
@@ -170,7 +171,7 @@ class Rebalance(Stage):
         generated = pl.concat(added, how="diagonal_relaxed") if added else pool.clear()
         stats = augment_stats(pool.height, generated, reasons, by_method, checks.skipped)
         short = {label: goal - have[label] for label, goal in goals.items() if goal > have[label]}
-        copied = self.copies(pool, short, seed) if self.fill == "copies" else pool.clear()
+        copied = self.copies(pool, short, seed, self.copy_suspects) if self.fill == "copies" else pool.clear()
         stats["random_copies"] = copied.height
         if copied.height:
             stats["findings"].insert(
@@ -179,12 +180,12 @@ class Rebalance(Stage):
         return pl.concat([generated, copied], how="diagonal_relaxed"), stats, checks.dropped_frame()
 
     @staticmethod
-    def copies(pool: pl.DataFrame, short: dict[str, int], seed: int) -> pl.DataFrame:
+    def copies(pool: pl.DataFrame, short: dict[str, int], seed: int, copy_suspects: bool = False) -> pl.DataFrame:
         """`short[label]` copies of each small class's rows: every row copied as often as every other, the remainder
-        drawn at random without replacement (seeded), so no row weighs more than one copy over another. Rows
-        suspected of a wrong label and generated rows are not copied while the class has other rows."""
+        drawn at random without replacement (seeded), so no row weighs more than one copy over another. Generated
+        rows, and unless `copy_suspects` rows suspected of a wrong label, are not copied while the class has others."""
         rng = np.random.default_rng(seed)
-        sources = augmentable(pool)
+        sources = augmentable(pool.drop(LABEL_ISSUE, strict=False) if copy_suspects else pool)
         copies = []
         for label, missing in sorted(short.items()):
             members = sources.filter(pl.col(LABEL) == label)
