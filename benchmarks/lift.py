@@ -30,8 +30,8 @@ Configurations:
                     back-translation before copies, by a sample_weight column instead of copies, or dedup counting the
                     copies it removes in the kept row's sample_weight, or rebalance copying rows the label check flagged:
                     the alternatives the defaults were chosen against
-Models: `probe` (logistic regression, C=10, fitted to convergence on frozen MiniLM embeddings: the fast screen) and `runner` (curate's
-fine-tuning runner at its defaults, `curate.train.classify`).
+Models: `probe` (logistic regression, C=10, fitted to convergence on frozen MiniLM embeddings: the fast screen) and
+`runner` (curate's fine-tuning runner at its defaults, `curate.train.classify`).
 """
 
 from __future__ import annotations
@@ -304,17 +304,16 @@ def training_rows(
 
 # ---------------------------------------------------------------- models
 def probe_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
 
     from curate.core.embed import Embedder
+    from curate.train.classify import converged_logistic_regression
 
     embedder = Embedder()
     weights = train["sample_weight"].to_numpy() if "sample_weight" in train.columns else None
-    # Fitted to convergence: at scikit-learn's default tolerance (1e-4) lbfgs stops after ~40 iterations at a point that
-    # depends on row order, and CLINC150's raw rows scored 89.96 in file order and 89.83-89.90 shuffled, more than the
-    # differences this table measures. At 1e-6 every order gives the same model (89.894 in four orders).
-    model = LogisticRegression(C=10.0, max_iter=5000, tol=1e-6).fit(
+    # The runner's probe, fitted to convergence: at scikit-learn's default tolerance CLINC150's raw rows scored 89.96 in
+    # file order and 89.83-89.90 reordered, more than the differences this table measures (89.894 in every order now).
+    model = converged_logistic_regression(10.0, seed).fit(
         embedder.encode(train["text"]), train["label"].to_list(), sample_weight=weights
     )
     predicted = model.predict(embedder.encode(test["text"]))
