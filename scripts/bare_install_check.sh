@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/curate-bare.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+export CURATE_CACHE_DIR="$work/cache"  # a fresh embedding cache: what this machine encoded before does not count
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 started=$SECONDS
 step() { printf '[bare %4ds] %s\n' "$((SECONDS - started))" "$*"; }

@@ -12,6 +12,7 @@ from functools import lru_cache
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -237,6 +238,26 @@ def test_semantic_dedup_without_models_names_the_extra(without):
     without("torch")
     with pytest.raises(MissingExtra, match=r"curate\[models\]"):
         SemanticDedup().apply(labelled_rows())
+
+
+def test_semantic_dedup_without_models_names_the_extra_even_when_its_texts_are_cached(without, tmp_path, monkeypatch):
+    """The same recipe fails the same way on every machine, not only on those that never encoded its texts."""
+    from curate.core.embed import Embedder
+    from curate.stages.dedup.semantic import SemanticDedup
+
+    monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path))
+    rows = labelled_rows()
+    texts = rows["text"].to_list()
+    stand_in = Embedder(encode_chunks=lambda model, chunks, size, done: [np.eye(len(c), 8) for c in chunks])
+    stand_in.encode(texts)  # every text is now in the cache
+    cached = Embedder(encode_chunks=lambda *args: pytest.fail("a cached text was encoded again"))
+    assert cached.encode(texts).shape == (40, 8)
+
+    without("torch")
+    with pytest.raises(MissingExtra, match=r"curate\[models\]"):
+        Embedder().encode(texts)
+    with pytest.raises(MissingExtra, match=r"curate\[models\]"):
+        SemanticDedup().apply(rows)
 
 
 def test_the_gate_without_great_expectations_names_the_extra(without):

@@ -130,6 +130,14 @@ class Embedder:
         return dict(zip(found["key"].to_list(), found["vector"].to_numpy()))
 
     def encode(self, texts: list[str] | pl.Series) -> np.ndarray:
+        """Missing model libraries are named before the cache is read: a recipe that runs on one machine only
+        because its texts were encoded there before would fail on the next one."""
+        require(
+            "a sentence-embedding model (semantic dedup, the label check, augmentation checks)",
+            "torch",
+            "transformers",
+            "sentence_transformers",
+        )
         texts = texts.to_list() if isinstance(texts, pl.Series) else list(texts)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
