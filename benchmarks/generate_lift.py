@@ -147,13 +147,20 @@ BEHAVIOUR = {"twitter": 1}
 
 def config_id(set_name: str, config: str) -> str:
     """The configuration's name plus a hash of its stages with every parameter resolved, of the cell's settings and,
-    where a stage's behaviour changed for the set, of that change."""
+    where a stage's behaviour changed for the set, of that change. A parameter added to a stage later is left out
+    while it has the value that keeps the old behaviour (lift.py's `without_later_additions`), so adding one does not
+    make finished cells look stale."""
     import dataclasses
 
     from curate.recipe.registry import build_stage
 
+    from lift import without_later_additions
+
     entries = recipe_entries(set_name, config) or []
-    resolved = [(name, dataclasses.asdict(build_stage(name, copy.deepcopy(params)))) for name, params in entries]
+    resolved = [
+        (name, without_later_additions(name, dataclasses.asdict(build_stage(name, copy.deepcopy(params)))))
+        for name, params in entries
+    ]
     settings = {
         k: v
         for k, v in SETTINGS.items()
