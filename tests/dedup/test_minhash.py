@@ -274,6 +274,39 @@ def test_short_texts_that_differ_by_a_code_a_direction_or_a_negation_stay_apart(
     assert result.rejected.height >= 2 and all(t in kept for t in result.rejected["text"])  # only verbatim repeats go
 
 
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("decrease volume to 4", "increase volume to 4"),  # a CLINC150 merge: "decrease" in 7 texts, "increase" in 43
+        ("please activate my new card", "please deactivate my new card"),
+        ("was this payment authorized", "was this payment unauthorized"),
+    ],
+)
+def test_a_word_swapped_for_its_opposite_is_not_a_typo_however_rare(a, b):
+    opposite = [w for w in b.split() if w not in a.split()][0]
+    background = [  # the opposite word is common in the column, its partner used once: the ratio of a typo
+        "{} the screen brightness now",
+        "can you {} my reminders",
+        "i want to {} it tomorrow morning",
+        "why was it {} yesterday",
+        "please {} all of the alarms",
+        "{} and then call mom",
+    ]
+    corpus = [a, b] + [text.format(opposite) for text in background]
+    rows = pl.DataFrame({"id": [f"r{i}" for i in range(len(corpus))], "text": corpus, "label": ["x"] * len(corpus)})
+    assert MinHashDedup(keep="first").apply(rows).rejected.height == 0
+    assert MinHashDedup(keep="first", distinct_words=False).apply(rows).rejected["id"].to_list() == ["r1"]
+
+
+def test_words_that_only_look_like_opposites_are_still_typos():
+    from curate.stages.dedup.minhash.words import opposites
+
+    assert opposites("increase", "decrease") and opposites("correct", "incorrect") and opposites("unlock", "lock")
+    assert opposites("upgrade", "downgrade") and opposites("enable", "disable")
+    assert not opposites("interest", "intetest") and not opposites("in", "on") and not opposites("cancel", "cancle")
+    assert not opposites("information", "imformation")  # a typo'd resend on the planted CFPB set, not an opposite
+
+
 def test_a_resend_with_typos_is_still_a_duplicate():
     corpus = ["i need to cancel my order please", "i need to cancle my order please", "how do i reset my password"]
     rows = pl.DataFrame({"id": ["a", "b", "c"], "text": corpus, "label": ["x"] * 3})

@@ -8,6 +8,9 @@ much rarer than the other is a misspelling and does not count. Short texts turn 
 a code ("what does ls stand for" / "... lax ...", "fare code f" / "fare code yn"), a direction
 ("flights to san francisco" / "... from ...") or a negation ("can" / "cannot", "not") keeps a pair
 apart however similar its characters (18 of 60 MinHash merges read on a flight-query set were such).
+So does a word swapped for its opposite by a prefix ("increase" / "decrease", "authorized" /
+"unauthorized"), however rare one side is: CLINC150 merged "decrease volume to 4" into "increase
+volume to 4" because "decrease" is in 7 of its texts and "increase" in 43.
 """
 
 from __future__ import annotations
@@ -30,6 +33,29 @@ POLARITY = frozenset(
     "nothing cannot cant can't dont don't doesnt doesn't didnt didn't isnt isn't wont won't arent aren't wasnt wasn't "
     "shouldnt shouldn't couldnt couldn't".split()
 )
+
+
+# A prefix that negates the word it is put on ("correct" / "incorrect"), and prefixes that swap a word for its
+# opposite ("increase" / "decrease", "upgrade" / "downgrade"). Not "in" against "im", "il" or "ir": those are one
+# prefix spelled by the next letter, and a typo swaps them ("imformation").
+NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "de", "non", "mis")
+OPPOSITE_PREFIXES = frozenset(
+    frozenset(pair)
+    for pair in (("in", "de"), ("en", "dis"), ("in", "ex"), ("im", "ex"), ("up", "down"), ("over", "under"))
+)
+
+
+def opposites(a: str, b: str) -> bool:
+    """One word is the other with a negating prefix, or the two differ only in a pair of opposite prefixes."""
+    for x, y in ((a, b), (b, a)):
+        if len(y) >= 4 and any(x == p + y for p in NEGATING_PREFIXES):
+            return True
+    for pair in OPPOSITE_PREFIXES:
+        p, q = tuple(pair)
+        for x, y in ((a, b), (b, a)):
+            if x.startswith(p) and y.startswith(q) and len(x) - len(p) >= 4 and x[len(p) :] == y[len(q) :]:
+                return True
+    return False
 
 
 # Short chat words that are not codes: a resend that adds "pls" or swaps "hi" for "hello" is still a resend.
@@ -71,6 +97,8 @@ def differ_in(only_a: list[str], only_b: list[str], frequency: Counter, stop_wor
     """True when the words one side has and the other lacks (`word_differences`) hold a content word rather than
     typos and small words."""
     only_a, only_b = list(only_a), list(only_b)
+    if any(opposites(x, y) for x in only_a for y in only_b):
+        return True  # "increase" / "decrease": however rare one side, the request goes the other way
     for word in list(only_a):
         partner = next((other for other in only_b if _close(word, other)), None)
         if partner is None:
