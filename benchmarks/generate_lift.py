@@ -149,7 +149,8 @@ def config_id(set_name: str, config: str) -> str:
     """The configuration's name plus a hash of its stages with every parameter resolved, of the cell's settings and,
     where a stage's behaviour changed for the set, of that change. A parameter added to a stage later is left out
     while it has the value that keeps the old behaviour (lift.py's `without_later_additions`), so adding one does not
-    make finished cells look stale."""
+    make finished cells look stale. Redact's `messages` column is not such an addition here: on pairs and conversations
+    it does something."""
     import dataclasses
 
     from curate.recipe.registry import build_stage
@@ -158,7 +159,7 @@ def config_id(set_name: str, config: str) -> str:
 
     entries = recipe_entries(set_name, config) or []
     resolved = [
-        (name, without_later_additions(name, dataclasses.asdict(build_stage(name, copy.deepcopy(params)))))
+        (name, without_later_additions(name, dataclasses.asdict(build_stage(name, copy.deepcopy(params))), False))
         for name, params in entries
     ]
     settings = {

@@ -236,9 +236,11 @@ LATER_ADDITIONS = {
 LATER_LIST_ITEMS = {("redact", "columns"): "messages"}
 
 
-def without_later_additions(name: str, params: dict) -> dict:
+def without_later_additions(name: str, params: dict, list_items: bool = True) -> dict:
+    """`params` without the later additions at their old value; `list_items=False` for conversation sets, where an
+    item such as redact's `messages` column does something."""
     params = {k: v for k, v in params.items() if LATER_ADDITIONS.get((name, k), object()) != v}
-    for (stage, key), item in LATER_LIST_ITEMS.items():
+    for (stage, key), item in LATER_LIST_ITEMS.items() if list_items else ():
         if stage == name and isinstance(params.get(key), list):
             params[key] = [v for v in params[key] if v != item]
     return params

@@ -50,18 +50,22 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-@lru_cache(maxsize=4)
-def load_sentence_model(model: str):
-    """Load once per process; a local folder loads from its files alone (`local_files_only`)."""
-    from curate.core.errors import CurateError
-    from curate.core.model_loading import local_files, quiet_transformers
-
+def require_sentence_models() -> None:
     require(
         "a sentence-embedding model (semantic dedup, the label check, augmentation checks)",
         "torch",
         "transformers",
         "sentence_transformers",
     )
+
+
+@lru_cache(maxsize=4)
+def load_sentence_model(model: str):
+    """Load once per process; a local folder loads from its files alone (`local_files_only`)."""
+    from curate.core.errors import CurateError
+    from curate.core.model_loading import local_files, quiet_transformers
+
+    require_sentence_models()
     path = resolve_model(model)
     from sentence_transformers import SentenceTransformer
 
@@ -132,12 +136,7 @@ class Embedder:
     def encode(self, texts: list[str] | pl.Series) -> np.ndarray:
         """Missing model libraries are named before the cache is read: a recipe that runs on one machine only
         because its texts were encoded there before would fail on the next one."""
-        require(
-            "a sentence-embedding model (semantic dedup, the label check, augmentation checks)",
-            "torch",
-            "transformers",
-            "sentence_transformers",
-        )
+        require_sentence_models()
         texts = texts.to_list() if isinstance(texts, pl.Series) else list(texts)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)

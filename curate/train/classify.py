@@ -450,7 +450,8 @@ def row_weights(train: pl.DataFrame, targets: np.ndarray, class_weights: str) ->
 # rule are therefore not independent evidence for it):
 # - From `LARGE_TRAINING_ROWS` training rows, a fine-tune that wins more of those rows than it loses is kept. At that
 #   size every fine-tune measured beat its refitted probe on the pseudo-test (CLINC150, CLINC150 with copies, SNIPS,
-#   four seeds each: +0.1 to +2.3 points, the last six cells measured after this rule was written down), while
+#   four seeds each: +0.1 to +2.3 points, the last six cells measured after this rule was written down; that probe
+#   stopped at scikit-learn's default tolerance: against the converged one some CLINC150 test cells fall under), while
 #   validation rows drawn from the training split are too easy to show it beyond chance: CLINC150 with copies won 11
 #   and lost 7 rows (24% by chance) and scored +0.8 over its probe. The size counted is distinct training texts:
 #   copies from rebalancing add no evidence.

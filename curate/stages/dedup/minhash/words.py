@@ -41,14 +41,23 @@ POLARITY = frozenset(
 NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "de", "non", "mis")
 OPPOSITE_PREFIXES = frozenset(
     frozenset(pair)
-    for pair in (("in", "de"), ("en", "dis"), ("in", "ex"), ("im", "ex"), ("up", "down"), ("over", "under"))
+    for pair in (
+        ("in", "de"),
+        ("en", "dis"),
+        ("in", "ex"),
+        ("im", "ex"),
+        ("in", "out"),
+        ("up", "down"),
+        ("over", "under"),
+        ("pre", "post"),
+    )
 )
 
 
 def opposites(a: str, b: str) -> bool:
     """One word is the other with a negating prefix, or the two differ only in a pair of opposite prefixes."""
     for x, y in ((a, b), (b, a)):
-        if len(y) >= 4 and any(x == p + y for p in NEGATING_PREFIXES):
+        if len(y) >= 3 and any(x == p + y for p in NEGATING_PREFIXES):
             return True
     for pair in OPPOSITE_PREFIXES:
         p, q = tuple(pair)
