@@ -7,13 +7,15 @@ quality, exact and MinHash dedup, split, on tickets from `curate.samples.scale_t
 utterances with order numbers; 5% exact and 5% typo'd resends, 5% HTML, 3% emails). Prints rows/s,
 wall time, peak resident memory of the driver process, the peak memory of the run's whole process tree (the driver
 and everything it started: Ray's GCS, raylet, object store and workers), summed as proportional set sizes so pages
-shared between processes count once, sampled every second; the growth from size to size, and each stage's seconds.
+shared between processes count once, sampled every second, and that peak while each stage ran (from the stage lines
+`curate run` prints as each stage ends); the growth from size to size, and each stage's seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -36,8 +38,8 @@ STAGES = [
 ]
 
 
-def sample_tree(pid: int, peak: list[int]) -> None:
-    """Until `pid` ends: the largest sum, every second, of the proportional set sizes of `pid` and its descendants."""
+def sample_tree(pid: int, samples: list[tuple[float, int]]) -> None:
+    """Until `pid` ends: every second, (time, the sum of the proportional set sizes of `pid` and its descendants)."""
     try:
         root = psutil.Process(pid)
         while root.is_running() and root.status() != psutil.STATUS_ZOMBIE:
@@ -47,10 +49,31 @@ def sample_tree(pid: int, peak: list[int]) -> None:
                     total += process.memory_full_info().pss
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
-            peak[0] = max(peak[0], total)
+            samples.append((time.perf_counter(), total))
             time.sleep(1)
     except psutil.NoSuchProcess:
         return
+
+
+def read_stage_ends(stream, ends: list[tuple[float, str]], lines: list[str]) -> None:
+    """Each line of the run's output as it comes; a stage's line ("✓ dedup:minhash  ...") marks when it ended."""
+    for line in stream:
+        lines.append(line)
+        words = line.split()
+        if len(words) > 1 and words[0] in ("✓", "✗", "!"):
+            ends.append((time.perf_counter(), words[1]))
+
+
+def peaks_by_stage(samples: list[tuple[float, int]], ends: list[tuple[float, str]]) -> dict[str, float]:
+    """The largest sample (GB) while each stage ran, from the end of the one before to its own; "after" is the writing
+    of the outputs and report that follows the last stage."""
+    peaks, start = {}, float("-inf")
+    for end, stage in [*ends, (float("inf"), "after")]:
+        during = [size for at, size in samples if start < at <= end]
+        if during:
+            peaks[stage] = max(during) / 1e9
+        start = end
+    return peaks
 
 
 def run_once(data: Path, engine: str, folder: Path) -> dict:
@@ -69,22 +92,31 @@ def run_once(data: Path, engine: str, folder: Path) -> dict:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each stage's line when it ends, not when the run does
     )
-    tree_peak = [0]
-    sampler = threading.Thread(target=sample_tree, args=(process.pid, tree_peak), daemon=True)
+    samples: list[tuple[float, int]] = []
+    ends: list[tuple[float, str]] = []
+    lines: list[str] = []
+    sampler = threading.Thread(target=sample_tree, args=(process.pid, samples), daemon=True)
+    # curate prints a line as each stage ends on stderr, the last line of its report on stdout
+    reader = threading.Thread(target=read_stage_ends, args=(process.stderr, ends, lines), daemon=True)
     sampler.start()
-    stdout, stderr = process.communicate()
+    reader.start()
+    stdout = process.stdout.read()
+    process.wait()
     seconds = time.perf_counter() - started
     sampler.join()
-    done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    if done.returncode:
-        raise SystemExit(done.stdout[-2000:] + done.stderr[-2000:])
-    peak_kb = int(done.stdout.rsplit("PEAK_KB", 1)[1].split()[0])
+    reader.join()
+    stderr = "".join(lines)
+    if process.returncode:
+        raise SystemExit(stdout[-2000:] + stderr[-2000:])
+    peak_kb = int(stdout.rsplit("PEAK_KB", 1)[1].split()[0])
     report = json.loads((folder / f"run-{engine}" / "report.json").read_text())
     return {
         "seconds": seconds,
         "peak_gb": peak_kb / 1e6,
-        "tree_gb": tree_peak[0] / 1e9,
+        "tree_gb": max((size for _, size in samples), default=0) / 1e9,
+        "by_stage_gb": peaks_by_stage(samples, ends),
         "stages": {s["stage"]: s["seconds"] for s in report["stages"]},
         "approved": report["totals"]["approved"],
         "rejected": report["totals"]["rejected"],
@@ -133,6 +165,8 @@ def main() -> None:
                     f"| {engine} | {size:,} | {result['seconds']:.1f} | {size / result['seconds']:,.0f} | {result['peak_gb']:.2f} | {result['tree_gb']:.2f} | {growth} | {slowest} |",
                     flush=True,
                 )
+                by_stage = ", ".join(f"{stage} {gb:.2f}" for stage, gb in result["by_stage_gb"].items())
+                print(f"|  | all processes' peak while each stage ran (GB): {by_stage} | | | | | | |", flush=True)
                 previous = {**result, "size": size}
 
 
