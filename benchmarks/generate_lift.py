@@ -159,7 +159,12 @@ def config_id(set_name: str, config: str) -> str:
 
     entries = recipe_entries(set_name, config) or []
     resolved = [
-        (name, without_later_additions(name, dataclasses.asdict(build_stage(name, copy.deepcopy(params))), False))
+        (
+            name,
+            without_later_additions(
+                name, dataclasses.asdict(build_stage(name, copy.deepcopy(params))), list_items=False
+            ),
+        )
         for name, params in entries
     ]
     settings = {

@@ -60,7 +60,7 @@ def read_stage_ends(stream, ends: list[tuple[float, str]], lines: list[str]) -> 
     for line in stream:
         lines.append(line)
         words = line.split()
-        if len(words) > 1 and words[0] in ("✓", "✗", "!"):
+        if len(words) > 1 and words[0] == "✓":
             ends.append((time.perf_counter(), words[1]))
 
 

@@ -307,9 +307,8 @@ def test_opposites_are_told_from_typos_by_their_prefix_not_by_how_often_each_is_
     assert opposites("increase", "decrease") and opposites("correct", "incorrect") and opposites("unban", "ban")
     assert opposites("upgrade", "downgrade") and opposites("enable", "disable") and opposites("inbound", "outbound")
     assert opposites("prepaid", "postpaid")
-    assert not opposites(
-        "information", "imformation"
-    )  # a typo'd resend on the planted CFPB set: one prefix, two spellings
+    # a typo'd resend on the planted CFPB set: one prefix, two spellings
+    assert not opposites("information", "imformation")
     assert not opposites("interest", "intetest") and not opposites("cancel", "cancle")
     # CLINC150's frequencies: "decrease" in 7 texts, "increase" in 43, under the typo ratio (0.2) yet another request
     frequency = Counter({"increase": 43, "decrease": 7, "interest": 43, "intetest": 1})

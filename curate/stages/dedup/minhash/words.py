@@ -39,32 +39,40 @@ POLARITY = frozenset(
 # opposite ("increase" / "decrease", "upgrade" / "downgrade"). Not "in" against "im", "il" or "ir": those are one
 # prefix spelled by the next letter, and a typo swaps them ("imformation").
 NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "de", "non", "mis")
-OPPOSITE_PREFIXES = frozenset(
-    frozenset(pair)
-    for pair in (
-        ("in", "de"),
-        ("en", "dis"),
-        ("in", "ex"),
-        ("im", "ex"),
-        ("in", "out"),
-        ("up", "down"),
-        ("over", "under"),
-        ("pre", "post"),
-    )
+OPPOSITE_PREFIXES = (
+    ("in", "de"),
+    ("en", "dis"),
+    ("in", "ex"),
+    ("im", "ex"),
+    ("in", "out"),
+    ("up", "down"),
+    ("over", "under"),
+    ("pre", "post"),
 )
+
+
+def _opposite_forms(word: str) -> set[str]:
+    """The words that are `word`'s opposite by a prefix: it with a negating prefix put on or taken off (a stem of 3+
+    letters), or with one prefix of an opposite pair swapped for the other (a stem of 4+)."""
+    forms = {p + word for p in NEGATING_PREFIXES if len(word) >= 3}
+    forms.update(word[len(p) :] for p in NEGATING_PREFIXES if word.startswith(p) and len(word) - len(p) >= 3)
+    for pair in OPPOSITE_PREFIXES:
+        for p, q in (pair, pair[::-1]):
+            if word.startswith(p) and len(word) - len(p) >= 4:
+                forms.add(q + word[len(p) :])
+    return forms
 
 
 def opposites(a: str, b: str) -> bool:
     """One word is the other with a negating prefix, or the two differ only in a pair of opposite prefixes."""
-    for x, y in ((a, b), (b, a)):
-        if len(y) >= 3 and any(x == p + y for p in NEGATING_PREFIXES):
-            return True
-    for pair in OPPOSITE_PREFIXES:
-        p, q = tuple(pair)
-        for x, y in ((a, b), (b, a)):
-            if x.startswith(p) and y.startswith(q) and len(x) - len(p) >= 4 and x[len(p) :] == y[len(q) :]:
-                return True
-    return False
+    return any_opposites([a], [b])
+
+
+def any_opposites(only_a: list[str], only_b: list[str]) -> bool:
+    """Whether a word of `only_a` is the opposite of one of `only_b`: a set lookup per word, not a comparison per
+    pair, since the differences of two long near-duplicate texts run to hundreds of words on each side."""
+    others = set(only_b)
+    return any(not others.isdisjoint(_opposite_forms(word)) for word in set(only_a))
 
 
 # Short chat words that are not codes: a resend that adds "pls" or swaps "hi" for "hello" is still a resend.
@@ -106,7 +114,7 @@ def differ_in(only_a: list[str], only_b: list[str], frequency: Counter, stop_wor
     """True when the words one side has and the other lacks (`word_differences`) hold a content word rather than
     typos and small words."""
     only_a, only_b = list(only_a), list(only_b)
-    if any(opposites(x, y) for x in only_a for y in only_b):
+    if any_opposites(only_a, only_b):
         return True  # "increase" / "decrease": however rare one side, the request goes the other way
     for word in list(only_a):
         partner = next((other for other in only_b if _close(word, other)), None)
