@@ -352,10 +352,13 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
         tempfile.TemporaryDirectory() as out,
         mock.patch.object(classify, "kept_model", lambda *_, **__: best_epoch_saved),
     ):
-        trained = classify.train_classifier(fit_rows, validation, TrainConfig(seed=seed), Path(out))
+        # The head as trained is scored, then refitted apart (`refit_head_scores`): the cell holds both.
+        config = TrainConfig(seed=seed, refit_head=False)
+        trained = classify.train_classifier(fit_rows, validation, config, Path(out))
         metrics = classify.evaluate_classifier(trained, test, Path(out) / "evaluation")
+        best = classify.best_scored(trained.history) or {}
+        refit = refit_head_scores(trained, fit_rows, validation, test, seed, Path(out)) if best.get("epoch") else None
     kept = rule(trained.history)
-    best = classify.best_scored(trained.history) or {}
     probe = metrics["probe"]
     chosen = metrics if kept["kept"] == "fine-tuned" else probe
     return {
@@ -363,6 +366,7 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
         "accuracy": float(chosen["accuracy"]),
         "probe_macro_f1": float(probe["macro_f1"]),
         "tuned_macro_f1": float(metrics["macro_f1"]) if best.get("epoch") else None,
+        "refit_macro_f1": refit,  # the best epoch with its head refitted on training + validation rows (`refit_head`)
         "kept": kept["kept"],
         "kept_why": kept["kept_why"],
         "best_epoch": best,
@@ -371,6 +375,28 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
         "fit_rows": fit_rows.height,
         "validation_rows": validation.height,
     }
+
+
+def refit_head_scores(
+    trained, fit_rows: pl.DataFrame, validation: pl.DataFrame, test: pl.DataFrame, seed: int, out: Path
+):
+    """The best fine-tuned epoch's test macro-F1 after `classify.refit_head` (what `TrainConfig(refit_head=True)` saves),
+    its rows and weights those of the probe's refit."""
+    import shutil
+
+    from curate.train import classify
+
+    known = validation.filter(pl.col("label").is_in(trained.labels))
+    both = pl.concat([fit_rows, known], how="diagonal_relaxed")
+    index = {label: i for i, label in enumerate(trained.labels)}
+    targets = np.array([index[x] for x in both["label"].to_list()])
+    weights = classify.row_weights(both, targets, "none")[0]
+    folder = out / "refit"
+    shutil.copytree(trained.model_dir, folder)
+    classify.refit_head(folder, both["text"].to_list(), targets, trained.probe["C"], seed, weights)
+    refitted = copy.copy(trained)
+    refitted.model_dir = folder
+    return float(classify.evaluate_classifier(refitted, test, out / "refit-evaluation")["macro_f1"])
 
 
 MODELS = {"probe": probe_scores, "runner": runner_scores}
@@ -383,8 +409,10 @@ MODELS = {"probe": probe_scores, "runner": runner_scores}
 # stopping counted against the best trained epoch instead of the probe-initialised start (runner-4/: three CLINC150
 # cells, the same figures as runner-3's); the current runner's fill runner-5/. The probe's cells of before it was
 # fitted to convergence (probe/: scores that moved with row order by up to 0.13 points) stay as measured; the converged
-# probe's fill probe-2/, and runner-6/ holds the runner's cells since its own probe is fitted to convergence too.
-MODEL_FOLDERS = {"probe": "probe-2", "runner": "runner-6"}
+# probe's fill probe-2/, runner-6/ holds the runner's cells since its own probe is fitted to convergence too, and
+# runner-7/ those since a kept fine-tune has its head refitted on training + validation rows (each cell scores the
+# head as trained and refitted).
+MODEL_FOLDERS = {"probe": "probe-2", "runner": "runner-7"}
 
 
 def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:
@@ -439,12 +467,14 @@ def kept_by_current_rule(cell: dict) -> dict:
         return cell
     from curate.train.classify import kept_model
 
-    # The size the rule compares with 5,000: the cell's training rows (copies included; cells of before `fit_rows` was
-    # recorded: 90% of its rows, the runner holding out 10% for validation). Every set here is far to one side of it
-    # either way (CFPB ~740, SNIPS-cut ~8,400, CLINC150 ~9,600 rows, 6,600+ distinct texts).
-    size = cell.get("fit_rows") or round(0.9 * cell["train_rows"])
-    kept = kept_model(cell["history"], size)["kept"]
-    score = cell["tuned_macro_f1"] if kept == "fine-tuned" and cell.get("tuned_macro_f1") is not None else None
+    kept = kept_model(cell["history"])["kept"]
+    # A kept fine-tune as the runner saves it now: with its head refitted on training + validation rows where the runner
+    # does that and the cell measured it (cells of before `refit_macro_f1` was recorded: as trained).
+    from curate.train.loop import TrainConfig
+
+    tuned = cell.get("refit_macro_f1") if TrainConfig.refit_head else None
+    tuned = tuned if tuned is not None else cell.get("tuned_macro_f1")
+    score = tuned if kept == "fine-tuned" else None
     if score is None:
         return {**cell, "kept": "probe", "macro_f1": cell["probe_macro_f1"]}
     return {**cell, "kept": kept, "macro_f1": score}
