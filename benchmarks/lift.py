@@ -379,21 +379,19 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
 
 def refit_head_scores(
     trained, fit_rows: pl.DataFrame, validation: pl.DataFrame, test: pl.DataFrame, seed: int, out: Path
-):
+) -> float:
     """The best fine-tuned epoch's test macro-F1 after `classify.refit_head` (what `TrainConfig(refit_head=True)` saves),
-    its rows and weights those of the probe's refit."""
+    on the rows and weights of the probe's refit."""
     import shutil
 
     from curate.train import classify
 
     known = validation.filter(pl.col("label").is_in(trained.labels))
-    both = pl.concat([fit_rows, known], how="diagonal_relaxed")
-    index = {label: i for i, label in enumerate(trained.labels)}
-    targets = np.array([index[x] for x in both["label"].to_list()])
-    weights = classify.row_weights(both, targets, "none")[0]
+    both = pl.concat([fit_rows, known], how="diagonal_relaxed").filter(pl.col("label").is_not_null())
+    texts, targets, weights = classify.labelled_rows(both, trained.labels, "none")
     folder = out / "refit"
     shutil.copytree(trained.model_dir, folder)
-    classify.refit_head(folder, both["text"].to_list(), targets, trained.probe["C"], seed, weights)
+    classify.refit_head(folder, texts, targets, trained.probe["C"], seed, weights)
     refitted = copy.copy(trained)
     refitted.model_dir = folder
     return float(classify.evaluate_classifier(refitted, test, out / "refit-evaluation")["macro_f1"])
@@ -409,10 +407,10 @@ MODELS = {"probe": probe_scores, "runner": runner_scores}
 # stopping counted against the best trained epoch instead of the probe-initialised start (runner-4/: three CLINC150
 # cells, the same figures as runner-3's); the current runner's fill runner-5/. The probe's cells of before it was
 # fitted to convergence (probe/: scores that moved with row order by up to 0.13 points) stay as measured; the converged
-# probe's fill probe-2/, runner-6/ holds the runner's cells since its own probe is fitted to convergence too, and
-# runner-7/ those since a kept fine-tune has its head refitted on training + validation rows (each cell scores the
-# head as trained and refitted).
-MODEL_FOLDERS = {"probe": "probe-2", "runner": "runner-7"}
+# probe's fill probe-2/, and runner-6/ holds the runner's cells since its own probe is fitted to convergence too (cells
+# since the ninth sitting also score the fine-tune with its head refitted, `refit_macro_f1`, which the table reads only
+# while `TrainConfig.refit_head` defaults to True).
+MODEL_FOLDERS = {"probe": "probe-2", "runner": "runner-6"}
 
 
 def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:
@@ -466,12 +464,11 @@ def kept_by_current_rule(cell: dict) -> dict:
     if cell.get("model") != "runner" or "history" not in cell:
         return cell
     from curate.train.classify import kept_model
-
-    kept = kept_model(cell["history"])["kept"]
-    # A kept fine-tune as the runner saves it now: with its head refitted on training + validation rows where the runner
-    # does that and the cell measured it (cells of before `refit_macro_f1` was recorded: as trained).
     from curate.train.loop import TrainConfig
 
+    kept = kept_model(cell["history"])["kept"]
+    # A kept fine-tune as the runner saves it now: with its head refitted on training + validation rows while the runner
+    # does that by default and the cell measured it (cells of before `refit_macro_f1` was recorded: as trained).
     tuned = cell.get("refit_macro_f1") if TrainConfig.refit_head else None
     tuned = tuned if tuned is not None else cell.get("tuned_macro_f1")
     score = tuned if kept == "fine-tuned" else None

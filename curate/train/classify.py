@@ -21,7 +21,7 @@ from curate.core.embed import Embedder, load_sentence_model
 from curate.core.errors import CurateError
 from curate.core.extras import require
 from curate.core.model_loading import local_files, quiet_transformers
-from curate.train.loop import OnStep, TrainConfig, TrainedModel, batches, fit, seed_everything
+from curate.train.loop import OnStep, TrainConfig, TrainedModel, fit, seed_everything
 
 HEAD_FILE = "head.safetensors"
 LABELS_FILE = "classifier.json"
@@ -290,19 +290,30 @@ def predict_cached(top, states: list, batch_size: int = 128) -> np.ndarray:
 
 
 def predict(network, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities for `texts`."""
+    """Class probabilities for `texts`: the head on the network's pooled embeddings."""
+    import torch
+
+    with torch.no_grad():
+        logits = network.head(torch.from_numpy(embed_texts(network, tokenizer, texts, max_length, batch_size)).to(network.device))
+    return torch.softmax(logits, dim=-1).cpu().numpy()
+
+
+def embed_texts(network, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """The network's pooled, normalised embeddings of `texts` (what its head reads), shortest texts batched together."""
     import torch
 
     network.eval()
-    out = []
+    out = np.zeros((len(texts), network.head.in_features), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
     with torch.no_grad():
-        for index in batches(len(texts), batch_size, None):
+        for start in range(0, len(texts), batch_size):
+            index = order[start : start + batch_size]
             encoded = tokenizer(
                 [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
             )
             encoded = {k: v.to(network.device) for k, v in encoded.items()}
-            out.append(torch.softmax(network(**encoded).logits, dim=-1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, network.head.out_features))
+            out[index] = network.embed(**encoded).cpu().numpy()
+    return out
 
 
 def train_classifier(
@@ -396,19 +407,15 @@ def train_classifier(
         on_step,
         score_before=True,
     )
+    head_refit_rows = None
     if known is not None and known.height:
         # The baseline, and the model saved when no fine-tuned epoch beat it, is the probe refitted on the training and
         # validation rows together (C kept): validation only chose C and the epoch, and a probe on 90% of the rows
         # scored 0.9 points under one on all of them on CLINC150, which made the runner lose to plain logistic regression.
-        all_targets = np.concatenate([targets, np.array([label_index[x] for x in known[LABEL].to_list()])])
-        all_weights = (
-            row_weights(pl.concat([train, known], how="diagonal_relaxed"), all_targets, config.class_weights)[0]
-            if weights is not None
-            else None
+        all_texts, all_targets, all_weights = labelled_rows(
+            pl.concat([train, known], how="diagonal_relaxed"), labels, config.class_weights
         )
-        probe = refit_probe(
-            Embedder(config.model), texts + known[TEXT].to_list(), all_targets, probe.C, config.seed, all_weights
-        )
+        probe = refit_probe(Embedder(config.model), all_texts, all_targets, probe.C, config.seed, all_weights)
         probe_stats["refit_rows"] = len(all_targets)
         if kept_model(history)["kept"] == "probe":  # the frozen encoder with the probe's head, whatever was saved,
             _, start = load_backbone(config.model, len(labels))  # reading texts as far as the probe read them
@@ -416,29 +423,24 @@ def train_classifier(
             probe_length = load_sentence_model(config.model).max_seq_length
             save_classifier(start, tokenizer, labels, out / "model", probe_length)
         elif config.refit_head:  # the fine-tune's head, refitted as the probe is: on every labelled row
-            refit_head(out / "model", texts + known[TEXT].to_list(), all_targets, probe.C, config.seed, all_weights)
-            probe_stats["head_refit_rows"] = len(all_targets)
+            refit_head(out / "model", all_texts, all_targets, probe.C, config.seed, all_weights)
+            head_refit_rows = len(all_targets)
     return TrainedModel(
-        out / "model", labels, history, seconds, speed, probe={**probe_stats, "model": probe, "backbone": config.model}
+        out / "model",
+        labels,
+        history,
+        seconds,
+        speed,
+        probe={**probe_stats, "model": probe, "backbone": config.model},
+        head_refit_rows=head_refit_rows,
     )
 
 
-def embed_texts(network, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """The network's pooled, normalised embeddings of `texts` (what its head reads), shortest texts batched together."""
-    import torch
-
-    network.eval()
-    out = np.zeros((len(texts), network.head.in_features), dtype=np.float32)
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    with torch.no_grad():
-        for start in range(0, len(texts), batch_size):
-            index = order[start : start + batch_size]
-            encoded = tokenizer(
-                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
-            )
-            encoded = {k: v.to(network.device) for k, v in encoded.items()}
-            out[index] = network.embed(**encoded).cpu().numpy()
-    return out
+def labelled_rows(rows: pl.DataFrame, labels: list[str], class_weights: str) -> tuple[list[str], np.ndarray, Any]:
+    """Texts, label indices and per-row weights (`row_weights`) of rows whose labels are all in `labels`."""
+    index = {label: i for i, label in enumerate(labels)}
+    targets = np.array([index[x] for x in rows[LABEL].to_list()])
+    return rows[TEXT].to_list(), targets, row_weights(rows, targets, class_weights)[0]
 
 
 def refit_head(
@@ -446,13 +448,23 @@ def refit_head(
 ) -> None:
     """Replace a saved fine-tune's head by logistic regression (the probe's C, fitted to convergence) on the fine-tuned
     encoder's embeddings of `texts`: the training and validation rows together, as the probe it is compared with is
-    refitted. Validation chose the epoch and the kept model; afterwards its rows are more data for the head."""
+    refitted. Validation chose the epoch and the kept model; afterwards its rows are more data for the head. The folder
+    is replaced whole, once the new one is written."""
+    import shutil
+
+    import torch
+
     tokenizer, network, labels = load_classifier(folder)
+    network.to(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     max_length = json.loads((folder / LABELS_FILE).read_text())["max_length"]
     vectors = embed_texts(network, tokenizer, texts, max_length)
     head = converged_logistic_regression(c, seed).fit(vectors, targets, sample_weight=weights)
     set_head_from_probe(network, head, len(labels))
-    save_classifier(network, tokenizer, labels, folder, max_length)
+    written = folder.with_name(folder.name + ".refit")
+    shutil.rmtree(written, ignore_errors=True)
+    save_classifier(network.cpu(), tokenizer, labels, written, max_length)
+    shutil.rmtree(folder)
+    written.rename(folder)
 
 
 def refit_probe(
@@ -590,11 +602,10 @@ def evaluate_classifier(
     predicted = [trained.labels[i] for i in probabilities.argmax(axis=1)]
     metrics = classification_metrics(rows[LABEL].to_list(), predicted, metrics_labels(trained, rows))
     metrics.update(kept_model(trained.history))
-    refit_rows = (trained.probe or {}).get("head_refit_rows")
-    if metrics["kept"] == "fine-tuned" and refit_rows:
+    if metrics["kept"] == "fine-tuned" and trained.head_refit_rows:
         metrics["kept_why"] += (
-            f"; its head then refitted by logistic regression on its own embeddings of the {refit_rows:,} training and "
-            "validation rows, as the probe is"
+            f"; its head then refitted by logistic regression on its own embeddings of the {trained.head_refit_rows:,} "
+            "training and validation rows, as the probe is"
         )
     metrics.update(
         {

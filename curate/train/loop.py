@@ -35,8 +35,8 @@ class TrainConfig:
     max_length: int = 256  # a ceiling: the length used is what covers 95% of the training texts
     early_stopping: int = 2  # epochs without improvement before stopping; 0: never
     # N: only the top N encoder layers and the head train, on the lower layers' output computed once (CLINC150: +0.05
-    # macro-F1 over a converged probe with N=2 on the full train split, +0.18 on average on the imbalanced one,
-    # benchmarks/RESULTS.md); None: all layers, every step through the whole network
+    # macro-F1 over a converged probe with N=2 on the full train split, benchmarks/RESULTS.md); None: all layers, every
+    # step through the whole network
     trainable_layers: int | None = 2
     cache_frozen_layers: bool = (
         True  # with trainable_layers set, the frozen lower layers run once per text, not every step
@@ -45,7 +45,7 @@ class TrainConfig:
         "none"  # a `sample_weight` column (rebalance {fill: weight}) wins over this
     )
     # True: a kept fine-tune's head is refitted by logistic regression on its own embeddings of the training and
-    # validation rows, as the probe it is compared with is. Off by default: on 28 pseudo-tests of training splits
+    # validation rows, as the probe it is compared with is (runs with a validation split only). Off by default: on 28 pseudo-tests of training splits
     # (`benchmarks/kept_rule.py`) it lifts the fine-tunes that fell under their probe (+0.16 points over all 22 that
     # trained) but not those the kept rule lets through (+0.44 against +0.45 over the probe)
     refit_head: bool = False
@@ -67,6 +67,7 @@ class TrainedModel:
     probe: dict[str, Any] | None = (
         None  # the frozen-embedding baseline (classify): C, validation score, the fitted model
     )
+    head_refit_rows: int | None = None  # a kept fine-tune's head refitted on this many rows (`refit_head`)
 
 
 # on_step(step, total_steps, loss)

@@ -250,6 +250,19 @@ def without_curate(model_dir, texts: list[str], body: str, cwd) -> list:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def assert_curates_predictions_without_curate(model_dir, tmp_path) -> None:
+    """The model folder, loaded in a fresh Python that never imports curate, predicts what curate's evaluation wrote."""
+    ours = pl.read_parquet(tmp_path / "evaluation/predictions.parquet").sort("id")
+    predicted = without_curate(
+        model_dir,
+        ours["text"].to_list(),
+        "id2label = model[0].auto_model.config.id2label\n"
+        "print(json.dumps([id2label[int(i)] for i in model.encode(texts).argmax(1)]))\n",
+        tmp_path,
+    )
+    assert predicted == ours["predicted"].to_list()
+
+
 def test_the_saved_model_loads_and_predicts_without_curate(tiny_model, tmp_path):
     """The model folder is a sentence-transformers model whose output is the classifier's logits, with id2label in its
     config: loaded in a fresh Python that never imports curate, it gives curate's predictions on the evaluation rows."""
@@ -257,15 +270,7 @@ def test_the_saved_model_loads_and_predicts_without_curate(tiny_model, tmp_path)
     config = TrainConfig(model=tiny_model, epochs=3, lr=5e-3, batch_size=8, early_stopping=0)
     trained = train_classifier(toy(), toy(4), config, tmp_path)
     evaluate_classifier(trained, toy(4), tmp_path / "evaluation")
-    ours = pl.read_parquet(tmp_path / "evaluation/predictions.parquet").sort("id")
-    predicted = without_curate(
-        trained.model_dir,
-        ours["text"].to_list(),
-        "id2label = model[0].auto_model.config.id2label\n"
-        "print(json.dumps([id2label[int(i)] for i in model.encode(texts).argmax(1)]))\n",
-        tmp_path,
-    )
-    assert predicted == ours["predicted"].to_list()
+    assert_curates_predictions_without_curate(trained.model_dir, tmp_path)
 
 
 def test_the_weighting_used_is_reported(tiny_model, tmp_path):
@@ -327,9 +332,13 @@ def test_a_kept_probe_is_refitted_on_training_and_validation_rows(tiny_model, tm
 
     train, validation = toy(), toy(4).with_columns(pl.col("text") + " again")
     trained = train_classifier(
-        train, validation, TrainConfig(model=tiny_model, epochs=1, lr=1e-9, batch_size=8, early_stopping=0), tmp_path
+        train,
+        validation,
+        TrainConfig(model=tiny_model, epochs=1, lr=1e-9, batch_size=8, early_stopping=0, refit_head=True),
+        tmp_path,
     )
     assert trained.probe["refit_rows"] == train.height + validation.height
+    assert trained.head_refit_rows is None  # `refit_head` acts on a kept fine-tune only
     _, network, labels = load_classifier(trained.model_dir)
     embedder, targets = Embedder(tiny_model), lambda rows: [labels.index(x) for x in rows["label"]]
     everything = pl.concat([train, validation])
@@ -547,7 +556,7 @@ def test_a_kept_fine_tune_can_have_its_head_refitted_on_training_and_validation_
     train, validation = toy(), toy(4).with_columns(pl.col("text") + " again")
     config = TrainConfig(model=tiny_model, epochs=2, lr=1e-2, batch_size=8, early_stopping=0, refit_head=True)
     trained = train_classifier(train, validation, config, tmp_path)
-    assert trained.probe["head_refit_rows"] == train.height + validation.height
+    assert trained.head_refit_rows == train.height + validation.height
     everything = pl.concat([train, validation])
     targets = [trained.labels.index(x) for x in everything["label"]]
     expected = classify.converged_logistic_regression(trained.probe["C"], 0).fit(
@@ -563,6 +572,8 @@ def test_a_kept_fine_tune_can_have_its_head_refitted_on_training_and_validation_
     metrics = evaluate_classifier(trained, validation, tmp_path / "evaluation")
     assert "head then refitted by logistic regression" in metrics["kept_why"]
     assert f"{train.height + validation.height:,} training and validation rows" in metrics["kept_why"]
+    # The refitted folder still loads without curate and predicts as curate does.
+    assert_curates_predictions_without_curate(trained.model_dir, tmp_path)
 
 
 def test_the_refitted_head_reads_the_fine_tuned_encoder_not_the_backbone(tiny_model, tmp_path):
