@@ -294,7 +294,9 @@ def predict(network, tokenizer, texts: list[str], max_length: int, batch_size: i
     import torch
 
     with torch.no_grad():
-        logits = network.head(torch.from_numpy(embed_texts(network, tokenizer, texts, max_length, batch_size)).to(network.device))
+        logits = network.head(
+            torch.from_numpy(embed_texts(network, tokenizer, texts, max_length, batch_size)).to(network.device)
+        )
     return torch.softmax(logits, dim=-1).cpu().numpy()
 
 
