@@ -45,9 +45,9 @@ class TrainConfig:
         "none"  # a `sample_weight` column (rebalance {fill: weight}) wins over this
     )
     # True: a kept fine-tune's head is refitted by logistic regression on its own embeddings of the training and
-    # validation rows, as the probe it is compared with is (runs with a validation split only). Off by default: on 28 pseudo-tests of training splits
-    # (`benchmarks/kept_rule.py`) it lifts the fine-tunes that fell under their probe (+0.16 points over all 22 that
-    # trained) but not those the kept rule lets through (+0.44 against +0.45 over the probe)
+    # validation rows, as the probe it is compared with is (runs with a validation split only). Off by default: on 28
+    # pseudo-tests of training splits (`benchmarks/kept_rule.py`) it lifts the fine-tunes that fell under their probe
+    # (+0.16 points over all 22 that trained) but not those the kept rule lets through (+0.44 against +0.45)
     refit_head: bool = False
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
