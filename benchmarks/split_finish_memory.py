@@ -43,7 +43,7 @@ def step(name, fn):
     return out
 
 
-from curate.core.spread import ROW, components, unique_pairs
+from curate.core.spread import ROW, packed
 from curate.stages.balance.split import Split
 from curate.pipeline.streaming import checked, by_block
 
@@ -71,9 +71,9 @@ def make_pairs():
 pairs = step("pairs", make_pairs)
 print("pairs", pairs.height, flush=True)
 stage = Split(seed=7)
-arr = step("unique_pairs", lambda: unique_pairs(np.stack([pairs["i"], pairs["j"]], axis=1), n))
-comp = step("components", lambda: components(n, arr))
-arr = None  # freed before the next step, as in resolve
+codes = step("packed", lambda: packed(np.stack([pairs["i"], pairs["j"]], axis=1), n))
+comp = step("groups", lambda: stage.spread.groups(None, codes, n)[0])  # distinct pairs, connected components
+codes = None  # freed before the next step, as in `link_rows`
 result = step("assign", lambda: stage.assign(rows, comp))
 comp = None
 piece = step("checked", lambda: checked(stage, rows, result, None))

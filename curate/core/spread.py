@@ -196,7 +196,7 @@ class Linked(Spread):
     def apply(self, rows: pl.DataFrame, ctx: RunContext | None = None) -> StageResult:
         """Every step on one frame: what the stage's `apply` is, and what a streaming engine runs in pieces."""
         features, held, counts = self.pairs(rows, ctx)
-        groups, more = self.groups(features, held, rows.height)
+        groups, more = self.groups(features, packed(held, rows.height), rows.height)
         result = self.resolve(rows, groups, features, ctx)
         result.stats.update(counts | more)
         return result
@@ -223,12 +223,14 @@ class Linked(Spread):
         return np.concatenate(held).astype(np.int64), merge_stats(counts)
 
     def groups(self, features: Any, held: np.ndarray, n: int) -> tuple[np.ndarray, dict[str, int]]:
-        """Each row's group among `n` (-1: none) from every pair that held, after `recheck`."""
-        pairs = unique_pairs(held, n)
+        """Each row's group among `n` (-1: none) from every pair that held (`packed`: at ten million rows the pairs
+        are 60 million, and as (i, j) rows and their copies they took 3 GB here), after `recheck`."""
+        codes = _distinct(held)
         counts: dict[str, int] = {}
         if self.recheck is not None:
-            pairs, counts = self.recheck(features, pairs)
-        return components(n, pairs), counts
+            pairs, counts = self.recheck(features, _unpacked(codes, n))
+            codes = packed(pairs, n)
+        return _components_of_codes(n, codes), counts
 
 
 def candidate_pairs(memberships: Iterable[pl.DataFrame], n: int) -> np.ndarray:
@@ -265,6 +267,12 @@ def unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
     return _unpacked(_distinct(pairs[:, 0] * n + pairs[:, 1]), n)
 
 
+def packed(pairs: np.ndarray, n: int) -> np.ndarray:
+    """Pairs (i, j) among `n` rows as one int64 each, i * n + j: half the memory of the pairs, and sortable."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return pairs[:, 0] * n + pairs[:, 1]
+
+
 def _unpacked(codes: np.ndarray, n: int) -> np.ndarray:
     """Pairs (i, j) from their packed codes i * n + j."""
     return np.stack([codes // max(n, 1), codes % max(n, 1)], axis=1).reshape(-1, 2)
@@ -299,12 +307,30 @@ def gather(features: Any, pairs: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
     """Connected components of the pair graph over `n` rows; -1 for rows in no pair."""
+    pairs = np.asarray(pairs).reshape(-1, 2)
+    return _graph_components(n, pairs[:, 0], pairs[:, 1])
+
+
+def _components_of_codes(n: int, codes: np.ndarray) -> np.ndarray:
+    """`components` of `packed` pairs, unpacked a column at a time into the graph's own index type."""
+    index = _index_type(n)
+    return _graph_components(n, (codes // max(n, 1)).astype(index), (codes % max(n, 1)).astype(index))
+
+
+def _index_type(n: int) -> type:
+    """int32 while row numbers fit (the graph's indices in half the memory), else int64."""
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _graph_components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    if not len(pairs):
+    if not len(i):
         return np.full(n, -1)
-    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    index = _index_type(n)
+    edges = (np.asarray(i, dtype=index), np.asarray(j, dtype=index))
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), edges), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     sizes = np.bincount(labels)
     return np.where(sizes[labels] > 1, labels, -1)

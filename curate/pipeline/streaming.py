@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.context import RunContext
-from curate.core.spread import KEY, KIND, ROW, ByKey, ByRows, ByTotals, Linked, unique_pairs
+from curate.core.spread import KEY, KIND, ROW, ByKey, ByRows, ByTotals, Linked, packed, unique_pairs
 from curate.core.stage import Stage, StageResult, combine, merge_stats
 from curate.io.blocks import BlockFile, Blocks, write_block
 from curate.pipeline.conservation import check_stage_conservation, restore_kept_by_review
@@ -299,10 +299,11 @@ def _pairs_of_partition(
 def _pairs_that_hold(
     stage: Stage, ctx: RunContext, features: Blocks, rows: int, pairs: Blocks
 ) -> tuple[np.ndarray, dict]:
-    """The pairs of one pair partition that hold; reads the features of its two blocks only."""
+    """The pairs of one pair partition that hold (`packed`); reads the features of its two blocks only."""
     found = pairs.collect()
     pairs.discard()
-    return stage.spread.held(features, unique_pairs(np.stack([found["i"], found["j"]], axis=1), rows))
+    held, counts = stage.spread.held(features, unique_pairs(np.stack([found["i"], found["j"]], axis=1), rows))
+    return packed(held, rows), counts
 
 
 def link_rows(
@@ -345,12 +346,14 @@ def link_rows(
     )
     shuffled.delete()
     if not checks:  # no candidates: the counts of none
-        checks = [linked.held(features, np.empty((0, 2), dtype=np.int64))]
-    held = np.concatenate([pairs for pairs, _ in checks])
+        checks = [(np.empty(0, dtype=np.int64), linked.held(features, np.empty((0, 2), dtype=np.int64))[1])]
+    held = np.concatenate([codes for codes, _ in checks])
     counts = merge_stats([c for _, c in checks])
+    del checks  # each partition's pairs are in `held` now (at 10M rows, 60M pairs: 0.5 GB each time they are held)
+    features.forget()  # the two blocks of features `take` kept (1 GB at 10M rows); `recheck` reads what it needs
     groups, more = linked.groups(features, held, blocks.height)
+    del held
     counts |= more
-    features.forget()
     if linked.alone is not None:  # resolve sees the linked rows only; the others pass through `alone`
         paired = np.flatnonzero(groups >= 0).astype(np.int64)
         features_paired = features.take(paired)

@@ -25,6 +25,34 @@ def test_components_link_chains():
     assert labels[0] == labels[1] == labels[3] != -1
 
 
+def test_linked_groups_from_packed_pairs_match_a_union_find():
+    """`Linked.groups` takes the held pairs packed (one int64 each, repeats and both orders allowed) and finds the
+    same groups as a plain union-find over the pairs."""
+    from curate.core.spread import Linked, packed
+
+    rng = np.random.default_rng(3)
+    n = 2_000
+    pairs = rng.integers(0, n, size=(900, 2))
+    pairs = np.concatenate([pairs, pairs[:100]])  # repeats, as two LSH bands find the same pair
+    parent = list(range(n))
+
+    def root(k):
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for i, j in pairs.tolist():
+        parent[root(i)] = root(j)
+    roots = [root(k) for k in range(n)]
+    linked = Linked(features=lambda rows, ctx: rows, keys=lambda f: [], resolve=lambda *a: None)
+    groups, _ = linked.groups(None, packed(pairs, n), n)
+    for a in range(0, n, 7):
+        for b in range(a + 1, n, 13):
+            assert (groups[a] == groups[b] and groups[a] >= 0) == (roots[a] == roots[b])
+    assert (groups >= 0).sum() == sum(1 for k in range(n) if roots.count(roots[k]) > 1)
+
+
 @pytest.mark.slow
 def test_semantic_dedup_with_minilm(tmp_path):
     rows = frame(

@@ -19,6 +19,7 @@ import polars as pl
 from curate.core.columns import ID, RESPONSE, RESPONSE_FLAGS, STAGE, TEXT
 from curate.core.errors import CurateError
 from curate.core.params import Similarity
+from curate.core.spread import packed
 from curate.core.stage import RunContext, Spread, Stage, StageResult, stamp
 from curate.core.text import normalized_text
 from curate.stages.dedup.clusters import components
@@ -93,7 +94,7 @@ class PairDedup(Stage):
 
         linked = MinHashDedup(threshold=self.threshold, across_labels=True).spread  # its near duplicates' groups
         features, held, _ = linked.pairs(rows)
-        return linked.groups(features, held, rows.height)[0]
+        return linked.groups(features, packed(held, rows.height), rows.height)[0]
 
     def answer_threshold(self) -> float:
         return self.same_answer if self.same_answer is not None else DEFAULT_SAME_ANSWER[self.answers]
