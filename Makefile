@@ -10,11 +10,11 @@ setup:
 demo: setup  ## the default recipe on the bundled sample of raw tickets; prints where the report is
 	@$(VENV)/bin/curate run recipes/tickets.yaml
 
-test: setup  ## the whole suite, slow model tests included (as CI runs it)
-	@$(PY) -m pytest -q -ra
+test: setup  ## the whole suite, slow model tests included (as CI runs it), on two workers (pytest-xdist)
+	@$(PY) -m pytest -q -ra -n 2
 
 test-fast: setup  ## the suite without the slow model tests
-	@$(PY) -m pytest -q -ra -m "not slow"
+	@$(PY) -m pytest -q -ra -n 2 -m "not slow"
 
 # The benchmarks that take minutes each on two cores, with the commands benchmarks/RESULTS.md quotes (the total was not timed).
 # Left to run by hand (tens of minutes to hours each, some write result files): lift.py, scale.py, runner_speed.py,

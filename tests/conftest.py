@@ -9,6 +9,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+# Under pytest-xdist (`make test` runs two workers, one a core) each worker's torch and BLAS take one thread, so the
+# two workers do not fight over the cores.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+
 # Embedding caches of the tests stay out of the user's ~/.cache.
 os.environ.setdefault("CURATE_CACHE_DIR", tempfile.mkdtemp(prefix="curate-test-cache-"))
 
