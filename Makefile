@@ -11,10 +11,10 @@ demo: setup  ## the default recipe on the bundled sample of raw tickets; prints 
 	@$(VENV)/bin/curate run recipes/tickets.yaml
 
 test: setup  ## the whole suite, slow model tests included (as CI runs it), on two workers (pytest-xdist)
-	@$(PY) -m pytest -q -ra -n 2
+	@$(PY) -m pytest -q -ra -n 2 --dist loadgroup
 
 test-fast: setup  ## the suite without the slow model tests
-	@$(PY) -m pytest -q -ra -n 2 -m "not slow"
+	@$(PY) -m pytest -q -ra -n 2 --dist loadgroup -m "not slow"
 
 # The benchmarks that take minutes each on two cores, with the commands benchmarks/RESULTS.md quotes (the total was not timed).
 # Left to run by hand (tens of minutes to hours each, some write result files): lift.py, scale.py, runner_speed.py,

@@ -223,9 +223,10 @@ class Linked(Spread):
         return np.concatenate(held).astype(np.int64), merge_stats(counts)
 
     def groups(self, features: Any, held: np.ndarray, n: int) -> tuple[np.ndarray, dict[str, int]]:
-        """Each row's group among `n` (-1: none) from every pair that held (`packed`: at ten million rows the pairs
-        are 60 million, and as (i, j) rows and their copies they took 3 GB here), after `recheck`."""
-        codes = _distinct(held)
+        """Each row's group among `n` (-1: none) from every pair that held, after `recheck`. `held` is `packed` and
+        made distinct in its own memory (it is sorted in place): at ten million rows the pairs are 60 million, and as
+        (i, j) rows with their sorted and distinct copies they took 3 GB here."""
+        codes = _distinct_in_place(held)
         counts: dict[str, int] = {}
         if self.recheck is not None:
             pairs, counts = self.recheck(features, _unpacked(codes, n))
@@ -269,8 +270,26 @@ def unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
 
 def packed(pairs: np.ndarray, n: int) -> np.ndarray:
     """Pairs (i, j) among `n` rows as one int64 each, i * n + j: half the memory of the pairs, and sortable."""
+    if n > MAX_PACKED_ROWS:
+        raise ValueError(f"{n:,} rows: pairs of more than {MAX_PACKED_ROWS:,} rows do not pack into one int64")
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     return pairs[:, 0] * n + pairs[:, 1]
+
+
+MAX_PACKED_ROWS = 3_037_000_499  # the largest n with n * n under 2**63
+
+
+def _distinct_in_place(values: np.ndarray) -> np.ndarray:
+    """`values` sorted and made distinct within its own memory (a view of its start), so no second sorted copy."""
+    values.sort()
+    if len(values) < 2:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    distinct = values[keep]
+    values[: len(distinct)] = distinct
+    return values[: len(distinct)]
 
 
 def _unpacked(codes: np.ndarray, n: int) -> np.ndarray:
@@ -312,13 +331,14 @@ def components(n: int, pairs: np.ndarray) -> np.ndarray:
 
 
 def _components_of_codes(n: int, codes: np.ndarray) -> np.ndarray:
-    """`components` of `packed` pairs, unpacked a column at a time into the graph's own index type."""
+    """`components` of `packed` pairs, unpacked a column at a time into the graph's index type (never as a (k, 2)
+    int64 array: 0.95 GB at 60 million pairs)."""
     index = _index_type(n)
     return _graph_components(n, (codes // max(n, 1)).astype(index), (codes % max(n, 1)).astype(index))
 
 
 def _index_type(n: int) -> type:
-    """int32 while row numbers fit (the graph's indices in half the memory), else int64."""
+    """int32 while row numbers fit (what scipy's sparse graph would turn int64 indices into anyway), else int64."""
     return np.int32 if n < 2**31 else np.int64
 
 

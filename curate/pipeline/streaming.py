@@ -351,8 +351,9 @@ def link_rows(
     counts = merge_stats([c for _, c in checks])
     del checks  # each partition's pairs are in `held` now (at 10M rows, 60M pairs: 0.5 GB each time they are held)
     features.forget()  # the two blocks of features `take` kept (1 GB at 10M rows); `recheck` reads what it needs
-    groups, more = linked.groups(features, held, blocks.height)
+    groups, more = linked.groups(features, held, blocks.height)  # sorts `held` in place: no second copy
     del held
+    features.forget()  # and the blocks `recheck` read
     counts |= more
     if linked.alone is not None:  # resolve sees the linked rows only; the others pass through `alone`
         paired = np.flatnonzero(groups >= 0).astype(np.int64)

@@ -19,6 +19,8 @@ from tests.pipeline.test_streaming import assert_every_row_rejected_by_quality, 
 
 ROOT = Path(__file__).resolve().parents[2]
 ray = pytest.importorskip("ray", reason="the ray engine's tests need ray[data] (pip install -e '.[dev]')")
+# One pytest-xdist worker runs every test here (`make test`: --dist loadgroup), so one Ray cluster starts, not two.
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 @pytest.fixture(scope="module")
