@@ -486,7 +486,9 @@ def best_epoch(cells: dict) -> str:
     """The mean test macro-F1 of the runner's best fine-tuned epoch, kept or not (cells that trained one): whether a
     configuration's fine-tunes are weaker, or only its evidence on validation."""
     tuned = [c["tuned_macro_f1"] for c in cells.values() if c.get("tuned_macro_f1") is not None]
-    return f"{np.mean(tuned):.4f}" + (f" ({len(tuned)})" if len(tuned) != len(cells) else "") if tuned else ""
+    if not tuned:
+        return ""
+    return f"{np.mean(tuned):.4f}" + (f" ({len(tuned)})" if len(tuned) < len(cells) else "")
 
 
 def table(model: str, sets: list[str], configs: list[str]) -> str:

@@ -18,8 +18,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
-import numpy as np
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,28 +45,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         saved = classify.save_classifier
-        tuned_folder, first = out / "tuned", []
+        tuned_folder, trained_network = out / "tuned", []
 
         def keep_tuned(network, tokenizer, labels, where, max_length=256):  # the best epoch, before any probe swap
             saved(network, tokenizer, labels, where, max_length)
-            first.append(id(network)) if not first else None
-            if id(network) == first[0]:
+            if not trained_network:  # the first network saved is the one training moves
+                trained_network.append(id(network))
+            if id(network) == trained_network[0]:
                 shutil.copytree(where, tuned_folder, dirs_exist_ok=True)
 
-        classify.save_classifier = keep_tuned
-        trained = classify.train_classifier(train, validation, config, out)
-        classify.save_classifier = saved
+        with mock.patch.object(classify, "save_classifier", keep_tuned):
+            trained = classify.train_classifier(train, validation, config, out)
         labels = trained.labels
         tokenizer, tuned, _ = classify.load_classifier(tuned_folder)
-        index = {label: i for i, label in enumerate(labels)}
-        lp_ft_probe, _ = classify.fit_probe(
-            Embedder(config.model),
-            train["text"].to_list(),
-            np.array([index[x] for x in train["label"].to_list()]),
-            validation,
-            labels,
-            config.seed,
-        )
+        texts, targets, _ = classify.labelled_rows(train, labels, "none")
+        # The runner's own start, fitted again (same rows, seed and C grid): `train_classifier` returns only the refit.
+        lp_ft_probe, _ = classify.fit_probe(Embedder(config.model), texts, targets, validation, labels, config.seed)
         known = validation.filter(pl.col("label").is_in(labels))
         frames = {"validation": known, "test": test}
         rows = []
