@@ -8,7 +8,10 @@ way the stage worked before in the same run as the baseline.
 - rebalance (the default recipe's augmentation, checks included) with each translation path (the stage's other code is
   today's in both), after the label check has encoded the rows as it does in a recipe: rows/s and candidates kept;
 - encoding: semantic dedup from a cold cache, then the label check, which reuses the vectors dedup wrote
-  (one encode shared by the stages of a run), beside the label check from a cold cache.
+  (one encode shared by the stages of a run), beside the label check from a cold cache;
+- encoding batches: the model's forward pass on the narratives and on 3,000 CLINC150 queries, batches of 64 texts
+  (before) against batches cut at `TOKENS_PER_BATCH` tokens (now), interleaved rounds in one process, and the largest
+  difference between the two vectors of a text (`--only batches` runs this part alone).
 Prints `--show` generated rows and `--show` dropped candidates to read.
 """
 
@@ -24,6 +27,7 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 CFPB = ROOT.parent / "shared/data/cfpb/complaints.csv"
+CLINC150 = ROOT.parent / "shared/data/clinc150/data_full.json"
 
 
 class WholeTextBackTranslator:
@@ -60,10 +64,45 @@ def timed(function):
     return result, time.perf_counter() - started
 
 
+def encoding_batches(narratives: list[str], rounds: int) -> None:
+    """Batches of 64 texts (sentence-transformers' own batching, as `encode_chunk` did before) against batches cut by
+    tokens, in the same rounds; medians of rows/s."""
+    import json
+    import statistics
+
+    import numpy as np
+
+    from curate.core.embed import TOKENS_PER_BATCH, encode_chunk, load_sentence_model
+
+    encoder = load_sentence_model("all-MiniLM-L6-v2")
+    queries = [text for text, _ in json.loads(CLINC150.read_text())["train"][:3000]]
+
+    def by_64(texts: list[str]) -> np.ndarray:
+        return encoder.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+
+    print(f"encoding batches (rows/s, medians of {rounds} interleaved rounds)   64 texts   {TOKENS_PER_BATCH} tokens")
+    for name, texts in ((f"{len(narratives)} CFPB narratives", narratives), ("3,000 CLINC150 queries", queries)):
+        encode_chunk(encoder, texts[:16], 64)  # warm
+        rates = {"64": [], "tokens": []}
+        for _ in range(rounds):
+            before, before_s = timed(lambda: by_64(texts))
+            now, now_s = timed(lambda: encode_chunk(encoder, texts, 64))
+            rates["64"].append(len(texts) / before_s)
+            rates["tokens"].append(len(texts) / now_s)
+        old, new = statistics.median(rates["64"]), statistics.median(rates["tokens"])
+        print(
+            f"  {name:<40}   {old:8.1f}   {new:10.1f}   ({new / old:.2f}x; vectors within "
+            f"{float(np.abs(before - now).max()):.1e})"
+        )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=300)
     parser.add_argument("--show", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the encoding-batches comparison")
+    parser.add_argument("--only", choices=["all", "batches"], default="all")
     args = parser.parse_args()
 
     import curate.stages.augment.augment as augment_module
@@ -85,6 +124,9 @@ def main() -> None:
         f"{rows.height} CFPB narratives, median {int(rows['text'].str.len_chars().median())} characters, {os.cpu_count()} cores\n"
     )
     load_sentence_model("all-MiniLM-L6-v2")  # loading is not counted
+    encoding_batches(texts, args.rounds)
+    if args.only == "batches":
+        return
     old, new = WholeTextBackTranslator(), BackTranslator()
     old.generate(["warm up."]), new.generate(["warm up."])
 

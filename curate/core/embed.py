@@ -84,11 +84,41 @@ def text_keys(texts: list[str]) -> list[str]:
     return [xxhash.xxh3_64_hexdigest(t.encode()) for t in texts]
 
 
+# Tokens in one forward pass. A batch of 64 suits short queries, but 64 texts of 256 tokens run slower than 4 batches
+# of 16 on two cores (CFPB narratives: 20-22 rows/s at 64, 28-31 at a budget of 1,024 tokens; CLINC150 queries within
+# noise of 64 a batch): see benchmarks/long_texts.py
+TOKENS_PER_BATCH = 1024
+
+
 def encode_chunk(encoder, texts: list[str], batch_size: int) -> np.ndarray:
-    """One chunk of texts through a loaded model: L2-normalised float32 vectors."""
-    return encoder.encode(
-        texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
-    ).astype(np.float32)
+    """One chunk of texts through a loaded model: L2-normalised float32 vectors. Longest texts first, each batch at
+    most `batch_size` texts and about `TOKENS_PER_BATCH` tokens, so long texts go in small batches and short ones in
+    full ones; a text's vector does not depend on its batch (padding is masked)."""
+    tokenizer = getattr(encoder, "tokenizer", None)
+    if tokenizer is None or len(texts) <= 1:  # a model without a text tokenizer: sentence-transformers' batching
+        return encoder.encode(
+            texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        ).astype(np.float32)
+    longest = encoder.max_seq_length or tokenizer.model_max_length
+    lengths = tokenizer(texts, truncation=True, max_length=longest, return_length=True)["length"]
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    vectors = None
+    start = 0
+    while start < len(order):
+        size = max(1, min(batch_size, TOKENS_PER_BATCH // max(1, lengths[order[start]])))
+        batch = order[start : start + size]
+        encoded = encoder.encode(
+            [texts[i] for i in batch],
+            batch_size=size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        if vectors is None:
+            vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
+        vectors[batch] = encoded
+        start += size
+    return vectors
 
 
 # Where an Embedder's chunks are encoded: (model, chunks, batch size, called with each chunk's size as it is done)
