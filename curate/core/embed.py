@@ -155,12 +155,25 @@ class Embedder:
         return (self.cache_dir or default_cache_dir()) / "embeddings" / name
 
     def _read_cache(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """Keys first, then vectors from the shards that hold a wanted key only: a cache grows a shard per encode, and
+        reading every shard's vectors to keep a few cost 0.3-1.3 s per stage on a warm cache (CFPB's 710 narratives
+        among 41,352 cached texts: 0.04 s now)."""
         folder = self._cache_folder()
         shards = sorted(folder.glob("*.parquet")) if folder.exists() else []
         if not shards:
             return {}
-        wanted = pl.DataFrame({"key": list(set(keys))})
-        found = pl.scan_parquet(shards).join(wanted.lazy(), on="key", how="semi").unique("key").collect()
+        wanted = pl.Series("key", list(set(keys))).implode()
+        holding = (
+            pl.scan_parquet(shards, include_file_paths="shard")
+            .select("key", "shard")
+            .filter(pl.col("key").is_in(wanted))
+            .select(pl.col("shard").unique())
+            .collect()["shard"]
+            .to_list()
+        )
+        if not holding:
+            return {}
+        found = pl.scan_parquet(sorted(holding)).filter(pl.col("key").is_in(wanted)).unique("key").collect()
         return dict(zip(found["key"].to_list(), found["vector"].to_numpy()))
 
     def encode(self, texts: list[str] | pl.Series) -> np.ndarray:

@@ -43,3 +43,32 @@ def test_a_single_text_and_none():
     one = encode_chunk(encoder, ["where is my parcel"], batch_size=64)
     assert one.shape == (1, 384) and abs(float(np.linalg.norm(one[0])) - 1) < 1e-5
     assert embed.Embedder(cache=False).encode([]).shape == (0, 0)
+
+
+def _vectors_by_text(model, chunks, size, done):
+    """A stand-in encoder: a vector that depends on its text only, so a vector read back can be checked."""
+    parts = []
+    for chunk in chunks:
+        parts.append(np.stack([np.random.default_rng(sum(t.encode())).normal(size=8) for t in chunk]).astype(np.float32))
+        done(len(chunk))
+    return parts
+
+
+def test_the_cache_gives_back_each_texts_own_vector_from_many_shards(tmp_path):
+    texts = [f"ticket {i}: my parcel number {i * 7} is late" for i in range(60)]
+    writer = embed.Embedder(cache_dir=tmp_path, encode_chunks=_vectors_by_text)
+    for start in range(0, 60, 20):  # three shards
+        writer.encode(texts[start : start + 20])
+    assert len(list(tmp_path.rglob("*.parquet"))) == 3
+    expected = np.concatenate(_vectors_by_text(None, [texts], 0, lambda n: None))
+    encoded = []
+
+    def count(model, chunks, size, done):
+        encoded.extend(t for chunk in chunks for t in chunk)
+        return _vectors_by_text(model, chunks, size, done)
+
+    reader = embed.Embedder(cache_dir=tmp_path, encode_chunks=count)
+    wanted = [texts[3], texts[45], texts[3], "a text never seen"]  # two shards of three, a repeat, one miss
+    vectors = reader.encode(wanted)
+    np.testing.assert_array_equal(vectors[:3], expected[[3, 45, 3]])
+    assert encoded == ["a text never seen"]
