@@ -56,7 +56,7 @@ def test_stage_contract(name, params, rows, tmp_path):
         ("review", {}),
     ],
 )
-def test_a_stage_takes_a_pandas_frame_without_ids(name, params):
+def test_calling_a_stage_takes_a_pandas_frame_without_ids(name, params):
     import pandas as pd
 
     from curate.recipe.registry import build_stage
@@ -69,7 +69,7 @@ def test_a_stage_takes_a_pandas_frame_without_ids(name, params):
         "<p>change my delivery address</p>",
     ] * 4
     frame = pd.DataFrame({"text": texts, "label": ["refund", "refund", "track", "close", "address"] * 4})
-    result = build_stage(name, params).apply(frame)
+    result = build_stage(name, params)(frame)  # calling a stage takes what a notebook has
     assert isinstance(result.kept, pl.DataFrame) and result.kept.height + result.rejected.height == len(texts)
     ids = pl.concat([result.kept["id"], result.rejected["id"]])
     assert ids.n_unique() == len(texts) and set(ids) == set(curate_ids(texts))

@@ -82,21 +82,19 @@ class Stage:
 
     @final
     def __init_subclass__(cls, **kwargs) -> None:
-        """Every stage's `apply` takes what a notebook has: a polars or pandas frame, with or without ids. A subclass that
-        sets one of the helpers marked `@final` (`is_source` comes from `spread`) is refused, not silently obeyed."""
+        """A subclass that sets one of the helpers marked `@final` (`is_source` comes from `spread`) is refused, not
+        silently obeyed."""
         super().__init_subclass__(**kwargs)
         for name in cls.__dict__:
             helper = Stage.__dict__.get(name)
             if name in Stage.__dict__ and getattr(getattr(helper, "fget", helper), "__final__", False):
                 raise TypeError(f"{cls.__name__} sets `{name}`, which a stage does not set (see Stage's eight names)")
-        if "apply" in cls.__dict__ and not getattr(cls.__dict__["apply"], "_takes_any_frame", False):
-            original = cls.__dict__["apply"]
 
-            def apply(self, rows=None, ctx=None, _original=original):
-                return _original(self, as_rows(rows) if rows is not None else None, ctx)
-
-            apply.__doc__, apply.__wrapped__, apply._takes_any_frame = original.__doc__, original, True
-            cls.apply = apply
+    @final
+    def __call__(self, rows: Any = None, ctx: RunContext | None = None) -> StageResult:
+        """The stage on what a notebook has: a polars or pandas frame, with or without ids (`as_rows` makes them from
+        the text). `apply` itself takes a polars frame with ids, as the engines pass it."""
+        return self.apply(as_rows(rows) if rows is not None else None, ctx)
 
     @final
     def split_marked(self, marked: pl.DataFrame, stats: dict[str, Any] | None = None) -> StageResult:
