@@ -49,7 +49,9 @@ def _vectors_by_text(model, chunks, size, done):
     """A stand-in encoder: a vector that depends on its text only, so a vector read back can be checked."""
     parts = []
     for chunk in chunks:
-        parts.append(np.stack([np.random.default_rng(sum(t.encode())).normal(size=8) for t in chunk]).astype(np.float32))
+        parts.append(
+            np.stack([np.random.default_rng(sum(t.encode())).normal(size=8) for t in chunk]).astype(np.float32)
+        )
         done(len(chunk))
     return parts
 
