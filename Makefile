@@ -18,7 +18,8 @@ test-fast: setup  ## the suite without the slow model tests
 
 # The benchmarks that take minutes each on two cores, with the commands benchmarks/RESULTS.md quotes (the total was not timed).
 # Left to run by hand (tens of minutes to hours each, some write result files): lift.py, scale.py, runner_speed.py,
-# runner_vs_probe.py, long_texts.py (but for its encoding batches), augment_fidelity.py, split_finish_memory.py.
+# runner_vs_probe.py, long_texts.py (but for its encoding batches), augment_fidelity.py, split_finish_memory.py,
+# label_check_speed.py (it first encodes CLINC150 and CFPB into the embedding cache: about ten minutes when cold).
 bench: setup  ## the quick benchmarks (PII, quality and label checks, dedup accuracy and speed, augmentation, training)
 	$(PY) benchmarks/pii.py --seed 1
 	$(PY) benchmarks/quality_accuracy.py --labels
@@ -29,7 +30,6 @@ bench: setup  ## the quick benchmarks (PII, quality and label checks, dedup accu
 	$(PY) benchmarks/augment_throughput.py
 	$(PY) benchmarks/train_throughput.py --steps 30
 	$(PY) benchmarks/ingest_speed.py --rows 1000000 --repeats 5
-	$(PY) benchmarks/label_check_speed.py --rounds 1
 	$(PY) benchmarks/long_texts.py --only batches --rounds 3
 
 sample: setup  ## regenerate data/sample from ../shared/data/bitext (deterministic)

@@ -84,18 +84,25 @@ def text_keys(texts: list[str]) -> list[str]:
     return [xxhash.xxh3_64_hexdigest(t.encode()) for t in texts]
 
 
-# Tokens in one forward pass. A batch of 64 suits short queries, but 64 texts of 256 tokens run slower than 4 batches
-# of 16 on two cores (CFPB narratives: 20-22 rows/s at 64, 28-31 at a budget of 1,024 tokens; CLINC150 queries within
-# noise of 64 a batch): see benchmarks/long_texts.py
+# Tokens in one forward pass on a CPU. A batch of 64 suits short queries, but 64 texts of 256 tokens ran slower on two
+# cores than 16 batches of 4 (CFPB narratives: 21 rows/s at 64 texts a batch, 31 at a budget of 1,024 tokens); sorting
+# by tokens rather than characters also pads short queries less (CLINC150: 1.22x). See benchmarks/long_texts.py. A GPU
+# keeps sentence-transformers' batches: the budget was measured on two CPU cores only.
 TOKENS_PER_BATCH = 1024
 
 
 def encode_chunk(encoder, texts: list[str], batch_size: int) -> np.ndarray:
-    """One chunk of texts through a loaded model: L2-normalised float32 vectors. Longest texts first, each batch at
-    most `batch_size` texts and about `TOKENS_PER_BATCH` tokens, so long texts go in small batches and short ones in
-    full ones; a text's vector does not depend on its batch (padding is masked)."""
+    """One chunk of texts through a loaded model: L2-normalised float32 vectors. On a CPU, longest texts first, each
+    batch at most `batch_size` texts and about `TOKENS_PER_BATCH` tokens, so long texts go in small batches and short
+    ones in full ones; a text's vector does not depend on its batch (padding is masked)."""
+    from transformers import PreTrainedTokenizerBase
+
     tokenizer = getattr(encoder, "tokenizer", None)
-    if tokenizer is None or len(texts) <= 1:  # a model without a text tokenizer: sentence-transformers' batching
+    if (
+        len(texts) <= 1
+        or not isinstance(tokenizer, PreTrainedTokenizerBase)  # e.g. a static embedding's own tokenizer
+        or getattr(encoder.device, "type", "cpu") != "cpu"
+    ):
         return encoder.encode(
             texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         ).astype(np.float32)
