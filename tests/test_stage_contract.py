@@ -131,3 +131,21 @@ def test_a_stage_that_sets_a_helper_of_the_contract_is_refused():
 
     with pytest.raises(TypeError, match="sets `is_source`"):
         type("ReadsRows", (Stage,), {"is_source": True})
+    with pytest.raises(TypeError, match="sets `__call__`"):  # calling a stage converts the frame, then runs `apply`
+        type("CallsItself", (Stage,), {"__call__": lambda self, rows=None, ctx=None: None})
+
+
+def test_calling_a_stage_passes_its_context_to_apply():
+    from curate.core.context import RunContext
+    from curate.stages.balance.split import Split
+
+    from tests.conftest import SAMPLE
+
+    sample = pl.read_csv(SAMPLE / "eval.csv").unique("body", keep="first", maintain_order=True).head(60)
+    frame = sample.select(pl.col("body").alias("text"), pl.col("intent").alias("label")).to_pandas()  # no ids
+    called = Split(validation=0.2, test=0.2)(frame, RunContext(seed=3)).kept
+    applied = Split(validation=0.2, test=0.2).apply(called.drop("split"), RunContext(seed=3)).kept
+    assert called["split"].to_list() == applied["split"].to_list()
+    assert (
+        called["split"].to_list() != Split(validation=0.2, test=0.2)(frame, RunContext(seed=4)).kept["split"].to_list()
+    )
