@@ -17,14 +17,14 @@ def test_long_texts_go_in_small_batches_and_each_vector_stays_with_its_text():
     """The bundled sample's agent responses (long) between its customer messages (short), against sentence-transformers
     encoding each text on its own."""
     sample = pl.read_csv(SAMPLE / "eval.csv").head(12)
-    responses = [" ".join(sample["response"][i : i + 3]) for i in range(0, 12, 3)]  # 150-300 tokens each
+    responses = [" ".join(sample["response"][i : i + 3]) for i in range(0, 12, 3)]  # cut to 256 tokens each
     texts = [t for pair in zip(sample["body"].to_list(), responses * 3) for t in pair]
     encoder = load_sentence_model(resolve_model(None))
     sizes = []
     real_encode = encoder.encode
 
     def counting(batch, **kwargs):
-        sizes.append((len(batch), max(len(encoder.tokenizer(t)["input_ids"]) for t in batch)))
+        sizes.append((len(batch), max(len(encoder.tokenizer(t, truncation=True)["input_ids"]) for t in batch)))
         return real_encode(batch, **kwargs)
 
     with mock.patch.object(encoder, "encode", side_effect=counting):
@@ -100,3 +100,18 @@ def test_a_single_text_and_none():
     one = encode_chunk(encoder, ["where is my parcel"], batch_size=64)
     assert one.shape == (1, 384) and abs(float(np.linalg.norm(one[0])) - 1) < 1e-5
     assert embed.Embedder(cache=False).encode([]).shape == (0, 0)
+
+
+@pytest.mark.slow
+def test_a_gpu_keeps_sentence_transformers_batches():
+    """The token budget was measured on two CPU cores; on a GPU the chunk goes to sentence-transformers whole."""
+    import torch
+
+    encoder = load_sentence_model(resolve_model(None))
+    texts = ["a long complaint about my mortgage servicer " * 30, "refund", "where is my parcel"]
+    with (
+        mock.patch.object(type(encoder), "device", new_callable=mock.PropertyMock, return_value=torch.device("cuda")),
+        mock.patch.object(encoder, "encode", return_value=np.zeros((3, 384), np.float32)) as encode,
+    ):
+        encode_chunk(encoder, texts, batch_size=64)
+    assert encode.call_count == 1 and encode.call_args.args[0] == texts and encode.call_args.kwargs["batch_size"] == 64
