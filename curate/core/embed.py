@@ -97,34 +97,29 @@ def encode_chunk(encoder, texts: list[str], batch_size: int) -> np.ndarray:
     ones in full ones; a text's vector does not depend on its batch (padding is masked)."""
     from transformers import PreTrainedTokenizerBase
 
+    def encoded(batch: list[str], size: int) -> np.ndarray:
+        return encoder.encode(
+            batch, batch_size=size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        ).astype(np.float32)
+
     tokenizer = getattr(encoder, "tokenizer", None)
     if (
         len(texts) <= 1
         or not isinstance(tokenizer, PreTrainedTokenizerBase)  # e.g. a static embedding's own tokenizer
         or getattr(encoder.device, "type", "cpu") != "cpu"
     ):
-        return encoder.encode(
-            texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
-        ).astype(np.float32)
+        return encoded(texts, batch_size)
     longest = encoder.max_seq_length or tokenizer.model_max_length
     lengths = tokenizer(texts, truncation=True, max_length=longest, return_length=True)["length"]
     order = np.argsort(-np.asarray(lengths), kind="stable")
-    vectors = None
-    start = 0
+    parts, start = [], 0
     while start < len(order):
         size = max(1, min(batch_size, TOKENS_PER_BATCH // max(1, lengths[order[start]])))
-        batch = order[start : start + size]
-        encoded = encoder.encode(
-            [texts[i] for i in batch],
-            batch_size=size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        if vectors is None:
-            vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
-        vectors[batch] = encoded
+        parts.append(encoded([texts[i] for i in order[start : start + size]], size))
         start += size
+    in_order = np.concatenate(parts)
+    vectors = np.empty_like(in_order)
+    vectors[order] = in_order  # back to the texts' own order
     return vectors
 
 

@@ -53,7 +53,7 @@ class Stage:
         """The stage on one frame. A stage spread `by_totals` or `linked` has its steps in its spread: they are its
         `apply`, here and in every engine."""
         if isinstance(self.spread, (ByTotals, Linked)):
-            return self.spread.apply(as_rows(rows), ctx or RunContext())
+            return self.spread.apply(rows, ctx or RunContext())
         raise NotImplementedError(f"{type(self).__name__} implements `apply`")
 
     def read_in_batches(self, batch_rows: int | None, ctx: RunContext | None = None) -> Iterator[StageResult]:

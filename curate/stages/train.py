@@ -22,7 +22,7 @@ def split_for_training(
     if SPLIT not in rows.columns:
         from curate.stages.balance.split import Split
 
-        rows = Split(validation=0.1, test=0.0 if eval_rows is not None else 0.1).apply(rows).kept
+        rows = Split(validation=0.1, test=0.0 if eval_rows is not None else 0.1)(rows).kept  # ids made if missing
     train = rows.filter(pl.col(SPLIT) == TRAIN)
     validation = rows.filter(pl.col(SPLIT) == VALIDATION)
     evaluation = eval_rows if eval_rows is not None else rows.filter(pl.col(SPLIT) == TEST)
