@@ -34,9 +34,9 @@ def sweep(set_name: str, seed: int) -> str:
     if truth is None:
         rows = rows.with_columns(pl.lit(False).alias("mislabelled"))
     else:  # the rows a label check sees once junk is gone: originals and their resends
-        rows = rows.join(
-            truth.select(pl.col("ticket_id").alias("id"), "mislabelled", "kind"), on="id"
-        ).filter(pl.col("kind").is_in(["original", "exact_dup", "near_dup"]))
+        rows = rows.join(truth.select(pl.col("ticket_id").alias("id"), "mislabelled", "kind"), on="id").filter(
+            pl.col("kind").is_in(["original", "exact_dup", "near_dup"])
+        )
     classes = sorted(rows["label"].unique().to_list())
     labels = np.searchsorted(classes, rows["label"].to_numpy())
     probabilities = out_of_fold_probabilities(Embedder().encode(rows["text"]), labels, 5, seed)
@@ -58,7 +58,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["cfpb-planted", "cfpb"])
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
-    print("Rows both models would drop at each cut-off on the row's own label's probability (planted wrong labels among")
+    print(
+        "Rows both models would drop at each cut-off on the row's own label's probability (planted wrong labels among"
+    )
     print("them in brackets).\n")
     print("| set | seed | rows | planted wrong labels | " + " | ".join(f"< {c}" for c in CUT_OFFS) + " |")
     print("|---|---|---|---|" + "---|" * len(CUT_OFFS))
