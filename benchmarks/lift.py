@@ -357,7 +357,11 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
         trained = classify.train_classifier(fit_rows, validation, config, Path(out))
         metrics = classify.evaluate_classifier(trained, test, Path(out) / "evaluation")
         best = classify.best_scored(trained.history) or {}
-        refit = refit_head_scores(trained, fit_rows, validation, test, seed, Path(out)) if best.get("epoch") else None
+        refit = (
+            refit_head_scores(trained, fit_rows, validation, test, seed, Path(out))
+            if best.get("epoch") and not trained.retrained
+            else None
+        )
     kept = rule(trained.history)
     probe = metrics["probe"]
     chosen = metrics if kept["kept"] == "fine-tuned" else probe
@@ -372,6 +376,7 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
         "best_epoch": best,
         "history": trained.history,
         "training_seconds": metrics.get("training_seconds"),
+        "retrained": trained.retrained,  # the fine-tune trained again on training + validation rows (runner-7/ on)
         "fit_rows": fit_rows.height,
         "validation_rows": validation.height,
     }
@@ -409,8 +414,10 @@ MODELS = {"probe": probe_scores, "runner": runner_scores}
 # fitted to convergence (probe/: scores that moved with row order by up to 0.13 points) stay as measured; the converged
 # probe's fill probe-2/, and runner-6/ holds the runner's cells since its own probe is fitted to convergence too (cells
 # since the ninth sitting also score the fine-tune with its head refitted, `refit_macro_f1`, which the table reads only
-# while `TrainConfig.refit_head` defaults to True).
-MODEL_FOLDERS = {"probe": "probe-2", "runner": "runner-6"}
+# while `TrainConfig.refit_head` defaults to True). runner-7/ holds the runner's cells since a kept fine-tune is trained
+# again on the training and validation rows once validation has chosen its epoch (`TrainConfig.retrain_on_all`): the
+# fine-tuned candidate scored in each cell is that model.
+MODEL_FOLDERS = {"probe": "probe-2", "runner": "runner-7"}
 
 
 def cell_path(model: str, set_name: str, config: str, seed: int) -> Path:

@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     train, validation, test = clinc(None)
-    config = TrainConfig(seed=args.seed)
+    config = TrainConfig(seed=args.seed, retrain_on_all=False)  # the epoch validation chose, as it was trained
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         saved = classify.save_classifier

@@ -42,6 +42,7 @@ class Train(Stage):
     trainable_layers: Count | None = TrainConfig.trainable_layers  # the runner's defaults: one source of truth
     class_weights: Literal["none", "balanced"] = TrainConfig.class_weights
     refit_head: bool = TrainConfig.refit_head
+    retrain_on_all: bool = TrainConfig.retrain_on_all
     seed: Seed | None = None  # None: the recipe's seed
     search: dict[str, list[float | int]] | None = None  # e.g. {lr: [1e-4, 3e-4], epochs: [3, 5]}
     trials: int | None = None

@@ -318,6 +318,30 @@ def embed_texts(network, tokenizer, texts: list[str], max_length: int, batch_siz
     return out
 
 
+def batch_maker(
+    texts: list[str], targets: np.ndarray, weights, cached: list | None, tokenizer, max_length: int, device
+):
+    """`make_batch(index)` for the loop: the rows' cached lower-layer states (`lower_states`) or their tokens, with
+    their labels and weights."""
+    import torch
+
+    def make_batch(index: np.ndarray) -> dict:
+        if cached is not None:
+            hidden, mask = padded([cached[i] for i in index])
+            batch = {"hidden": hidden.to(device), "attention_mask": mask.to(device)}
+        else:
+            encoded = tokenizer(
+                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            )
+            batch = {k: v.to(device) for k, v in encoded.items()}
+        batch["labels"] = torch.tensor(targets[index], device=device)
+        if weights is not None:
+            batch["weights"] = torch.tensor(weights[index], dtype=torch.float32, device=device)
+        return batch
+
+    return make_batch
+
+
 def train_classifier(
     train: pl.DataFrame, validation: pl.DataFrame | None, config: TrainConfig, out: Path, on_step: OnStep | None = None
 ) -> TrainedModel:
@@ -350,20 +374,7 @@ def train_classifier(
         cached = lower_states(network, tokenizer, texts, max_length, frozen)
         trained_network = _top_class()(network, frozen)
 
-    def make_batch(index: np.ndarray) -> dict:
-        if cached is not None:
-            hidden, mask = padded([cached[i] for i in index])
-            batch = {"hidden": hidden.to(device), "attention_mask": mask.to(device)}
-        else:
-            encoded = tokenizer(
-                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
-            )
-            batch = {k: v.to(device) for k, v in encoded.items()}
-        batch["labels"] = torch.tensor(targets[index], device=device)
-        if weights is not None:
-            batch["weights"] = torch.tensor(weights[index], dtype=torch.float32, device=device)
-        return batch
-
+    make_batch = batch_maker(texts, targets, weights, cached, tokenizer, max_length, device)
     known = validation.filter(pl.col(LABEL).is_in(labels)) if validation is not None else None
     known_states = (
         lower_states(network, tokenizer, known[TEXT].to_list(), max_length, frozen)
@@ -375,8 +386,10 @@ def train_classifier(
     known_targets = np.array([label_index[x] for x in known[LABEL].to_list()]) if known is not None else None
 
     def score_epoch(train_loss: float) -> tuple[float, dict[str, float]]:
-        if known is None or not known.height:
-            return -train_loss, {}
+        if (
+            known is None or not known.height
+        ):  # the lowest training loss; the start (no loss yet) is beaten by any epoch
+            return (float("-inf") if math.isnan(train_loss) else -train_loss), {}
         if known_states is not None:  # validation through the top layers only, on its own cached states
             probabilities = predict_cached(trained_network, known_states)
         else:
@@ -409,7 +422,7 @@ def train_classifier(
         on_step,
         score_before=True,
     )
-    head_refit_rows = None
+    head_refit_rows, retrained = None, None
     if known is not None and known.height:
         # The baseline, and the model saved when no fine-tuned epoch beat it, is the probe refitted on the training and
         # validation rows together (C kept): validation only chose C and the epoch, and a probe on 90% of the rows
@@ -424,6 +437,21 @@ def train_classifier(
             set_head_from_probe(start, probe, len(labels))
             probe_length = load_sentence_model(config.model).max_seq_length
             save_classifier(start, tokenizer, labels, out / "model", probe_length)
+        elif config.retrain_on_all and not config.max_steps and (best_scored(history) or {}).get("epoch"):
+            retrained = train_again(
+                config,
+                labels,
+                probe,
+                (all_texts, all_targets, all_weights),
+                cached + known_states if cached is not None and known_states is not None else None,
+                tokenizer,
+                max_length,
+                best_scored(history)["epoch"],
+                out,
+                run_key,
+                on_step,
+            )
+            seconds += retrained["seconds"]
         elif config.refit_head:  # the fine-tune's head, refitted as the probe is: on every labelled row
             refit_head(out / "model", all_texts, all_targets, probe.C, config.seed, all_weights)
             head_refit_rows = len(all_targets)
@@ -435,7 +463,55 @@ def train_classifier(
         speed,
         probe={**probe_stats, "model": probe, "backbone": config.model},
         head_refit_rows=head_refit_rows,
+        retrained=retrained,
     )
+
+
+def train_again(
+    config: TrainConfig,
+    labels: list[str],
+    probe,
+    rows: tuple[list[str], np.ndarray, Any],
+    states: list | None,
+    tokenizer,
+    max_length: int,
+    epochs: int,
+    out: Path,
+    run_key: str,
+    on_step: OnStep | None = None,
+) -> dict[str, Any]:
+    """The kept fine-tune trained again from its start on the training and validation rows together (`rows`: texts,
+    label indices, weights; `states`: their cached lower-layer states, or None), for the `epochs` validation chose, and
+    saved in place of the one validation chose. Once validation has chosen C, the epoch and which model to keep, its
+    rows are more data, and the probe this is compared with is refitted on them too: on CLINC150 the probe gains 1.15
+    points from them, and a fine-tune left on the training rows alone stays level with it. The start is the probe
+    refitted on the same rows, as the first run's start was the probe on its rows (LP-FT). Resumable on its own
+    checkpoint (`out/all-rows`)."""
+    import dataclasses
+
+    import torch
+
+    texts, targets, weights = rows
+    seed_everything(config.seed)
+    _, network = load_backbone(config.model, len(labels))
+    set_head_from_probe(network, probe, len(labels))
+    freeze_lower_layers(network, config.trainable_layers)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    network.to(device)
+    trained_network = _top_class()(network, frozen_below(network, config.trainable_layers)) if states else network
+    _, seconds, _ = fit(
+        trained_network,
+        len(texts),
+        batch_maker(texts, targets, weights, states or None, tokenizer, max_length, device),
+        dataclasses.replace(config, epochs=epochs, max_steps=None, early_stopping=0),
+        out / "all-rows",
+        lambda _loss: (0.0, {}),  # nothing to choose: every epoch runs, the last is saved
+        lambda: None,
+        run_key + "+all-rows",
+        on_step,
+    )
+    save_classifier(network, tokenizer, labels, out / "model", max_length)
+    return {"rows": len(texts), "epochs": epochs, "seconds": round(seconds, 1)}
 
 
 def labelled_rows(rows: pl.DataFrame, labels: list[str], class_weights: str) -> tuple[list[str], np.ndarray, Any]:
@@ -604,6 +680,13 @@ def evaluate_classifier(
     predicted = [trained.labels[i] for i in probabilities.argmax(axis=1)]
     metrics = classification_metrics(rows[LABEL].to_list(), predicted, metrics_labels(trained, rows))
     metrics.update(kept_model(trained.history))
+    if metrics["kept"] == "fine-tuned" and trained.retrained:
+        metrics["kept_why"] += (
+            f"; then trained again from its start on the {trained.retrained['rows']:,} training and validation rows for "
+            f"{trained.retrained['epochs']} epoch{'s' if trained.retrained['epochs'] != 1 else ''}, as the probe is "
+            "refitted on them"
+        )
+        metrics["retrained"] = trained.retrained
     if metrics["kept"] == "fine-tuned" and trained.head_refit_rows:
         metrics["kept_why"] += (
             f"; its head then refitted by logistic regression on its own embeddings of the {trained.head_refit_rows:,} "

@@ -555,7 +555,9 @@ def test_a_kept_fine_tune_can_have_its_head_refitted_on_training_and_validation_
 
     monkeypatch.setattr(classify, "kept_model", lambda *_, **__: {"kept": "fine-tuned", "kept_why": "test"})
     train, validation = toy(), toy(4).with_columns(pl.col("text") + " again")
-    config = TrainConfig(model=tiny_model, epochs=2, lr=1e-2, batch_size=8, early_stopping=0, refit_head=True)
+    config = TrainConfig(
+        model=tiny_model, epochs=2, lr=1e-2, batch_size=8, early_stopping=0, refit_head=True, retrain_on_all=False
+    )
     trained = train_classifier(train, validation, config, tmp_path)
     assert trained.head_refit_rows == train.height + validation.height
     everything = pl.concat([train, validation])
@@ -602,3 +604,73 @@ def test_the_refitted_head_reads_the_fine_tuned_encoder_not_the_backbone(tiny_mo
     predicted = classify.predict(refitted, tokenizer, texts, 32)
     assert np.allclose(predicted, on_saved.predict_proba(saved_embeddings(folder, texts)), atol=1e-3)
     assert np.abs(predicted - on_backbone.predict_proba(saved_embeddings(folder, texts))).max() > 0.05
+
+
+def test_a_kept_fine_tune_is_trained_again_on_training_and_validation_rows(tiny_model, tmp_path, monkeypatch):
+    """`retrain_on_all`: once validation chose epoch 2 and the fine-tune is kept, the saved model is one trained again
+    from its start on the training and validation rows for 2 epochs, each row's cached lower-layer states beside its
+    own label; it is not the model validation chose."""
+    import torch
+
+    from curate.train import classify
+
+    monkeypatch.setattr(classify, "kept_model", lambda *_, **__: {"kept": "fine-tuned", "kept_why": "test"})
+    monkeypatch.setattr(classify, "best_scored", lambda history: {"epoch": 2, "validation_macro_f1": 1.0})
+    batches = []
+    real_batch_maker = classify.batch_maker
+    monkeypatch.setattr(classify, "batch_maker", lambda *args: batches.append(args) or real_batch_maker(*args))
+    train, validation = toy(), toy(4).with_columns(pl.col("text") + " again")
+    config = TrainConfig(model=tiny_model, epochs=3, lr=5e-3, batch_size=8, trainable_layers=1, early_stopping=0)
+    trained = train_classifier(train, validation, config, tmp_path / "again")
+    assert trained.retrained["rows"] == train.height + validation.height and trained.retrained["epochs"] == 2
+    history = json.loads((tmp_path / "again" / "all-rows" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[-1]["step"] == 2 * -(-(train.height + validation.height) // 8)  # two epochs of every row
+
+    texts, targets, _, states, tokenizer, max_length, _ = batches[-1]  # the second run's batches
+    everything = pl.concat([train, validation])
+    assert texts == everything["text"].to_list()
+    assert [trained.labels[t] for t in targets] == everything["label"].to_list()
+    _, backbone = classify.load_backbone(tiny_model, 2)
+    for i in (0, train.height - 1, train.height, len(texts) - 1):  # each side of the join: a text's own states
+        alone = classify.lower_states(backbone, tokenizer, [texts[i]], max_length, frozen=1)[0]
+        assert torch.allclose(states[i].float(), alone.float(), atol=1e-2)
+
+    metrics = evaluate_classifier(trained, validation, tmp_path / "evaluation")
+    assert (
+        f"trained again from its start on the {everything.height:,} training and validation rows"
+        in (metrics["kept_why"])
+    )
+    # What validation chose (trained on the training rows alone) is not what was saved.
+    chosen = train_classifier(
+        train, validation, TrainConfig(**{**config.__dict__, "retrain_on_all": False}), tmp_path / "chosen"
+    )
+    assert chosen.retrained is None
+    predictions = []
+    for model in (trained.model_dir, chosen.model_dir):
+        tokenizer, network, _ = classify.load_classifier(model)
+        predictions.append(classify.predict(network, tokenizer, texts, 32))
+    assert np.abs(predictions[0] - predictions[1]).max() > 1e-3
+
+
+def test_a_fixed_step_budget_is_not_trained_again(tiny_model, tmp_path, monkeypatch):
+    from curate.train import classify
+
+    monkeypatch.setattr(classify, "kept_model", lambda *_, **__: {"kept": "fine-tuned", "kept_why": "test"})
+    monkeypatch.setattr(classify, "best_scored", lambda history: {"epoch": 1, "validation_macro_f1": 1.0})
+    config = TrainConfig(model=tiny_model, max_steps=3, lr=5e-3, batch_size=8, early_stopping=0)
+    trained = train_classifier(toy(), toy(4), config, tmp_path)
+    assert trained.retrained is None and not (tmp_path / "all-rows").exists()
+
+
+def test_without_validation_the_last_epoch_is_saved_not_the_start(tiny_model, tmp_path):
+    """With no validation rows the epochs compete on training loss; the probe-initialised start, which has none, must
+    not be the model saved (its score was NaN, which no epoch ever beat)."""
+    import torch
+    from transformers import AutoModel
+
+    config = TrainConfig(model=tiny_model, epochs=2, lr=5e-2, batch_size=8, trainable_layers=None, early_stopping=0)
+    trained = train_classifier(toy(), None, config, tmp_path)
+    saved, backbone = AutoModel.from_pretrained(trained.model_dir), AutoModel.from_pretrained(tiny_model)
+    moved = [not torch.allclose(a, b) for (_, a), (_, b) in zip(saved.named_parameters(), backbone.named_parameters())]
+    assert any(moved)  # the start is the backbone's encoder untouched
