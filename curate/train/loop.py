@@ -59,7 +59,9 @@ class TrainConfig:
     seed: int = 0
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        """The first run's settings (what a checkpoint may be resumed under): `retrain_on_all` acts after it."""
+        settings = {k: v for k, v in asdict(self).items() if k != "retrain_on_all"}
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 
 @dataclass

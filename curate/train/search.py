@@ -46,17 +46,24 @@ def search(
     trials: int | None = None,
     strategy: Literal["grid", "random"] = "grid",
 ) -> tuple[TrainedModel, list[dict[str, Any]]]:
-    """Train one model per setting, score each on validation macro-F1; returns the best model and every trial."""
+    """Train one model per setting, score each on validation macro-F1; returns the best model and every trial. Only
+    the chosen setting's fine-tune is trained again on training + validation rows (`retrain_on_all`): its first run
+    resumes from its finished checkpoint."""
     if validation is None or validation.is_empty():
         raise CurateError(
             "hyperparameter search needs a validation split", "train.search", hint="add `split` before `train`"
         )
-    results, best = [], None
+    results, best, chosen = [], None, None
     for i, setting in enumerate(trials_of(space, trials, strategy, base.seed)):
-        trained = train_classifier(train, validation, replace(base, **setting), out / f"trial-{i}")
+        trained = train_classifier(
+            train, validation, replace(base, **setting, retrain_on_all=False), out / f"trial-{i}"
+        )
         results.append({"trial": i, **setting, "validation_macro_f1": round(best_score(trained), 4)})
         if best is None or best_score(trained) > best_score(best):
-            best = trained
+            best, chosen = trained, (i, setting)
+    if base.retrain_on_all and chosen is not None:
+        i, setting = chosen
+        best = train_classifier(train, validation, replace(base, **setting), out / f"trial-{i}")
     return best, results
 
 

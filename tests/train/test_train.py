@@ -157,6 +157,21 @@ def test_search_picks_the_best_setting_on_validation(tiny_model, tmp_path):
         search(toy(), toy(4), base, {"learning_rate": [1]}, tmp_path)
 
 
+def test_a_search_trains_only_the_chosen_setting_again_on_every_row(tiny_model, tmp_path, monkeypatch):
+    from curate.train import classify
+    from curate.train.search import search
+
+    monkeypatch.setattr(classify, "kept_model", lambda *_, **__: {"kept": "fine-tuned", "kept_why": "test"})
+    monkeypatch.setattr(classify, "best_scored", lambda history: {"epoch": 1, "validation_macro_f1": 1.0})
+    base = TrainConfig(model=tiny_model, batch_size=8, early_stopping=0, trainable_layers=1)
+    best, trials = search(toy(), toy(4), base, {"lr": [1e-6, 5e-3], "epochs": [2]}, tmp_path)
+    chosen = best.model_dir.parent
+    assert best.retrained["rows"] == toy().height + toy(4).height
+    assert sorted(p.parent.name for p in tmp_path.glob("trial-*/all-rows")) == [chosen.name]
+    # its first run was resumed from its finished checkpoint, not trained twice (no training step ran in that call)
+    assert [h["epoch"] for h in best.history] == [0, 1, 2] and best.samples_per_second == 0.0
+
+
 def test_cross_validation_reports_each_fold(tiny_model, tmp_path):
     from curate.train.search import cross_validate
 
