@@ -25,6 +25,9 @@ from curate.train.loop import OnStep, TrainConfig, TrainedModel, fit, seed_every
 
 HEAD_FILE = "head.safetensors"
 LABELS_FILE = "classifier.json"
+# Where the loop saves the best epoch; `model/` is written once the run has decided what it keeps (the probe, that
+# epoch, or the fine-tune trained again on every row), so a run resumed with other settings never leaves a stale model.
+BEST_EPOCH = "best-epoch"
 
 
 TRAINING_MODULES = ("torch", "transformers", "sentence_transformers", "safetensors", "matplotlib")
@@ -403,7 +406,7 @@ def train_classifier(
         return macro_f1, {"validation_macro_f1": macro_f1, **paired}  # (the start is not kept on resume)
 
     def save_best() -> None:
-        save_classifier(network, tokenizer, labels, out / "model", max_length)
+        save_classifier(network, tokenizer, labels, out / BEST_EPOCH, max_length)
 
     # Resume only the same run: same settings, same labels, same training rows.
     run_key = (
@@ -422,7 +425,7 @@ def train_classifier(
         on_step,
         score_before=True,
     )
-    head_refit_rows, retrained = None, None
+    head_refit_rows, retrained, final = None, None, out / "model"
     if known is not None and known.height:
         # The baseline, and the model saved when no fine-tuned epoch beat it, is the probe refitted on the training and
         # validation rows together (C kept): validation only chose C and the epoch, and a probe on 90% of the rows
@@ -432,12 +435,18 @@ def train_classifier(
         )
         probe = refit_probe(Embedder(config.model), all_texts, all_targets, probe.C, config.seed, all_weights)
         probe_stats["refit_rows"] = len(all_targets)
+        chosen_epoch = (best_scored(history) or {}).get("epoch")
         if kept_model(history)["kept"] == "probe":  # the frozen encoder with the probe's head, whatever was saved,
             _, start = load_backbone(config.model, len(labels))  # reading texts as far as the probe read them
             set_head_from_probe(start, probe, len(labels))
             probe_length = load_sentence_model(config.model).max_seq_length
-            save_classifier(start, tokenizer, labels, out / "model", probe_length)
-        elif config.retrain_on_all and not config.max_steps and (best_scored(history) or {}).get("epoch"):
+            save_classifier(start, tokenizer, labels, final, probe_length)
+        elif config.refit_head:  # asked for: the fine-tune's head, refitted as the probe is, on every labelled row
+            replace_folder(out / BEST_EPOCH, final)
+            refit_head(final, all_texts, all_targets, probe.C, config.seed, all_weights)
+            head_refit_rows = len(all_targets)
+        elif config.retrain_on_all and not config.max_steps and chosen_epoch:
+            network.cpu()  # one network on an accelerator at a time
             retrained = train_again(
                 config,
                 labels,
@@ -446,15 +455,15 @@ def train_classifier(
                 cached + known_states if cached is not None and known_states is not None else None,
                 tokenizer,
                 max_length,
-                best_scored(history)["epoch"],
+                chosen_epoch,
                 out,
-                run_key,
                 on_step,
             )
             seconds += retrained["seconds"]
-        elif config.refit_head:  # the fine-tune's head, refitted as the probe is: on every labelled row
-            refit_head(out / "model", all_texts, all_targets, probe.C, config.seed, all_weights)
-            head_refit_rows = len(all_targets)
+        else:
+            replace_folder(out / BEST_EPOCH, final)
+    else:
+        replace_folder(out / BEST_EPOCH, final)
     return TrainedModel(
         out / "model",
         labels,
@@ -467,6 +476,14 @@ def train_classifier(
     )
 
 
+def replace_folder(source: Path, target: Path) -> None:
+    """`target` becomes a copy of `source` (whatever it held before is gone)."""
+    import shutil
+
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+
+
 def train_again(
     config: TrainConfig,
     labels: list[str],
@@ -477,7 +494,6 @@ def train_again(
     max_length: int,
     epochs: int,
     out: Path,
-    run_key: str,
     on_step: OnStep | None = None,
 ) -> dict[str, Any]:
     """The kept fine-tune trained again from its start on the training and validation rows together (`rows`: texts,
@@ -492,6 +508,13 @@ def train_again(
     import torch
 
     texts, targets, weights = rows
+    # Resumed only for the same rows, weights, settings and epoch count.
+    run_key = hashlib.sha256(
+        "\x1f".join(
+            [config.fingerprint(), str(epochs), *(f"{t}\x1e{y}" for t, y in zip(texts, targets))]
+            + ([np.asarray(weights).tobytes().hex()] if weights is not None else [])
+        ).encode()
+    ).hexdigest()[:16]
     seed_everything(config.seed)
     _, network = load_backbone(config.model, len(labels))
     set_head_from_probe(network, probe, len(labels))
@@ -507,7 +530,7 @@ def train_again(
         out / "all-rows",
         lambda _loss: (0.0, {}),  # nothing to choose: every epoch runs, the last is saved
         lambda: None,
-        run_key + "+all-rows",
+        run_key,
         on_step,
     )
     save_classifier(network, tokenizer, labels, out / "model", max_length)

@@ -13,6 +13,7 @@ import polars as pl
 
 from curate.core.columns import LABEL, TEXT
 from curate.core.errors import CurateError
+from curate.train import classify
 from curate.train.classify import load_classifier, predict, train_classifier
 from curate.train.loop import TrainConfig, TrainedModel
 
@@ -56,14 +57,21 @@ def search(
     results, best, chosen = [], None, None
     for i, setting in enumerate(trials_of(space, trials, strategy, base.seed)):
         trained = train_classifier(
-            train, validation, replace(base, **setting, retrain_on_all=False), out / f"trial-{i}"
+            train, validation, replace(base, **{**setting, "retrain_on_all": False}), out / f"trial-{i}"
         )
         results.append({"trial": i, **setting, "validation_macro_f1": round(best_score(trained), 4)})
         if best is None or best_score(trained) > best_score(best):
-            best, chosen = trained, (i, setting)
-    if base.retrain_on_all and chosen is not None:
-        i, setting = chosen
-        best = train_classifier(train, validation, replace(base, **setting), out / f"trial-{i}")
+            best, chosen = trained, (i, replace(base, **setting))
+    i, config = chosen
+    if (
+        config.retrain_on_all
+        and not config.refit_head
+        and not config.max_steps
+        and classify.kept_model(best.history)["kept"] == "fine-tuned"
+        and (classify.best_scored(best.history) or {}).get("epoch")
+    ):
+        again = train_classifier(train, validation, config, out / f"trial-{i}")  # the first run resumes, finished
+        best = replace(again, seconds=best.seconds + again.seconds, samples_per_second=best.samples_per_second)
     return best, results
 
 

@@ -163,13 +163,25 @@ def test_a_search_trains_only_the_chosen_setting_again_on_every_row(tiny_model, 
 
     monkeypatch.setattr(classify, "kept_model", lambda *_, **__: {"kept": "fine-tuned", "kept_why": "test"})
     monkeypatch.setattr(classify, "best_scored", lambda history: {"epoch": 1, "validation_macro_f1": 1.0})
-    base = TrainConfig(model=tiny_model, batch_size=8, early_stopping=0, trainable_layers=1)
-    best, trials = search(toy(), toy(4), base, {"lr": [1e-6, 5e-3], "epochs": [2]}, tmp_path)
+    speeds = []
+    real_fit = classify.fit
+
+    def fit(*args, **kwargs):
+        result = real_fit(*args, **kwargs)
+        speeds.append(result[2])
+        return result
+
+    monkeypatch.setattr(classify, "fit", fit)
+    base = TrainConfig(model=tiny_model, batch_size=8, early_stopping=1, trainable_layers=1)
+    best, trials = search(toy(), toy(4), base, {"lr": [1e-6, 5e-3], "epochs": [3]}, tmp_path)
     chosen = best.model_dir.parent
     assert best.retrained["rows"] == toy().height + toy(4).height
     assert sorted(p.parent.name for p in tmp_path.glob("trial-*/all-rows")) == [chosen.name]
-    # its first run was resumed from its finished checkpoint, not trained twice (no training step ran in that call)
-    assert [h["epoch"] for h in best.history] == [0, 1, 2] and best.samples_per_second == 0.0
+    # Two trials, then the chosen one's first run resumed from its finished checkpoint (no step: it stopped early and
+    # stays stopped), then its training again; what is reported is the first run's speed.
+    trial_0, trial_1, resumed, again = speeds
+    assert trial_0 > 0 and trial_1 > 0 and resumed == 0.0 and again > 0
+    assert best.samples_per_second > 0 and best.history == json.loads((chosen / "history.json").read_text())
 
 
 def test_cross_validation_reports_each_fold(tiny_model, tmp_path):
@@ -354,6 +366,7 @@ def test_a_kept_probe_is_refitted_on_training_and_validation_rows(tiny_model, tm
     )
     assert trained.probe["refit_rows"] == train.height + validation.height
     assert trained.head_refit_rows is None  # `refit_head` acts on a kept fine-tune only
+    assert trained.retrained is None and not (tmp_path / "all-rows").exists()  # and so does `retrain_on_all`
     _, network, labels = load_classifier(trained.model_dir)
     embedder, targets = Embedder(tiny_model), lambda rows: [labels.index(x) for x in rows["label"]]
     everything = pl.concat([train, validation])
@@ -689,3 +702,28 @@ def test_without_validation_the_last_epoch_is_saved_not_the_start(tiny_model, tm
     saved, backbone = AutoModel.from_pretrained(trained.model_dir), AutoModel.from_pretrained(tiny_model)
     moved = [not torch.allclose(a, b) for (_, a), (_, b) in zip(saved.named_parameters(), backbone.named_parameters())]
     assert any(moved)  # the start is the backbone's encoder untouched
+
+
+def test_a_run_that_stopped_early_stays_stopped_when_resumed(tiny_model, tmp_path):
+    config = TrainConfig(model=tiny_model, epochs=6, lr=1e-12, batch_size=8, early_stopping=1, trainable_layers=1)
+    first = train_classifier(toy(), toy(4), config, tmp_path)
+    assert [h["epoch"] for h in first.history] == [0, 1, 2]  # epoch 2 did not beat epoch 1: stopped
+    again = train_classifier(toy(), toy(4), config, tmp_path)
+    assert again.history == first.history and again.samples_per_second == 0.0
+
+
+def test_a_run_resumed_without_training_again_saves_the_epoch_validation_chose(tiny_model, tmp_path, monkeypatch):
+    """`model/` is written once the run has decided: resumed in the same folder with `retrain_on_all: false`, a run
+    that had trained again saves the best epoch, not the model trained again."""
+    from curate.train import classify
+
+    monkeypatch.setattr(classify, "kept_model", lambda *_, **__: {"kept": "fine-tuned", "kept_why": "test"})
+    monkeypatch.setattr(classify, "best_scored", lambda history: {"epoch": 1, "validation_macro_f1": 1.0})
+    config = TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8, early_stopping=0, trainable_layers=1)
+    head = lambda: (tmp_path / "model" / "head.safetensors").read_bytes()  # noqa: E731
+    assert train_classifier(toy(), toy(4), config, tmp_path).retrained is not None
+    retrained_head = head()
+    assert retrained_head != (tmp_path / "best-epoch" / "head.safetensors").read_bytes()
+    resumed = train_classifier(toy(), toy(4), TrainConfig(**{**config.__dict__, "retrain_on_all": False}), tmp_path)
+    assert resumed.retrained is None and resumed.samples_per_second == 0.0
+    assert head() == (tmp_path / "best-epoch" / "head.safetensors").read_bytes() != retrained_head
