@@ -502,7 +502,8 @@ def table(model: str, sets: list[str], configs: list[str]) -> str:
     """Markdown: per set, each configuration's mean macro-F1 over the seeds it has, and paired differences with raw and
     with raw + oversampling (seed by seed, over the seeds both have)."""
     lines = [
-        f"Model: {model}. Macro-F1 on each set's untouched test split, mean ± std over seeds; Δ = paired mean "
+        f"Model: {model} (cells in {MODEL_FOLDERS[model]}/). Macro-F1 on each set's untouched test split, mean ± std "
+        "over seeds; Δ = paired mean "
         "difference (same seeds).",
         "",
     ]
@@ -585,7 +586,17 @@ def main() -> None:
             "perfect",
         ],
     )
+    parser.add_argument(
+        "--folder",
+        help="table only: read the cells an earlier version of the model wrote (e.g. runner-6; see MODEL_FOLDERS)",
+    )
     args = parser.parse_args()
+    if args.folder:
+        if args.action == "run":
+            raise SystemExit("--folder is for `table`: new cells go to the current version's folder")
+        if not (RESULTS / args.folder).is_dir():
+            raise SystemExit(f"no folder {RESULTS / args.folder}")
+        MODEL_FOLDERS[args.model] = args.folder
     for config in args.configs:
         config_entries(config)  # an unknown configuration is an error before anything runs
     if args.action == "run":
