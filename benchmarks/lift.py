@@ -334,7 +334,8 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
     """curate's runner at its defaults: 10% of the training rows held out for validation (by split's own rules), the
     model chosen there, scored on the untouched test split beside its own probe.
 
-    Both candidates are scored, whichever is kept: the best fine-tuned epoch (`tuned_macro_f1`) and the refitted probe
+    Both candidates are scored, whichever is kept: the fine-tune (`tuned_macro_f1`: the best fine-tuned epoch, and
+    from runner-7/ on that fine-tune trained again on training + validation rows) and the refitted probe
     (`probe_macro_f1`), with the validation evidence the kept decision read (`best_epoch`). A later kept rule can then
     be applied to the cells without training again; `macro_f1` is the model the runner's own rule keeps."""
     import tempfile

@@ -408,9 +408,11 @@ def train_classifier(
     def save_best() -> None:
         save_classifier(network, tokenizer, labels, out / BEST_EPOCH, max_length)
 
-    # Resume only the same run: same settings, same labels, same training rows.
+    # Resume only the same run: same settings, same labels, same training rows, and a checkpoint of this layout (the
+    # best epoch in `best-epoch/`; an older run saved it to `model/`, which a kept probe may have overwritten).
     run_key = (
-        config.fingerprint()
+        "best-epoch/"
+        + config.fingerprint()
         + hashlib.sha256("\x1f".join(f"{t}\x1e{y}" for t, y in zip(texts, targets)).encode()).hexdigest()[:16]
     )
     history, seconds, speed = fit(
@@ -435,7 +437,6 @@ def train_classifier(
         )
         probe = refit_probe(Embedder(config.model), all_texts, all_targets, probe.C, config.seed, all_weights)
         probe_stats["refit_rows"] = len(all_targets)
-        chosen_epoch = (best_scored(history) or {}).get("epoch")
         if kept_model(history)["kept"] == "probe":  # the frozen encoder with the probe's head, whatever was saved,
             _, start = load_backbone(config.model, len(labels))  # reading texts as far as the probe read them
             set_head_from_probe(start, probe, len(labels))
@@ -445,7 +446,7 @@ def train_classifier(
             replace_folder(out / BEST_EPOCH, final)
             refit_head(final, all_texts, all_targets, probe.C, config.seed, all_weights)
             head_refit_rows = len(all_targets)
-        elif config.retrain_on_all and not config.max_steps and chosen_epoch:
+        elif epochs_again := trains_again(config, history):
             network.cpu()  # one network on an accelerator at a time
             retrained = train_again(
                 config,
@@ -455,7 +456,7 @@ def train_classifier(
                 cached + known_states if cached is not None and known_states is not None else None,
                 tokenizer,
                 max_length,
-                chosen_epoch,
+                epochs_again,
                 out,
                 on_step,
             )
@@ -477,11 +478,24 @@ def train_classifier(
 
 
 def replace_folder(source: Path, target: Path) -> None:
-    """`target` becomes a copy of `source` (whatever it held before is gone)."""
+    """`target` becomes a copy of `source` (whatever it held before is gone once the copy is whole)."""
     import shutil
 
+    written = target.with_name(target.name + ".copy")
+    shutil.rmtree(written, ignore_errors=True)
+    shutil.copytree(source, written)
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source, target)
+    written.rename(target)
+
+
+def trains_again(config: TrainConfig, history: list[dict]) -> int | None:
+    """The epochs a kept fine-tune is trained again for on training + validation rows (`retrain_on_all`), or None: not
+    asked for, a fixed step budget, `refit_head` asked for instead, the probe kept, or no fine-tuned epoch chosen."""
+    if not config.retrain_on_all or config.max_steps or config.refit_head:
+        return None
+    if kept_model(history)["kept"] != "fine-tuned":
+        return None
+    return (best_scored(history) or {}).get("epoch") or None
 
 
 def train_again(
@@ -511,7 +525,7 @@ def train_again(
     # Resumed only for the same rows, weights, settings and epoch count.
     run_key = hashlib.sha256(
         "\x1f".join(
-            [config.fingerprint(), str(epochs), *(f"{t}\x1e{y}" for t, y in zip(texts, targets))]
+            [config.fingerprint(), str(epochs), str(probe.C), *(f"{t}\x1e{y}" for t, y in zip(texts, targets))]
             + ([np.asarray(weights).tobytes().hex()] if weights is not None else [])
         ).encode()
     ).hexdigest()[:16]

@@ -63,13 +63,7 @@ def search(
         if best is None or best_score(trained) > best_score(best):
             best, chosen = trained, (i, replace(base, **setting))
     i, config = chosen
-    if (
-        config.retrain_on_all
-        and not config.refit_head
-        and not config.max_steps
-        and classify.kept_model(best.history)["kept"] == "fine-tuned"
-        and (classify.best_scored(best.history) or {}).get("epoch")
-    ):
+    if classify.trains_again(config, best.history):
         again = train_classifier(train, validation, config, out / f"trial-{i}")  # the first run resumes, finished
         best = replace(again, seconds=best.seconds + again.seconds, samples_per_second=best.samples_per_second)
     return best, results

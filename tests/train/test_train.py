@@ -163,12 +163,12 @@ def test_a_search_trains_only_the_chosen_setting_again_on_every_row(tiny_model, 
 
     monkeypatch.setattr(classify, "kept_model", lambda *_, **__: {"kept": "fine-tuned", "kept_why": "test"})
     monkeypatch.setattr(classify, "best_scored", lambda history: {"epoch": 1, "validation_macro_f1": 1.0})
-    speeds = []
+    runs = []  # (history, samples per second) of every call of the loop
     real_fit = classify.fit
 
     def fit(*args, **kwargs):
         result = real_fit(*args, **kwargs)
-        speeds.append(result[2])
+        runs.append((result[0], result[2]))
         return result
 
     monkeypatch.setattr(classify, "fit", fit)
@@ -179,9 +179,11 @@ def test_a_search_trains_only_the_chosen_setting_again_on_every_row(tiny_model, 
     assert sorted(p.parent.name for p in tmp_path.glob("trial-*/all-rows")) == [chosen.name]
     # Two trials, then the chosen one's first run resumed from its finished checkpoint (no step: it stopped early and
     # stays stopped), then its training again; what is reported is the first run's speed.
-    trial_0, trial_1, resumed, again = speeds
-    assert trial_0 > 0 and trial_1 > 0 and resumed == 0.0 and again > 0
-    assert best.samples_per_second > 0 and best.history == json.loads((chosen / "history.json").read_text())
+    (*trials_run, resumed, again) = runs
+    assert [speed > 0 for _, speed in trials_run] == [True, True] and resumed[1] == 0.0 and again[1] > 0
+    first_run = trials_run[int(chosen.name.removeprefix("trial-"))][0]
+    assert resumed[0] == first_run == best.history  # resumed as it ended (stopped early or not), no epoch added
+    assert best.samples_per_second > 0
 
 
 def test_cross_validation_reports_each_fold(tiny_model, tmp_path):
@@ -583,11 +585,10 @@ def test_a_kept_fine_tune_can_have_its_head_refitted_on_training_and_validation_
 
     monkeypatch.setattr(classify, "kept_model", lambda *_, **__: {"kept": "fine-tuned", "kept_why": "test"})
     train, validation = toy(), toy(4).with_columns(pl.col("text") + " again")
-    config = TrainConfig(
-        model=tiny_model, epochs=2, lr=1e-2, batch_size=8, early_stopping=0, refit_head=True, retrain_on_all=False
-    )
+    config = TrainConfig(model=tiny_model, epochs=2, lr=1e-2, batch_size=8, early_stopping=0, refit_head=True)
     trained = train_classifier(train, validation, config, tmp_path)
     assert trained.head_refit_rows == train.height + validation.height
+    assert trained.retrained is None  # asked for, the refit is done instead of training again on every row
     everything = pl.concat([train, validation])
     targets = [trained.labels.index(x) for x in everything["label"]]
     expected = classify.converged_logistic_regression(trained.probe["C"], 0).fit(
@@ -727,3 +728,20 @@ def test_a_run_resumed_without_training_again_saves_the_epoch_validation_chose(t
     resumed = train_classifier(toy(), toy(4), TrainConfig(**{**config.__dict__, "retrain_on_all": False}), tmp_path)
     assert resumed.retrained is None and resumed.samples_per_second == 0.0
     assert head() == (tmp_path / "best-epoch" / "head.safetensors").read_bytes() != retrained_head
+
+
+def test_a_checkpoint_of_the_former_layout_starts_afresh(tiny_model, tmp_path):
+    """Runs before `best-epoch/` saved the best epoch to `model/` (which a kept probe overwrote): their checkpoint is
+    not resumed, so a finished one cannot leave the run without a best epoch to publish."""
+    import shutil
+
+    import torch
+
+    config = TrainConfig(model=tiny_model, epochs=1, lr=5e-3, batch_size=8, early_stopping=0, trainable_layers=1)
+    train_classifier(toy(), None, config, tmp_path)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    saved["run_key"] = saved["run_key"].removeprefix("best-epoch/")  # the key such a run wrote
+    torch.save(saved, tmp_path / "checkpoint.pt")
+    shutil.rmtree(tmp_path / "best-epoch")
+    again = train_classifier(toy(), None, config, tmp_path)
+    assert again.samples_per_second > 0 and (tmp_path / "model" / "head.safetensors").exists()
