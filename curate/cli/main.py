@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -426,6 +427,11 @@ def train(
     model: Model = None,
     trainable_layers: TrainableLayers = 2,
     seed: Seed = 0,
+    retrain_on_all: bool = typer.Option(
+        True,
+        "--retrain-on-all/--no-retrain-on-all",
+        help="train a kept fine-tune again on training + validation rows for the epochs validation chose",
+    ),
 ) -> None:
     """Fine-tune a classifier and evaluate it: metrics.json, confusion matrix, predictions, training curve."""
     from curate.io.rundir import check_written_apart
@@ -436,7 +442,9 @@ def train(
 
     from curate.io.paths import check_writable
 
-    config = _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed)
+    config = replace(
+        _train_options(epochs, max_steps, lr, batch_size, model, trainable_layers, seed), retrain_on_all=retrain_on_all
+    )
     out = out or (data.parent / f"{data.name}-train" if data.is_dir() else Path("runs") / f"train-{data.stem}")
     check_writable(out, "--out")
     warning = check_trainable(data, force, require_review)

@@ -121,6 +121,24 @@ def test_train_warns_about_ungated_files(tiny_model, tmp_path):
     assert "never gated" in result.output and (tmp_path / "out/evaluation/metrics.json").exists()
 
 
+def test_train_can_leave_a_kept_fine_tune_as_validation_chose_it(tmp_path, monkeypatch):
+    """`curate train --no-retrain-on-all` reaches the runner's settings (on by default)."""
+    from curate.train import classify
+
+    data, seen = tmp_path / "toy.csv", []
+    toy().write_csv(data)
+
+    def stop(train, validation, config, out, on_step=None):
+        seen.append(config.retrain_on_all)
+        raise classify.CurateError("stopped by the test", "train")
+
+    monkeypatch.setattr(classify, "train_classifier", stop)
+    for flag in ([], ["--no-retrain-on-all"]):
+        result = CliRunner().invoke(app, ["train", str(data), "--out", str(tmp_path / "out"), *flag])
+        assert "stopped by the test" in result.output
+    assert seen == [True, False]
+
+
 @pytest.mark.slow
 def test_minilm_backbone_learns_the_sample(tmp_path):
     """The real backbone on the bundled sample: well above chance (1/27) after a short run."""
