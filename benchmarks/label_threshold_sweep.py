@@ -30,7 +30,7 @@ def sweep(set_name: str, seed: int) -> str:
     from curate.stages.quality.labels import out_of_fold_ngram_predictions, out_of_fold_probabilities
 
     raw, _, _, truth = lift.load_set(set_name, seed)
-    rows = raw.filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != ""))
+    rows = lift.usable_rows(raw)
     if truth is None:
         rows = rows.with_columns(pl.lit(False).alias("mislabelled"))
     else:  # the rows a label check sees once junk is gone: originals and their resends

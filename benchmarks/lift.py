@@ -277,6 +277,13 @@ def oversample(rows: pl.DataFrame, seed: int, max_ratio: float = MAX_RATIO) -> p
     return pl.concat([rows, *copies]) if copies else rows
 
 
+def usable_rows(raw: pl.DataFrame) -> pl.DataFrame:
+    """Raw rows a model can learn from at all: a text that is not blank, and a label."""
+    return raw.filter(
+        pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "") & pl.col("label").is_not_null()
+    )
+
+
 def training_rows(
     config: str, raw: pl.DataFrame, clean: pl.DataFrame | None, truth: pl.DataFrame | None, seed: int
 ) -> pl.DataFrame:
@@ -284,9 +291,7 @@ def training_rows(
     from curate.pipeline.executor import run_stages
     from curate.recipe.registry import build_stage
 
-    usable = raw.filter(
-        pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "") & pl.col("label").is_not_null()
-    )
+    usable = usable_rows(raw)
     if config == "raw":
         return usable
     if config == "oversample":
@@ -348,7 +353,8 @@ def runner_scores(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict:
     test = test.with_columns(pl.format("t{}", pl.int_range(pl.len())).alias("id"))
     fit_rows, validation, _ = split_for_training(train, test)
     # Copies (oversampling's, rebalancing's) go with their text, into validation too, where each would count as a row
-    # of its own in the kept decision (35 of the default's 1,149 validation rows on CLINC150 seed 0). Validation keeps
+    # of its own in the kept decision (35 of the default's 1,149 validation rows on CLINC150 seed 0, counted once by a
+    # throwaway script). Validation keeps
     # one row per text, as a recipe's validation split, made before it rebalances, has (runner-7/ on).
     validation = validation.unique(subset="text", keep="first", maintain_order=True)
     rule = classify.kept_model  # the rule as it is now; `table` applies the current one again to `history`

@@ -389,9 +389,8 @@ def train_classifier(
     known_targets = np.array([label_index[x] for x in known[LABEL].to_list()]) if known is not None else None
 
     def score_epoch(train_loss: float) -> tuple[float, dict[str, float]]:
-        if (
-            known is None or not known.height
-        ):  # the lowest training loss; the start (no loss yet) is beaten by any epoch
+        # Without validation, the lowest training loss wins; the start (no loss yet) is beaten by any epoch.
+        if known is None or not known.height:
             return (float("-inf") if math.isnan(train_loss) else -train_loss), {}
         if known_states is not None:  # validation through the top layers only, on its own cached states
             probabilities = predict_cached(trained_network, known_states)
@@ -466,7 +465,7 @@ def train_classifier(
     else:
         replace_folder(out / BEST_EPOCH, final)
     return TrainedModel(
-        out / "model",
+        final,
         labels,
         history,
         seconds,

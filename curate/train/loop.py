@@ -76,9 +76,8 @@ class TrainedModel:
         None  # the frozen-embedding baseline (classify): C, validation score, the fitted model
     )
     head_refit_rows: int | None = None  # a kept fine-tune's head refitted on this many rows (`refit_head`)
-    retrained: dict[str, Any] | None = (
-        None  # rows, epochs and seconds of the training again on every row (`retrain_on_all`)
-    )
+    # rows, epochs and seconds of the training again on training + validation rows (`retrain_on_all`)
+    retrained: dict[str, Any] | None = None
 
 
 # on_step(step, total_steps, loss)
